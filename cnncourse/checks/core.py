@@ -1,0 +1,114 @@
+"""Instant, specific feedback for students.
+
+A visible test cell calls a check; the check prints one line saying which
+exercise passed, or raises :class:`CheckFailed` with what was expected, what
+was found and, optionally, a hint::
+
+    from cnncourse.checks import lab1
+    lab1.check_corr2d(corr2d)
+
+    ✔ Exercise 1 (corr2d): correct on 12 cases.
+
+A check never contains the answer it checks for: it compares with an
+independent oracle (TensorFlow, SciPy, Keras) or with properties the answer
+must have.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PASS_MARK = "\u2714"
+FAIL_MARK = "\u2718"
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check. Its message says what was expected and what was found."""
+
+    def __init__(self, exercise, problem, expected=None, found=None, hint=None):
+        self.exercise, self.problem = exercise, problem
+        self.expected, self.found, self.hint = expected, found, hint
+        lines = [f"{FAIL_MARK} {exercise}: {problem}"]
+        if expected is not None:
+            lines.append(f"  expected: {_short(expected)}")
+        if found is not None:
+            lines.append(f"  found:    {_short(found)}")
+        if hint:
+            lines.append(f"  hint: {hint}")
+        super().__init__("\n".join(lines))
+
+
+class NotAttempted(CheckFailed):
+    """The exercise still raises ``NotImplementedError``."""
+
+
+def _short(value, limit=300):
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, precision=4, suppress_small=True, threshold=40)
+        text = f"array of shape {value.shape}:\n    " + text.replace("\n", "\n    ")
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def passed(exercise, detail=""):
+    """Print the line a student sees when a check passes."""
+    tail = f": {detail}" if detail else ""
+    print(f"{PASS_MARK} {exercise}{tail}")
+    return True
+
+
+def call(exercise, fn, *args, **kwargs):
+    """Call a student's function, turning "not done yet" and crashes into clear feedback."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` with your code.") from None
+    except CheckFailed:
+        raise
+    except Exception as exc:  # the student's code crashed: show how it was called
+        shown = ", ".join([_arg_repr(a) for a in args] + [f"{k}={_arg_repr(v)}" for k, v in kwargs.items()])
+        raise CheckFailed(exercise, f"calling it as {getattr(fn, '__name__', 'fn')}({shown}) raised "
+                                    f"{type(exc).__name__}: {exc}") from exc
+
+
+def _arg_repr(a):
+    if isinstance(a, np.ndarray):
+        return f"<array {a.shape} {a.dtype}>"
+    text = repr(a)
+    return text if len(text) < 40 else text[:37] + "..."
+
+
+def expect_array(exercise, found, expected, atol=1e-5, rtol=1e-5, what="result", hint=None):
+    """Fail unless ``found`` has ``expected``'s shape and values (within tolerance)."""
+    found = np.asarray(found) if found is not None else found
+    if found is None:
+        raise CheckFailed(exercise, f"the {what} is None: did you forget to `return` it?", hint=hint)
+    if found.shape != np.shape(expected):
+        raise CheckFailed(exercise, f"the {what} has the wrong shape.",
+                          expected=np.shape(expected), found=found.shape, hint=hint)
+    if not np.allclose(found, expected, atol=atol, rtol=rtol):
+        worst = np.unravel_index(np.argmax(np.abs(found - expected)), found.shape)
+        raise CheckFailed(exercise, f"the {what} has the right shape but wrong values "
+                                    f"(largest difference at index {tuple(int(i) for i in worst)}).",
+                          expected=np.asarray(expected), found=found, hint=hint)
+
+
+def expect_equal(exercise, found, expected, what="result", hint=None):
+    """Fail unless ``found == expected``."""
+    if found != expected:
+        raise CheckFailed(exercise, f"the {what} is wrong.", expected=expected, found=found, hint=hint)
+
+
+def expect_raises(exercise, exc_type, fn, *args, what="this input", hint=None, **kwargs):
+    """Fail unless ``fn(*args, **kwargs)`` raises ``exc_type``."""
+    try:
+        fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` with your code.") from None
+    except exc_type:
+        return
+    except Exception as exc:
+        raise CheckFailed(exercise, f"{what} should raise {exc_type.__name__}, but raised "
+                                    f"{type(exc).__name__}: {exc}", hint=hint) from None
+    raise CheckFailed(exercise, f"{what} should raise {exc_type.__name__}, but nothing was raised.", hint=hint)

@@ -1,0 +1,249 @@
+"""Where the course runs: devices, seeds and the grading profile.
+
+Everything that depends on the machine lives here, so a notebook or a check
+never has to ask "am I on a GPU?" itself:
+
+* :func:`gpus` and :func:`configure_devices` find GPUs, turn on memory growth
+  and switch on mixed precision only where it pays off (compute capability
+  7.0 or newer).
+* :func:`set_seed` makes a training run repeatable (Python, NumPy, TensorFlow
+  and Keras seeds, plus TensorFlow's deterministic ops).
+* :func:`profile` says how big training runs are: ``"fast"`` on a CPU (small
+  data, few epochs) or ``"full"`` on a GPU. Set ``CNNCOURSE_PROFILE`` to
+  override the automatic choice.
+* :data:`BUDGETS` is the one table that says how big every training run of
+  the course is under each profile; :func:`budget` reads it.
+
+TensorFlow is imported lazily, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+
+PROFILES = ("fast", "full")
+PROFILE_ENV = "CNNCOURSE_PROFILE"
+
+# Quieten TensorFlow's C++ logging before anything imports it. A student can
+# still override this by setting the variable in their own environment.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# --------------------------------------------------------------------------
+# Devices
+# --------------------------------------------------------------------------
+def gpus():
+    """Return the physical GPUs TensorFlow can see (an empty list on a CPU)."""
+    import tensorflow as tf
+
+    return tf.config.list_physical_devices("GPU")
+
+
+def compute_capability(device, details_fn=None):
+    """Return a GPU's compute capability as ``(major, minor)``, or ``None``.
+
+    ``details_fn`` defaults to ``tf.config.experimental.get_device_details``;
+    tests pass a stand-in to exercise the GPU code path on a CPU.
+    """
+    if details_fn is None:
+        import tensorflow as tf
+
+        details_fn = tf.config.experimental.get_device_details
+    try:
+        details = details_fn(device) or {}
+    except (ValueError, RuntimeError):
+        return None
+    cc = details.get("compute_capability")
+    if cc is None:
+        return None
+    return tuple(int(v) for v in cc)
+
+
+def supports_mixed_precision(capabilities):
+    """True when every GPU has compute capability 7.0 or newer.
+
+    Older GPUs have no tensor cores: float16 there is slower, not faster.
+    ``capabilities`` is a list of ``(major, minor)`` tuples (``None`` for
+    unknown); an empty list (no GPU) means no.
+    """
+    return bool(capabilities) and all(cc is not None and cc >= (7, 0) for cc in capabilities)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceReport:
+    """What :func:`configure_devices` found and did."""
+
+    gpus: tuple
+    compute_capabilities: tuple
+    mixed_precision: bool
+    memory_growth: bool
+
+    @property
+    def has_gpu(self):
+        return len(self.gpus) > 0
+
+    def __str__(self):
+        if not self.has_gpu:
+            return "No GPU found: training runs on the CPU (profile 'fast' by default)."
+        ccs = ", ".join("?" if cc is None else f"{cc[0]}.{cc[1]}" for cc in self.compute_capabilities)
+        mp = "on" if self.mixed_precision else "off"
+        return f"{len(self.gpus)} GPU(s) found (compute capability {ccs}); mixed precision {mp}."
+
+
+def configure_devices(mixed_precision="auto", tf_module=None, details_fn=None):
+    """Prepare the GPUs for training and report what was found.
+
+    * memory growth is switched on for every GPU, so several notebooks (or
+      grading workers) can share one card;
+    * mixed precision (``mixed_float16``) is switched on only when
+      ``mixed_precision`` is ``True``, or ``"auto"`` and every GPU has compute
+      capability >= 7.0.
+
+    ``tf_module`` and ``details_fn`` exist so tests can run the GPU path on a
+    CPU with a stand-in device list. Call this before building any model.
+    """
+    if tf_module is None:
+        import tensorflow as tf_module
+    import keras
+
+    devices = list(tf_module.config.list_physical_devices("GPU"))
+    growth = False
+    for dev in devices:
+        try:
+            tf_module.config.experimental.set_memory_growth(dev, True)
+            growth = True
+        except (RuntimeError, ValueError):
+            # Raised once the GPU is already initialised; growth keeps its state.
+            pass
+    if details_fn is None and devices:
+        details_fn = tf_module.config.experimental.get_device_details
+    ccs = tuple(compute_capability(d, details_fn) for d in devices)
+    if mixed_precision == "auto":
+        use_mp = supports_mixed_precision(list(ccs))
+    else:
+        use_mp = bool(mixed_precision) and bool(devices)
+    keras.mixed_precision.set_global_policy("mixed_float16" if use_mp else "float32")
+    return DeviceReport(tuple(devices), ccs, use_mp, growth)
+
+
+# --------------------------------------------------------------------------
+# Seeds
+# --------------------------------------------------------------------------
+def set_seed(seed=0, deterministic=True):
+    """Seed Python, NumPy, TensorFlow and Keras, and ask for deterministic ops.
+
+    With ``deterministic=True`` TensorFlow uses deterministic kernels
+    (``tf.config.experimental.enable_op_determinism``), so the same seed gives
+    the same trained weights on the same machine. Returns the seed.
+    """
+    import keras
+    import numpy as np
+
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)  # also seeds TensorFlow's global generator
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    return seed
+
+
+# --------------------------------------------------------------------------
+# Profiles and budgets
+# --------------------------------------------------------------------------
+def _gpu_visible_cheaply():
+    """Guess whether a GPU is present without importing TensorFlow."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    return shutil.which("nvidia-smi") is not None and os.path.exists("/dev/nvidia0")
+
+
+def profile(detect="tensorflow"):
+    """Return the active grading profile, ``"fast"`` or ``"full"``.
+
+    ``CNNCOURSE_PROFILE`` wins when it is set. Otherwise the profile is
+    ``"full"`` where a GPU is present and ``"fast"`` where not.
+    ``detect="cheap"`` looks for a GPU without importing TensorFlow (used by
+    ``nbgrader_config.py``).
+    """
+    chosen = os.environ.get(PROFILE_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in PROFILES:
+            raise ValueError(
+                f"{PROFILE_ENV}={chosen!r} is not a profile. "
+                f"Use one of {', '.join(PROFILES)} (or unset it to choose automatically)."
+            )
+        return chosen
+    has_gpu = _gpu_visible_cheaply() if detect == "cheap" else bool(gpus())
+    return "full" if has_gpu else "fast"
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How big one training run is.
+
+    ``samples`` is the number of training examples (``None``: all of them),
+    ``epochs`` and ``batch_size`` are passed to ``fit``. ``seeds`` is how many
+    seeds a check averages over or a calibration uses.
+    """
+
+    samples: int | None
+    epochs: int
+    batch_size: int = 32
+    seeds: int = 1
+
+
+# The one table of training sizes. Keys are "<lab>.<run>"; each names its
+# budget under both profiles. Calibration (autograder/calibrate.py) trains
+# with exactly these numbers, so a change here needs a new calibration.
+BUDGETS = {
+    # Lab 4: LeNet-5 on the 8x8 digits resized to 28x28.
+    "lab4.lenet": {"fast": Budget(samples=900, epochs=8, batch_size=32),
+                   "full": Budget(samples=None, epochs=30, batch_size=32)},
+    "lab4.overfit": {"fast": Budget(samples=32, epochs=60, batch_size=32),
+                     "full": Budget(samples=32, epochs=100, batch_size=32)},
+    "lab4.activations": {"fast": Budget(samples=600, epochs=6, batch_size=32),
+                         "full": Budget(samples=None, epochs=20, batch_size=32)},
+    # Lab 5: a regularised CNN on faces vs non-faces.
+    "lab5.regularized": {"fast": Budget(samples=None, epochs=15, batch_size=32),
+                         "full": Budget(samples=None, epochs=60, batch_size=32)},
+    # Lab 3: dropout experiment on digits.
+    "lab3.dropout": {"fast": Budget(samples=300, epochs=25, batch_size=32),
+                     "full": Budget(samples=300, epochs=80, batch_size=32)},
+    # Lab 6: mini-VGG and mini-ResNet on digits.
+    "lab6.mini_nets": {"fast": Budget(samples=900, epochs=5, batch_size=32),
+                       "full": Budget(samples=None, epochs=25, batch_size=32)},
+    # Lab 7: transfer vs scratch with few labels.
+    "lab7.transfer": {"fast": Budget(samples=None, epochs=15, batch_size=16, seeds=3),
+                      "full": Budget(samples=None, epochs=40, batch_size=16, seeds=10)},
+}
+
+# Per-cell time limits for nbgrader (seconds), by profile. A training cell
+# under the profile's budget must fit with a wide margin.
+CELL_TIMEOUTS = {"fast": 180, "full": 900}
+
+
+def budget(name, profile_name=None):
+    """Return the :class:`Budget` of training run ``name`` under a profile.
+
+    >>> budget("lab4.lenet", "fast").epochs
+    8
+    """
+    if name not in BUDGETS:
+        known = ", ".join(sorted(BUDGETS))
+        raise KeyError(f"No training budget named {name!r}. Known budgets: {known}.")
+    p = profile_name or profile()
+    if p not in PROFILES:
+        raise ValueError(f"Unknown profile {p!r}; use one of {', '.join(PROFILES)}.")
+    return BUDGETS[name][p]
+
+
+def cell_timeout(profile_name=None):
+    """Seconds nbgrader lets one cell run under a profile."""
+    return CELL_TIMEOUTS[profile_name or profile(detect="cheap")]
