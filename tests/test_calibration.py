@@ -1,0 +1,44 @@
+"""Recorded thresholds must stay consistent with their recorded distributions."""
+
+import pytest
+
+from autograder import calibration
+
+LABS = sorted(p.stem for p in calibration.CAL_DIR.glob("*.json"))
+RECORDS = [(lab, key, rec) for lab in LABS for key, rec in calibration.load_records(lab).items()]
+
+
+@pytest.mark.parametrize("lab,key,rec", RECORDS, ids=[f"{lab}/{k[0]}/{k[1]}" for lab, k, _ in RECORDS])
+def test_recorded_threshold_is_consistent(lab, key, rec):
+    assert calibration.problems(rec) == [], rec.summary()
+
+
+def test_place_threshold_sits_between_groups():
+    thr, margin, partial = calibration.place_threshold([0.9, 0.92, 0.95], {"weak": [0.5, 0.7]})
+    assert 0.7 < thr < 0.9 and margin == pytest.approx(0.1) and partial == 0.7
+
+
+def test_place_threshold_refuses_groups_it_cannot_separate():
+    with pytest.raises(ValueError, match="apart"):
+        calibration.place_threshold([0.80, 0.85], {"weak": [0.79]})
+
+
+def test_lower_is_better_metrics_are_mirrored():
+    thr, margin, partial = calibration.place_threshold([0.05, 0.1], {"overfit": [0.4]}, higher_is_better=False)
+    assert thr == pytest.approx(0.25) and partial == pytest.approx(0.4)
+
+
+def test_problems_flags_a_threshold_moved_into_the_weak_range():
+    rec = calibration.Record(lab="x", check="c", profile="fast", metric="acc", reference=[0.9] * 10,
+                             weak={"w": [0.6] * 10}, threshold=0.61, partial=0.6, margin=0.15)
+    assert any("weak answer" in p for p in calibration.problems(rec))
+
+
+def test_grade_gives_full_half_and_no_credit(monkeypatch, capsys):
+    rec = calibration.Record(lab="x", check="c", profile="fast", metric="accuracy", reference=[0.9] * 10,
+                             weak={"w": [0.6] * 10}, threshold=0.75, partial=0.6, margin=0.15)
+    monkeypatch.setattr(calibration, "record", lambda lab, check, profile=None: rec)
+    assert calibration.grade("x", "c", 0.8, 4) == 4
+    assert calibration.grade("x", "c", 0.65, 4) == 2
+    assert calibration.grade("x", "c", 0.3, 4) == 0
+    assert "the bar (fast profile) is at least 0.750" in capsys.readouterr().out
