@@ -66,7 +66,8 @@ def show_kernel(image, kernel, filtered, name="kernel"):
     lim = max(abs(kernel).max(), 1e-9)
     b.imshow(kernel, cmap="RdBu_r", vmin=-lim, vmax=lim)
     for (r, col), v in np.ndenumerate(kernel):
-        b.text(col, r, f"{v:.2g}", ha="center", va="center", fontsize=9)
+        b.text(col, r, f"{v:.2g}", ha="center", va="center", fontsize=9,
+               color="white" if abs(v) > 0.6 * lim else "black")
     b.set_title(name)
     c.imshow(_squeeze_image(filtered), cmap="gray")
     c.set_title(f"after {name}")

@@ -102,21 +102,48 @@ def compare(model, expected, exercise="Architecture", check_activation=True):
     found = describe(model)
     expected = [_as_spec(s) for s in expected]
     problems = []
-    a = [s.kind for s in expected]
-    b = [s.kind for s in found]
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            for offset, (exp, got) in enumerate(zip(expected[i1:i2], found[j1:j2])):
-                problems += _compare_layer(exp, got, position=j1 + offset + 1)
-            continue
-        for idx in range(i1, i2):
-            problems.append(f"missing layer #{idx + 1}: {expected[idx]}")
-        for idx in range(j1, j2):
-            problems.append(f"extra layer #{idx + 1}: {found[idx]}")
+    for exp_idx, exp, got_idx, got in _align(expected, found):
+        if got is None:
+            problems.append(f"missing layer #{exp_idx + 1}: {exp}")
+        elif exp is None:
+            problems.append(f"extra layer #{got_idx + 1}: {got}")
+        else:
+            problems += _compare_layer(exp, got, position=got_idx + 1)
     if not check_activation:
         problems = [p for p in problems if "activation" not in p]
     return problems
+
+
+def _signature(spec):
+    return (spec.kind, tuple(sorted((k, repr(_norm(v))) for k, v in spec.config.items())))
+
+
+def _align(expected, found):
+    """Pair expected and found layers: ``(exp_index, exp, found_index, found)``, None where unpaired.
+
+    Layers are first aligned on class and key settings (so an inserted Dense
+    is "extra" rather than shifting every later Dense), then, inside blocks
+    that differ, on class alone (so a changed setting is reported on the
+    layer that has it).
+    """
+    outer = difflib.SequenceMatcher(a=[_signature(s) for s in expected], b=[_signature(s) for s in found],
+                                    autojunk=False)
+    for op, i1, i2, j1, j2 in outer.get_opcodes():
+        if op == "equal":
+            for k in range(i2 - i1):
+                yield i1 + k, expected[i1 + k], j1 + k, found[j1 + k]
+            continue
+        inner = difflib.SequenceMatcher(a=[s.kind for s in expected[i1:i2]], b=[s.kind for s in found[j1:j2]],
+                                        autojunk=False)
+        for op2, a1, a2, b1, b2 in inner.get_opcodes():
+            if op2 == "equal":
+                for k in range(a2 - a1):
+                    yield i1 + a1 + k, expected[i1 + a1 + k], j1 + b1 + k, found[j1 + b1 + k]
+                continue
+            for idx in range(i1 + a1, i1 + a2):
+                yield idx, expected[idx], None, None
+            for idx in range(j1 + b1, j1 + b2):
+                yield None, None, idx, found[idx]
 
 
 def _compare_layer(exp, got, position):

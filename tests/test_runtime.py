@@ -1,0 +1,135 @@
+"""cnncourse.runtime: profiles, budgets, seeds and the GPU code paths (run on a CPU with stand-ins)."""
+
+import numpy as np
+import pytest
+
+from cnncourse import runtime
+
+
+def test_profile_env_override(monkeypatch):
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "full")
+    assert runtime.profile() == "full"
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "FAST")
+    assert runtime.profile() == "fast"
+
+
+def test_profile_rejects_unknown_value(monkeypatch):
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "turbo")
+    with pytest.raises(ValueError, match="CNNCOURSE_PROFILE='turbo' is not a profile"):
+        runtime.profile()
+
+
+def test_profile_automatic_is_fast_without_gpu(monkeypatch):
+    monkeypatch.delenv("CNNCOURSE_PROFILE", raising=False)
+    monkeypatch.setattr(runtime, "gpus", lambda: [])
+    assert runtime.profile() == "fast"
+    monkeypatch.setattr(runtime, "gpus", lambda: ["gpu0"])
+    assert runtime.profile() == "full"
+
+
+def test_cheap_detection_respects_hidden_devices(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert runtime._gpu_visible_cheaply() is False
+
+
+def test_every_budget_has_both_profiles_and_full_is_not_smaller():
+    for name, per_profile in runtime.BUDGETS.items():
+        assert set(per_profile) == set(runtime.PROFILES), name
+        fast, full = per_profile["fast"], per_profile["full"]
+        assert full.epochs >= fast.epochs, name
+        if fast.samples is not None:
+            assert full.samples is None or full.samples >= fast.samples, name
+
+
+def test_budget_lookup_and_errors():
+    b = runtime.budget("lab4.lenet", "fast")
+    assert b is runtime.BUDGETS["lab4.lenet"]["fast"]
+    with pytest.raises(KeyError, match="No training budget named 'nope'"):
+        runtime.budget("nope", "fast")
+    with pytest.raises(ValueError, match="Unknown profile"):
+        runtime.budget("lab4.lenet", "huge")
+
+
+def test_cell_timeouts_are_longer_for_full():
+    assert runtime.cell_timeout("full") > runtime.cell_timeout("fast") > 30  # nbgrader's default is 30 s
+
+
+@pytest.mark.parametrize("ccs,expected", [
+    ([], False), ([(8, 0)], True), ([(7, 0), (7, 5)], True), ([(6, 1)], False),
+    ([(8, 6), (6, 0)], False), ([None], False),
+])
+def test_mixed_precision_needs_compute_capability_7(ccs, expected):
+    assert runtime.supports_mixed_precision(ccs) is expected
+
+
+class _FakeExperimental:
+    def __init__(self, fail_growth=False):
+        self.growth = {}
+        self.fail_growth = fail_growth
+
+    def set_memory_growth(self, dev, flag):
+        if self.fail_growth:
+            raise RuntimeError("Physical devices cannot be modified after being initialized")
+        self.growth[dev] = flag
+
+    def get_device_details(self, dev):
+        return {"compute_capability": {"gpu:0": (8, 0), "gpu:1": (7, 5), "old": (6, 1)}[dev]}
+
+
+class _FakeTF:
+    def __init__(self, devices, **kw):
+        self._devices = devices
+        self.config = type("C", (), {})()
+        self.config.experimental = _FakeExperimental(**kw)
+        self.config.list_physical_devices = lambda kind: list(self._devices) if kind == "GPU" else []
+
+
+@pytest.fixture
+def restore_policy():
+    import keras
+
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_configure_devices_on_modern_gpus_turns_on_growth_and_mixed_precision(restore_policy):
+    import keras
+
+    fake = _FakeTF(["gpu:0", "gpu:1"])
+    report = runtime.configure_devices(tf_module=fake)
+    assert report.has_gpu and report.mixed_precision and report.memory_growth
+    assert fake.config.experimental.growth == {"gpu:0": True, "gpu:1": True}
+    assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    assert "2 GPU(s)" in str(report) and "mixed precision on" in str(report)
+
+
+def test_configure_devices_keeps_float32_on_an_old_gpu(restore_policy):
+    import keras
+
+    report = runtime.configure_devices(tf_module=_FakeTF(["gpu:0", "old"], fail_growth=True))
+    assert not report.mixed_precision and not report.memory_growth
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_configure_devices_on_this_cpu(restore_policy):
+    report = runtime.configure_devices()
+    assert not report.has_gpu and not report.mixed_precision
+    assert "No GPU" in str(report)
+
+
+def test_set_seed_makes_training_repeatable():
+    import keras
+
+    def train(seed):
+        runtime.set_seed(seed)
+        x = np.random.rand(64, 6).astype("float32")
+        y = (x.sum(1) > 3).astype("int64")
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dropout(0.3), keras.layers.Dense(2, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        return model.get_weights()[0]
+
+    a, b, c = train(3), train(3), train(4)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
