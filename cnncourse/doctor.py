@@ -1,0 +1,179 @@
+"""Check this machine for the course: ``cnncourse doctor``.
+
+Prints versions (Python, TensorFlow, Keras, nbgrader, JupyterLab), whether a
+GPU was found and which grading profile applies, which datasets and weights
+are in the data directory, and whether nbgrader's extensions are enabled.
+Every problem comes with its fix. Exit status 1 when something needs fixing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+OK, WARN, FAIL = "ok", "note", "problem"
+MARKS = {OK: "\u2714", WARN: "\u2022", FAIL: "\u2718"}
+
+# What the optional datasets and weights look like on disk, relative to the data directory.
+OPTIONAL_FILES = {
+    "MNIST": "mnist.npz",
+    "Fashion-MNIST": "fashion-mnist/train-images-idx3-ubyte.gz",
+    "CIFAR-10": "cifar-10-batches-py/test_batch",
+    "MobileNetV2 ImageNet weights": "models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+}
+MIN_VERSIONS = {"tensorflow": (2, 16), "keras": (3, 0), "nbgrader": (0, 9), "jupyterlab": (4, 0)}
+INSTALL_FIX = "pip install -e '.[cpu]'  (or '.[gpu]' on a Linux machine with an NVIDIA GPU)"
+
+
+@dataclass
+class Finding:
+    topic: str
+    status: str
+    detail: str
+    fix: str = ""
+
+    def line(self):
+        text = f"{MARKS[self.status]} {self.topic}: {self.detail}"
+        if self.fix and self.status != OK:
+            text += f"\n    fix: {self.fix}"
+        return text
+
+
+def _version_tuple(text):
+    parts = []
+    for piece in text.split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _dist_version(*names):
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def check_versions():
+    out = []
+    py = sys.version_info
+    out.append(Finding("Python", OK if py >= (3, 10) else FAIL, f"{py.major}.{py.minor}.{py.micro}",
+                       "install Python 3.10 or newer (3.11 is what the course is tested on)"))
+    dists = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"),
+             "keras": ("keras",), "nbgrader": ("nbgrader",), "jupyterlab": ("jupyterlab",)}
+    for pkg, names in dists.items():
+        v = _dist_version(*names)
+        if v is None:
+            out.append(Finding(pkg, FAIL, "not installed", INSTALL_FIX))
+        elif _version_tuple(v) < MIN_VERSIONS[pkg]:
+            need = ".".join(map(str, MIN_VERSIONS[pkg]))
+            out.append(Finding(pkg, FAIL, f"{v} is too old (need {need} or newer)", INSTALL_FIX))
+        else:
+            out.append(Finding(pkg, OK, v))
+    if _dist_version("tensorflow") and _dist_version("tensorflow-cpu"):
+        out.append(Finding("TensorFlow builds", FAIL, "both 'tensorflow' and 'tensorflow-cpu' are installed",
+                           "pip uninstall -y tensorflow tensorflow-cpu, then reinstall with " + INSTALL_FIX))
+    return out
+
+
+def check_backend_and_device():
+    out = []
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend != "tensorflow":
+        out.append(Finding("Keras backend", FAIL, f"KERAS_BACKEND={backend}",
+                           "unset KERAS_BACKEND (the course runs Keras on TensorFlow)"))
+    try:
+        from cnncourse import runtime
+
+        found = runtime.gpus()
+        prof = runtime.profile()
+    except ImportError as exc:
+        return out + [Finding("GPU", FAIL, f"TensorFlow does not import ({exc})", INSTALL_FIX)]
+    except ValueError as exc:
+        return out + [Finding("profile", FAIL, str(exc), "export CNNCOURSE_PROFILE=fast (or full), or unset it")]
+    if found:
+        out.append(Finding("GPU", OK, f"{len(found)} found: {', '.join(d.name for d in found)}"))
+    else:
+        out.append(Finding("GPU", WARN, "none found: training runs on the CPU",
+                           "nothing to fix on a laptop; on a GPU machine install with '.[gpu]'"))
+    source = "CNNCOURSE_PROFILE" if os.environ.get(runtime.PROFILE_ENV) else "automatic"
+    out.append(Finding("grading profile", OK, f"{prof} ({source})"))
+    return out
+
+
+def check_data():
+    from cnncourse.data._home import find_file, get_data_home
+
+    home = get_data_home()
+    out = [Finding("data directory", OK if home.exists() else WARN,
+                   f"{home}" + ("" if home.exists() else " (does not exist)"),
+                   "optional: create it, or set CNNCOURSE_DATA_DIR to the course's shared data folder")]
+    out.append(Finding("offline datasets", OK, "digits, faces, textures and photos ship with "
+                                               "scikit-learn and scikit-image"))
+    for name, rel in OPTIONAL_FILES.items():
+        path = find_file(rel)
+        if path is not None:
+            out.append(Finding(name, OK, str(path)))
+        else:
+            out.append(Finding(name, WARN, "absent (only the optional parts of the labs use it)",
+                               f"copy it to {home / rel}"))
+    return out
+
+
+def _run(cmd, timeout=60):
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return proc.stdout + proc.stderr
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"<{exc}>"
+
+
+def check_nbgrader_extensions(runner=_run):
+    jupyter = [sys.executable, "-m", "jupyter"]
+    labext = runner(jupyter + ["labextension", "list"])
+    server = runner(jupyter + ["server", "extension", "list"])
+    out = []
+    lab_line = next((ln for ln in labext.splitlines() if "@jupyter/nbgrader" in ln), "")
+    if not lab_line:
+        out.append(Finding("nbgrader lab extension", FAIL, "not installed", "pip install nbgrader"))
+    elif "enabled" in lab_line and "OK" in lab_line:
+        out.append(Finding("nbgrader lab extension", OK, "enabled"))
+    else:
+        out.append(Finding("nbgrader lab extension", FAIL, lab_line.strip(),
+                           "jupyter labextension enable @jupyter/nbgrader (and check JupyterLab 4)"))
+    server_ok = any("nbgrader" in ln and "enabled" in ln for ln in server.splitlines())
+    out.append(Finding("nbgrader server extension", OK if server_ok else FAIL,
+                       "enabled" if server_ok else "not enabled",
+                       "jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader"))
+    return out
+
+
+def diagnose(include_extensions=True):
+    """Every finding, in the order they are printed."""
+    findings = check_versions()
+    if not any(f.topic == "tensorflow" and f.status == FAIL for f in findings):
+        findings += check_backend_and_device()
+    findings += check_data()
+    if include_extensions:
+        findings += check_nbgrader_extensions()
+    return findings
+
+
+def add_arguments(parser):
+    parser.add_argument("--skip-extensions", action="store_true",
+                        help="do not ask Jupyter about nbgrader's extensions (faster)")
+
+
+def run(args):
+    findings = diagnose(include_extensions=not args.skip_extensions)
+    for f in findings:
+        print(f.line())
+    problems = [f for f in findings if f.status == FAIL]
+    print()
+    print("All good." if not problems else f"{len(problems)} problem(s) to fix (see 'fix:' above).")
+    return 1 if problems else 0

@@ -1,0 +1,81 @@
+"""The cnncourse command and `cnncourse doctor`."""
+
+import subprocess
+import sys
+
+import pytest
+
+from cnncourse import cli, doctor
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for name in cli.COMMANDS:
+        assert name in out
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 2
+    assert "usage: cnncourse" in capsys.readouterr().out
+
+
+def test_release_check_passes_on_the_committed_release(capsys):
+    assert cli.main(["release", "--check", "lab1-convolution"]) == 0
+    assert "lab1-convolution" in capsys.readouterr().out
+
+
+def test_release_unknown_lab_is_a_clear_error(capsys):
+    assert cli.main(["release", "--check", "lab99"]) == 2
+    assert "No source notebook for lab99" in capsys.readouterr().err
+
+
+def test_console_script_runs():
+    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("cnncourse ")
+
+
+def test_doctor_finds_versions_and_profile():
+    findings = {f.topic: f for f in doctor.diagnose(include_extensions=False)}
+    for pkg in ("Python", "tensorflow", "keras", "nbgrader", "jupyterlab"):
+        assert findings[pkg].status == doctor.OK, findings[pkg].line()
+    assert findings["grading profile"].detail.startswith("fast")
+    assert findings["MNIST"].status in (doctor.OK, doctor.WARN)
+
+
+def test_doctor_reports_missing_data_with_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(tmp_path / "shared"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "k"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    found = {f.topic: f for f in doctor.check_data()}
+    assert found["MNIST"].status == doctor.WARN
+    assert str(tmp_path / "shared" / "mnist.npz") in found["MNIST"].fix
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "mnist.npz").write_bytes(b"x")
+    assert {f.topic: f for f in doctor.check_data()}["MNIST"].status == doctor.OK
+
+
+def test_doctor_flags_a_disabled_lab_extension():
+    def fake(cmd, timeout=60):
+        if "labextension" in cmd:
+            return "        @jupyter/nbgrader v0.9.6 disabled OK\n"
+        return "    nbgrader.server_extensions.formgrader enabled\n"
+
+    found = {f.topic: f for f in doctor.check_nbgrader_extensions(runner=fake)}
+    assert found["nbgrader lab extension"].status == doctor.FAIL
+    assert "labextension enable" in found["nbgrader lab extension"].fix
+    assert found["nbgrader server extension"].status == doctor.OK
+
+
+def test_doctor_flags_old_versions(monkeypatch):
+    monkeypatch.setattr(doctor, "_dist_version", lambda *names: "2.1.0" if "tensorflow" in names else "9.9")
+    found = {f.topic: f for f in doctor.check_versions()}
+    assert found["tensorflow"].status == doctor.FAIL and "too old" in found["tensorflow"].detail
+
+
+def test_doctor_command_exit_status(capsys):
+    status = cli.main(["doctor", "--skip-extensions"])
+    out = capsys.readouterr().out
+    assert "tensorflow" in out and ("All good." in out or "problem(s) to fix" in out)
+    assert status in (0, 1)
