@@ -1,0 +1,517 @@
+"""Checks for Lab 2, the arithmetic of convolutional layers.
+
+The oracle is Keras itself: every check builds the real layer or model the
+student's formula describes (on a symbolic ``keras.Input``, so nothing is
+trained or even run) and reads what Keras built: ``layer.output.shape`` and
+``count_params()``. Receptive fields are measured with ``tf.GradientTape``
+(which input pixels can change one output pixel). Cases come from tables
+with the lecture's examples plus random cases drawn with a fixed seed, so a
+student sees the same cases every time they run a check cell.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .core import CheckFailed, call, expect_equal, expect_raises, passed
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _as_int(ex, value, what):
+    """Accept Python and NumPy integers (and integral floats); anything else fails clearly."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        raise CheckFailed(ex, f"the {what} should be a whole number.", found=value,
+                          hint="Did you forget to `return` it?" if value is None else None)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    raise CheckFailed(ex, f"the {what} should be a whole number.", found=value,
+                      hint="Use integer arithmetic (//) once you know the division is exact.")
+
+
+# --------------------------------------------------------------------------
+# Oracles: what Keras builds
+# --------------------------------------------------------------------------
+def keras_conv_output(n, f, stride=1, pad=0, dilation=1):
+    """Spatial output size of a Keras ``Conv2D`` on an n x n input.
+
+    ``pad`` is ``"valid"``, ``"same"`` or a number of zero rows/columns added
+    on every side (a ``ZeroPadding2D`` before a valid convolution).
+    """
+    keras = _keras()
+    inp = keras.Input(shape=(n, n, 1))
+    x = inp
+    padding = pad if isinstance(pad, str) else "valid"
+    if not isinstance(pad, str) and pad:
+        x = keras.layers.ZeroPadding2D(pad)(x)
+    y = keras.layers.Conv2D(1, f, strides=stride, padding=padding, dilation_rate=dilation)(x)
+    return int(y.shape[1])
+
+
+def keras_conv_params(f, d_in, k, bias=True):
+    keras = _keras()
+    layer = keras.layers.Conv2D(k, f, use_bias=bias)
+    layer.build((None, 2 * f, 2 * f, d_in))
+    return int(layer.count_params())
+
+
+def keras_dense_params(n_in, n_out, bias=True):
+    keras = _keras()
+    layer = keras.layers.Dense(n_out, use_bias=bias)
+    layer.build((None, n_in))
+    return int(layer.count_params())
+
+
+def keras_separable_params(f, d_in, k, depth_multiplier=1, bias=True):
+    keras = _keras()
+    layer = keras.layers.SeparableConv2D(k, f, depth_multiplier=depth_multiplier, use_bias=bias)
+    layer.build((None, 2 * f, 2 * f, d_in))
+    return int(layer.count_params())
+
+
+def keras_model(spec, input_shape):
+    """A Keras model built from a lab-2 layer specification (see :func:`check_model_table`)."""
+    keras = _keras()
+    inp = keras.Input(shape=tuple(input_shape))
+    x = inp
+    outputs = []
+    for layer in spec:
+        kind = layer[0]
+        if kind == "conv":
+            _, k, f, stride, pad = layer
+            if not isinstance(pad, str) and pad:
+                x = keras.layers.ZeroPadding2D(pad)(x)
+            x = keras.layers.Conv2D(k, f, strides=stride, padding=pad if isinstance(pad, str) else "valid")(x)
+        elif kind == "pool":
+            _, size, stride = layer
+            x = keras.layers.MaxPooling2D(size, strides=stride)(x)
+        elif kind == "flatten":
+            x = keras.layers.Flatten()(x)
+        elif kind == "dense":
+            x = keras.layers.Dense(layer[1])(x)
+        else:
+            raise ValueError(f"unknown layer kind {kind!r}")
+        outputs.append(x)
+    model = keras.Model(inp, x)
+    rows = []
+    # Read each layer's output shape and parameters from the layers that made the outputs.
+    by_output = {id(layer.output): layer for layer in model.layers}
+    for out in outputs:
+        layer = by_output[id(out)]
+        rows.append((tuple(int(d) for d in out.shape[1:]), int(layer.count_params())))
+    return rows
+
+
+def keras_conv_multiplies(model):
+    """Multiplications done by every Conv2D layer of a built Keras model, read from the model."""
+    total = 0
+    for layer in model.layers:
+        if type(layer).__name__ != "Conv2D":
+            continue
+        kh, kw = layer.kernel_size
+        d_in = int(layer.input.shape[-1])
+        _, h, w, k = (int(d) if d is not None else None for d in layer.output.shape)
+        total += h * w * k * kh * kw * d_in
+    return total
+
+
+def keras_inception(size, d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None, pool_proj=None):
+    """A GoogLeNet inception module in Keras (all branches 'same', stride 1)."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input(shape=(size, size, d_in))
+    b1 = L.Conv2D(n1x1, 1, padding="same")(inp)
+    b3 = L.Conv2D(reduce3, 1, padding="same")(inp) if reduce3 else inp
+    b3 = L.Conv2D(n3x3, 3, padding="same")(b3)
+    b5 = L.Conv2D(reduce5, 1, padding="same")(inp) if reduce5 else inp
+    b5 = L.Conv2D(n5x5, 5, padding="same")(b5)
+    bp = L.MaxPooling2D(3, strides=1, padding="same")(inp)
+    if pool_proj:
+        bp = L.Conv2D(pool_proj, 1, padding="same")(bp)
+    out = L.Concatenate()([b1, b3, b5, bp])
+    return keras.Model(inp, out)
+
+
+def measured_receptive_field(layers, size=None):
+    """Receptive field of stacked convolutions measured with ``tf.GradientTape``.
+
+    ``layers`` is a list of ``(f, stride)``. All weights are 1, so no
+    gradient cancels: the receptive field of the centre output pixel is the
+    extent of the input pixels with a non-zero gradient.
+    """
+    import tensorflow as tf
+
+    keras = _keras()
+    if size is None:
+        size = 4 * (1 + sum((f - 1) * math.prod(s for _, s in layers[:i]) for i, (f, _) in enumerate(layers))) + 9
+    inp = keras.Input(shape=(size, size, 1))
+    x = inp
+    for f, s in layers:
+        x = keras.layers.Conv2D(1, f, strides=s, use_bias=False, kernel_initializer="ones")(x)
+    model = keras.Model(inp, x)
+    img = tf.ones((1, size, size, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(img)
+        out = model(img)
+        c = out.shape[1] // 2
+        target = out[0, c, c, 0]
+    grad = tape.gradient(target, img).numpy()[0, :, :, 0]
+    rows = np.flatnonzero(np.abs(grad).sum(axis=1) > 0)
+    return int(rows.max() - rows.min() + 1)
+
+
+# --------------------------------------------------------------------------
+# Exercise 1: output size
+# --------------------------------------------------------------------------
+def _fits(n, f, stride, pad, dilation):
+    eff = dilation * (f - 1) + 1
+    return n + 2 * pad - eff >= 0 and (n + 2 * pad - eff) % stride == 0
+
+
+def check_conv_output_size(conv_output_size, seed=20):
+    """``conv_output_size(n, f, stride=1, pad=0, dilation=1)`` against Keras."""
+    ex = "Exercise 1 (conv_output_size)"
+    rng = _rng(seed)
+    table = [  # n, f, stride, pad, dilation: the lecture's cases first
+        (7, 3, 1, 0, 1), (7, 3, 2, 0, 1), (7, 3, 1, 1, 1), (227, 11, 4, 0, 1), (32, 5, 1, 2, 1),
+        (28, 5, 1, 0, 1), (28, 5, 1, 2, 1), (27, 3, 2, 0, 1), (13, 3, 1, 1, 1), (9, 3, 1, 0, 2),
+        (10, 3, 1, 2, 2), (15, 5, 1, 1, 3), (5, 1, 1, 0, 1), (11, 4, 1, 0, 1), (224, 4, 4, 0, 1),
+    ]
+    cases = list(table)
+    while len(cases) < len(table) + 15:
+        f = int(rng.choice([1, 2, 3, 5, 7]))
+        d = int(rng.choice([1, 1, 1, 2]))
+        s = 1 if d > 1 else int(rng.integers(1, 4))
+        p = int(rng.integers(0, 4))
+        n = int(rng.integers(d * (f - 1) + 1, 40))
+        if _fits(n, f, s, p, d):
+            cases.append((n, f, s, p, d))
+    for n, f, s, p, d in cases:
+        got = call(ex, conv_output_size, n, f, stride=s, pad=p, dilation=d)
+        expected = keras_conv_output(n, f, s, p, d)
+        got = _as_int(ex, got, f"output size for n={n}, f={f}, stride={s}, pad={p}, dilation={d}")
+        hint = None
+        if d > 1 and got == keras_conv_output(n, f, s, p, 1):
+            hint = "A dilated f x f filter spans dilation * (f - 1) + 1 pixels."
+        elif p and got == (n - f + p) // s + 1:
+            hint = "Padding is added on both sides: 2P, not P."
+        expect_equal(ex, got, expected, what=f"output size for n={n}, f={f}, stride={s}, pad={p}, dilation={d}",
+                     hint=hint or "(N - F + 2P) / S + 1, with F the filter's effective size.")
+    for n, f, s, p in [(7, 3, 3, 0), (10, 3, 2, 0), (227, 11, 5, 0), (8, 5, 2, 1)]:
+        expect_raises(ex, ValueError, conv_output_size, n, f, stride=s, pad=p,
+                      what=f"n={n}, f={f}, stride={s}, pad={p} (the filter does not fit evenly)",
+                      hint="When (N - F + 2P) is not a multiple of S, raise ValueError.")
+    expect_raises(ex, ValueError, conv_output_size, 4, 7, what="a 7x7 filter on a 4x4 input with no padding",
+                  hint="The filter must fit in the (padded) input.")
+    n_str = 0
+    for n, f, s, d in [(7, 3, 3, 1), (7, 3, 2, 1), (28, 5, 1, 1), (227, 11, 4, 1), (10, 3, 3, 1), (9, 3, 1, 2),
+                       (13, 2, 2, 1), (16, 5, 3, 1)]:
+        for mode in ("same", "valid"):
+            got = call(ex, conv_output_size, n, f, stride=s, pad=mode, dilation=d)
+            got = _as_int(ex, got, f"output size for pad={mode!r}")
+            expected = keras_conv_output(n, f, s, mode, d)
+            hint = ("Keras 'same' gives ceil(N / S) whatever the filter size." if mode == "same"
+                    else "Keras 'valid' uses no padding and rounds down: floor((N - F) / S) + 1.")
+            expect_equal(ex, got, expected, what=f"output size for n={n}, f={f}, stride={s}, dilation={d}, "
+                                                   f"pad={mode!r}", hint=hint)
+            n_str += 1
+    return passed(ex, f"matches Keras on {len(cases)} numeric cases and {n_str} 'same'/'valid' cases; "
+                      "uneven strides are refused")
+
+
+# --------------------------------------------------------------------------
+# Exercise 2: parameters of one layer
+# --------------------------------------------------------------------------
+def check_layer_params(conv_params, dense_params, seed=21):
+    """``conv_params(f, d_in, k, bias=True)`` and ``dense_params(n_in, n_out, bias=True)`` against Keras."""
+    ex = "Exercise 2 (conv_params, dense_params)"
+    rng = _rng(seed)
+    convs = [(5, 3, 10), (11, 3, 96), (3, 64, 128), (1, 256, 64), (5, 1, 6), (5, 6, 16), (3, 1, 1)]
+    convs += [(int(rng.choice([1, 3, 5, 7])), int(rng.integers(1, 65)), int(rng.integers(1, 129))) for _ in range(8)]
+    for f, d, k in convs:
+        for bias in (True, False):
+            got = _as_int(ex, call(ex, conv_params, f, d, k, bias=bias), "parameter count")
+            expected = keras_conv_params(f, d, k, bias)
+            hint = None
+            if bias and got == f * f * d * k:
+                hint = "Every filter has one bias: add K."
+            elif bias and got == f * f * d * k + 1:
+                hint = "There is one bias per filter, K in all, not one for the layer."
+            elif got == f * f * k + (k if bias else 0):
+                hint = "Each filter spans the whole input depth: F * F * D1 weights."
+            expect_equal(ex, got, expected, what=f"conv_params(f={f}, d_in={d}, k={k}, bias={bias})",
+                         hint=hint or "(F * F * D1 + 1) * K with biases, F * F * D1 * K without.")
+    denses = [(400, 120), (120, 84), (84, 10), (9216, 4096), (1, 1)]
+    denses += [(int(rng.integers(1, 500)), int(rng.integers(1, 300))) for _ in range(5)]
+    for n_in, n_out in denses:
+        for bias in (True, False):
+            got = _as_int(ex, call(ex, dense_params, n_in, n_out, bias=bias), "parameter count")
+            expected = keras_dense_params(n_in, n_out, bias)
+            expect_equal(ex, got, expected, what=f"dense_params({n_in}, {n_out}, bias={bias})",
+                         hint="A dense layer has n_in * n_out weights and one bias per output.")
+    return passed(ex, f"matches Keras' count_params() on {2 * len(convs)} conv and {2 * len(denses)} dense layers")
+
+
+# --------------------------------------------------------------------------
+# Exercise 3: a whole model, layer by layer
+# --------------------------------------------------------------------------
+LENET5 = [("conv", 6, 5, 1, 2), ("pool", 2, 2), ("conv", 16, 5, 1, 0), ("pool", 2, 2), ("flatten",),
+          ("dense", 120), ("dense", 84), ("dense", 10)]
+MINI_ALEXNET = [("conv", 48, 11, 4, 0), ("pool", 3, 2), ("conv", 128, 5, 1, 2), ("pool", 3, 2),
+                ("conv", 192, 3, 1, 1), ("conv", 192, 3, 1, 1), ("conv", 128, 3, 1, 1), ("pool", 3, 2),
+                ("flatten",), ("dense", 512), ("dense", 512), ("dense", 10)]
+
+
+def _random_spec(rng):
+    spec, n = [], int(rng.integers(20, 64))
+    size = n
+    for _ in range(int(rng.integers(1, 4))):
+        f = int(rng.choice([1, 3, 5]))
+        p = int(rng.choice([0, (f - 1) // 2]))
+        s = int(rng.choice([1, 1, 2]))
+        if not _fits(size, f, s, p, 1):
+            s = 1
+        spec.append(("conv", int(rng.integers(2, 33)), f, s, p))
+        size = (size - f + 2 * p) // s + 1
+        if size >= 4 and (size - 2) % 2 == 0 and rng.random() < 0.6:
+            spec.append(("pool", 2, 2))
+            size = (size - 2) // 2 + 1
+    spec += [("flatten",), ("dense", int(rng.integers(5, 60))), ("dense", int(rng.integers(2, 11)))]
+    return spec, (n, n, int(rng.integers(1, 4)))
+
+
+def check_model_table(model_table, seed=22):
+    """``model_table(spec, input_shape)`` against the Keras model built from the same spec."""
+    ex = "Exercise 3 (model_table)"
+    rng = _rng(seed)
+    cases = [("LeNet-5", LENET5, (28, 28, 1)), ("mini-AlexNet", MINI_ALEXNET, (227, 227, 3))]
+    cases += [(f"random model {i + 1}",) + _random_spec(rng) for i in range(4)]
+    for name, spec, shape in cases:
+        rows = call(ex, model_table, spec, shape)
+        if rows is None:
+            raise CheckFailed(ex, "model_table returned None: did you forget to `return` the rows?")
+        rows = list(rows)
+        expected = keras_model(spec, shape)
+        if len(rows) != len(spec):
+            raise CheckFailed(ex, f"for {name} the table should have one row per layer.",
+                              expected=len(spec), found=len(rows))
+        for i, (layer, row, (exp_shape, exp_params)) in enumerate(zip(spec, rows, expected)):
+            try:
+                got_shape, got_params = tuple(int(v) for v in row[0]), row[1]
+            except (TypeError, ValueError, IndexError):
+                raise CheckFailed(ex, f"row {i + 1} of {name} should be (output_shape, params).", found=row) from None
+            where = f"{name}, layer {i + 1} {layer} on input {shape}"
+            if got_shape != exp_shape:
+                raise CheckFailed(ex, f"wrong output shape at {where}.", expected=exp_shape, found=got_shape,
+                                  hint="Pooling keeps the depth; flatten multiplies all three sizes.")
+            got_params = _as_int(ex, got_params, f"parameter count at {where}")
+            expect_equal(ex, got_params, exp_params, what=f"parameter count at {where}",
+                         hint="Pooling and flatten have no parameters.")
+    return passed(ex, f"every row matches Keras for LeNet-5, a mini-AlexNet and {len(cases) - 2} random models")
+
+
+# --------------------------------------------------------------------------
+# Exercise 4: 1x1 bottlenecks
+# --------------------------------------------------------------------------
+def _keras_bottleneck(d_in, k, f, reduce):
+    keras = _keras()
+    inp = keras.Input(shape=(2 * f + 2, 2 * f + 2, d_in))
+    x = keras.layers.Conv2D(reduce, 1, use_bias=False)(inp) if reduce else inp
+    x = keras.layers.Conv2D(k, f, use_bias=False)(x)
+    return int(keras.Model(inp, x).count_params())
+
+
+def check_bottleneck_params(bottleneck_params, seed=23):
+    """``bottleneck_params(d_in, k, f=3, reduce=None)`` (no biases) against Keras."""
+    ex = "Exercise 4 (bottleneck_params)"
+    rng = _rng(seed)
+    cases = [(256, 32, 3, None), (256, 32, 3, 128), (256, 32, 3, 64), (192, 128, 3, 96), (192, 32, 5, 16)]
+    cases += [(int(rng.integers(16, 512)), int(rng.integers(8, 256)), int(rng.choice([3, 5, 7])),
+               rng.choice([None, int(rng.integers(4, 128))])) for _ in range(6)]
+    for d_in, k, f, reduce in cases:
+        got = _as_int(ex, call(ex, bottleneck_params, d_in, k, f=f, reduce=reduce), "parameter count")
+        expected = _keras_bottleneck(d_in, k, f, reduce)
+        hint = None
+        if reduce and got == reduce * d_in + f * f * d_in * k:
+            hint = "After the 1x1 layer the FxF filters see only `reduce` channels, not d_in."
+        expect_equal(ex, got, expected, what=f"bottleneck_params(d_in={d_in}, k={k}, f={f}, reduce={reduce})",
+                     hint=hint or "1x1 layer: reduce * 1 * 1 * d_in weights; then k * f * f * reduce.")
+    return passed(ex, f"matches Keras on {len(cases)} cases, the lecture's 73,728 / 69,632 / 34,816 included")
+
+
+# --------------------------------------------------------------------------
+# Exercise 5: the inception module
+# --------------------------------------------------------------------------
+INCEPTION_CASES = [  # size, d_in, n1x1, n3x3, n5x5, reduce3, reduce5, pool_proj
+    (28, 256, 128, 192, 96, None, None, None),
+    (28, 256, 128, 192, 96, 64, 64, 64),
+    (28, 192, 64, 128, 32, 96, 16, 32),
+    (14, 480, 192, 208, 48, 96, 16, 64),
+    (7, 832, 384, 384, 128, 192, 48, 128),
+    (12, 40, 16, 24, 8, None, 6, None),
+]
+
+
+def check_inception(inception_output_shape, inception_multiplies, seed=24):
+    """Output shape and multiplication count of an inception module, read from a Keras model."""
+    ex = "Exercise 5 (inception_output_shape, inception_multiplies)"
+    rng = _rng(seed)
+    cases = list(INCEPTION_CASES)
+    for _ in range(3):
+        cases.append((int(rng.integers(4, 30)), int(rng.integers(8, 300)), int(rng.integers(4, 64)),
+                      int(rng.integers(4, 64)), int(rng.integers(4, 64)), rng.choice([None, int(rng.integers(4, 64))]),
+                      rng.choice([None, int(rng.integers(4, 32))]), rng.choice([None, int(rng.integers(4, 64))])))
+    for size, d_in, n1, n3, n5, r3, r5, pp in cases:
+        kwargs = dict(reduce3=r3, reduce5=r5, pool_proj=pp)
+        desc = f"size={size}, d_in={d_in}, n1x1={n1}, n3x3={n3}, n5x5={n5}, reduce3={r3}, reduce5={r5}, pool_proj={pp}"
+        model = keras_inception(size, d_in, n1, n3, n5, r3, r5, pp)
+        got = call(ex, inception_output_shape, size, d_in, n1, n3, n5, **kwargs)
+        try:
+            got = tuple(int(v) for v in got)
+        except TypeError:
+            raise CheckFailed(ex, "inception_output_shape should return (height, width, depth).", found=got) from None
+        expected = tuple(int(d) for d in model.output.shape[1:])
+        hint = None
+        if not pp and len(got) == 3 and got[2] == n1 + n3 + n5:
+            hint = "The max-pooling branch keeps all d_in channels, and they are concatenated too."
+        expect_equal(ex, got, expected, what=f"output shape for {desc}",
+                     hint=hint or "Every branch keeps the spatial size; depths add up.")
+        got = _as_int(ex, call(ex, inception_multiplies, size, d_in, n1, n3, n5, **kwargs), "multiplication count")
+        expected = keras_conv_multiplies(model)
+        hint = None
+        if r3 and got == expected + size * size * n3 * 9 * r3:
+            hint = "You count the 3x3 branch twice."
+        elif (r3 or r5 or pp) and got == keras_conv_multiplies(keras_inception(size, d_in, n1, n3, n5)):
+            hint = "With 1x1 reductions the big filters see only the reduced depth, and the 1x1 layers cost too."
+        expect_equal(ex, got, expected, what=f"multiplications for {desc}",
+                     hint=hint or "A conv layer does H_out * W_out * K * (F * F * D_in) multiplications; "
+                                  "pooling does none.")
+    return passed(ex, f"output shapes and multiplication counts match Keras on {len(cases)} inception modules")
+
+
+# --------------------------------------------------------------------------
+# Exercise 6: separable convolutions
+# --------------------------------------------------------------------------
+def check_separable(separable_params, separable_ratio, seed=25):
+    """``separable_params(f, d_in, k, depth_multiplier=1, bias=True)`` against ``SeparableConv2D``."""
+    ex = "Exercise 6 (separable_params, separable_ratio)"
+    rng = _rng(seed)
+    cases = [(3, 32, 64, 1), (3, 256, 256, 1), (5, 3, 16, 1), (3, 728, 728, 1), (3, 16, 32, 2), (1, 8, 8, 1)]
+    cases += [(int(rng.choice([3, 5, 7])), int(rng.integers(1, 300)), int(rng.integers(1, 300)),
+               int(rng.choice([1, 1, 2, 3]))) for _ in range(6)]
+    for f, d, k, m in cases:
+        for bias in (True, False):
+            got = _as_int(ex, call(ex, separable_params, f, d, k, depth_multiplier=m, bias=bias), "parameter count")
+            expected = keras_separable_params(f, d, k, m, bias)
+            hint = None
+            if bias and got == expected + d * m:
+                hint = "Keras' SeparableConv2D has biases only after the pointwise step: K of them."
+            elif got == keras_conv_params(f, d, k, bias):
+                hint = "That is a standard convolution. Depthwise: one FxF filter per input channel."
+            expect_equal(ex, got, expected, what=f"separable_params(f={f}, d_in={d}, k={k}, "
+                                                   f"depth_multiplier={m}, bias={bias})",
+                         hint=hint or "depthwise F*F*D1*M, then pointwise 1*1*(D1*M)*K, then K biases.")
+        ratio = call(ex, separable_ratio, f, d, k)
+        try:
+            ratio = float(ratio)
+        except (TypeError, ValueError):
+            raise CheckFailed(ex, "separable_ratio should return a number.", found=ratio) from None
+        expected = keras_separable_params(f, d, k, 1, False) / keras_conv_params(f, d, k, False)
+        if abs(ratio - 1 / expected) < 1e-9 and abs(expected - 1) > 1e-9:
+            raise CheckFailed(ex, f"separable_ratio({f}, {d}, {k}) is upside down.", expected=expected, found=ratio,
+                              hint="separable parameters divided by standard parameters (no biases): below 1.")
+        if not np.isclose(ratio, expected, rtol=1e-9):
+            raise CheckFailed(ex, f"separable_ratio({f}, {d}, {k}) is wrong.", expected=expected, found=ratio,
+                              hint="Divide the separable count by the standard count, both without biases.")
+    return passed(ex, f"matches Keras' SeparableConv2D and Conv2D on {len(cases)} layers")
+
+
+# --------------------------------------------------------------------------
+# Exercise 7: receptive field
+# --------------------------------------------------------------------------
+def check_receptive_field(receptive_field, seed=26):
+    """``receptive_field(layers)``, layers a list of ``(f, stride)``, measured with ``tf.GradientTape``."""
+    ex = "Exercise 7 (receptive_field)"
+    rng = _rng(seed)
+    cases = [[(3, 1)], [(3, 1), (3, 1)], [(3, 1), (3, 1), (3, 1)], [(5, 1)], [(7, 1)], [(3, 2), (3, 1)],
+             [(11, 4), (5, 1)], [(2, 2), (2, 2), (3, 1)], [(1, 1), (1, 1)]]
+    for _ in range(5):
+        depth = int(rng.integers(2, 5))
+        cases.append([(int(rng.choice([1, 2, 3, 5])), int(rng.choice([1, 1, 2]))) for _ in range(depth)])
+    for layers in cases:
+        got = _as_int(ex, call(ex, receptive_field, list(layers)), f"receptive field of {layers}")
+        expected = measured_receptive_field(layers)
+        hint = None
+        if got == 1 + sum(f - 1 for f, _ in layers) and expected != got:
+            hint = "A stride multiplies how far the next layers' filters reach in the input."
+        expect_equal(ex, got, expected, what=f"receptive field of {layers}",
+                     hint=hint or "r = 1 + sum over layers of (F_l - 1) times the product of the strides before l.")
+    return passed(ex, f"matches the gradient-measured receptive field on {len(cases)} stacks")
+
+
+# --------------------------------------------------------------------------
+# Exercise 8: SqueezeNet's fire module
+# --------------------------------------------------------------------------
+def _keras_fire(d_in, s1, e1, e3):
+    keras = _keras()
+    inp = keras.Input(shape=(8, 8, d_in))
+    s = keras.layers.Conv2D(s1, 1)(inp)
+    a = keras.layers.Conv2D(e1, 1)(s)
+    b = keras.layers.Conv2D(e3, 3, padding="same")(s)
+    return int(keras.Model(inp, keras.layers.Concatenate()([a, b])).count_params())
+
+
+def check_fire(fire_filters, fire_params, seed=27):
+    """``fire_filters(expand, sr, pct3x3)`` by its defining ratios; ``fire_params`` against Keras."""
+    ex = "Exercise 8 (fire_filters, fire_params)"
+    rng = _rng(seed)
+    cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (512, 0.125, 0.5), (128, 0.25, 0.75), (64, 1.0, 0.25),
+             (200, 0.5, 0.0), (96, 0.75, 1.0)]
+    for _ in range(5):
+        e = int(rng.choice([64, 128, 256, 512]))
+        cases.append((e, float(rng.choice([0.125, 0.25, 0.5, 0.75, 1.0])), float(rng.choice([0.25, 0.5, 0.75]))))
+    for e, sr, pct in cases:
+        got = call(ex, fire_filters, e, sr, pct)
+        try:
+            s1, e1, e3 = (_as_int(ex, v, "filter count") for v in got)
+        except TypeError:
+            raise CheckFailed(ex, "fire_filters should return (s1x1, e1x1, e3x3).", found=got) from None
+        what = f"fire_filters(expand={e}, sr={sr}, pct3x3={pct})"
+        if e1 + e3 != e:
+            raise CheckFailed(ex, f"{what}: e1x1 + e3x3 should be all {e} expand filters.", found=(s1, e1, e3))
+        if not math.isclose(s1 / e, sr, abs_tol=0.5 / e):
+            raise CheckFailed(ex, f"{what}: SR = s1x1 / (e1x1 + e3x3) should be {sr}.", expected=sr, found=s1 / e,
+                              hint="The squeeze ratio compares the squeeze filters with ALL expand filters.")
+        if not math.isclose(e3 / e, pct, abs_tol=0.5 / e):
+            raise CheckFailed(ex, f"{what}: PCT_3x3 = e3x3 / (e1x1 + e3x3) should be {pct}.", expected=pct,
+                              found=e3 / e, hint="pct3x3 is the share of 3x3 filters among the expand filters.")
+    for bad in [(128, 0.0, 0.5), (128, 1.5, 0.5), (128, 0.5, -0.1), (128, 0.5, 1.2)]:
+        expect_raises(ex, ValueError, fire_filters, *bad, what=f"fire_filters{bad}",
+                      hint="SR must be in (0, 1] and PCT_3x3 in [0, 1].")
+    fires = [(96, 16, 64, 64), (128, 16, 64, 64), (256, 48, 192, 192), (512, 64, 256, 256), (3, 2, 1, 1)]
+    fires += [(int(rng.integers(1, 300)), int(rng.integers(1, 80)), int(rng.integers(1, 200)),
+               int(rng.integers(1, 200))) for _ in range(4)]
+    for d_in, s1, e1, e3 in fires:
+        got = _as_int(ex, call(ex, fire_params, d_in, s1, e1, e3), "parameter count")
+        expected = _keras_fire(d_in, s1, e1, e3)
+        hint = None
+        if got == expected - s1 - e1 - e3:
+            hint = "Every convolution of the module has biases."
+        elif got == d_in * s1 + s1 + d_in * e1 + e1 + 9 * d_in * e3 + e3:
+            hint = "The expand layers see the s1x1 squeezed channels, not d_in."
+        expect_equal(ex, got, expected, what=f"fire_params(d_in={d_in}, s1x1={s1}, e1x1={e1}, e3x3={e3})",
+                     hint=hint or "squeeze 1x1 layer, then a 1x1 and a 3x3 expand layer, all with biases.")
+    return passed(ex, f"filter counts keep SR and PCT_3x3 on {len(cases)} cases; parameters match Keras "
+                      f"on {len(fires)} fire modules")
