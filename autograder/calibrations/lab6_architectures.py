@@ -1,0 +1,81 @@
+"""Calibration of Lab 6's training checks: the mini-VGG and the mini-ResNet on texture patches.
+
+The reference answers are the solutions in the lab's source notebook, run as
+they are (this module holds no copy of them, so the installed package
+carries no answers). Both checks train with
+:func:`cnncourse.checks.lab6.train_mini_net`, exactly as the hidden tests do.
+
+Weak answer: a softmax on the raw pixels (no convolution), what a network
+whose blocks do nothing useful amounts to. Texture classes differ in local
+patterns, not in where bright pixels are, so it stays near chance.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from autograder.calibrations import Spec
+
+LAB = "lab6-architectures"
+SOURCE = Path(__file__).resolve().parents[2] / "source" / LAB / f"{LAB}.ipynb"
+
+
+@functools.lru_cache(maxsize=None)
+def solutions():
+    """The namespace of the source notebook's import and solution cells, executed."""
+    import nbformat
+
+    if not SOURCE.exists():
+        raise FileNotFoundError(f"{SOURCE} is missing: calibration needs the course repository's source notebook.")
+    nb = nbformat.read(str(SOURCE), as_version=4)
+    namespace = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not (meta.get("solution") or meta.get("grade_id") == "imports"):
+            continue
+        if meta.get("grade_id") == "efficiency":  # needs trained results
+            continue
+        text = "\n".join(line for line in cell.source.splitlines()
+                         if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+        exec(compile(text, f"{LAB}:{meta.get('grade_id')}", "exec"), namespace)
+    return namespace
+
+
+def pixels_softmax(input_shape, num_classes):
+    """Weak answer: no convolution at all."""
+    import keras
+
+    inp = keras.Input(shape=input_shape)
+    out = keras.layers.Dense(num_classes, activation="softmax")(keras.layers.Flatten()(inp))
+    return keras.Model(inp, out)
+
+
+def _accuracy(builder, seed):
+    from cnncourse.checks import lab6
+
+    return lab6.train_mini_net(builder, seed=seed, validation=False).accuracy
+
+
+def _reference(name):
+    def run(seed, profile):
+        return _accuracy(solutions()[name], seed)
+
+    return run
+
+
+@functools.lru_cache(maxsize=None)
+def _weak(seed, profile):
+    # Both checks share this weak answer and its data: train it once per seed.
+    return _accuracy(pixels_softmax, seed)
+
+
+CHECKS = {
+    "mini_vgg": Spec(metric="held-out accuracy", budget="lab6.mini_nets", reference=_reference("mini_vgg"),
+                     weak={"pixels_softmax": _weak},
+                     notes="mini-VGG (vgg_block 1x16, 2x32, Flatten, Dense) on 16x16 texture patches, Adam 3e-3"),
+    "mini_resnet": Spec(metric="held-out accuracy", budget="lab6.mini_nets", reference=_reference("mini_resnet"),
+                        weak={"pixels_softmax": _weak},
+                        notes="mini-ResNet (stem, pool, residual 16 and 32/2, GAP, Dense) on 16x16 texture "
+                              "patches, Adam 3e-3"),
+}

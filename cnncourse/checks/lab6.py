@@ -1,0 +1,766 @@
+"""Checks for Lab 6, modern CNN architectures as blocks.
+
+Every block is checked three ways, none of which holds the answer:
+
+* **structure**: the layers Keras actually built (kind, kernel, filters,
+  padding, strides, activation), compared with what the exercise text asks
+  for, as a list or, for blocks with parallel paths, as a multiset;
+* **parameters**: ``count_params()`` against the closed-form count of the
+  block (weights plus biases);
+* **behaviour**: a property the block must have, measured on random inputs:
+  which output positions a one-pixel change reaches (the receptive field of
+  each path), what the block computes with its main path's weights set to
+  zero (a residual block becomes ReLU(x)), translation equivariance, or a
+  comparison with Keras' own layer (``SeparableConv2D``).
+
+The two small networks students assemble are retrained under the profile's
+budget by :func:`train_mini_net` (through :mod:`cnncourse.checks.training`),
+on 16x16 texture patches (brick, grass, gravel).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections import Counter
+
+import numpy as np
+
+from .architecture import LayerSpec, check_architecture
+from .core import CheckFailed, NotAttempted, call, passed
+
+LAB = "lab6-architectures"
+BUDGET = "lab6.mini_nets"
+MINI_INPUT = (16, 16, 1)
+MINI_CLASSES = 3
+LEARNING_RATE = 3e-3
+"""Adam's learning rate when a check trains a mini network (calibrated with it)."""
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _block_model(ex, block, input_shape, *args, hint=None):
+    """Call ``block(keras.Input(shape=input_shape), *args)`` and wrap it in a model."""
+    import keras
+
+    inp = keras.Input(shape=input_shape)
+    try:
+        out = call(ex, block, inp, *args)
+    except NotAttempted:
+        raise
+    except CheckFailed as exc:
+        raise CheckFailed(ex, exc.problem, hint=hint or exc.hint) from None
+    if out is None:
+        raise CheckFailed(ex, "the block returned None: did you forget to `return` the output tensor?")
+    if isinstance(out, keras.Model) or not hasattr(out, "shape"):
+        raise CheckFailed(ex, "the block should return the output *tensor* of its last layer (functional API).",
+                          found=type(out).__name__, hint="Write `y = SomeLayer(...)(x)` layer after layer and "
+                                                         "`return y`.")
+    try:
+        return keras.Model(inp, out)
+    except Exception as exc:  # the output does not come from the input
+        raise CheckFailed(ex, f"the output tensor is not computed from the input x ({type(exc).__name__}).",
+                          hint="Apply every layer to x, or to a tensor computed from x.") from None
+
+
+def _out_shape(model):
+    return tuple(model.outputs[0].shape)[1:]
+
+
+def _kind(layer):
+    return type(layer).__name__
+
+
+def _layers(model, kind):
+    return [layer for layer in model.layers if _kind(layer) == kind]
+
+
+def _act(layer):
+    act = layer.get_config().get("activation")
+    if isinstance(act, dict):
+        act = act.get("config", {}).get("name") or act.get("class_name")
+    return "linear" if act in (None, "linear") else act
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
+
+
+def _conv_desc(layer):
+    """(kernel, filters, input channels, strides, padding, activation, groups) of a Conv2D."""
+    cfg = layer.get_config()
+    k = _pair(cfg["kernel_size"])
+    padding = cfg["padding"]
+    if k == (1, 1):
+        padding = "same"  # a 1x1 convolution never pads: 'same' and 'valid' are the same layer
+    return (k[0], cfg["filters"], int(layer.input.shape[-1]), _pair(cfg["strides"])[0], padding,
+            _act(layer), cfg.get("groups", 1))
+
+
+def _describe_conv(d):
+    k, f, cin, s, pad, act, g = d
+    extra = f", groups={g}" if g != 1 else ""
+    return (f"Conv2D {k}x{k}, {f} filters on {cin} input channels, strides={s}, padding='{pad}', "
+            f"activation={act}{extra}")
+
+
+def _compare_inventory(ex, what, found, expected, hint=None):
+    """Fail unless two multisets of layer descriptions are equal, listing what is missing and extra."""
+    found_c, expected_c = Counter(found), Counter(expected)
+    if found_c == expected_c:
+        return
+    missing = list((expected_c - found_c).elements())
+    extra = list((found_c - expected_c).elements())
+    lines = [f"missing: {_describe_conv(d)}" for d in missing] + [f"unexpected: {_describe_conv(d)}" for d in extra]
+    raise CheckFailed(ex, f"{what}: the convolutions differ from the specification:\n    " + "\n    ".join(lines),
+                      hint=hint)
+
+
+def _expect_params(ex, model, expected, what, hint=None):
+    got = int(model.count_params())
+    if got != expected:
+        raise CheckFailed(ex, f"{what}: wrong number of parameters.", expected=expected, found=got, hint=hint)
+
+
+def _count(ex, model, kind, expected, what, hint=None):
+    n = len(_layers(model, kind))
+    if n != expected:
+        raise CheckFailed(ex, f"{what}: expected {expected} {kind} layer(s), found {n}.", hint=hint)
+
+
+def _forward(model, x):
+    return np.asarray(model(x, training=False))
+
+
+def _reach(model, shape, seed=0, trials=2, bump=8.0):
+    """Chebyshev distance from the centre pixel to the farthest output position it changes, per channel.
+
+    The input is random; the centre pixel (all channels) is raised by ``bump``.
+    Returns an int array with one value per output channel (-1: never changed).
+    """
+    rng = _rng(seed)
+    h, w, _ = shape
+    ci, cj = h // 2, w // 2
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    dist = np.maximum(abs(rows - ci), abs(cols - cj))
+    reach = None
+    for _ in range(trials):
+        x = rng.normal(size=(1,) + tuple(shape)).astype("float32")
+        x2 = x.copy()
+        x2[0, ci, cj, :] += bump
+        changed = np.abs(_forward(model, x2) - _forward(model, x))[0] > 1e-5  # (h, w, c)
+        r = np.where(changed, dist[..., None], -1).max(axis=(0, 1))
+        reach = r if reach is None else np.maximum(reach, r)
+    return reach
+
+
+def _slices(sizes):
+    out, start = [], 0
+    for s in sizes:
+        out.append(slice(start, start + s))
+        start += s
+    return out
+
+
+def _check_path_reach(ex, model, shape, sizes, radii, names, order_hint):
+    """Each channel slice (a path of the block) must reach exactly its radius."""
+    reach = _reach(model, shape)
+
+    def per_path(order):
+        return [int(reach[sl].max()) if sl.stop > sl.start else -1
+                for sl in _slices([sizes[i] for i in order])]
+
+    got = per_path(range(len(sizes)))
+    if got == list(radii):
+        return
+    for order in itertools.permutations(range(len(sizes))):
+        if per_path(order) == [radii[i] for i in order]:
+            raise CheckFailed(ex, "the paths are concatenated in the wrong order.",
+                              expected=list(names), found=[names[i] for i in order], hint=order_hint)
+    raise CheckFailed(ex, "a one-pixel change of the input spreads wrongly through your paths "
+                          "(how many pixels away each path's channels change).",
+                      expected=dict(zip(names, radii)), found=dict(zip(names, got)),
+                      hint="A 1x1 convolution looks at one pixel, a 3x3 at 1 pixel around it, a 5x5 at 2; "
+                           "check each path's kernel sizes and what it is applied to.")
+
+
+# --------------------------------------------------------------------------
+# Exercise 1: VGG block
+# --------------------------------------------------------------------------
+def check_vgg_block(vgg_block):
+    """``vgg_block(x, num_convs, filters)``: 3x3 same convolutions (ReLU), then a 2x2 max pool."""
+    ex = "Exercise 1 (vgg_block)"
+    cases = [((16, 16, 3), 2, 8), ((15, 15, 4), 1, 6), ((8, 12, 2), 3, 5)]
+    for shape, n, f in cases:
+        h, w, cin = shape
+        what = f"vgg_block(x, num_convs={n}, filters={f}) on x of shape {shape}"
+        model = _block_model(ex, vgg_block, shape, n, f)
+        got, want = _out_shape(model), (h // 2, w // 2, f)
+        if got != want:
+            hint = "Each convolution keeps the size (padding='same'); only the 2x2 pooling halves it."
+            if len(got) == 3 and got[-1] == f and got[0] < want[0]:
+                hint = ("Your output is too small: with padding='valid' every 3x3 convolution trims 2 pixels. "
+                        "VGG pads by 1 (padding='same') so that only the pooling changes the size.")
+            elif len(got) == 3 and got[:2] == (h, w):
+                hint = "The spatial size did not halve: end the block with MaxPooling2D(pool_size=2)."
+            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
+        spec, c = [], cin
+        for _ in range(n):
+            spec.append(LayerSpec("Conv2D", (h, w, f), 9 * c * f + f,
+                                  {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same"}, "relu"))
+            c = f
+        spec.append(LayerSpec("MaxPooling2D", want, 0, {"pool_size": (2, 2), "strides": (2, 2)}))
+        check_architecture(model, spec, f"{ex}, {what}", check_activation=True,
+                           hint="num_convs Conv2D(filters, 3, padding='same', activation='relu'), "
+                                "then MaxPooling2D(pool_size=2).")
+        expected = sum(9 * c_in * f + f for c_in in [cin] + [f] * (n - 1))
+        _expect_params(ex, model, expected, what, hint="A 3x3 convolution has 3*3*C_in*C_out weights "
+                                                       "and C_out biases.")
+    # Behaviour: the block commutes with a translation by an even number of pixels.
+    model = _block_model(ex, vgg_block, (16, 16, 2), 2, 4)
+    rng = _rng(7)
+    x = np.zeros((1, 16, 16, 2), "float32")
+    x[0, 5:9, 4:8] = rng.uniform(0.2, 1.0, size=(4, 4, 2))
+    moved = np.roll(x, 2, axis=2)
+    y, y_moved = _forward(model, x), _forward(model, moved)
+    if (y < -1e-6).any():
+        raise CheckFailed(ex, "the block outputs negative values.", hint="Use activation='relu' in the convolutions.")
+    if not np.allclose(np.roll(y, 1, axis=2), y_moved, atol=1e-5):
+        raise CheckFailed(ex, "moving the input 2 pixels to the right should move the output 1 pixel "
+                              "(after the 2x2 pooling); yours changes in another way.",
+                          hint="Use only same-padded 3x3 convolutions and one 2x2 max pool with stride 2.")
+    return passed(ex, f"structure, parameter counts and translation behaviour right on {len(cases)} inputs")
+
+
+# --------------------------------------------------------------------------
+# Exercise 2: Inception block
+# --------------------------------------------------------------------------
+def inception_params(cin, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
+    """Parameters of a GoogLeNet inception block (biases included) by formula."""
+    return ((cin * c1 + c1) + (cin * c3_reduce + c3_reduce) + (9 * c3_reduce * c3 + c3)
+            + (cin * c5_reduce + c5_reduce) + (25 * c5_reduce * c5 + c5) + (cin * pool_proj + pool_proj))
+
+
+def check_inception_block(inception_block):
+    """``inception_block(x, c1, c3_reduce, c3, c5_reduce, c5, pool_proj)``: four paths, concatenated."""
+    ex = "Exercise 2 (inception_block)"
+    cases = [((12, 12, 12), (8, 6, 10, 2, 4, 5)), ((10, 10, 8), (4, 2, 4, 2, 4, 4)), ((7, 9, 3), (2, 3, 5, 1, 2, 3))]
+    for shape, sizes in cases:
+        h, w, cin = shape
+        c1, c3r, c3, c5r, c5, pp = sizes
+        what = f"inception_block(x, {', '.join(map(str, sizes))}) on x of shape {shape}"
+        model = _block_model(ex, inception_block, shape, *sizes,
+                             hint="Concatenate joins tensors that differ only along the concatenation axis: "
+                                  "use axis=-1 (channels) and padding='same' everywhere.")
+        got, want = _out_shape(model), (h, w, c1 + c3 + c5 + pp)
+        if got != want:
+            hint = "Every path keeps the spatial size; the output channels are c1 + c3 + c5 + pool_proj."
+            if len(got) == 3 and (got[0] != h or got[1] != w) and got[-1] != want[-1]:
+                hint = ("Your paths were stacked along a spatial axis: concatenate along the channels, "
+                        "Concatenate(axis=-1).")
+            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
+        concats = _layers(model, "Concatenate")
+        if len(concats) != 1 or concats[0].get_config()["axis"] not in (-1, 3):
+            raise CheckFailed(ex, f"{what}: join the four paths with one Concatenate(axis=-1).",
+                              found=[c.get_config()["axis"] for c in concats])
+        pools = _layers(model, "MaxPooling2D")
+        if len(pools) != 1 or (_pair(pools[0].get_config()["pool_size"]), _pair(pools[0].get_config()["strides"]),
+                               pools[0].get_config()["padding"]) != ((3, 3), (1, 1), "same"):
+            raise CheckFailed(ex, f"{what}: the fourth path starts with a 3x3 max pool, stride 1, padding 'same'.",
+                              found=[(p.get_config()["pool_size"], p.get_config()["strides"],
+                                      p.get_config()["padding"]) for p in pools])
+        expected = [(1, c1, cin, 1, "same", "relu", 1), (1, c3r, cin, 1, "same", "relu", 1),
+                    (3, c3, c3r, 1, "same", "relu", 1), (1, c5r, cin, 1, "same", "relu", 1),
+                    (5, c5, c5r, 1, "same", "relu", 1), (1, pp, cin, 1, "same", "relu", 1)]
+        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected,
+                           hint="Path 1: 1x1. Path 2: 1x1 reduce, then 3x3. Path 3: 1x1 reduce, then 5x5. "
+                                "Path 4: 3x3 max pool, then 1x1. All with ReLU and padding='same'.")
+        _expect_params(ex, model, inception_params(cin, *sizes), what)
+    shape, sizes = cases[0]
+    model = _block_model(ex, inception_block, shape, *sizes)
+    c1, c3r, c3, c5r, c5, pp = sizes
+    _check_path_reach(ex, model, shape, (c1, c3, c5, pp), (0, 1, 2, 1), ("1x1", "3x3", "5x5", "pool"),
+                      order_hint="Concatenate the paths in the order 1x1, 3x3, 5x5, pool.")
+    return passed(ex, f"four paths, channels and parameters right on {len(cases)} inputs; "
+                      "each path sees as far as its kernel")
+
+
+# --------------------------------------------------------------------------
+# Exercise 3: residual block
+# --------------------------------------------------------------------------
+def residual_params(cin, filters, stride):
+    """Parameters of the lab's residual block (two 3x3 convolutions, 1x1 projection where needed)."""
+    projection = stride != 1 or cin != filters
+    return (9 * cin * filters + filters) + (9 * filters * filters + filters) + \
+        ((cin * filters + filters) if projection else 0)
+
+
+def _zero_main_path(model, kernel=3):
+    """Set the weights of every ``kernel`` x ``kernel`` convolution to zero (the main path)."""
+    for layer in _layers(model, "Conv2D"):
+        if _pair(layer.get_config()["kernel_size"]) == (kernel, kernel):
+            layer.set_weights([np.zeros_like(v) for v in layer.get_weights()])
+
+
+def _conv1x1(x, layer, stride):
+    """A 1x1 convolution written as a matrix product (the oracle of a projection shortcut)."""
+    weights = layer.get_weights()
+    kernel = weights[0][0, 0]
+    bias = weights[1] if len(weights) > 1 else 0.0
+    return x[:, ::stride, ::stride, :] @ kernel + bias
+
+
+def check_residual_block(residual_block):
+    """``residual_block(x, filters, stride)``: two 3x3 convolutions plus a shortcut, then ReLU."""
+    ex = "Exercise 3 (residual_block)"
+    cases = [((8, 8, 16), 16, 1), ((8, 8, 8), 16, 1), ((8, 8, 16), 16, 2), ((9, 9, 8), 12, 2)]
+    for shape, f, s in cases:
+        h, w, cin = shape
+        projection = s != 1 or cin != f
+        what = f"residual_block(x, filters={f}, stride={s}) on x of shape {shape}"
+        model = _block_model(ex, residual_block, shape, f, s,
+                             hint="Add needs two tensors of the same shape. When the stride is not 1 or "
+                                  "the channels change, pass x through a 1x1 Conv2D(filters, strides=stride) "
+                                  "first (a projection shortcut).")
+        got, want = _out_shape(model), (math.ceil(h / s), math.ceil(w / s), f)
+        if got != want:
+            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got,
+                              hint="The first 3x3 convolution has strides=stride, both use padding='same'.")
+        _count(ex, model, "Add", 1, what, hint="Join the main path and the shortcut with Add().")
+        expected = [(3, f, cin, s, "same", "relu", 1), (3, f, f, 1, "same", "linear", 1)]
+        if projection:
+            expected.append((1, f, cin, s, "same", "linear", 1))
+        hint = ("Main path: Conv2D(filters, 3, strides=stride, padding='same', activation='relu'), then "
+                "Conv2D(filters, 3, padding='same') with no activation. Shortcut: x itself, or "
+                "Conv2D(filters, 1, strides=stride) when the shapes differ. ReLU after the Add.")
+        if not projection and len(_layers(model, "Conv2D")) == 3:
+            hint = "Here the shapes already match: the shortcut is x itself, with no 1x1 convolution."
+        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected, hint=hint)
+        _expect_params(ex, model, residual_params(cin, f, s), what)
+        # Behaviour: with the main path's weights at zero the block is ReLU(shortcut(x)).
+        x = _rng(11).normal(size=(2,) + shape).astype("float32")
+        y = _forward(model, x)
+        if (y < -1e-6).any():
+            raise CheckFailed(ex, f"{what}: the block outputs negative values.",
+                              hint="Apply a ReLU after the Add.")
+        _zero_main_path(model)
+        y0 = _forward(model, x)
+        if projection:
+            proj = [layer for layer in _layers(model, "Conv2D") if _pair(layer.get_config()["kernel_size"]) == (1, 1)]
+            target = np.maximum(_conv1x1(x, proj[0], s), 0.0)
+        else:
+            target = np.maximum(x, 0.0)
+        if not np.allclose(y0, target, atol=1e-5):
+            if np.allclose(y0, 0.0, atol=1e-6):
+                problem = ("with the main path's weights set to zero your block outputs zeros: the shortcut "
+                           "is missing (a residual block adds its input back).")
+            elif np.allclose(y0, x if not projection else _conv1x1(x, proj[0], s), atol=1e-5):
+                problem = "with the main path at zero your block returns the shortcut unchanged: the ReLU after the Add is missing."
+            else:
+                problem = ("with the main path's weights set to zero the block should output ReLU(shortcut(x)); "
+                           "yours outputs something else.")
+            raise CheckFailed(ex, f"{what}: {problem}", hint="y = ReLU(main(x) + shortcut(x)).")
+    # Behaviour: two stacked 3x3 convolutions see 2 pixels around.
+    model = _block_model(ex, residual_block, (9, 9, 4), 4, 1)
+    reach = int(_reach(model, (9, 9, 4)).max())
+    if reach != 2:
+        raise CheckFailed(ex, "a one-pixel change should reach 2 pixels away through two 3x3 convolutions.",
+                          expected=2, found=reach)
+    return passed(ex, f"structure, parameters and shortcut right on {len(cases)} inputs; with the main path "
+                      "zeroed the block is ReLU(x)")
+
+
+# --------------------------------------------------------------------------
+# Exercise 4: ResNeXt block
+# --------------------------------------------------------------------------
+def resnext_params(cin, filters, groups):
+    """Parameters of the lab's ResNeXt block by formula."""
+    projection = cin != filters
+    return ((cin * filters + filters) + (9 * (filters // groups) * filters + filters)
+            + (filters * filters + filters) + ((cin * filters + filters) if projection else 0))
+
+
+def check_resnext_block(resnext_block):
+    """``resnext_block(x, filters, groups)``: 1x1, grouped 3x3, 1x1, plus a shortcut, then ReLU."""
+    ex = "Exercise 4 (resnext_block)"
+    cases = [((8, 8, 16), 16, 4), ((8, 8, 8), 16, 8), ((6, 6, 32), 32, 1)]
+    for shape, f, g in cases:
+        h, w, cin = shape
+        what = f"resnext_block(x, filters={f}, groups={g}) on x of shape {shape}"
+        model = _block_model(ex, resnext_block, shape, f, g,
+                             hint="When the channels change, the shortcut needs a 1x1 Conv2D(filters).")
+        got, want = _out_shape(model), (h, w, f)
+        if got != want:
+            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got,
+                              hint="All convolutions use stride 1 and padding='same'.")
+        _count(ex, model, "Add", 1, what, hint="Add the shortcut to the main path.")
+        grouped = [layer for layer in _layers(model, "Conv2D") if _pair(layer.get_config()["kernel_size"]) == (3, 3)]
+        if len(grouped) != 1 or grouped[0].get_config().get("groups", 1) != g:
+            raise CheckFailed(ex, f"{what}: the 3x3 convolution should be grouped.",
+                              expected=f"one Conv2D(filters, 3, groups={g})",
+                              found=[layer.get_config().get("groups", 1) for layer in grouped],
+                              hint="Conv2D(filters, 3, padding='same', groups=groups, activation='relu').")
+        expected = [(1, f, cin, 1, "same", "relu", 1), (3, f, f, 1, "same", "relu", g),
+                    (1, f, f, 1, "same", "linear", 1)]
+        if cin != f:
+            expected.append((1, f, cin, 1, "same", "linear", 1))
+        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected,
+                           hint="1x1 (ReLU) -> grouped 3x3 (ReLU) -> 1x1 (no activation), "
+                                "+ shortcut, then ReLU.")
+        grouped_params = grouped[0].count_params()
+        if grouped_params != 9 * (f // g) * f + f:
+            raise CheckFailed(ex, f"{what}: the grouped convolution has the wrong number of parameters.",
+                              expected=9 * (f // g) * f + f, found=grouped_params)
+        _expect_params(ex, model, resnext_params(cin, f, g), what)
+    # Parameters shrink by about the number of groups.
+    f, g = 32, 8
+    dense_model = _block_model(ex, resnext_block, (6, 6, f), f, 1)
+    grouped_model = _block_model(ex, resnext_block, (6, 6, f), f, g)
+    p1 = [layer.count_params() for layer in _layers(dense_model, "Conv2D") if layer.get_config().get("groups", 1) == 1
+          and _pair(layer.get_config()["kernel_size"]) == (3, 3)]
+    pg = [layer.count_params() for layer in _layers(grouped_model, "Conv2D")
+          if _pair(layer.get_config()["kernel_size"]) == (3, 3)]
+    ratio = p1[0] / pg[0]
+    if not 0.9 * g <= ratio <= g:
+        raise CheckFailed(ex, f"{g} groups should cut the 3x3 layer's parameters about {g} times.",
+                          expected=f"about {g}", found=round(ratio, 2))
+    # Behaviour: with every convolution at zero the identity block is ReLU(x).
+    x = _rng(12).normal(size=(2, 8, 8, 16)).astype("float32")
+    model = _block_model(ex, resnext_block, (8, 8, 16), 16, 4)
+    for layer in _layers(model, "Conv2D"):
+        layer.set_weights([np.zeros_like(v) for v in layer.get_weights()])
+    y0 = _forward(model, x)
+    if not np.allclose(y0, np.maximum(x, 0.0), atol=1e-5):
+        problem = ("outputs zeros: the shortcut is missing" if np.allclose(y0, 0.0)
+                   else "does not output ReLU(x)")
+        raise CheckFailed(ex, f"with its convolutions at zero, the block on 16 channels {problem}.",
+                          hint="y = ReLU(main(x) + x) when the channels match.")
+    return passed(ex, f"grouped 3x3 convolution, shortcut and parameters right on {len(cases)} inputs; "
+                      f"{g} groups make the 3x3 layer {ratio:.2f} times smaller")
+
+
+# --------------------------------------------------------------------------
+# Exercise 5: separable convolutions
+# --------------------------------------------------------------------------
+def _keras_params(layer_fn, cin):
+    import keras
+
+    inp = keras.Input(shape=(8, 8, cin))
+    return int(keras.Model(inp, layer_fn()(inp)).count_params())
+
+
+def check_param_formulas(conv_params, separable_params):
+    """``conv_params(k, c_in, c_out)`` and ``separable_params(k, c_in, c_out)`` against Keras' counts."""
+    import keras
+
+    ex = "Exercise 5a (conv_params, separable_params)"
+    cases = [(3, 3, 8), (3, 16, 32), (5, 7, 4), (1, 12, 6), (3, 256, 32)]
+    for k, cin, cout in cases:
+        want = _keras_params(lambda: keras.layers.Conv2D(cout, k), cin)
+        got = call(ex, conv_params, k, cin, cout)
+        if got != want:
+            hint = "k*k*c_in weights per filter, c_out filters, and one bias per filter."
+            if got == want - cout:
+                hint = "You left out the biases: every output channel has one."
+            raise CheckFailed(ex, f"conv_params({k}, {cin}, {cout}) disagrees with Keras' Conv2D.",
+                              expected=want, found=got, hint=hint)
+        want = _keras_params(lambda: keras.layers.SeparableConv2D(cout, k), cin)
+        got = call(ex, separable_params, k, cin, cout)
+        if got != want:
+            hint = "Depthwise: one k x k filter per input channel, no bias. Pointwise: a 1x1 convolution."
+            if got == want + cin:
+                hint = ("You gave the depthwise step a bias per input channel: Keras' separable convolution has "
+                        "no depthwise bias, only the pointwise layer's c_out biases.")
+            elif got == want - cout:
+                hint = "The pointwise 1x1 layer has one bias per output channel: you left them out."
+            elif got == want - cout + cin:
+                hint = "The biases belong to the pointwise layer (c_out of them), not to the depthwise filters."
+            raise CheckFailed(ex, f"separable_params({k}, {cin}, {cout}) disagrees with Keras' SeparableConv2D.",
+                              expected=want, found=got, hint=hint)
+    return passed(ex, f"both formulas match Keras' own counts on {len(cases)} layers")
+
+
+def check_separable_block(separable_block):
+    """``separable_block(x, filters)``: depthwise 3x3 (no bias), then pointwise 1x1 with ReLU."""
+    import keras
+
+    ex = "Exercise 5b (separable_block)"
+    cases = [((8, 8, 3), 8), ((10, 6, 16), 32), ((5, 5, 4), 4)]
+    for shape, f in cases:
+        h, w, cin = shape
+        what = f"separable_block(x, filters={f}) on x of shape {shape}"
+        model = _block_model(ex, separable_block, shape, f)
+        got = _out_shape(model)
+        if got != (h, w, f):
+            hint = ("padding='same' keeps the size." if len(got) == 3 and got[0] < h
+                    else "The pointwise 1x1 Conv2D sets the number of output channels.")
+            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=(h, w, f), found=got, hint=hint)
+        spec = [LayerSpec("DepthwiseConv2D", (h, w, cin), 9 * cin,
+                          {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same", "depth_multiplier": 1,
+                           "use_bias": False}),
+                LayerSpec("Conv2D", (h, w, f), cin * f + f, {"kernel_size": (1, 1), "strides": (1, 1),
+                                                            "use_bias": True}, "relu")]
+        check_architecture(model, spec, f"{ex}, {what}",
+                           hint="DepthwiseConv2D(3, padding='same', use_bias=False), then "
+                                "Conv2D(filters, 1, activation='relu').")
+    # Behaviour: the same function as Keras' SeparableConv2D with the same weights.
+    shape, f = (10, 6, 16), 32
+    model = _block_model(ex, separable_block, shape, f)
+    depthwise = _layers(model, "DepthwiseConv2D")[0].get_weights()[0]
+    pointwise = _layers(model, "Conv2D")[0].get_weights()
+    rng = _rng(13)
+    pointwise = [rng.normal(size=v.shape).astype("float32") for v in pointwise]
+    _layers(model, "Conv2D")[0].set_weights(pointwise)
+    oracle = keras.layers.SeparableConv2D(f, 3, padding="same", activation="relu")
+    inp = keras.Input(shape=shape)
+    ref = keras.Model(inp, oracle(inp))
+    oracle.set_weights([depthwise, pointwise[0], pointwise[1]])
+    x = rng.normal(size=(2,) + shape).astype("float32")
+    if not np.allclose(_forward(model, x), _forward(ref, x), atol=1e-4):
+        raise CheckFailed(ex, "with the same weights, your block and Keras' SeparableConv2D (ReLU) disagree.",
+                          hint="Depthwise first, pointwise second, ReLU at the end only.")
+    return passed(ex, f"structure right on {len(cases)} inputs; computes what SeparableConv2D computes")
+
+
+# --------------------------------------------------------------------------
+# Exercise 6: SqueezeNet fire module
+# --------------------------------------------------------------------------
+def fire_params(cin, squeeze, expand1x1, expand3x3):
+    """Parameters of a fire module by formula."""
+    return (cin * squeeze + squeeze) + (squeeze * expand1x1 + expand1x1) + (9 * squeeze * expand3x3 + expand3x3)
+
+
+def check_fire_sizes(fire_sizes):
+    """``fire_sizes(expand, sr, pct3x3)`` -> ``(squeeze, expand1x1, expand3x3)`` with the ratios kept."""
+    ex = "Exercise 6a (fire_sizes)"
+    cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (100, 0.25, 0.25), (64, 0.75, 1.0), (96, 0.5, 0.0),
+             (200, 0.1, 0.3)]
+    for expand, sr, pct in cases:
+        got = call(ex, fire_sizes, expand, sr, pct)
+        what = f"fire_sizes({expand}, sr={sr}, pct3x3={pct})"
+        try:
+            s, e1, e3 = got
+        except (TypeError, ValueError):
+            raise CheckFailed(ex, f"{what} should return three numbers (squeeze, expand1x1, expand3x3).",
+                              found=got) from None
+        if not all(isinstance(v, (int, np.integer)) for v in (s, e1, e3)):
+            raise CheckFailed(ex, f"{what}: filter counts must be integers.", found=got,
+                              hint="Round with int(round(...)).")
+        if e1 + e3 != expand:
+            raise CheckFailed(ex, f"{what}: the two expand layers together should have {expand} filters.",
+                              found=got)
+        if abs(e3 - pct * expand) > 0.5 + 1e-9:
+            hint = ("PCT_3x3 is the share of 3x3 filters among the expand filters."
+                    if abs(e1 - pct * expand) > 0.5 + 1e-9 else "You swapped the 1x1 and 3x3 counts.")
+            raise CheckFailed(ex, f"{what}: expand3x3 / (expand1x1 + expand3x3) should be {pct}.",
+                              expected=pct, found=round(e3 / expand, 4), hint=hint)
+        if abs(s - sr * expand) > 0.5 + 1e-9 or s < 1:
+            raise CheckFailed(ex, f"{what}: squeeze / (expand1x1 + expand3x3) should be SR = {sr}.",
+                              expected=sr, found=round(s / expand, 4),
+                              hint="SR compares the squeeze filters with all the expand filters.")
+    return passed(ex, f"the squeeze ratio and the 3x3 share are kept on {len(cases)} cases")
+
+
+def check_fire_module(fire_module):
+    """``fire_module(x, squeeze, expand1x1, expand3x3)``: 1x1 squeeze, then 1x1 and 3x3 expands, concatenated."""
+    ex = "Exercise 6b (fire_module)"
+    cases = [((10, 10, 12), (4, 8, 6)), ((8, 8, 6), (3, 5, 5)), ((7, 9, 16), (2, 3, 9))]
+    for shape, sizes in cases:
+        h, w, cin = shape
+        s, e1, e3 = sizes
+        what = f"fire_module(x, {s}, {e1}, {e3}) on x of shape {shape}"
+        model = _block_model(ex, fire_module, shape, *sizes,
+                             hint="Concatenate the two expand layers along the channels (axis=-1); the 3x3 "
+                                  "expand needs padding='same'.")
+        got, want = _out_shape(model), (h, w, e1 + e3)
+        if got != want:
+            hint = "The output has expand1x1 + expand3x3 channels and the input's height and width."
+            if len(got) == 3 and (got[0] != h or got[1] != w):
+                hint = "Concatenate along the channels (axis=-1), with padding='same' in the 3x3 expand."
+            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
+        concats = _layers(model, "Concatenate")
+        if len(concats) != 1 or concats[0].get_config()["axis"] not in (-1, 3):
+            raise CheckFailed(ex, f"{what}: join the two expand layers with Concatenate(axis=-1).")
+        expected = [(1, s, cin, 1, "same", "relu", 1), (1, e1, s, 1, "same", "relu", 1),
+                    (3, e3, s, 1, "same", "relu", 1)]
+        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected,
+                           hint="Squeeze: Conv2D(squeeze, 1). Both expands read the squeezed tensor. "
+                                "All with ReLU and padding='same'.")
+        _expect_params(ex, model, fire_params(cin, *sizes), what)
+    shape, (s, e1, e3) = cases[0]
+    model = _block_model(ex, fire_module, shape, s, e1, e3)
+    _check_path_reach(ex, model, shape, (e1, e3), (0, 1), ("expand1x1", "expand3x3"),
+                      order_hint="Concatenate the 1x1 expand first, then the 3x3 expand.")
+    return passed(ex, f"squeeze, expand paths, channels and parameters right on {len(cases)} inputs")
+
+
+# --------------------------------------------------------------------------
+# Exercise 7: compound scaling
+# --------------------------------------------------------------------------
+def check_compound_scale(compound_scale):
+    """``compound_scale(phi, alpha, beta, gamma)`` -> ``(depth, width, resolution)`` multipliers."""
+    ex = "Exercise 7 (compound_scale)"
+
+    def run(*args, **kwargs):
+        out = call(ex, compound_scale, *args, **kwargs)
+        try:
+            vals = tuple(float(v) for v in out)
+        except (TypeError, ValueError):
+            raise CheckFailed(ex, "compound_scale should return three numbers (depth, width, resolution).",
+                              found=out) from None
+        if len(vals) != 3:
+            raise CheckFailed(ex, "compound_scale should return three numbers (depth, width, resolution).",
+                              found=out)
+        return np.array(vals)
+
+    if not np.allclose(run(0), 1.0):
+        raise CheckFailed(ex, "phi = 0 is the base network: every multiplier should be 1.", expected=(1, 1, 1),
+                          found=tuple(run(0)))
+    one = run(1, alpha=1.3, beta=1.2, gamma=1.05)
+    if not np.allclose(one, (1.3, 1.2, 1.05)):
+        raise CheckFailed(ex, "with phi = 1 the multipliers are alpha, beta, gamma, in the order "
+                              "(depth, width, resolution).", expected=(1.3, 1.2, 1.05), found=tuple(one))
+    for a, b in [(1, 2), (0.5, 1.5), (2, 3)]:
+        if not np.allclose(run(a + b), run(a) * run(b), rtol=1e-6):
+            raise CheckFailed(ex, f"scaling by phi={a} and then by phi={b} should equal scaling by phi={a + b}.",
+                              expected=tuple(np.round(run(a) * run(b), 5)), found=tuple(np.round(run(a + b), 5)),
+                              hint="Each multiplier is a power of its constant: alpha ** phi, ...")
+    d, w, r = run(1)
+    flops = d * w ** 2 * r ** 2
+    if not 1.8 <= flops <= 2.2:
+        raise CheckFailed(ex, "with the default constants, depth * width^2 * resolution^2 at phi = 1 should be "
+                              "about 2 (FLOPs double per step of phi).", expected="about 2", found=round(flops, 4))
+    d3, w3, r3 = run(3)
+    if not np.isclose(d3 * w3 ** 2 * r3 ** 2, flops ** 3):
+        raise CheckFailed(ex, "FLOPs should grow as (alpha * beta^2 * gamma^2) ** phi.")
+    return passed(ex, f"multipliers right; FLOPs grow {flops:.3f}x per step of phi (about 2)")
+
+
+# --------------------------------------------------------------------------
+# The two small networks
+# --------------------------------------------------------------------------
+def mini_vgg_params(cin=MINI_INPUT[-1], num_classes=MINI_CLASSES, size=MINI_INPUT[0]):
+    """Parameters of the lab's mini-VGG by formula."""
+    flat = (size // 4) ** 2 * 32
+    return (9 * cin * 16 + 16) + (9 * 16 * 32 + 32) + (9 * 32 * 32 + 32) + (flat * num_classes + num_classes)
+
+
+def mini_resnet_params(cin=MINI_INPUT[-1], num_classes=MINI_CLASSES):
+    """Parameters of the lab's mini-ResNet by formula."""
+    return (9 * cin * 16 + 16) + residual_params(16, 16, 1) + residual_params(16, 32, 2) + \
+        (32 * num_classes + num_classes)
+
+
+def _build_mini(ex, builder):
+    from .training import build
+
+    return build(ex, builder, MINI_INPUT, MINI_CLASSES, input_shape=MINI_INPUT, num_classes=MINI_CLASSES)
+
+
+def check_mini_vgg(mini_vgg):
+    """``mini_vgg(input_shape, num_classes)``: two VGG blocks (1x16, 2x32), Flatten, Dense softmax."""
+    ex = "Exercise 8a (mini_vgg)"
+    model = _build_mini(ex, mini_vgg)
+    s = MINI_INPUT[0]
+    conv = {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same"}
+    spec = [LayerSpec("Conv2D", (s, s, 16), None, conv, "relu"), LayerSpec("MaxPooling2D", (s // 2, s // 2, 16)),
+            LayerSpec("Conv2D", (s // 2, s // 2, 32), None, conv, "relu"),
+            LayerSpec("Conv2D", (s // 2, s // 2, 32), None, conv, "relu"),
+            LayerSpec("MaxPooling2D", (s // 4, s // 4, 32)), LayerSpec("Flatten", ((s // 4) ** 2 * 32,)),
+            LayerSpec("Dense", (MINI_CLASSES,), None, {}, "softmax")]
+    check_architecture(model, spec, ex, hint="vgg_block(x, 1, 16), vgg_block(x, 2, 32), Flatten(), "
+                                             "Dense(num_classes, activation='softmax').")
+    _expect_params(ex, model, mini_vgg_params(), f"mini_vgg({MINI_INPUT}, {MINI_CLASSES})")
+    return passed(ex, f"{model.count_params():,} parameters, layers as specified")
+
+
+def check_mini_resnet(mini_resnet):
+    """``mini_resnet(input_shape, num_classes)``: stem, pool, two residual blocks, global pooling, Dense."""
+    ex = "Exercise 8b (mini_resnet)"
+    model = _build_mini(ex, mini_resnet)
+    what = f"mini_resnet({MINI_INPUT}, {MINI_CLASSES})"
+    hint = ("Conv2D(16, 3, padding='same', activation='relu'), MaxPooling2D(2), residual_block(x, 16, 1), "
+            "residual_block(x, 32, 2), GlobalAveragePooling2D(), Dense(num_classes, activation='softmax').")
+    _count(ex, model, "Add", 2, what, hint=hint)
+    _count(ex, model, "MaxPooling2D", 1, what, hint=hint)
+    _count(ex, model, "GlobalAveragePooling2D", 1, what, hint=hint)
+    _count(ex, model, "Conv2D", 6, what, hint=hint)
+    dense = _layers(model, "Dense")
+    if len(dense) != 1 or _act(dense[0]) != "softmax":
+        raise CheckFailed(ex, f"{what}: end with a single Dense(num_classes, activation='softmax').", hint=hint)
+    _expect_params(ex, model, mini_resnet_params(), what, hint=hint)
+    return passed(ex, f"{model.count_params():,} parameters, two residual blocks as specified")
+
+
+def mini_net_data():
+    """The data the mini networks train on: 16x16 texture patches, 3 classes (images, labels)."""
+    from cnncourse.data import load_textures
+
+    return load_textures(patch_size=MINI_INPUT[0], return_X_y=True)
+
+
+def train_mini_net(builder, seed=0, exercise="Mini network", validation=True):
+    """Retrain ``builder(input_shape, num_classes)`` under the ``lab6.mini_nets`` budget.
+
+    Returns a :class:`~cnncourse.checks.training.TrainResult` (``accuracy`` is
+    measured on held-out patches) with ``params`` added.
+    """
+    from cnncourse.runtime import budget
+
+    from .training import retrain
+
+    x, y = mini_net_data()
+    with warnings.catch_warnings():
+        # Keras notes that fit's default shuffle does not apply to a tf.data pipeline (which shuffles itself).
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
+        result = retrain(exercise, builder, x, y, budget(BUDGET), builder_args=(MINI_INPUT, MINI_CLASSES),
+                         seed=seed, validation=validation, learning_rate=LEARNING_RATE)
+    result.params = int(result.model.count_params())
+    return result
+
+
+def report_mini_net(results, label, check):
+    """Print the accuracy the training cell measured for ``label`` next to the calibrated bar.
+
+    Gives feedback before grading; the graded number comes from a fresh run
+    of the same training.
+    """
+    from .training import report
+
+    ex = f"Training ({label})"
+    if not isinstance(results, dict) or label not in results:
+        raise CheckFailed(ex, f"no result for {label!r}: run the training cell above first.",
+                          found=sorted(results) if isinstance(results, dict) else type(results).__name__)
+    report(ex, "held-out accuracy", float(results[label]["accuracy"]), LAB, check)
+    return True
+
+
+def check_efficiency(results, acc_per_kparam, more_efficient):
+    """The answers read off the student's own results: accuracy per 1,000 parameters, and which is higher."""
+    ex = "Exercise 9 (accuracy per parameter)"
+    if not isinstance(results, dict) or len(results) < 2:
+        raise CheckFailed(ex, "`results` should hold both trained networks; run the training cell first.")
+    if not isinstance(acc_per_kparam, dict) or set(acc_per_kparam) != set(results):
+        raise CheckFailed(ex, "acc_per_kparam should have one entry per network in `results`.",
+                          expected=sorted(results), found=sorted(acc_per_kparam) if isinstance(acc_per_kparam, dict)
+                          else type(acc_per_kparam).__name__)
+    for name, r in results.items():
+        want = r["accuracy"] / (r["params"] / 1000.0)
+        if not np.isclose(float(acc_per_kparam[name]), want, rtol=1e-6):
+            raise CheckFailed(ex, f"acc_per_kparam[{name!r}] does not follow from your results.",
+                              expected=round(want, 6), found=acc_per_kparam[name],
+                              hint="accuracy / (parameters / 1000).")
+    best = max(results, key=lambda k: results[k]["accuracy"] / results[k]["params"])
+    if more_efficient not in results:
+        raise CheckFailed(ex, "more_efficient should be one of the names in `results`.", expected=sorted(results),
+                          found=more_efficient)
+    if more_efficient != best:
+        raise CheckFailed(ex, "by your own numbers, the other network reached more accuracy per parameter.",
+                          found=more_efficient, hint="Compare the two values of acc_per_kparam.")
+    return passed(ex, f"{more_efficient} gets the most accuracy per parameter in your runs")

@@ -1,0 +1,452 @@
+"""Lab 6's checks pass the source notebook's solutions and fail plausible wrong answers."""
+
+from pathlib import Path
+
+import pytest
+
+keras = pytest.importorskip("keras")
+from keras import layers  # noqa: E402
+
+from autograder.calibrations.lab6_architectures import solutions  # noqa: E402
+from cnncourse.checks import CheckFailed, NotAttempted  # noqa: E402
+from cnncourse.checks import lab6  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sol():
+    return solutions()
+
+
+def fails(check, *args, match=None):
+    with pytest.raises(CheckFailed) as info:
+        check(*args)
+    if match is not None:
+        assert match.lower() in str(info.value).lower(), str(info.value)
+    return str(info.value)
+
+
+def not_done(*args):
+    raise NotImplementedError()
+
+
+# ---------------------------------------------------------------- right answers
+@pytest.mark.parametrize("check,names", [
+    (lab6.check_vgg_block, ["vgg_block"]),
+    (lab6.check_inception_block, ["inception_block"]),
+    (lab6.check_residual_block, ["residual_block"]),
+    (lab6.check_resnext_block, ["resnext_block"]),
+    (lab6.check_param_formulas, ["conv_params", "separable_params"]),
+    (lab6.check_separable_block, ["separable_block"]),
+    (lab6.check_fire_sizes, ["fire_sizes"]),
+    (lab6.check_fire_module, ["fire_module"]),
+    (lab6.check_compound_scale, ["compound_scale"]),
+    (lab6.check_mini_vgg, ["mini_vgg"]),
+    (lab6.check_mini_resnet, ["mini_resnet"]),
+])
+def test_solutions_pass(sol, check, names, capsys):
+    assert check(*[sol[n] for n in names]) is True
+    assert "\u2714" in capsys.readouterr().out
+
+
+def test_unattempted_exercises_say_so():
+    with pytest.raises(NotAttempted):
+        lab6.check_vgg_block(not_done)
+    with pytest.raises(NotAttempted):
+        lab6.check_compound_scale(not_done)
+
+
+# ---------------------------------------------------------------- VGG
+def vgg_valid(x, num_convs, filters):
+    for _ in range(num_convs):
+        x = layers.Conv2D(filters, 3, padding="valid", activation="relu")(x)
+    return layers.MaxPooling2D(2)(x)
+
+
+def vgg_no_pool(x, num_convs, filters):
+    for _ in range(num_convs):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    return x
+
+
+def vgg_no_relu(x, num_convs, filters):
+    for _ in range(num_convs):
+        x = layers.Conv2D(filters, 3, padding="same")(x)
+    return layers.MaxPooling2D(2)(x)
+
+
+def vgg_5x5(x, num_convs, filters):
+    for _ in range(num_convs):
+        x = layers.Conv2D(filters, 5, padding="same", activation="relu")(x)
+    return layers.MaxPooling2D(2)(x)
+
+
+def test_vgg_block_valid_padding_fails_with_a_padding_hint():
+    fails(lab6.check_vgg_block, vgg_valid, match="padding='same'")
+
+
+@pytest.mark.parametrize("wrong", [vgg_no_pool, vgg_no_relu, vgg_5x5])
+def test_vgg_block_wrong_answers_fail(wrong):
+    fails(lab6.check_vgg_block, wrong)
+
+
+def test_vgg_block_returning_a_model_fails():
+    def as_model(x, num_convs, filters):
+        return keras.Model(x, layers.MaxPooling2D(2)(x))
+
+    fails(lab6.check_vgg_block, as_model, match="tensor")
+
+
+# ---------------------------------------------------------------- Inception
+def _inception(x, c1, c3r, c3, c5r, c5, pp, axis=-1, order=(0, 1, 2, 3), reduce=True, pool_strides=1):
+    p1 = layers.Conv2D(c1, 1, padding="same", activation="relu")(x)
+    p2 = layers.Conv2D(c3r, 1, padding="same", activation="relu")(x) if reduce else x
+    p2 = layers.Conv2D(c3, 3, padding="same", activation="relu")(p2)
+    p3 = layers.Conv2D(c5r, 1, padding="same", activation="relu")(x)
+    p3 = layers.Conv2D(c5, 5, padding="same", activation="relu")(p3)
+    p4 = layers.MaxPooling2D(3, strides=pool_strides, padding="same")(x)
+    p4 = layers.Conv2D(pp, 1, padding="same", activation="relu")(p4)
+    paths = [p1, p2, p3, p4]
+    return layers.Concatenate(axis=axis)([paths[i] for i in order])
+
+
+def test_inception_wrong_concat_axis_fails():
+    fails(lab6.check_inception_block, lambda x, *a: _inception(x, *a, axis=1), match="axis=-1")
+
+
+def test_inception_paths_in_the_wrong_order_fail():
+    fails(lab6.check_inception_block, lambda x, *a: _inception(x, *a, order=(3, 1, 2, 0)), match="order")
+
+
+def test_inception_without_the_1x1_reduction_fails():
+    fails(lab6.check_inception_block, lambda x, *a: _inception(x, *a, reduce=False), match="missing")
+
+
+def test_inception_pool_with_default_stride_fails():
+    fails(lab6.check_inception_block, lambda x, *a: _inception(x, *a, pool_strides=None))
+
+
+def test_inception_params_formula_matches_googlenet_3a():
+    assert lab6.inception_params(192, 64, 96, 128, 16, 32, 32) == 163696
+
+
+# ---------------------------------------------------------------- Residual
+def res_no_shortcut(x, filters, stride=1):
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+    y = layers.Conv2D(filters, 3, padding="same")(y)
+    return layers.ReLU()(y)
+
+
+def res_no_projection(x, filters, stride=1):
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+    y = layers.Conv2D(filters, 3, padding="same")(y)
+    return layers.ReLU()(layers.Add()([y, x]))
+
+
+def res_always_projection(x, filters, stride=1):
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+    y = layers.Conv2D(filters, 3, padding="same")(y)
+    return layers.ReLU()(layers.Add()([y, layers.Conv2D(filters, 1, strides=stride)(x)]))
+
+
+def res_no_final_relu(x, filters, stride=1):
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+    y = layers.Conv2D(filters, 3, padding="same")(y)
+    s = x if stride == 1 and x.shape[-1] == filters else layers.Conv2D(filters, 1, strides=stride)(x)
+    return layers.Add()([y, s])
+
+
+def res_stride_on_second(x, filters, stride=1):
+    y = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same")(y)
+    s = x if stride == 1 and x.shape[-1] == filters else layers.Conv2D(filters, 1, strides=stride)(x)
+    return layers.ReLU()(layers.Add()([y, s]))
+
+
+def res_zero_main_sneaky(x, filters, stride=1):
+    # Right layers, but the shortcut is added *inside* the main path (before the second convolution).
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+    s = x if stride == 1 and x.shape[-1] == filters else layers.Conv2D(filters, 1, strides=stride)(x)
+    y = layers.Add()([y, s])
+    return layers.ReLU()(layers.Conv2D(filters, 3, padding="same")(y))
+
+
+def test_residual_missing_shortcut_fails():
+    fails(lab6.check_residual_block, res_no_shortcut, match="Add")
+
+
+def test_residual_missing_shortcut_is_caught_by_the_zeroed_main_path():
+    # Same layers as the right answer (so the structure checks cannot tell), but the Add adds zeros.
+    def fake(x, filters, stride=1):
+        y = layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+        y = layers.Conv2D(filters, 3, padding="same")(y)
+        s = x if stride == 1 and x.shape[-1] == filters else layers.Conv2D(filters, 1, strides=stride)(x)
+        return layers.ReLU()(layers.Add()([y, layers.Lambda(lambda t: t * 0.0)(s)]))
+
+    fails(lab6.check_residual_block, fake, match="shortcut is missing")
+
+
+def test_residual_without_projection_fails_with_a_projection_hint():
+    fails(lab6.check_residual_block, res_no_projection, match="projection")
+
+
+def test_residual_projection_where_shapes_match_fails():
+    fails(lab6.check_residual_block, res_always_projection, match="x itself")
+
+
+def test_residual_without_final_relu_fails():
+    fails(lab6.check_residual_block, res_no_final_relu, match="ReLU")
+
+
+@pytest.mark.parametrize("wrong", [res_stride_on_second, res_zero_main_sneaky])
+def test_residual_miswired_blocks_fail(wrong):
+    fails(lab6.check_residual_block, wrong)
+
+
+# ---------------------------------------------------------------- ResNeXt
+def _resnext(x, filters, groups, use_groups=True, shortcut=True):
+    y = layers.Conv2D(filters, 1, activation="relu")(x)
+    y = layers.Conv2D(filters, 3, padding="same", groups=groups if use_groups else 1, activation="relu")(y)
+    y = layers.Conv2D(filters, 1)(y)
+    if shortcut:
+        s = x if x.shape[-1] == filters else layers.Conv2D(filters, 1)(x)
+        y = layers.Add()([y, s])
+    return layers.ReLU()(y)
+
+
+def test_resnext_without_groups_fails():
+    fails(lab6.check_resnext_block, lambda x, f, g: _resnext(x, f, g, use_groups=False), match="grouped")
+
+
+def test_resnext_missing_shortcut_fails():
+    fails(lab6.check_resnext_block, lambda x, f, g: _resnext(x, f, g, shortcut=False), match="Add")
+
+
+# ---------------------------------------------------------------- Separable
+def conv_ok(k, c_in, c_out):
+    return k * k * c_in * c_out + c_out
+
+
+def conv_no_bias(k, c_in, c_out):
+    return k * k * c_in * c_out
+
+
+def sep_bias_in_depthwise(k, c_in, c_out):
+    return (k * k * c_in + c_in) + (c_in * c_out + c_out)
+
+
+def sep_no_pointwise_bias(k, c_in, c_out):
+    return k * k * c_in + c_in * c_out
+
+
+def sep_ok(k, c_in, c_out):
+    return k * k * c_in + c_in * c_out + c_out
+
+
+def test_param_formulas_right_answers_pass():
+    assert lab6.check_param_formulas(conv_ok, sep_ok)
+
+
+def test_conv_params_without_bias_fails():
+    fails(lab6.check_param_formulas, conv_no_bias, sep_ok, match="biases")
+
+
+def test_separable_params_with_a_depthwise_bias_fails():
+    fails(lab6.check_param_formulas, conv_ok, sep_bias_in_depthwise, match="no depthwise bias")
+
+
+def test_separable_params_without_the_pointwise_bias_fails():
+    fails(lab6.check_param_formulas, conv_ok, sep_no_pointwise_bias, match="pointwise")
+
+
+def sepblock_valid(x, filters):
+    y = layers.DepthwiseConv2D(3, padding="valid", use_bias=False)(x)
+    return layers.Conv2D(filters, 1, activation="relu")(y)
+
+
+def sepblock_bias(x, filters):
+    y = layers.DepthwiseConv2D(3, padding="same")(x)
+    return layers.Conv2D(filters, 1, activation="relu")(y)
+
+
+def sepblock_standard(x, filters):
+    return layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+
+
+def sepblock_relu_first(x, filters):
+    y = layers.DepthwiseConv2D(3, padding="same", use_bias=False, activation="relu")(x)
+    return layers.Conv2D(filters, 1)(y)
+
+
+@pytest.mark.parametrize("wrong", [sepblock_valid, sepblock_bias, sepblock_standard, sepblock_relu_first])
+def test_separable_block_wrong_answers_fail(wrong):
+    fails(lab6.check_separable_block, wrong)
+
+
+# ---------------------------------------------------------------- Fire
+def _fire(x, s, e1, e3, pad="same", from_input=False, order=(0, 1)):
+    sq = layers.Conv2D(s, 1, activation="relu")(x)
+    src = x if from_input else sq
+    a = layers.Conv2D(e1, 1, activation="relu")(src)
+    b = layers.Conv2D(e3, 3, padding=pad, activation="relu")(src)
+    return layers.Concatenate(axis=-1)([[a, b][i] for i in order])
+
+
+def test_fire_module_valid_padding_fails():
+    fails(lab6.check_fire_module, lambda x, *a: _fire(x, *a, pad="valid"), match="padding='same'")
+
+
+def test_fire_module_expands_reading_the_input_fail():
+    fails(lab6.check_fire_module, lambda x, *a: _fire(x, *a, from_input=True))
+
+
+def test_fire_module_expands_in_the_wrong_order_fail():
+    fails(lab6.check_fire_module, lambda x, *a: _fire(x, *a, order=(1, 0)), match="order")
+
+
+def test_fire_module_wrong_concat_axis_fails():
+    def wrong(x, s, e1, e3):
+        sq = layers.Conv2D(s, 1, activation="relu")(x)
+        a = layers.Conv2D(e1, 1, activation="relu")(sq)
+        b = layers.Conv2D(e3, 3, padding="same", activation="relu")(sq)
+        return layers.Concatenate(axis=1)([a, b])
+
+    fails(lab6.check_fire_module, wrong, match="axis=-1")
+
+
+def test_fire_sizes_swapped_expands_fail():
+    def swapped(expand, sr, pct):
+        e3 = round(pct * expand)
+        return round(sr * expand), e3, expand - e3
+
+    fails(lab6.check_fire_sizes, swapped, match="swapped")
+
+
+def test_fire_sizes_squeeze_from_the_wrong_base_fails():
+    def wrong(expand, sr, pct):
+        e3 = round(pct * expand)
+        return round(sr * (expand - e3)), expand - e3, e3
+
+    fails(lab6.check_fire_sizes, wrong, match="SR")
+
+
+def test_fire_sizes_floats_fail():
+    fails(lab6.check_fire_sizes, lambda e, sr, p: (sr * e, e - p * e, p * e), match="integers")
+
+
+# ---------------------------------------------------------------- EfficientNet
+def test_compound_scale_linear_growth_fails():
+    fails(lab6.check_compound_scale, lambda phi, alpha=1.2, beta=1.1, gamma=1.15:
+          (1 + (alpha - 1) * phi, 1 + (beta - 1) * phi, 1 + (gamma - 1) * phi))
+
+
+def test_compound_scale_wrong_order_fails():
+    fails(lab6.check_compound_scale, lambda phi, alpha=1.2, beta=1.1, gamma=1.15:
+          (beta ** phi, alpha ** phi, gamma ** phi), match="order")
+
+
+def test_compound_scale_one_number_fails():
+    fails(lab6.check_compound_scale, lambda phi, alpha=1.2, beta=1.1, gamma=1.15: alpha ** phi)
+
+
+# ---------------------------------------------------------------- mini networks
+def test_mini_vgg_with_valid_padding_fails(sol):
+    def wrong(input_shape, num_classes):
+        inp = keras.Input(shape=input_shape)
+        x = vgg_valid(inp, 1, 16)
+        x = layers.Flatten()(vgg_valid(x, 2, 32))
+        return keras.Model(inp, layers.Dense(num_classes, activation="softmax")(x))
+
+    fails(lab6.check_mini_vgg, wrong)
+
+
+def test_mini_resnet_without_shortcuts_fails(sol):
+    def wrong(input_shape, num_classes):
+        inp = keras.Input(shape=input_shape)
+        x = layers.Conv2D(16, 3, padding="same", activation="relu")(inp)
+        x = layers.MaxPooling2D(2)(x)
+        x = res_no_shortcut(x, 16, 1)
+        x = res_no_shortcut(x, 32, 2)
+        x = layers.GlobalAveragePooling2D()(x)
+        return keras.Model(inp, layers.Dense(num_classes, activation="softmax")(x))
+
+    fails(lab6.check_mini_resnet, wrong, match="Add")
+
+
+def test_param_formulas_of_the_mini_networks(sol):
+    assert sol["mini_vgg"]((16, 16, 1), 3).count_params() == lab6.mini_vgg_params() == 15587
+    assert sol["mini_resnet"]((16, 16, 1), 3).count_params() == lab6.mini_resnet_params() == 19331
+
+
+# ---------------------------------------------------------------- Exercise 9
+RESULTS = {"mini-VGG": {"params": 15587, "accuracy": 0.86}, "mini-ResNet": {"params": 19331, "accuracy": 0.95}}
+
+
+def _per_k(results):
+    return {k: r["accuracy"] / (r["params"] / 1000) for k, r in results.items()}
+
+
+def test_efficiency_follows_the_students_own_numbers():
+    per_k = _per_k(RESULTS)
+    best = max(per_k, key=per_k.get)
+    assert lab6.check_efficiency(RESULTS, per_k, best)
+    other = [k for k in RESULTS if k != best][0]
+    fails(lab6.check_efficiency, RESULTS, per_k, other, match="your own numbers")
+    # With other numbers the other network is the right answer: no fixed string passes both.
+    flipped = {"mini-VGG": {"params": 15587, "accuracy": 0.95}, "mini-ResNet": {"params": 19331, "accuracy": 0.60}}
+    assert lab6.check_efficiency(flipped, _per_k(flipped), "mini-VGG")
+    fails(lab6.check_efficiency, flipped, _per_k(flipped), "mini-ResNet")
+
+
+def test_efficiency_wrong_ratio_fails():
+    wrong = {k: r["accuracy"] / r["params"] for k, r in RESULTS.items()}  # per parameter, not per thousand
+    fails(lab6.check_efficiency, RESULTS, wrong, "mini-VGG", match="acc_per_kparam")
+
+
+# ---------------------------------------------------------------- no answers shipped
+ANSWER_DEFS = ("def vgg_block", "def inception_block", "def residual_block", "def resnext_block",
+               "def separable_block", "def fire_module", "def fire_sizes", "def compound_scale",
+               "def mini_vgg(", "def mini_resnet(")
+
+
+def test_the_installed_package_holds_no_lab6_answers():
+    for folder in ("cnncourse", "autograder"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.parent.name == "notebooks":  # instructor-side notebook builders
+                continue
+            text = path.read_text(encoding="utf-8")
+            for d in ANSWER_DEFS:
+                assert d not in text, f"{path.relative_to(ROOT)} defines {d!r}"
+
+
+def test_release_has_no_lab6_solutions():
+    release = ROOT / "release" / "lab6-architectures" / "lab6-architectures.ipynb"
+    if not release.exists():
+        pytest.skip("release not generated")
+    import nbformat
+
+    nb = nbformat.read(str(release), as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for fragment in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "layers.Add()(", "groups=groups",
+                     "alpha ** phi", "DepthwiseConv2D(3", "calibration.grade"):
+        assert fragment not in code, fragment
+
+
+# ---------------------------------------------------------------- training
+@pytest.mark.slow
+def test_training_check_separates_reference_and_weak(sol):
+    from autograder import calibration
+    from autograder.calibrations.lab6_architectures import pixels_softmax
+
+    rec = calibration.record("lab6-architectures", "mini_vgg", "fast")
+    good = lab6.train_mini_net(sol["mini_vgg"], seed=0, validation=False)
+    weak = lab6.train_mini_net(pixels_softmax, seed=0, validation=False)
+    assert good.accuracy >= rec.threshold > weak.accuracy
+    assert good.params == 15587 and good.n_train == 900
+
+
+def test_report_mini_net_needs_the_training_cell(capsys):
+    fails(lab6.report_mini_net, {}, "mini-VGG", "mini_vgg", match="training cell")
+    assert lab6.report_mini_net(RESULTS, "mini-VGG", "mini_vgg") is True
+    assert "held-out accuracy = 0.860" in capsys.readouterr().out
