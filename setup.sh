@@ -5,7 +5,7 @@
 #   bash setup.sh test    # install with the test tools, then run the whole test suite
 #
 # Needs Python 3.10+ with venv. On Debian/Ubuntu as root, the system packages
-# the tests use (a PostgreSQL server) are installed when missing.
+# the tests use (PostgreSQL, Chromium, Node.js) are installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,10 +29,15 @@ install_python() {
 }
 
 install_system_test_packages() {
-    # A real database server for the gradebook tests.
+    # A real database server for the gradebook tests, a real browser (and a
+    # font with the check marks) for the end-to-end tests, Node.js for the
+    # JupyterHub proxy.
     local missing=()
-    [[ -x /usr/lib/postgresql/15/bin/initdb || -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ]] \
-        || missing+=(postgresql)
+    [[ -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ]] || missing+=(postgresql)
+    command -v chromium >/dev/null || missing+=(chromium)
+    [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
     if ((${#missing[@]})); then
         if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
             echo ">>> installing system packages: ${missing[*]}"

@@ -104,3 +104,10 @@ def test_spec_from_dicts_and_partial_fields():
     assert architecture.compare(_small(), spec) == []
     spec[-1]["params"] = flat * 3  # a forgotten bias is caught
     assert architecture.compare(_small(), spec) == [f"layer #4 (Dense): {flat * 3 + 3} parameters, expected {flat * 3}"]
+
+
+def test_notebooks_show_the_feedback_not_the_checker_source():
+    err = CheckFailed("Exercise 2 (make_kernel)", "the weights should sum to 0.", expected=0.0, found=1.0)
+    shown = err._render_traceback_()
+    assert shown[0] == "\u2718 Exercise 2 (make_kernel): the weights should sum to 0."
+    assert shown[1:] == ["  expected: 0.0", "  found:    1.0"]

@@ -37,6 +37,10 @@ class CheckFailed(AssertionError):
             lines.append(f"  hint: {hint}")
         super().__init__("\n".join(lines))
 
+    def _render_traceback_(self):
+        """What IPython shows: the feedback itself, not the checker's source code."""
+        return str(self).splitlines()
+
 
 class NotAttempted(CheckFailed):
     """The exercise still raises ``NotImplementedError``."""
