@@ -34,11 +34,17 @@ def calibrate_check(lab, name, spec, profile, seeds, log=print):
         log(f"  {label:24s} " + " ".join(f"{v:.3f}" for v in vals))
     reference = values.pop("reference")
     weak = {k.split(":", 1)[1]: v for k, v in values.items()}
+    notes = spec.notes
+    if not getattr(spec, "weak_must_fail", True):
+        # A property bar set by the reference alone; weak answers are only reported.
+        shown = "; ".join(f"{k}: " + ", ".join(f"{v:.3f}" for v in vals) for k, vals in weak.items())
+        notes = (notes + (" " if notes else "") + f"Measured for information, not required to fail: {shown}.")
+        weak = {}
     threshold, margin, partial = place_threshold(reference, weak, spec.higher_is_better, spec.min_margin)
     rec = Record(lab=lab, check=name, profile=profile, metric=spec.metric, reference=reference, weak=weak,
                  threshold=round(threshold, 4), partial=None if partial is None else round(partial, 4),
                  margin=round(margin, 4), higher_is_better=spec.higher_is_better, seeds=list(seeds),
-                 budget=dataclasses.asdict(budget(spec.budget, profile)), notes=spec.notes)
+                 budget=dataclasses.asdict(budget(spec.budget, profile)), notes=notes)
     save_record(rec)
     log(rec.summary())
     return rec

@@ -140,7 +140,7 @@ def problems(rec, min_margin=0.02):
 
 
 def grade(lab, check, value, points, profile=None, what=None):
-    """Points for a measured ``value``: full at the threshold, half at the partial bar, else 0.
+    """Points for a measured ``value``: full at the threshold, half above the partial bar, else 0.
 
     Prints the number reached and the bars, so the feedback says why.
     """
@@ -151,7 +151,8 @@ def grade(lab, check, value, points, profile=None, what=None):
     if sign * value >= sign * rec.threshold:
         earned = float(points)
         verdict = "full credit"
-    elif rec.partial is not None and sign * value >= sign * rec.partial:
+    elif rec.partial is not None and sign * value > sign * rec.partial:
+        # Strictly better than the best weak answer measured (which may be chance level).
         earned = points / 2
         verdict = f"half credit (the partial bar is {rec.partial:.3f})"
     else:

@@ -42,3 +42,29 @@ def test_grade_gives_full_half_and_no_credit(monkeypatch, capsys):
     assert calibration.grade("x", "c", 0.65, 4) == 2
     assert calibration.grade("x", "c", 0.3, 4) == 0
     assert "the bar (fast profile) is at least 0.750" in capsys.readouterr().out
+
+
+def _fake_spec(weak_must_fail):
+    from autograder.calibrations import Spec
+
+    return Spec(metric="gap", budget="lab4.lenet", reference=lambda seed, profile: 0.01 * (seed % 3),
+                weak={"plain": lambda seed, profile: 0.03}, higher_is_better=False,
+                weak_must_fail=weak_must_fail, min_margin=0.05)
+
+
+def test_a_property_bar_is_set_by_the_reference_and_reports_the_weak(monkeypatch, tmp_path):
+    from autograder import calibrate
+
+    monkeypatch.setattr(calibration, "CAL_DIR", tmp_path)
+    rec = calibrate.calibrate_check("x", "gap", _fake_spec(False), "fast", list(range(10)), log=lambda *a: None)
+    assert rec.weak == {} and rec.threshold == pytest.approx(0.07) and "plain: 0.030" in rec.notes
+    assert calibration.problems(rec) == []
+    assert calibration.load_records("x")[("gap", "fast")].threshold == rec.threshold
+
+
+def test_weak_answers_that_must_fail_but_do_not_stop_calibration(monkeypatch, tmp_path):
+    from autograder import calibrate
+
+    monkeypatch.setattr(calibration, "CAL_DIR", tmp_path)
+    with pytest.raises(ValueError, match="apart"):
+        calibrate.calibrate_check("x", "gap", _fake_spec(True), "fast", list(range(10)), log=lambda *a: None)

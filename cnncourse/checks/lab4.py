@@ -1,0 +1,197 @@
+"""Checks for Lab 4, a first CNN: LeNet-5 and evaluating a classifier.
+
+* :func:`check_build_lenet5` compares the student's model with the lecture's
+  description of LeNet-5 (layer kinds, output shapes, kernel sizes, widths,
+  activations), for two different inputs.
+* :func:`check_train_model` runs the student's training function for one
+  short epoch and looks at what it returns.
+* :func:`check_lenet_accuracy` and :func:`check_overfit_tiny` *train* the
+  student's model with the student's training function under the profile's
+  budget (:mod:`cnncourse.checks.training`) and report the number reached
+  against the calibrated bar.
+* :func:`check_most_confused_pair` compares with an independent NumPy oracle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import training
+from .architecture import LayerSpec, check_architecture
+from .core import CheckFailed, call, expect_equal, passed
+
+LAB = "lab4-first-cnn"
+DIGIT_SIZE = 28
+VAL_SIZE = 64  # held-out digits in the per-epoch curves (the graded accuracy uses all of them)
+
+
+def _out(n, k, pad):
+    return n - k + 1 if pad == "valid" else n
+
+
+def lenet_spec(input_shape, num_classes, activation):
+    """LeNet-5 as the lecture describes it, as a list of :class:`LayerSpec`.
+
+    Built from the description (5x5 kernels, 6 then 16 maps, 2x2 average
+    pooling, 120, 84, classes), not from a model, so it can check any input size.
+    """
+    h, w = input_shape[:2]
+    h1, w1 = _out(h, 5, "same"), _out(w, 5, "same")
+    h2, w2 = h1 // 2, w1 // 2
+    h3, w3 = _out(h2, 5, "valid"), _out(w2, 5, "valid")
+    h4, w4 = h3 // 2, w3 // 2
+    return [
+        LayerSpec("Conv2D", (h1, w1, 6), config={"filters": 6, "kernel_size": (5, 5), "padding": "same"},
+                  activation=activation),
+        LayerSpec("AveragePooling2D", (h2, w2, 6), config={"pool_size": (2, 2), "strides": (2, 2)}),
+        LayerSpec("Conv2D", (h3, w3, 16), config={"filters": 16, "kernel_size": (5, 5), "padding": "valid"},
+                  activation=activation),
+        LayerSpec("AveragePooling2D", (h4, w4, 16), config={"pool_size": (2, 2), "strides": (2, 2)}),
+        LayerSpec("Flatten", (h4 * w4 * 16,)),
+        LayerSpec("Dense", (120,), config={"units": 120}, activation=activation),
+        LayerSpec("Dense", (84,), config={"units": 84}, activation=activation),
+        LayerSpec("Dense", (num_classes,), config={"units": num_classes}, activation="softmax"),
+    ]
+
+
+def check_build_lenet5(build_lenet5):
+    """``build_lenet5(input_shape, num_classes, activation)`` against the lecture's LeNet-5."""
+    ex = "Exercise 1 (build_lenet5)"
+    cases = [((28, 28, 1), 10, "sigmoid"), ((28, 28, 1), 10, "relu"), ((32, 32, 3), 5, "tanh")]
+    for input_shape, num_classes, activation in cases:
+        model = training.build(ex, build_lenet5, input_shape, num_classes, activation,
+                               input_shape=input_shape, num_classes=num_classes)
+        check_architecture(model, lenet_spec(input_shape, num_classes, activation),
+                           exercise=f"{ex} with input_shape={input_shape}, num_classes={num_classes}, "
+                                    f"activation={activation!r}",
+                           hint="conv 5x5 (6 maps, 'same') -> 2x2 average pool -> conv 5x5 (16 maps, "
+                                "'valid') -> 2x2 average pool -> Flatten -> Dense 120 -> Dense 84 -> "
+                                "Dense num_classes with softmax; `activation` on every hidden layer.")
+    return passed(ex, f"layers, shapes and activations match LeNet-5 for {len(cases)} inputs "
+                      f"({model.count_params():,} parameters for the last one)")
+
+
+def check_train_model(train_model, build_lenet5):
+    """One short run of ``train_model``: it must compile, fit and return a History."""
+    import keras
+
+    ex = "Exercise 2 (train_model)"
+    from cnncourse.data import load_digits
+
+    x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
+    x_tr, y_tr, x_va, y_va = x[:64], y[:64], x[64:96], y[64:96]
+    model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
+    h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, 2, 32)
+    if not isinstance(h, keras.callbacks.History):
+        raise CheckFailed(ex, "train_model should return what model.fit returns.",
+                          expected="keras.callbacks.History", found=type(h).__name__)
+    hist = h.history
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if key not in hist:
+            raise CheckFailed(ex, f"the history has no '{key}'.", expected="loss, accuracy, val_loss, val_accuracy",
+                              found=sorted(hist),
+                              hint="compile with metrics=['accuracy'] and fit with validation_data=(x_val, y_val).")
+    expect_equal(ex, len(hist["loss"]), 2, what="number of epochs trained (asked for 2)",
+                 hint="Pass epochs=epochs to model.fit.")
+    opt = model.optimizer
+    if type(opt).__name__ != "Adam":
+        raise CheckFailed(ex, "the lab trains with Adam.", expected="Adam", found=type(opt).__name__)
+    lr = float(np.asarray(opt.learning_rate))
+    if not np.isclose(lr, 1e-3):
+        raise CheckFailed(ex, "use Adam's learning rate of 0.001.", expected=1e-3, found=lr)
+    return passed(ex, "compiles with Adam, trains for the epochs asked and returns a History with validation curves")
+
+
+# --------------------------------------------------------------------------
+# Training checks (shared with autograder/calibrations/lab4_first_cnn.py)
+# --------------------------------------------------------------------------
+def measure_lenet_accuracy(build_lenet5, train_model, seed=training.CHECK_SEED, profile=None,
+                           exercise="Exercise 2 (LeNet-5 trained)"):
+    """Train a ReLU LeNet-5 with the student's functions under ``lab4.lenet``; held-out accuracy.
+
+    Returns a :class:`~cnncourse.checks.training.TrainResult`.
+    """
+    from cnncourse.data import load_digits
+    from cnncourse.runtime import budget
+
+    x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
+    return training.retrain(exercise, build_lenet5, x, y, budget("lab4.lenet", profile),
+                            builder_args=((DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu"),
+                            train_fn=train_model, seed=seed, validation=True, val_size=VAL_SIZE)
+
+
+def check_lenet_accuracy(build_lenet5, train_model):
+    """Retrain the student's LeNet-5 (ReLU) with their ``train_model``; report held-out accuracy.
+
+    Returns the accuracy, which the graded cell turns into points.
+    """
+    ex = "Exercise 2 (LeNet-5 trained)"
+    res = measure_lenet_accuracy(build_lenet5, train_model, exercise=ex)
+    return training.report(ex, f"held-out accuracy after {res.n_train} training digits", res.accuracy,
+                           LAB, "lenet", seconds=res.seconds)
+
+
+def measure_overfit(build_lenet5, train_model, seed=training.CHECK_SEED, profile=None,
+                    exercise="Sanity check (overfit a tiny subset)", activation="relu"):
+    """Train on ``lab4.overfit``'s few examples only; return the accuracy on those same examples."""
+    from cnncourse.data import load_digits, stratified_subsample
+    from cnncourse.runtime import budget
+
+    b = budget("lab4.overfit", profile)
+    x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
+    xs, ys = stratified_subsample(x, y, b.samples, seed=seed)
+    model = training.build(exercise, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, activation, seed=seed,
+                           input_shape=(DIGIT_SIZE, DIGIT_SIZE, 1), num_classes=10)
+    call(exercise, train_model, model, xs, ys, xs[:8], ys[:8], b.epochs, b.batch_size)
+    return training.accuracy(model, xs, ys)
+
+
+def check_overfit_tiny(build_lenet5, train_model):
+    """The sanity check: a correct model and training loop memorise a few examples."""
+    from cnncourse.runtime import budget
+
+    ex = "Sanity check (overfit a tiny subset)"
+    acc = measure_overfit(build_lenet5, train_model, exercise=ex)
+    n = budget("lab4.overfit").samples
+    return training.report(ex, f"training accuracy on {n} memorised digits", acc, LAB, "overfit")
+
+
+# --------------------------------------------------------------------------
+# Confusion matrix
+# --------------------------------------------------------------------------
+def _oracle_pair(cm):
+    m = np.array(cm, dtype=float)
+    np.fill_diagonal(m, -np.inf)
+    flat = int(np.argmax(m))
+    return divmod(flat, m.shape[1])
+
+
+def check_most_confused_pair(most_confused_pair, seed=4):
+    """``most_confused_pair(cm)`` returns ``(true, predicted)`` of the largest off-diagonal entry."""
+    ex = "Exercise 3 (most_confused_pair)"
+    rng = np.random.default_rng(seed)
+    for n in (2, 3, 5, 10, 10):
+        cm = rng.random((n, n))
+        cm[np.diag_indices(n)] += n  # a plausible classifier: the diagonal dominates
+        cm = cm / cm.sum(axis=1, keepdims=True)
+        got = call(ex, most_confused_pair, cm.copy())
+        want = _oracle_pair(cm)
+        if got is None:
+            raise CheckFailed(ex, "the function returned None: return a pair (true, predicted).")
+        try:
+            got = tuple(int(v) for v in got)
+        except (TypeError, ValueError):
+            raise CheckFailed(ex, "return a pair of two class indices (true, predicted).", found=got) from None
+        if got == (want[1], want[0]):
+            raise CheckFailed(ex, "your pair is the wrong way round.", expected=want, found=got,
+                              hint="Rows of the matrix are true classes, columns predicted classes.")
+        if got[0] == got[1]:
+            raise CheckFailed(ex, "that is a diagonal entry: those are correct predictions, not confusions.",
+                              expected=want, found=got, hint="Ignore the diagonal.")
+        expect_equal(ex, got, want, what=f"pair for a {n}x{n} matrix",
+                     hint="Take the largest entry off the diagonal; return (row, column).")
+    cm = np.eye(3) * 0.5 + np.array([[0.0, 0.2, 0.3], [0.1, 0.0, 0.4], [0.45, 0.05, 0.0]])
+    cm[np.diag_indices(3)] = [0.5, 0.5, 0.5]
+    expect_equal(ex, tuple(int(v) for v in call(ex, most_confused_pair, cm)), _oracle_pair(cm),
+                 what="pair for a hand-made matrix")
+    return passed(ex, "finds the most confused (true, predicted) pair on 6 matrices")

@@ -1,0 +1,449 @@
+"""Checks for Lab 5: regularisation, augmentation, ``tf.data`` and training practice.
+
+* :func:`check_build_augmenter`: the lecture's five random layers; identity
+  when not training; shape and value range kept when training.
+* :func:`check_make_dataset`: the student's ``tf.data`` pipeline, read
+  through its element spec, its batches and its graph of transformations
+  (:func:`cnncourse.data.transformation_names`).
+* :func:`check_early_stopping`: the student's callback replayed on scripted
+  validation-loss sequences and compared with an independent rule (no training).
+* :func:`check_random_search` / :func:`check_grid_search`: candidates, bounds,
+  reproducibility and the log-uniform distribution (a Kolmogorov-Smirnov test).
+* :func:`check_regularized_cnn` / :func:`check_regularized_training`: the
+  student's regularised CNN, structurally, then trained by the check under
+  ``lab5.regularized`` (:mod:`cnncourse.checks.training`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import training
+from .core import CheckFailed, call, expect_equal, passed
+
+LAB = "lab5-regularization"
+AUGMENT_LAYERS = ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomBrightness", "RandomContrast")
+
+
+def _all_layers(obj):
+    """Every layer inside a model or layer, nested models included."""
+    out = []
+    for layer in getattr(obj, "layers", []) or []:
+        out.append(layer)
+        out += _all_layers(layer)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Augmentation
+# --------------------------------------------------------------------------
+def check_build_augmenter(build_augmenter, seed=5):
+    """``build_augmenter()``: the five random layers; identity at inference; range kept."""
+    ex = "Exercise 1 (build_augmenter)"
+    aug = call(ex, build_augmenter)
+    if aug is None or not callable(aug):
+        raise CheckFailed(ex, "build_augmenter should return a callable Keras model (e.g. keras.Sequential).",
+                          found=type(aug).__name__)
+    kinds = [type(layer).__name__ for layer in _all_layers(aug)] or [type(aug).__name__]
+    missing = [k for k in AUGMENT_LAYERS if k not in kinds]
+    if missing:
+        raise CheckFailed(ex, f"the augmenter lacks {', '.join(missing)}.", expected=list(AUGMENT_LAYERS),
+                          found=kinds, hint="Use the lecture's five layers, in a keras.Sequential.")
+    rng = np.random.default_rng(seed)
+    for shape in ((16, 24, 24, 1), (8, 32, 32, 3)):
+        x = rng.random(shape).astype("float32")
+        same = np.asarray(call(ex, aug, x, training=False))
+        if same.shape != x.shape or not np.allclose(same, x, atol=1e-6):
+            raise CheckFailed(ex, "with training=False the augmenter must return its input unchanged "
+                                  "(augmentation is for training only).",
+                              found=f"largest change {np.max(np.abs(same - x)) if same.shape == x.shape else same.shape}")
+        out = np.asarray(call(ex, aug, x, training=True))
+        if out.shape != x.shape:
+            raise CheckFailed(ex, "augmentation must keep the batch's shape.", expected=x.shape, found=out.shape)
+        lo, hi = float(out.min()), float(out.max())
+        if lo < -1e-5 or hi > 1 + 1e-5:
+            raise CheckFailed(ex, "augmented images left the value range [0, 1].", expected="values in [0, 1]",
+                              found=f"values in [{lo:.3f}, {hi:.3f}]",
+                              hint="Our images are in [0, 1], not [0, 255]: pass value_range=(0.0, 1.0) to "
+                                   "RandomBrightness and RandomContrast.")
+        if np.allclose(out, x, atol=1e-4):
+            raise CheckFailed(ex, "with training=True the images should change.",
+                              hint="Are all the factors 0?")
+    # Each layer on its own: a later layer may clip away an earlier one's damage.
+    x = np.full((4, 16, 16, 1), 0.5, dtype="float32") + rng.uniform(-0.2, 0.2, (4, 16, 16, 1)).astype("float32")
+    for layer in _all_layers(aug):
+        kind = type(layer).__name__
+        if kind not in AUGMENT_LAYERS:
+            continue
+        out = np.asarray(layer(x, training=True))
+        if out.min() < -1e-5 or out.max() > 1 + 1e-5 or (kind == "RandomBrightness" and np.abs(out - x).max() > 0.3):
+            raise CheckFailed(ex, f"{kind} on its own takes images in [0, 1] far out of range.",
+                              found=f"values in [{out.min():.3f}, {out.max():.3f}] from [{x.min():.3f}, {x.max():.3f}]",
+                              hint="Pass value_range=(0.0, 1.0): Keras assumes [0, 255] by default.")
+    return passed(ex, "all five layers; identity at inference; shape and [0, 1] range kept when training")
+
+
+# --------------------------------------------------------------------------
+# tf.data pipeline
+# --------------------------------------------------------------------------
+def _invert(images, training=False):
+    """A recognisable stand-in augmenter: 1 - image when training."""
+    return 1.0 - images if training else images
+
+
+def _take_all(ds):
+    xs, ys = [], []
+    for xb, yb in ds:
+        xs.append(np.asarray(xb))
+        ys.append(np.asarray(yb))
+    return xs, ys
+
+
+def _fake_images(n=50, size=6, channels=1, seed=6):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(n, size, size, channels), dtype=np.uint8)
+    x[0] = 255  # make sure the full range is present
+    x[1] = 0
+    y = (np.arange(n) % 3).astype(np.int64)
+    return x, y
+
+
+def check_make_dataset(make_dataset):
+    """``make_dataset(x, y, batch_size, training, seed, augmenter=None)`` with tf.data."""
+    import tensorflow as tf
+
+    from cnncourse.data import transformation_names
+
+    ex = "Exercise 2 (make_dataset)"
+    x, y = _fake_images()
+    n, bs = len(y), 8
+
+    ds = call(ex, make_dataset, x, y, bs, False, 0)
+    if not isinstance(ds, tf.data.Dataset):
+        raise CheckFailed(ex, "make_dataset should return a tf.data.Dataset.", found=type(ds).__name__)
+    spec = ds.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise CheckFailed(ex, "each element should be an (images, labels) pair.", found=spec)
+    img_spec, lbl_spec = spec
+    if img_spec.dtype != tf.float32:
+        raise CheckFailed(ex, "images should come out as float32.", expected="float32", found=img_spec.dtype.name,
+                          hint="Cast with tf.cast(image, tf.float32) before dividing by 255.")
+    if tuple(img_spec.shape)[1:] != x.shape[1:] or len(img_spec.shape) != 4:
+        raise CheckFailed(ex, "images should be batched (batch, height, width, channels).",
+                          expected=(None,) + x.shape[1:], found=tuple(img_spec.shape))
+    if not lbl_spec.dtype.is_integer or len(lbl_spec.shape) != 1:
+        raise CheckFailed(ex, "labels should be batched integers, shape (batch,).", found=lbl_spec)
+
+    xs, ys = _take_all(ds)
+    sizes = [len(b) for b in ys]
+    want_sizes = [bs] * (n // bs) + ([n % bs] if n % bs else [])
+    expect_equal(ex, sizes, want_sizes, what=f"batch sizes for {n} examples and batch_size={bs}",
+                 hint="Batch with dataset.batch(batch_size) (keep the last, smaller batch).")
+    images = np.concatenate(xs)
+    if images.min() < 0 or images.max() > 1 + 1e-6 or images.max() < 0.99:
+        raise CheckFailed(ex, "images should be scaled from [0, 255] to [0, 1].",
+                          found=f"values in [{images.min():.3f}, {images.max():.3f}]")
+    if not np.array_equal(np.concatenate(ys), y):
+        raise CheckFailed(ex, "with training=False the order must stay as given (no shuffling).",
+                          hint="Shuffle only when training.")
+    if not np.allclose(images, x.astype("float32") / 255.0, atol=1e-6):
+        raise CheckFailed(ex, "with training=False the images must be x / 255, unchanged otherwise.")
+
+    names = transformation_names(ds)
+    for needed in ("CacheDataset", "PrefetchDataset"):
+        if needed not in names:
+            raise CheckFailed(ex, f"the pipeline has no {needed[:-7].lower()} step.", found=names,
+                              hint="cache() after the deterministic steps, prefetch(tf.data.AUTOTUNE) at the end.")
+    if names[-1] != "PrefetchDataset":
+        raise CheckFailed(ex, "prefetch should be the last step.", found=names)
+    if "ShuffleDataset" in names:
+        raise CheckFailed(ex, "an evaluation pipeline (training=False) must not shuffle.", found=names)
+
+    # Training: shuffled, seeded, reshuffled every epoch, augmented after the cache.
+    def labels_of(d):
+        return np.concatenate(_take_all(d)[1])
+
+    x2 = np.repeat(x, 1, axis=0)
+    y2 = np.arange(n, dtype=np.int64)  # distinct labels make the order visible
+    train_a = call(ex, make_dataset, x2, y2, bs, True, 1)
+    first, second = labels_of(train_a), labels_of(train_a)
+    if sorted(first.tolist()) != list(range(n)):
+        raise CheckFailed(ex, "one pass over the training dataset should hold every example exactly once.")
+    if np.array_equal(first, y2):
+        raise CheckFailed(ex, "with training=True the examples should be shuffled.",
+                          hint="dataset.shuffle(buffer_size=len(x), seed=seed).")
+    if np.array_equal(first, second):
+        raise CheckFailed(ex, "every epoch should see a new order.",
+                          hint="shuffle(..., reshuffle_each_iteration=True) (the default).")
+    again = labels_of(call(ex, make_dataset, x2, y2, bs, True, 1))
+    if not np.array_equal(first, again):
+        raise CheckFailed(ex, "the same seed should give the same order (repeatable runs).",
+                          hint="Pass seed=seed to shuffle.")
+    other = labels_of(call(ex, make_dataset, x2, y2, bs, True, 2))
+    if np.array_equal(first, other):
+        raise CheckFailed(ex, "a different seed should give a different order.")
+    names_t = transformation_names(train_a)
+    if names_t.index("CacheDataset") > names_t.index("ShuffleDataset"):
+        raise CheckFailed(ex, "cache before shuffling, or every epoch replays the first epoch's order.",
+                          found=names_t)
+
+    # Augmentation: only when training, on batches after the cache.
+    aug_train = call(ex, make_dataset, x, y, bs, True, 3, augmenter=_invert)
+    imgs = np.concatenate(_take_all(aug_train)[0])
+    if not np.isclose(imgs.mean(), 1.0 - x.mean() / 255.0, atol=1e-4):
+        raise CheckFailed(ex, "with training=True and an augmenter, every batch should go through "
+                              "augmenter(images, training=True).",
+                          hint="dataset.map(lambda im, lb: (augmenter(im, training=True), lb)) after batch().")
+    aug_eval = call(ex, make_dataset, x, y, bs, False, 3, augmenter=_invert)
+    if not np.allclose(np.concatenate(_take_all(aug_eval)[0]), x / 255.0, atol=1e-6):
+        raise CheckFailed(ex, "an evaluation pipeline (training=False) must not augment.")
+    names_a = transformation_names(aug_train)
+    maps_after_batch = [i for i, nm in enumerate(names_a) if "Map" in nm and i > names_a.index("BatchDataset")]
+    if not maps_after_batch or names_a.index("CacheDataset") > maps_after_batch[0]:
+        raise CheckFailed(ex, "augment after cache() and batch(), so every epoch sees new variations "
+                              "and a whole batch is augmented at once.", found=names_a)
+    return passed(ex, "float32 in [0, 1], right batches, seeded shuffling, cache and prefetch, "
+                      "augmentation only when training")
+
+
+# --------------------------------------------------------------------------
+# Early stopping
+# --------------------------------------------------------------------------
+SEQUENCES = [  # (validation losses, patience)
+    ([1.0, 0.8, 0.7, 0.72, 0.71, 0.69, 0.75, 0.8, 0.9, 1.0, 1.1], 3),
+    ([1.0, 0.8, 0.7, 0.72, 0.71, 0.69, 0.75, 0.8, 0.9, 1.0, 1.1], 2),
+    ([0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55], 2),
+    ([0.5, 0.6, 0.6, 0.5, 0.55, 0.58, 0.49, 0.6, 0.7, 0.8, 0.9], 4),
+]
+
+
+def early_stopping_oracle(val_losses, patience):
+    """(last epoch run, best epoch) under "stop after `patience` epochs without a new minimum"."""
+    best, best_epoch, wait = np.inf, 0, 0
+    for epoch, v in enumerate(val_losses):
+        if v < best:
+            best, best_epoch, wait = v, epoch, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                return epoch, best_epoch
+    return len(val_losses) - 1, best_epoch
+
+
+def replay(callback, val_losses):
+    """Replay a scripted run through a callback; return (last epoch run, epoch of the weights at the end).
+
+    The model's single weight is set to the epoch number at every epoch, so
+    the weight left at the end says which epoch's weights were kept. The
+    training loss keeps falling, so a callback watching it never stops.
+    """
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1, use_bias=False)])
+    callback.set_model(model)
+    model.stop_training = False
+    callback.on_train_begin({})
+    last = len(val_losses) - 1
+    for epoch, v in enumerate(val_losses):
+        model.set_weights([np.array([[float(epoch)]], dtype="float32")])
+        callback.on_epoch_begin(epoch, {})
+        callback.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "val_loss": float(v),
+                                      "accuracy": 0.5, "val_accuracy": 0.5})
+        if model.stop_training:
+            last = epoch
+            break
+    callback.on_train_end({})
+    return last, int(round(float(model.get_weights()[0][0, 0])))
+
+
+def check_early_stopping(make_early_stopping):
+    """``make_early_stopping(patience)`` replayed on scripted validation losses."""
+    import keras
+
+    ex = "Exercise 3 (make_early_stopping)"
+    for losses, patience in SEQUENCES:
+        cb = call(ex, make_early_stopping, patience)
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise CheckFailed(ex, "make_early_stopping should return a keras callback.", found=type(cb).__name__)
+        try:
+            last, kept = replay(cb, losses)
+        except Exception as exc:  # noqa: BLE001 - a student's callback may fail in any way
+            raise CheckFailed(ex, f"replaying a run through your callback raised {type(exc).__name__}: {exc}") from exc
+        want_last, want_best = early_stopping_oracle(losses, patience)
+        shown = ", ".join(f"{v:g}" for v in losses)
+        if last != want_last:
+            hint = ("Watch 'val_loss' (the training loss keeps falling)." if last == len(losses) - 1
+                    else "Stop once `patience` epochs in a row bring no new minimum of val_loss.")
+            raise CheckFailed(ex, f"with patience={patience} and validation losses [{shown}] training "
+                                  f"should stop after epoch {want_last} (counting from 0).",
+                              expected=want_last, found=last, hint=hint)
+        if kept != want_best:
+            raise CheckFailed(ex, f"after stopping, the weights of the best epoch ({want_best}) should be "
+                                  f"restored (validation losses [{shown}], patience={patience}).",
+                              expected=want_best, found=kept, hint="restore_best_weights=True.")
+    return passed(ex, f"stops at the right epoch and restores the best weights on {len(SEQUENCES)} scripted runs")
+
+
+# --------------------------------------------------------------------------
+# Hyper-parameter search
+# --------------------------------------------------------------------------
+SPACE = {"learning_rate": ("log", 1e-5, 1e-1), "dropout": ("uniform", 0.0, 0.6),
+         "batch_size": ("choice", [16, 32, 64, 128])}
+
+
+def _check_candidate(ex, cand, space, where):
+    if not isinstance(cand, dict) or set(cand) != set(space):
+        raise CheckFailed(ex, f"{where} should be a dict with one value per hyper-parameter.",
+                          expected=sorted(space), found=cand if not isinstance(cand, dict) else sorted(cand))
+    for name, (kind, *args) in space.items():
+        v = cand[name]
+        if kind == "choice":
+            if v not in args[0]:
+                raise CheckFailed(ex, f"{where}: {name}={v!r} is not one of the choices.", expected=args[0], found=v)
+        else:
+            lo, hi = args
+            if not (lo - 1e-12 <= float(v) <= hi + 1e-12):
+                raise CheckFailed(ex, f"{where}: {name}={v!r} is outside its bounds.", expected=(lo, hi), found=v)
+
+
+def check_random_search(random_search):
+    """``random_search(space, n_trials, seed)``: bounds, reproducibility, log-uniform sampling."""
+    from scipy import stats
+
+    ex = "Exercise 4 (random_search)"
+    trials = call(ex, random_search, SPACE, 12, 0)
+    if trials is None or len(trials) != 12:
+        raise CheckFailed(ex, "random_search should return a list of n_trials candidates.", expected=12,
+                          found=None if trials is None else len(trials))
+    for i, cand in enumerate(trials):
+        _check_candidate(ex, cand, SPACE, f"candidate {i}")
+    if call(ex, random_search, SPACE, 12, 0) != trials:
+        raise CheckFailed(ex, "the same seed should give the same candidates.",
+                          hint="Draw from rng = np.random.default_rng(seed).")
+    if call(ex, random_search, SPACE, 12, 1) == trials:
+        raise CheckFailed(ex, "different seeds should give different candidates.")
+    many = call(ex, random_search, SPACE, 2000, 7)
+    lr = np.array([c["learning_rate"] for c in many], dtype=float)
+    dr = np.array([c["dropout"] for c in many], dtype=float)
+    below = float(np.mean(lr < 1e-3))  # 1e-3 is the middle of [1e-5, 1e-1] on a log scale
+    if stats.kstest((np.log10(lr) + 5) / 4, "uniform").pvalue < 1e-4:
+        raise CheckFailed(ex, "the learning rate should be log-uniform: as many draws between 1e-5 and 1e-3 "
+                              "as between 1e-3 and 1e-1.", expected="about 50% below 1e-3",
+                          found=f"{below:.1%} below 1e-3",
+                          hint="Draw the exponent uniformly: 10 ** rng.uniform(log10(low), log10(high)).")
+    if stats.kstest(dr / 0.6, "uniform").pvalue < 1e-4:
+        raise CheckFailed(ex, "a 'uniform' hyper-parameter should be uniform on its bounds.",
+                          found=f"{np.mean(dr < 0.3):.1%} of dropout draws below 0.3 (expected about 50%)")
+    counts = {v: sum(c["batch_size"] == v for c in many) for v in SPACE["batch_size"][1]}
+    if min(counts.values()) < 0.15 * len(many):
+        raise CheckFailed(ex, "every choice should be drawn about equally often.", found=counts)
+    return passed(ex, f"in bounds, repeatable, log-uniform learning rates ({below:.0%} below 1e-3)")
+
+
+def check_grid_search(grid_search):
+    """``grid_search(space, points_per_axis)``: every combination, log-spaced where asked."""
+    import itertools
+
+    ex = "Exercise 5 (grid_search)"
+    k = 3
+    grid = call(ex, grid_search, SPACE, k)
+    n_choices = len(SPACE["batch_size"][1])
+    if grid is None or len(grid) != k * k * n_choices:
+        raise CheckFailed(ex, "a grid holds every combination of the axes' values.",
+                          expected=k * k * n_choices, found=None if grid is None else len(grid),
+                          hint="points_per_axis values for each numeric axis, every option of a 'choice'.")
+    for i, cand in enumerate(grid):
+        _check_candidate(ex, cand, SPACE, f"grid point {i}")
+    lrs = sorted({float(c["learning_rate"]) for c in grid})
+    drs = sorted({float(c["dropout"]) for c in grid})
+    if len(lrs) != k or not np.allclose(np.log10(lrs), np.linspace(-5, -1, k)):
+        raise CheckFailed(ex, "a 'log' axis takes evenly spaced exponents, ends included.",
+                          expected=list(np.logspace(-5, -1, k)), found=lrs, hint="np.logspace or np.geomspace.")
+    if len(drs) != k or not np.allclose(drs, np.linspace(0.0, 0.6, k)):
+        raise CheckFailed(ex, "a 'uniform' axis takes evenly spaced values, ends included.",
+                          expected=list(np.linspace(0.0, 0.6, k)), found=drs)
+    combos = {(round(np.log10(c["learning_rate"]), 6), round(c["dropout"], 6), c["batch_size"]) for c in grid}
+    want = set(itertools.product([round(v, 6) for v in np.linspace(-5, -1, k)],
+                                 [round(v, 6) for v in np.linspace(0, 0.6, k)], SPACE["batch_size"][1]))
+    if combos != want:
+        raise CheckFailed(ex, "some combinations are repeated or missing.", expected=len(want), found=len(combos))
+    return passed(ex, f"all {len(grid)} combinations, log-spaced learning rates")
+
+
+# --------------------------------------------------------------------------
+# The regularised CNN
+# --------------------------------------------------------------------------
+def regularization_report(model):
+    """What regularisation a model has: dropout rates, L2 factors, augmentation layers."""
+    dropout, l2, augment = [], [], []
+    for layer in _all_layers(model):
+        kind = type(layer).__name__
+        if kind == "Dropout":
+            dropout.append(float(layer.rate))
+        if kind in AUGMENT_LAYERS:
+            augment.append(kind)
+        reg = getattr(layer, "kernel_regularizer", None)
+        if reg is not None:
+            factor = reg.get_config().get("l2")
+            if factor:
+                l2.append(float(factor))
+    return {"dropout": dropout, "l2": l2, "augment": augment}
+
+
+def load_regularization_data():
+    """The lab's task: faces vs non-faces (scikit-image's LFW subset), images and labels."""
+    from cnncourse.data import load_faces
+
+    return load_faces(return_X_y=True)
+
+
+def check_regularized_cnn(build_regularized_cnn):
+    """Structure: the model has augmentation, dropout and L2, and outputs class probabilities."""
+    ex = "Exercise 6 (build_regularized_cnn)"
+    x, y = load_regularization_data()
+    model = training.build(ex, build_regularized_cnn, x.shape[1:], 2, input_shape=x.shape[1:], num_classes=2)
+    rep = regularization_report(model)
+    if set(rep["augment"]) != set(AUGMENT_LAYERS):
+        raise CheckFailed(ex, "put your augmenter (Exercise 1) at the start of the model.",
+                          expected=list(AUGMENT_LAYERS), found=rep["augment"])
+    if not rep["dropout"] or not all(0.0 < r < 1.0 for r in rep["dropout"]):
+        raise CheckFailed(ex, "the model needs at least one Dropout layer with a rate between 0 and 1.",
+                          found=rep["dropout"])
+    if not rep["l2"]:
+        raise CheckFailed(ex, "use an L2 penalty on the weights of some layers.",
+                          hint="kernel_regularizer=keras.regularizers.l2(...) on Conv2D / Dense layers.")
+    if not any(type(layer).__name__ == "Conv2D" for layer in _all_layers(model)):
+        raise CheckFailed(ex, "a CNN needs Conv2D layers.")
+    return passed(ex, f"augmentation ({len(rep['augment'])} layers), dropout {rep['dropout']}, "
+                      f"L2 on {len(rep['l2'])} layers, {model.count_params():,} parameters")
+
+
+def measure_regularized(build_regularized_cnn, seed=training.CHECK_SEED, profile=None,
+                        exercise="Exercise 6 (regularised CNN trained)"):
+    """Train the student's CNN with the check's recipe under ``lab5.regularized``.
+
+    Returns a :class:`~cnncourse.checks.training.TrainResult` whose history has
+    validation curves (on the held-out quarter of the images). With 50
+    validation images, one image is 2 points of accuracy, so the split is the
+    same for every seed: seeds change the initialisation, the shuffling and
+    the augmentation, not the exam.
+    """
+    from cnncourse.runtime import budget
+
+    x, y = load_regularization_data()
+    return training.retrain(exercise, build_regularized_cnn, x, y, budget("lab5.regularized", profile),
+                            builder_args=(x.shape[1:], 2), seed=seed, validation=True,
+                            split_seed=training.CHECK_SEED)
+
+
+def check_regularized_training(build_regularized_cnn):
+    """Train it; report the validation accuracy and the train/validation gap against their bars.
+
+    Returns ``(validation accuracy, gap)``; the graded cell turns them into points.
+    """
+    ex = "Exercise 6 (regularised CNN trained)"
+    res = measure_regularized(build_regularized_cnn, exercise=ex)
+    training.report(ex, "validation accuracy", res.accuracy, LAB, "regularized", seconds=res.seconds)
+    gap = training.generalisation_gap(res.history)
+    training.report(ex, "train-minus-validation accuracy over the last 3 epochs", gap, LAB, "gap")
+    return res.accuracy, gap

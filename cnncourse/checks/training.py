@@ -1,0 +1,280 @@
+"""Shared machinery for checks that train what a student built.
+
+A training check never trusts a number the student reports. It takes the
+student's *model builder* (and, where the lab asks for one, their training
+function), and then, under the active profile's budget
+(:func:`cnncourse.runtime.budget`):
+
+1. seeds everything with :func:`cnncourse.runtime.set_seed` (deterministic ops);
+2. builds a fresh model with the student's builder and checks it is a Keras
+   model with the right input and output;
+3. trains it on the check's own data split, with the student's training
+   function or with a fixed recipe (Adam, cross-entropy) when the lab grades
+   only the model;
+4. measures the metric on examples the model never trained on.
+
+The same functions are used by the calibration of the thresholds
+(``autograder/calibrations``), so the calibrated bar and the check measure
+exactly the same thing. :func:`report` prints the number reached and the bar.
+
+Everything here is generic; each lab's module (``lab4``, ``lab5``, ...) only
+chooses the data, the builder arguments and the budget name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from .core import CheckFailed, call
+
+DEFAULT_LEARNING_RATE = 1e-3
+CHECK_SEED = 0
+"""The seed a check trains with. Calibration covers it (seeds 0, 1, 2, ...)."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What one check run trained and measured."""
+
+    model: object
+    history: dict
+    accuracy: float  # on the held-out examples
+    train_accuracy: float  # on the examples it trained on (evaluated after training)
+    seconds: float
+    seed: int
+    n_train: int
+    n_test: int
+
+    def curve(self, name):
+        return list(self.history.get(name, []))
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+def split_for_check(x, y, budget, seed=CHECK_SEED, test_fraction=0.25, split_seed=None):
+    """Held-out split, then the budget's number of training examples (stratified).
+
+    The held-out part depends only on ``split_seed`` (default: ``seed``) so that
+    what is graded is always examples the model never saw. Returns
+    ``(x_train, y_train), (x_test, y_test)``.
+    """
+    from cnncourse.data import stratified_subsample, train_val_split
+
+    split_seed = seed if split_seed is None else split_seed
+    (x_tr, y_tr), (x_te, y_te) = train_val_split(x, y, val_fraction=test_fraction, seed=split_seed)
+    x_tr, y_tr = stratified_subsample(x_tr, y_tr, budget.samples, seed=seed)
+    return (x_tr, y_tr), (x_te, y_te)
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+def build(exercise, builder, *args, seed=CHECK_SEED, input_shape=None, num_classes=None, **kwargs):
+    """Seed, call the student's ``builder(*args, **kwargs)`` and check what comes back.
+
+    Fails with a clear message when the builder crashes, returns something
+    that is not a Keras model, or a model whose input or output does not fit
+    ``input_shape`` / ``num_classes``.
+    """
+    import keras
+
+    from cnncourse.runtime import set_seed
+
+    set_seed(seed)
+    model = call(exercise, builder, *args, **kwargs)
+    if model is None:
+        raise CheckFailed(exercise, "the builder returned None: did you forget to `return` the model?")
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(exercise, "the builder should return a keras.Model.",
+                          expected="keras.Model (e.g. keras.Sequential)", found=type(model).__name__)
+    if input_shape is not None:
+        try:
+            got_in = tuple(model.inputs[0].shape)[1:]
+        except (AttributeError, IndexError, ValueError):
+            got_in = None
+        if got_in != tuple(input_shape):
+            raise CheckFailed(exercise, "the model's input shape is not the one asked for.",
+                              expected=tuple(input_shape), found=got_in,
+                              hint="Start the model with keras.Input(shape=input_shape).")
+    if num_classes is not None:
+        try:
+            got_out = tuple(model.outputs[0].shape)[1:]
+        except (AttributeError, IndexError, ValueError):
+            got_out = None
+        if got_out != (num_classes,):
+            raise CheckFailed(exercise, "the model should output one score per class.",
+                              expected=(num_classes,), found=got_out,
+                              hint="End with Dense(num_classes, activation='softmax').")
+    return model
+
+
+def outputs_probabilities(model, x):
+    """True when the model's outputs on ``x`` look like probabilities (softmax)."""
+    p = np.asarray(model(x[:8], training=False))
+    return bool(np.all(p >= -1e-6) and np.allclose(p.sum(axis=-1), 1.0, atol=1e-3))
+
+
+def compile_classifier(model, x_example, learning_rate=DEFAULT_LEARNING_RATE):
+    """The fixed recipe a check uses when it trains a model itself.
+
+    Adam with ``learning_rate`` and sparse categorical cross-entropy, on
+    probabilities or on logits, whichever the model outputs.
+    """
+    import keras
+
+    from_logits = not outputs_probabilities(model, x_example)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+                  metrics=["accuracy"])
+    return model
+
+
+def accuracy(model, x, y, batch_size=256):
+    """Share of ``x`` the model classifies as ``y`` (argmax of its outputs)."""
+    # Plain calls in inference mode: no predict function to trace for one use.
+    pred = np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
+                           for i in range(0, len(x), batch_size)])
+    return float(np.mean(pred.argmax(axis=-1) == np.asarray(y)))
+
+
+def _history_dict(h):
+    if h is None:
+        return None
+    if hasattr(h, "history"):
+        return dict(h.history)
+    if isinstance(h, dict):
+        return dict(h)
+    return None
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+def fit(model, x, y, budget, validation_data=None, seed=CHECK_SEED, learning_rate=DEFAULT_LEARNING_RATE):
+    """Train with the check's recipe: compile (Adam), shuffle with ``seed``, ``verbose=0``.
+
+    Returns the history dict.
+    """
+    from cnncourse.data import build_pipeline
+
+    compile_classifier(model, x, learning_rate)
+    train = build_pipeline(x, y, batch_size=budget.batch_size, training=True, seed=seed)
+    val = None
+    if validation_data is not None:
+        val = build_pipeline(validation_data[0], validation_data[1], batch_size=256)
+    # The pipeline shuffles (seeded); shuffle=False only tells Keras not to try.
+    h = model.fit(train, validation_data=val, epochs=budget.epochs, verbose=0, shuffle=False)
+    return dict(h.history)
+
+
+def retrain(exercise, builder, x, y, budget, builder_args=(), builder_kwargs=None, train_fn=None,
+            seed=CHECK_SEED, validation=False, test_fraction=0.25, learning_rate=DEFAULT_LEARNING_RATE,
+            val_size=None, split_seed=None):
+    """Build the student's model, train it under ``budget`` and measure held-out accuracy.
+
+    ``train_fn``: the student's ``train_fn(model, x_train, y_train, x_val, y_val,
+    epochs, batch_size)`` returning a ``History``; without it the check
+    trains with :func:`fit`. ``validation=True`` passes the held-out examples
+    as validation data, so the history has validation curves (they are still
+    never trained on); ``val_size`` keeps only that many of them for the
+    per-epoch curves (cheaper), while the graded accuracy always uses all the
+    held-out examples. ``split_seed`` fixes the held-out split whatever the
+    training seed (default: the split follows ``seed``). Returns a :class:`TrainResult`.
+    """
+    builder_kwargs = dict(builder_kwargs or {})
+    (x_tr, y_tr), (x_te, y_te) = split_for_check(x, y, budget, seed=seed, test_fraction=test_fraction,
+                                                 split_seed=split_seed)
+    num_classes = int(len(np.unique(y)))
+    model = build(exercise, builder, *builder_args, seed=seed, input_shape=x.shape[1:],
+                  num_classes=num_classes, **builder_kwargs)
+    x_va, y_va = (x_te, y_te) if val_size is None else (x_te[:val_size], y_te[:val_size])
+    start = time.perf_counter()
+    if train_fn is None:
+        history = fit(model, x_tr, y_tr, budget, validation_data=(x_va, y_va) if validation else None,
+                      seed=seed, learning_rate=learning_rate)
+    else:
+        from cnncourse.runtime import set_seed
+
+        set_seed(seed)
+        vx, vy = (x_va, y_va) if validation else (None, None)
+        h = call(exercise, train_fn, model, x_tr, y_tr, vx, vy, budget.epochs, budget.batch_size)
+        history = _history_dict(h)
+        if history is None:
+            raise CheckFailed(exercise, "the training function should return what model.fit returns "
+                                        "(a keras History).", found=type(h).__name__)
+        epochs_run = len(next(iter(history.values()), []))
+        if epochs_run != budget.epochs:
+            raise CheckFailed(exercise, "the training function did not train for the number of epochs "
+                                        "it was given.", expected=budget.epochs, found=epochs_run,
+                              hint="Pass epochs=epochs and batch_size=batch_size to model.fit.")
+    seconds = time.perf_counter() - start
+    return TrainResult(model=model, history=history, accuracy=accuracy(model, x_te, y_te),
+                       train_accuracy=accuracy(model, x_tr, y_tr), seconds=seconds, seed=seed,
+                       n_train=len(y_tr), n_test=len(y_te))
+
+
+# --------------------------------------------------------------------------
+# Curves
+# --------------------------------------------------------------------------
+def generalisation_gap(history, last=3, metric="accuracy"):
+    """Mean of ``metric - val_metric`` over the last ``last`` epochs (0 or less: no overfitting)."""
+    h = _history_dict(history)
+    if not h or metric not in h or f"val_{metric}" not in h:
+        raise ValueError(f"the history needs both '{metric}' and 'val_{metric}'.")
+    tr = np.asarray(h[metric][-last:], dtype=float)
+    va = np.asarray(h[f"val_{metric}"][-last:], dtype=float)
+    return float(np.mean(tr - va))
+
+
+# --------------------------------------------------------------------------
+# Feedback
+# --------------------------------------------------------------------------
+def bar(lab, check, profile=None):
+    """The calibrated bar ``(threshold, partial, higher_is_better)`` of a check, or None.
+
+    The bars live with the course's autograder (``autograder/calibration``);
+    where it is not installed the checks still report the number reached.
+    """
+    try:
+        from autograder.calibration import record
+    except ImportError:
+        return None
+    try:
+        rec = record(lab, check, profile)
+    except (KeyError, OSError, ValueError):
+        return None
+    return rec.threshold, rec.partial, rec.higher_is_better
+
+
+def report(exercise, what, value, lab, check, seconds=None, unit=""):
+    """Print the number a check measured next to the calibrated bar; return the value.
+
+    Does not raise when the bar is missed: the graded cell turns the number
+    into points (full, partial or none), so the message says how far off it is.
+    """
+    from cnncourse.runtime import profile
+
+    from .core import FAIL_MARK, PASS_MARK
+
+    b = bar(lab, check)
+    took = f" ({seconds:.1f} s of training)" if seconds is not None else ""
+    if b is None:
+        print(f"{PASS_MARK} {exercise}: {what} = {value:.3f}{unit}{took}. (No calibrated bar on this machine.)")
+        return value
+    threshold, partial, higher = b
+    ok = value >= threshold if higher else value <= threshold
+    word = "at least" if higher else "at most"
+    mark = PASS_MARK if ok else FAIL_MARK
+    line = f"{mark} {exercise}: {what} = {value:.3f}{unit}{took}; the bar ({profile()} profile) is {word} {threshold:.3f}"
+    if ok:
+        print(line + ".")
+    else:
+        part = ""
+        if partial is not None:
+            part = f" Between {partial:.3f} and the bar earns half the points."
+        print(line + f": not reached yet.{part}")
+    return value
