@@ -68,3 +68,17 @@ def test_weak_answers_that_must_fail_but_do_not_stop_calibration(monkeypatch, tm
     monkeypatch.setattr(calibration, "CAL_DIR", tmp_path)
     with pytest.raises(ValueError, match="apart"):
         calibrate.calibrate_check("x", "gap", _fake_spec(True), "fast", list(range(10)), log=lambda *a: None)
+
+
+def test_missing_full_record_falls_back_to_fast_with_a_note(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(calibration, "CAL_DIR", tmp_path)
+    rec = calibration.Record(lab="labx", check="acc", profile="fast", metric="accuracy", reference=[0.9] * 10,
+                             weak={"w": [0.5] * 10}, threshold=0.7, partial=0.5, margin=0.2)
+    calibration.save_record(rec)
+    assert calibration.record("labx", "acc", "fast").threshold == 0.7
+    assert calibration.record("labx", "acc", "full").profile == "fast"
+    assert "no 'full' calibration yet" in capsys.readouterr().out
+    with pytest.raises(KeyError, match="--profile full"):
+        calibration.record("labx", "acc", "full", fallback=False)
+    with pytest.raises(KeyError, match="No calibration for labx/other"):
+        calibration.record("labx", "other", "fast")
