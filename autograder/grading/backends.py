@@ -1,0 +1,270 @@
+"""Where submissions are graded: a local process pool, or a Dask cluster.
+
+Both backends take an iterable of :class:`~autograder.grading.task.GradingTask`
+and call ``on_result(result)`` in the calling thread for each finished one
+(the caller is the single writer). At most two tasks per worker are in
+flight, so a class of hundreds is never held in memory at once.
+
+``LocalBackend``
+    A ``ProcessPoolExecutor`` of N workers. Each worker takes one slot at
+    start-up (its share of CPU threads, its GPU; see
+    :mod:`autograder.grading.resources`), imports nbgrader once, and forks a
+    fresh process group for every submission. Workers die with the grader
+    (``PR_SET_PDEATHSIG`` on Linux), so a killed grader leaves no kernels
+    behind. If a worker process itself dies, the pool is rebuilt and its
+    tasks are tried once more.
+
+``DaskBackend``
+    One task per submission on a Dask cluster: a ``LocalCluster`` by default,
+    or the scheduler at ``--scheduler`` (e.g. workers started by
+    ``dask_jobqueue.SLURMCluster`` or the Dask Kubernetes operator). Each
+    Dask worker's slot is worked out from the workers on its host; a worker
+    whose environment already names its GPU (``CUDA_VISIBLE_DEVICES`` set by
+    Slurm's ``--gres=gpu:1``) keeps it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from autograder.grading.limits import die_with_parent
+from autograder.grading.resources import assign_slots, cpu_count, visible_gpus
+
+_SLOT = None
+
+
+def failure_result(task, reason, seconds=0.0):
+    """The result of a task whose worker never returned one."""
+    from autograder.grading.worker import _finish, _zero_scores
+
+    result = {"assignment": task.assignment, "student": task.student, "digest": task.digest,
+              "status": "error", "reason": reason, "events": [], "scores": _zero_scores(task.spec),
+              "files": {}, "max_score": float(task.spec.get("max_score", 0.0)), "started": time.time(),
+              "host": "", "slot": "", "peak_memory": 0}
+    r = _finish(result, time.monotonic())
+    r["seconds"] = seconds
+    return r
+
+
+def _init_local_worker(slots_queue):
+    global _SLOT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
+    die_with_parent()
+    _SLOT = slots_queue.get()
+    # Imported once here, so each forked grading process starts at once.
+    import nbgrader.apps.nbgraderapp  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+
+    import autograder.grading.execute  # noqa: F401
+
+
+def _noop():
+    return None
+
+
+def _run_local(task):
+    from autograder.grading.worker import grade_task
+
+    return grade_task(task, _SLOT)
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, workers, cpus=None, gpus=None):
+        self.workers = max(1, int(workers))
+        self.slots = assign_slots(self.workers, cpus, gpus)
+
+    def describe(self):
+        s = self.slots[0]
+        gpus = sorted({x.gpu for x in self.slots if x.gpu is not None})
+        return (f"local pool of {self.workers} worker{'s' if self.workers != 1 else ''}, {s.threads} CPU "
+                f"thread{'s' if s.threads != 1 else ''} each, " + (f"GPUs {', '.join(gpus)}" if gpus else "no GPU"))
+
+    def _pool(self, method=None):
+        import multiprocessing as mp
+        import threading
+        from concurrent.futures import ProcessPoolExecutor
+
+        if method is None:
+            # Forking this (single-threaded) process gives workers that start at once, with
+            # nbgrader already imported; where that is not safe, start fresh interpreters.
+            fork_ok = sys.platform.startswith("linux") and threading.active_count() == 1
+            method = "fork" if fork_ok else "spawn"
+        if method == "fork":
+            import nbgrader.apps.nbgraderapp  # noqa: F401  (imported once, inherited by every worker)
+            import nbgrader.converters  # noqa: F401
+
+            import autograder.grading.execute  # noqa: F401
+            import autograder.grading.worker  # noqa: F401
+        ctx = mp.get_context(method)
+        queue = ctx.Queue()
+        for slot in self.slots:
+            queue.put(slot)
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_local_worker,
+                                   initargs=(queue,))
+        if method == "fork":
+            pool.submit(_noop).result()  # fork all workers now, before any thread starts here
+        return pool
+
+    def start(self):
+        """Start the workers (call before starting threads, e.g. a progress bar)."""
+        if getattr(self, "_started", None) is None:
+            self._started = self._pool()
+        return self
+
+    def run(self, tasks, on_result):
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        tasks = iter(tasks)
+        retry = []  # tasks whose worker died under them, with the number of tries so far
+        pool = getattr(self, "_started", None) or self._pool()
+        self._started = None
+        pending = {}
+        exhausted = False
+        try:
+            while True:
+                while len(pending) < 2 * self.workers:
+                    if retry:
+                        task, tries = retry.pop(0)
+                    elif not exhausted:
+                        task = next(tasks, None)
+                        tries = 0
+                        if task is None:
+                            exhausted = True
+                            continue
+                    else:
+                        break
+                    pending[pool.submit(_run_local, task)] = (task, tries, time.monotonic())
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                broken = False
+                for fut in done:
+                    task, tries, t0 = pending.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if tries >= 1:
+                            on_result(failure_result(task, "grading worker process died (twice)",
+                                                     time.monotonic() - t0))
+                        else:
+                            retry.append((task, tries + 1))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - recorded, never lost
+                        result = failure_result(task, f"grader error: {type(exc).__name__}: {exc}"[:300],
+                                                time.monotonic() - t0)
+                    on_result(result)
+                if broken:
+                    for fut, (task, tries, _t0) in list(pending.items()):
+                        retry.append((task, tries))  # not at fault: same count
+                    pending.clear()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = self._pool("spawn")
+        except BaseException:
+            self._kill(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _kill(pool):
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            try:
+                proc.kill()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+# --------------------------------------------------------------------------
+# Dask
+# --------------------------------------------------------------------------
+def slot_map(workers_info):
+    """``{worker address: (index on its host, workers on its host)}`` from ``scheduler_info()["workers"]``."""
+    by_host = {}
+    for address, info in workers_info.items():
+        by_host.setdefault(info.get("host", address), []).append((str(info.get("name", address)), address))
+    out = {}
+    for members in by_host.values():
+        members.sort()
+        for i, (_name, address) in enumerate(members):
+            out[address] = (i, len(members))
+    return out
+
+
+def _run_dask(task, slots):
+    """Runs on a Dask worker: grade one task with this worker's share of its host."""
+    from distributed import get_worker
+
+    from autograder.grading.worker import grade_task
+
+    index, count = slots.get(get_worker().address, (0, 1))
+    gpus = visible_gpus()
+    slot = assign_slots(count, cpu_count(), gpus)[index % count]
+    return grade_task(task, slot, launcher="exec")
+
+
+class DaskBackend:
+    name = "dask"
+
+    def __init__(self, workers, scheduler=None):
+        self.workers = max(1, int(workers))
+        self.scheduler = scheduler
+
+    def describe(self):
+        where = f"scheduler {self.scheduler}" if self.scheduler else f"a local Dask cluster of {self.workers} workers"
+        return f"Dask, {where}, one submission per task"
+
+    def _client(self):
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            return Client(self.scheduler), None
+        cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, memory_limit=0,
+                               dashboard_address=None, silence_logs=40)
+        return Client(cluster), cluster
+
+    def run(self, tasks, on_result):
+        from distributed import as_completed
+
+        client, cluster = self._client()
+        try:
+            client.wait_for_workers(1, timeout=120)
+            slots = slot_map(client.scheduler_info()["workers"])
+            n = max(1, len(client.scheduler_info()["workers"]))
+            tasks = iter(tasks)
+            meta = {}
+            queue = as_completed()
+
+            def submit():
+                task = next(tasks, None)
+                if task is None:
+                    return False
+                fut = client.submit(_run_dask, task, slots, pure=False,
+                                    key=f"grade-{task.assignment}-{task.student}-{os.urandom(4).hex()}")
+                meta[fut.key] = (task, time.monotonic())
+                queue.add(fut)
+                return True
+
+            for _ in range(2 * n):
+                if not submit():
+                    break
+            for fut in queue:
+                task, t0 = meta.pop(fut.key)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: recorded, never lost
+                    result = failure_result(task, f"Dask task failed: {type(exc).__name__}: {exc}"[:300],
+                                            time.monotonic() - t0)
+                fut.release()
+                on_result(result)
+                submit()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()

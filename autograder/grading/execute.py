@@ -1,0 +1,135 @@
+"""nbgrader's ``Execute`` preprocessor, made to keep what a dying kernel leaves.
+
+``nbgrader autograde`` gives up on a submission whose kernel dies: it
+removes the autograded notebook and the scores of the cells that ran are
+lost. :class:`ResilientExecute` replaces ``Execute`` in the per-submission
+grading run (see :mod:`autograder.grading.worker`):
+
+* it writes its progress (which cell runs, which finished, the score each
+  graded cell earned, timed-out cells) to a small JSON file, so the worker
+  can say *where* a submission failed even when everything was killed;
+* when the kernel dies (a crash, or the supervisor stopping it for time or
+  memory, see :mod:`autograder.grading.limits`), every code cell that did
+  not run gets an error output that says why, so test cells that never ran
+  score zero and the rest of nbgrader's pipeline (``IgnorePattern``,
+  ``SaveAutoGrades``, ...) runs as usual: the scores of the cells that ran
+  are saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from traitlets import Unicode
+
+from nbgrader.preprocessors import Execute, IgnorePattern
+from nbgrader.utils import determine_grade, is_grade
+
+from autograder.grading.limits import read_kill
+
+KIND_NAMES = {"timeout": "SubmissionTimeout", "out_of_memory": "OutOfMemory", "kernel_died": "KernelDied"}
+
+
+def cell_label(cell, index):
+    """How reasons name a cell: its nbgrader id where it has one, else its position."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {index + 1} ({grade_id})" if grade_id else f"cell {index + 1}"
+
+
+class ResilientExecute(Execute):
+    """``Execute`` that records progress and survives a dead kernel."""
+
+    progress_file = Unicode("", help="JSON file where progress is written (empty: none).").tag(config=True)
+
+    def _write_progress(self):
+        if not self.progress_file:
+            return
+        tmp = self.progress_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self._progress, f)
+        os.replace(tmp, self.progress_file)
+
+    def _load_progress(self):
+        try:
+            with open(self.progress_file) as f:
+                return json.load(f)
+        except (OSError, ValueError, TypeError):
+            return {"notebooks": {}, "events": []}
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._progress = self._load_progress()
+        name = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
+        self._nb_name = name
+        self._nb_progress = self._progress["notebooks"].setdefault(name, {"done": [], "scores": {}})
+        self._ignore = IgnorePattern(config=self.config)
+        try:
+            return super().preprocess(nb, resources, km)
+        except DeadKernelError:
+            return self._after_death(nb)
+        except CellTimeoutError:
+            # The cell ran past its limit and the kernel did not answer the interrupt:
+            # it is stopped (leaving the kernel's context shuts it down) and the rest is not run.
+            return self._after_death(nb, stuck=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.source.strip():
+            self._nb_progress["current"] = {"index": index, "label": cell_label(cell, index),
+                                            "started": time.time()}
+            self._write_progress()
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if cell.cell_type == "code" and cell.source.strip():
+            label = cell_label(cell, index)
+            if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
+                   for o in cell.get("outputs", [])):
+                self._progress["events"].append({"kind": "cell_timeout", "notebook": self._nb_name,
+                                                 "cell": label, "timeout": self.timeout})
+            self._nb_progress["done"].append(index)
+            if is_grade(cell):
+                score = self._score(cell, resources, index)
+                if score is not None:
+                    self._nb_progress["scores"][cell.metadata.nbgrader["grade_id"]] = score
+            self._nb_progress.pop("current", None)
+            self._write_progress()
+        return cell, resources
+
+    def _score(self, cell, resources, index):
+        probe = copy.deepcopy(cell)
+        if self._ignore.enabled:
+            probe, _ = self._ignore.preprocess_cell(probe, resources, index)
+        score, _ = determine_grade(probe, self.log)
+        return score
+
+    def _after_death(self, nb, stuck=False):
+        current = self._nb_progress.get("current", {})
+        index = current.get("index", 0)
+        label = current.get("label", "the first cell")
+        killed = read_kill(os.path.dirname(self.progress_file)) if self.progress_file else {}
+        kind = killed.get("kind", "kernel_died")
+        detail = killed.get("detail", "")
+        if stuck and not killed:
+            kind, detail = "timeout", f"cell limit {self.timeout} s; the kernel ignored the interrupt"
+
+        if kind == "out_of_memory":
+            why = f"the kernel ran out of memory at {label} ({detail})"
+        elif kind == "timeout":
+            why = f"grading ran out of time at {label} ({detail})"
+        else:
+            why = f"the kernel died at {label}"
+        self._progress["events"].append({"kind": kind, "notebook": self._nb_name, "cell": label,
+                                         "detail": detail})
+        self._nb_progress.pop("current", None)
+        self._write_progress()
+        self.log.error("%s: %s; the cells that ran keep their scores.", self._nb_name, why)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip() or i < index:
+                continue
+            msg = why if i == index else f"not run: {why}"
+            ename = KIND_NAMES.get(kind, "KernelDied")
+            error = NotebookNode(output_type="error", ename=ename, evalue=msg, traceback=[f"{ename}: {msg}"])
+            cell.outputs = (list(cell.get("outputs", [])) if i == index else []) + [error]
+        return nb, getattr(self, "resources", {})

@@ -1,0 +1,249 @@
+"""Limits on one submission, and the supervisor that enforces them.
+
+Three limits apply to every submission:
+
+* ``cell_timeout``: seconds one cell may run. nbgrader's own executor
+  enforces it: it interrupts the cell, gives it an error (so a test cell
+  scores zero) and goes on with the next cell.
+* ``timeout``: seconds the whole submission may take.
+* ``memory``: bytes the kernel and everything it starts may use together
+  (resident memory, sampled several times a second).
+
+:class:`Supervisor` watches one grading process (``nbgrader autograde`` for
+one student, in its own process group). When the submission runs past its
+time or memory, it first writes down why (``kill.json``) and kills the
+kernel's whole process tree: nbgrader then sees a dead kernel, marks the
+cells that did not run, and still saves the scores of the cells that did.
+If the grading process is not done ``grace`` seconds later, its whole
+process group is killed. Whatever happens, no process of the submission
+outlives it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2,
+          "g": 1024 ** 3, "gb": 1024 ** 3, "gib": 1024 ** 3, "t": 1024 ** 4, "tb": 1024 ** 4, "tib": 1024 ** 4}
+
+
+def parse_size(text):
+    """Bytes in a size such as ``"4G"``, ``"512MiB"`` or ``"1.5gb"`` (``None``, ``"0"``, ``"none"``: no limit).
+
+    >>> parse_size("1.5G")
+    1610612736
+    """
+    if text is None:
+        return None
+    if isinstance(text, (int, float)):
+        return int(text) or None
+    s = str(text).strip().lower()
+    if s in ("", "0", "none", "off", "unlimited"):
+        return None
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*([a-z]*)", s)
+    if not m or m.group(2) not in _UNITS:
+        raise ValueError(f"{text!r} is not a size; write e.g. 4G, 512M or 2GiB.")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def format_size(n):
+    if n is None:
+        return "no limit"
+    for unit, size in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def default_memory_limit(workers):
+    """80% of the machine's memory, shared between the workers."""
+    return int(psutil.virtual_memory().total * 0.8 / max(1, workers))
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """The limits of one submission (seconds and bytes; ``None``: no limit)."""
+
+    cell_timeout: float | None = None
+    timeout: float | None = None
+    memory: int | None = None
+    grace: float = 30.0
+
+    def describe(self):
+        cell = "nbgrader's default" if self.cell_timeout is None else f"{self.cell_timeout:g} s"
+        sub = "none" if self.timeout is None else f"{self.timeout:g} s"
+        return f"cell {cell}, submission {sub}, memory {format_size(self.memory)}"
+
+
+KILL_FILE = "kill.json"
+
+
+def die_with_parent():
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere).
+
+    Grading workers and grading processes use it, so killing the grader stops
+    everything it started (kernels exit on their own once their parent is gone).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def read_kill(workdir):
+    """What the supervisor recorded when it stopped a kernel (``{}`` when it did not)."""
+    try:
+        return json.loads((Path(workdir) / KILL_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _tree(proc):
+    try:
+        return [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _rss(procs):
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def kill_tree(procs):
+    """SIGKILL every process in ``procs`` (already-gone ones are fine)."""
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=5)
+
+
+def _is_kernel(proc):
+    try:
+        return any("ipykernel" in part for part in proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How the supervised process ended."""
+
+    returncode: int | None
+    seconds: float
+    killed: str = ""  # "", "timeout" or "out_of_memory": the supervisor stopped the kernel
+    hard_killed: bool = False  # the grading process itself had to be killed
+    peak_memory: int = 0
+
+
+class Supervisor:
+    """Enforce :class:`Limits` on the grading process ``pid`` (a process group leader).
+
+    ``poll`` returns the exit status once the process has ended, else ``None``
+    (``Popen.poll`` or a ``waitpid`` wrapper). ``workdir`` receives ``kill.json``.
+    """
+
+    interval = 0.1  # seconds between memory samples
+    scan_interval = 1.0  # seconds between walks of the process tree
+
+    def __init__(self, pid, poll, limits, workdir, clock=time.monotonic):
+        self.pid = pid
+        self.poll = poll
+        self.limits = limits
+        self.workdir = Path(workdir)
+        self.clock = clock
+
+    def _record(self, kind, detail):
+        tmp = self.workdir / (KILL_FILE + ".tmp")
+        tmp.write_text(json.dumps({"kind": kind, "detail": detail, "time": time.time()}))
+        os.replace(tmp, self.workdir / KILL_FILE)
+
+    def run(self):
+        start = self.clock()
+        limits = self.limits
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            root = None
+        killed = ""
+        hard_deadline = None
+        peak = 0
+        returncode = None
+        last_seen = []
+        procs = []
+        next_scan = start
+        while True:
+            returncode = self.poll()
+            if returncode is not None:
+                break
+            now = self.clock()
+            if now >= next_scan:
+                # Walking the process tree reads all of /proc: done once a second; the
+                # memory of the processes found is sampled every interval (cheap).
+                procs = _tree(root)[1:] if root is not None else []
+                next_scan = now + self.scan_interval
+                if procs:
+                    last_seen = procs
+            used = _rss(procs)
+            peak = max(peak, used)
+            if not killed:
+                if limits.memory and used > limits.memory:
+                    killed = "out_of_memory"
+                    self._record(killed, f"used {format_size(used)}, limit {format_size(limits.memory)}")
+                elif limits.timeout and now - start > limits.timeout:
+                    killed = "timeout"
+                    self._record(killed, f"submission limit {limits.timeout:g} s")
+                if killed:
+                    procs = _tree(root)[1:] if root is not None else []
+                    kernels = [p for p in procs if _is_kernel(p)]
+                    victims = []
+                    for k in kernels or procs:
+                        victims.extend(_tree(k))
+                    kill_tree(victims)
+                    hard_deadline = now + limits.grace
+            elif now > hard_deadline:
+                self._kill_group(root)
+                returncode = self._wait_after_kill()
+                return Outcome(returncode, self.clock() - start, killed, True, peak)
+            time.sleep(self.interval)
+        # The grading process is done: nothing it started may outlive it.
+        self._kill_group(None)
+        kill_tree([p for p in last_seen if p.is_running()])
+        return Outcome(returncode, self.clock() - start, killed, False, peak)
+
+    def _kill_group(self, root):
+        procs = _tree(root) if root is not None else []
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+        kill_tree(procs)
+
+    def _wait_after_kill(self):
+        for _ in range(100):
+            rc = self.poll()
+            if rc is not None:
+                return rc
+            time.sleep(0.05)
+        return -9

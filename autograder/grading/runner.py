@@ -1,0 +1,263 @@
+"""Grading a class: plan, dispatch, merge, report progress.
+
+:func:`grade_class` is what ``cnncourse grade`` runs:
+
+1. takes the course's lock (one grader per gradebook);
+2. reads the assignment's definition from the gradebook (SQLite or
+   PostgreSQL, from ``nbgrader_config.py``);
+3. merges results staged by one-student runs (e.g. a Slurm job array);
+4. works out what to grade: every submission, or with ``resume`` only the
+   ones the results file does not have for the submission as it is now;
+5. sends one task per submission to the backend and merges each result as
+   it arrives (the single writer), updating the results file and the
+   progress bar (counts, failures so far, ETA);
+6. prints a summary table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from autograder.grading import config as config_mod
+from autograder.grading import merge as merge_mod
+from autograder.grading import spec as spec_mod
+from autograder.grading import state
+from autograder.grading.limits import Limits, default_memory_limit, parse_size
+from autograder.grading.task import build_task, list_submissions, read_folder, submission_folder, digest
+
+
+class GradingError(RuntimeError):
+    """Grading cannot start (no such assignment, no submissions, another grader running...)."""
+
+
+def default_workers(backend="local"):
+    """CPU cores (at most 4) for the local pool; 2 for a Dask LocalCluster."""
+    from autograder.grading.resources import cpu_count
+
+    return min(cpu_count(), 4) if backend == "local" else 2
+
+
+def add_limit_arguments(p):
+    p.add_argument("--profile", choices=["fast", "full"], default=None,
+                   help="training budget in the kernels (default: CNNCOURSE_PROFILE, else full with a GPU, "
+                        "fast without); also sets the default cell time limit")
+    p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
+                   help="seconds one cell may run (default: the profile's, see cnncourse.runtime.CELL_TIMEOUTS)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="seconds one whole submission may take (default: 5 times the cell limit)")
+    p.add_argument("--memory-limit", default=None, metavar="SIZE",
+                   help="memory one submission's kernel may use, e.g. 4G (default: 80%% of RAM / workers; "
+                        "'none' for no limit)")
+
+
+def limits_from_args(args, workers):
+    from cnncourse.runtime import CELL_TIMEOUTS, profile as active_profile
+
+    prof = getattr(args, "profile", None) or active_profile(detect="cheap")
+    cell = args.cell_timeout if args.cell_timeout else CELL_TIMEOUTS[prof]
+    timeout = args.timeout if args.timeout else 5 * cell
+    if args.memory_limit is None:
+        memory = default_memory_limit(workers)
+    else:
+        memory = parse_size(args.memory_limit)
+    return Limits(cell_timeout=cell, timeout=timeout, memory=memory)
+
+
+@dataclasses.dataclass
+class Summary:
+    assignment: str
+    results: dict  # student -> results-file entry, for every student asked for
+    graded: list  # students graded (or merged from staging) in this run
+    skipped: list  # students already done (--resume)
+    seconds: float
+    results_path: Path
+
+    @property
+    def failures(self):
+        return {s: r for s, r in self.results.items() if r.get("status") != "ok"}
+
+
+def _format_table(results):
+    rows = [("student", "status", "score", "max", "%", "time", "reason")]
+    for sid in sorted(results):
+        r = results[sid]
+        score, mx = r.get("score"), r.get("max_score") or 0
+        pct = f"{100.0 * score / mx:.0f}" if score is not None and mx else ""
+        rows.append((sid, r.get("status", "?"), "-" if score is None else f"{score:g}", f"{mx:g}", pct,
+                     f"{r.get('seconds') or 0:.1f}s", (r.get("reason") or "")[:90]))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class _Progress:
+    def __init__(self, total, enabled=True):
+        from tqdm import tqdm
+
+        self.failures = 0
+        self.bar = tqdm(total=total, unit="sub", desc="grading", file=sys.stderr, disable=not enabled or total == 0,
+                        dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, result):
+        if result.get("status") != "ok":
+            self.failures += 1
+        self.bar.set_postfix_str(f"failed {self.failures}, last {result['student']}: {result['status']}",
+                                 refresh=False)
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
+
+
+def _prepare(course_dir, assignment):
+    course_dir = Path(course_dir).resolve()
+    if not (course_dir / "nbgrader_config.py").exists():
+        raise GradingError(f"{course_dir} is not a course directory (no nbgrader_config.py).")
+    from autograder.grading.worker import ensure_scripts_on_path
+
+    ensure_scripts_on_path()
+    db_url, course_id = config_mod.load(course_dir)
+    try:
+        spec = spec_mod.extract(db_url, assignment, course_id)
+    except LookupError as exc:
+        raise GradingError(str(exc)) from None
+    return course_dir, db_url, course_id, spec
+
+
+def grade_one_staged(course_dir, assignment, student, limits, profile=None):
+    """The unit of work as a command: grade one student, stage the result (no gradebook write)."""
+    from autograder.grading.resources import assign_slots
+    from autograder.grading.worker import grade_task
+
+    course_dir, db_url, course_id, spec = _prepare(course_dir, assignment)
+    if not submission_folder(course_dir, assignment, student).is_dir():
+        raise GradingError(f"No submission of {assignment} by {student!r} in {course_dir / 'submitted'}.")
+    info = spec_mod.student_info(db_url, student, course_id)
+    task = build_task(course_dir, assignment, student, spec, limits, profile, info,
+                      seed_db=spec_mod.template_db(spec, db_url))
+    result = grade_task(task, assign_slots(1)[0], launcher="exec")
+    state.stage(course_dir, result)
+    return result
+
+
+def grade_class(course_dir, assignment, students=None, workers=None, backend="local", scheduler=None,
+                limits=None, profile=None, resume=False, progress=True, out=None):
+    """Grade ``assignment`` for ``students`` (default: every submission); return a :class:`Summary`."""
+    from autograder.grading.backends import DaskBackend, LocalBackend
+
+    out = out or sys.stdout
+    t_start = time.monotonic()
+    course_dir, db_url, course_id, spec = _prepare(course_dir, assignment)
+    workers = workers or default_workers(backend)
+    limits = limits or Limits(memory=default_memory_limit(workers))
+    available = list_submissions(course_dir, assignment)
+    if students:
+        missing = [s for s in students if s not in available]
+        if missing:
+            raise GradingError(f"No submission of {assignment} by: {', '.join(missing)}.")
+        students = list(dict.fromkeys(students))
+    else:
+        students = available
+    if not students:
+        raise GradingError(f"No submissions of {assignment} in {course_dir / 'submitted'}.")
+
+    with state.GraderLock(course_dir):
+        results = state.ResultsFile(course_dir, assignment)
+        digests = {s: digest(read_folder(submission_folder(course_dir, assignment, s))) for s in students}
+        in_gradebook = _submissions_in_gradebook(db_url, course_id, assignment)
+        graded = []
+
+        def accept(result):
+            merge_mod.merge(course_dir, db_url, result, course_id)
+            results.record(result)
+            graded.append(result["student"])
+
+        # Results staged by one-student runs (a Slurm job array, an earlier --one).
+        for path in state.staged(course_dir, assignment):
+            try:
+                result = state.load_staged(path)
+            except (OSError, ValueError):
+                continue  # being written, or broken: left for a later run
+            student = result.get("student")
+            if student not in digests:
+                continue  # not asked for this time: kept for a later run
+            if result.get("digest") == digests[student]:
+                accept(result)
+                in_gradebook.add(student)
+            path.unlink()  # merged, or stale (the submission changed since)
+
+        todo = []
+        skipped = []
+        for s in students:
+            entry = results.students.get(s)
+            done = entry is not None and entry.get("digest") == digests[s] and s in in_gradebook
+            if s in graded:
+                continue
+            if resume and done:
+                skipped.append(s)
+            else:
+                todo.append(s)
+
+        if backend == "dask":
+            engine = DaskBackend(workers, scheduler)
+        else:
+            engine = LocalBackend(workers)
+        print(f"Grading {len(todo)} submission(s) of {assignment}" +
+              (f" ({len(skipped)} already graded)" if skipped else "") + f" on {engine.describe()}.", file=out)
+        print(f"Limits: {limits.describe()}. Results: {results.path}", file=out)
+        out.flush()
+
+        info_cache = {}
+        config_text = (course_dir / "nbgrader_config.py").read_text()
+        source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
+        seed_db = spec_mod.template_db(spec, db_url) if todo else b""
+
+        def tasks():
+            for s in todo:
+                info_cache[s] = spec_mod.student_info(db_url, s, course_id) if s in in_gradebook else {}
+                yield build_task(course_dir, assignment, s, spec, limits, profile, info_cache[s], config_text,
+                                 source_files, seed_db)
+
+        if todo and hasattr(engine, "start"):
+            engine.start()  # workers first: forking must happen before the progress bar's thread
+        bar = _Progress(len(todo), enabled=progress)
+
+        def on_result(result):
+            accept(result)
+            bar.update(result)
+
+        try:
+            if todo:
+                engine.run(tasks(), on_result)
+        finally:
+            bar.close()
+
+    summary = Summary(assignment, {s: results.students.get(s, {}) for s in students}, graded, skipped,
+                      time.monotonic() - t_start, results.path)
+    return summary
+
+
+def _submissions_in_gradebook(db_url, course_id, assignment):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url, course_id) as gb:
+        try:
+            a = gb.find_assignment(assignment)
+        except MissingEntry:
+            return set()
+        return {sub.student_id for sub in a.submissions}
+
+
+def print_summary(summary, out=None):
+    out = out or sys.stdout
+    print(_format_table(summary.results), file=out)
+    n = len(summary.results)
+    fails = summary.failures
+    print(f"\n{n} submission(s): {n - len(fails)} ok, {len(fails)} with a recorded failure; "
+          f"{len(summary.graded)} graded now, {len(summary.skipped)} skipped; {summary.seconds:.0f} s.", file=out)
+    print(f"Reasons and per-cell scores: {summary.results_path}", file=out)
+

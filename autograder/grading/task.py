@@ -1,0 +1,86 @@
+"""One unit of work: grade one student's submission of one assignment.
+
+A :class:`GradingTask` carries everything a worker needs *by value* (the
+submitted files, the assignment's definition from the gradebook, the
+course's nbgrader configuration, the limits), so it can run in a local
+process, on a Dask worker on another machine, or as one task of a Slurm
+job array, without sharing a database with anyone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+from autograder.grading.limits import Limits
+
+SKIP_PARTS = {".ipynb_checkpoints", "__pycache__"}
+
+
+def read_folder(folder, skip_notebooks=False):
+    """``{relative path: bytes}`` of the files under ``folder`` (sorted, caches skipped)."""
+    folder = Path(folder)
+    out = {}
+    if not folder.is_dir():
+        return out
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or SKIP_PARTS.intersection(p.relative_to(folder).parts):
+            continue
+        if skip_notebooks and p.suffix == ".ipynb":
+            continue
+        out[p.relative_to(folder).as_posix()] = p.read_bytes()
+    return out
+
+
+def digest(files):
+    """A checksum of a submission's files (names and contents)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
+
+
+def submission_folder(course_dir, assignment, student):
+    return Path(course_dir) / "submitted" / student / assignment
+
+
+def list_submissions(course_dir, assignment):
+    """Student ids with a submission of ``assignment``, sorted."""
+    root = Path(course_dir) / "submitted"
+    if not root.is_dir():
+        return []
+    return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir())
+
+
+@dataclasses.dataclass
+class GradingTask:
+    assignment: str
+    student: str
+    files: dict
+    source_files: dict
+    spec: dict
+    config_text: str
+    limits: Limits
+    student_info: dict = dataclasses.field(default_factory=dict)
+    profile: str | None = None
+    course_root: str = ""
+    seed_db: bytes = b""  # the assignment's gradebook template (see spec.template_db)
+
+    @property
+    def digest(self):
+        return digest(self.files)
+
+
+def build_task(course_dir, assignment, student, spec, limits, profile=None, info=None, config_text=None,
+               source_files=None, seed_db=b""):
+    course_dir = Path(course_dir)
+    if config_text is None:
+        config_text = (course_dir / "nbgrader_config.py").read_text()
+    if source_files is None:
+        source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
+    return GradingTask(assignment=assignment, student=student,
+                       files=read_folder(submission_folder(course_dir, assignment, student)),
+                       source_files=source_files, spec=spec, config_text=config_text, limits=limits,
+                       student_info=info or {}, profile=profile, course_root=str(course_dir.resolve()),
+                       seed_db=seed_db)

@@ -1,0 +1,354 @@
+"""Grade one submission in a private course directory, under limits.
+
+:func:`grade_task` is the unit of work of every backend. For one student it
+
+1. builds a throw-away course directory: the course's ``nbgrader_config.py``
+   (plus a few settings for this run), the source's data files, the
+   submitted files and a private SQLite gradebook seeded with the
+   assignment's definition (:mod:`autograder.grading.spec`);
+2. checks that every submitted notebook is a valid notebook (a malformed
+   one is recorded as such, with zero points, without starting a kernel);
+3. runs nbgrader's autograder for that one student in its own process group
+   (a fork of this process where that is safe, else ``python -m nbgrader
+   autograde``), with this worker's CPU threads and GPU in its environment,
+   under the :class:`~autograder.grading.limits.Supervisor`;
+4. returns a plain dict (JSON-friendly apart from file contents): status,
+   reason, per-cell scores, the autograded files, timings. It never writes
+   to the course: a single writer merges results
+   (:mod:`autograder.grading.merge`).
+
+As a command it is the step of a Slurm job array (see docs/grading.md)::
+
+    python -m autograder.grading.worker ASSIGNMENT STUDENT [--course-dir DIR]
+
+writes ``autograded/.grading/ASSIGNMENT/staged/STUDENT.json``; the next
+``cnncourse grade ASSIGNMENT --resume`` merges it into the gradebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from autograder.grading import limits as limits_mod
+from autograder.grading import spec as spec_mod
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRESS_FILE = "progress.json"
+STATUSES = ("ok", "timeout", "kernel_died", "out_of_memory", "malformed", "error")
+
+OVERRIDES = '''
+
+# ---- settings of this one grading run (added by autograder.grading.worker) ----
+import os as _os
+from nbgrader.converters import Autograde as _Autograde
+from nbgrader.preprocessors import Execute as _Execute
+from autograder.grading.execute import ResilientExecute as _ResilientExecute
+
+c.CourseDirectory.root = _os.path.dirname(_os.path.abspath(__file__))
+c.CourseDirectory.db_url = "sqlite:///" + _os.path.join(c.CourseDirectory.root, "gradebook.db")
+c.Autograde.autograde_preprocessors = [
+    _ResilientExecute if p is _Execute else p
+    for p in _Autograde.class_traits()["autograde_preprocessors"].default()
+]
+c.ResilientExecute.progress_file = _os.path.join(c.CourseDirectory.root, "{progress}")
+'''
+
+
+def ensure_scripts_on_path():
+    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: put this interpreter's scripts first."""
+    scripts = os.path.dirname(sys.executable)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+def _write_files(folder, files):
+    for name, data in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def check_notebooks(folder, spec):
+    """``""`` when every submitted notebook of the assignment reads as a valid notebook, else why not."""
+    import nbformat
+
+    for nb in spec["notebooks"]:
+        path = Path(folder) / f"{nb['name']}.ipynb"
+        if not path.exists():
+            continue  # nbgrader gives a missing notebook zero points itself
+        try:
+            node = nbformat.read(str(path), as_version=4)
+            nbformat.validate(node)
+        except Exception as exc:  # JSON errors, schema errors, bad encodings...
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = text.split(": '")[0].rstrip(":")  # drop the quoted file contents nbformat adds
+            return f"malformed notebook {path.name}: {text[:200]}"
+    return ""
+
+
+def _zero_scores(spec):
+    return {"timestamp": None, "notebooks": {
+        nb["name"]: {"late_submission_penalty": None,
+                     "grades": {c["name"]: {"auto_score": 0.0, "max_score": float(c["max_score"]),
+                                            "needs_manual_grade": False}
+                                for c in nb["grade_cells"]},
+                     "comments": {}}
+        for nb in spec["notebooks"]}}
+
+
+def _scores_from_progress(spec, progress):
+    """Scores of the cells that finished, from the progress file (zero for the rest)."""
+    scores = _zero_scores(spec)
+    for nb_name, nb in scores["notebooks"].items():
+        done = progress.get("notebooks", {}).get(nb_name, {}).get("scores", {})
+        for grade_id, g in nb["grades"].items():
+            if grade_id in done and done[grade_id] is not None:
+                g["auto_score"] = float(done[grade_id])
+    return scores
+
+
+def _last_error(log_text):
+    lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if re.match(r"^[\w.]*(Error|Exception|Exit)\b.*:", ln):
+            return ln[:300]
+    for ln in reversed(lines):
+        if "ERROR" in ln:
+            return ln[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def _reason(events, outcome, progress, limits):
+    """(status, reason) from what the executor and the supervisor recorded."""
+    fatal = [e for e in events if e.get("kind") in ("timeout", "out_of_memory", "kernel_died")]
+    timeouts = [e for e in events if e.get("kind") == "cell_timeout"]
+    earlier = f"; earlier, timed out at {timeouts[0]['cell']}" if timeouts else ""
+    if fatal:
+        e = fatal[-1]
+        detail = f" ({e['detail']})" if e.get("detail") else ""
+        text = {"timeout": "timed out", "out_of_memory": "out of memory", "kernel_died": "kernel died"}[e["kind"]]
+        return e["kind"], f"{text} at {e['cell']}{detail}{earlier}"
+    if outcome.hard_killed or outcome.killed:
+        kind = outcome.killed or "timeout"
+        where = "while starting"
+        for nb in progress.get("notebooks", {}).values():
+            if nb.get("current"):
+                where = f"at {nb['current']['label']}"
+        detail = limits_mod.read_kill(progress.get("_workdir", ".")).get("detail", "")
+        text = "out of memory" if kind == "out_of_memory" else "timed out"
+        return kind, f"{text} {where}" + (f" ({detail})" if detail else "") + earlier
+    if timeouts:
+        first = timeouts[0]
+        more = f", and {len(timeouts) - 1} more cell(s)" if len(timeouts) > 1 else ""
+        return "timeout", f"timed out at {first['cell']} (cell limit {first['timeout']} s){more}"
+    return "ok", ""
+
+
+def _fork_available():
+    return hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def _launch_fork(workdir, args, env, log_path):
+    """Run nbgrader's app for ``args`` in a forked child (no interpreter start-up, no re-imports)."""
+    import nbgrader.apps.nbgraderapp  # noqa: F401  (imported once, before forking)
+
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            os.setsid()
+            limits_mod.die_with_parent()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            os.chdir(workdir)
+            os.environ.clear()
+            os.environ.update(env)
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            sys.path.insert(0, str(ROOT))
+            from nbgrader.apps.nbgraderapp import NbGraderApp
+
+            try:
+                NbGraderApp.launch_instance(argv=args)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+    def poll():
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return -1
+        if done == 0:
+            return None
+        return os.waitstatus_to_exitcode(status)
+
+    return pid, poll
+
+
+def _launch_exec(workdir, args, env, log_path):
+    import subprocess
+
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=str(workdir), env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    return proc.pid, proc.poll
+
+
+def _environment(slot, task):
+    env = dict(os.environ)
+    env.update(slot.environment() if slot is not None else {})
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if task.profile:
+        env["CNNCOURSE_PROFILE"] = task.profile
+    scripts = os.path.dirname(sys.executable)
+    env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
+    paths = [str(ROOT)] + ([task.course_root] if task.course_root else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env.pop("JPY_PARENT_PID", None)
+    return env
+
+
+def grade_task(task, slot=None, launcher="auto", keep=False):
+    """Grade one :class:`~autograder.grading.task.GradingTask`; return the result dict."""
+    started = time.time()
+    t0 = time.monotonic()
+    result = {"assignment": task.assignment, "student": task.student, "digest": task.digest,
+              "status": "error", "reason": "", "events": [], "scores": None, "files": {},
+              "max_score": float(task.spec.get("max_score", 0.0)), "started": started,
+              "host": socket.gethostname(), "slot": slot.describe() if slot is not None else "",
+              "peak_memory": 0, "returncode": None}
+    base = os.environ.get("CNNCOURSE_GRADING_TMP") or None
+    workdir = Path(tempfile.mkdtemp(prefix=f"grade-{task.assignment}-", dir=base))
+    try:
+        limits = task.limits
+        config = task.config_text + OVERRIDES.format(progress=PROGRESS_FILE)
+        if limits.cell_timeout:
+            config += f"c.Execute.timeout = {int(limits.cell_timeout)}\n"
+        (workdir / "nbgrader_config.py").write_text(config)
+        _write_files(workdir / "source" / task.assignment, task.source_files)
+        sub = workdir / "submitted" / task.student / task.assignment
+        sub.mkdir(parents=True)
+        _write_files(sub, task.files)
+
+        bad = check_notebooks(sub, task.spec) if task.files else ""
+        if not task.files:
+            bad = "no files submitted"
+        if bad:
+            result.update(status="malformed", reason=bad, scores=_zero_scores(task.spec))
+            return _finish(result, t0)
+
+        db_url = "sqlite:///" + str(workdir / "gradebook.db")
+        ensure_scripts_on_path()
+        template = task.seed_db or spec_mod.template_db(task.spec)
+        spec_mod.seed_sqlite(workdir / "gradebook.db", template, task.spec, task.student, task.student_info)
+
+        args = ["autograde", task.assignment, "--force", f"--CourseDirectory.student_id={task.student}"]
+        env = _environment(slot, task)
+        log_path = workdir / "autograde.log"
+        use_fork = launcher == "fork" or (launcher == "auto" and _fork_available())
+        pid, poll = (_launch_fork if use_fork else _launch_exec)(workdir, args, env, log_path)
+        outcome = limits_mod.Supervisor(pid, poll, limits, workdir).run()
+        result["returncode"] = outcome.returncode
+        result["peak_memory"] = outcome.peak_memory
+
+        try:
+            progress = json.loads((workdir / PROGRESS_FILE).read_text())
+        except (OSError, ValueError):
+            progress = {"notebooks": {}, "events": []}
+        progress["_workdir"] = str(workdir)
+        events = progress.get("events", [])
+        result["events"] = events
+        log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
+
+        scores = None if outcome.hard_killed else spec_mod.read_scores(db_url, task.assignment, task.student)
+        graded = scores is not None and any(
+            g["auto_score"] is not None or g["needs_manual_grade"]
+            for nb in scores["notebooks"].values() for g in nb["grades"].values()) and outcome.returncode == 0
+        status, reason = _reason(events, outcome, progress, limits)
+        if not graded:
+            scores = _scores_from_progress(task.spec, progress)
+            if status == "ok":
+                status, reason = "error", f"nbgrader failed: {_last_error(log_text)}"
+        else:
+            from autograder.grading.task import read_folder
+
+            result["files"] = read_folder(workdir / "autograded" / task.student / task.assignment)
+        result.update(status=status, reason=reason, scores=scores)
+        if status != "ok":
+            result["log_tail"] = log_text[-4000:]
+        return _finish(result, t0)
+    except Exception as exc:  # the grader's own failure must not lose the submission
+        import traceback
+
+        result.update(status="error", reason=f"grader error: {type(exc).__name__}: {exc}"[:300],
+                      log_tail=traceback.format_exc()[-4000:])
+        if result["scores"] is None:
+            result["scores"] = _zero_scores(task.spec)
+        return _finish(result, t0)
+    finally:
+        if not keep and not os.environ.get("CNNCOURSE_GRADING_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _finish(result, t0):
+    result["seconds"] = round(time.monotonic() - t0, 3)
+    scores = result.get("scores") or {"notebooks": {}}
+    many = len(scores["notebooks"]) > 1
+    cells = {}
+    total = 0.0
+    for nb_name, nb in scores["notebooks"].items():
+        for grade_id, g in nb["grades"].items():
+            key = f"{nb_name}:{grade_id}" if many else grade_id
+            cells[key] = [g["auto_score"], g["max_score"]]
+            total += g["auto_score"] or 0.0
+    result["cells"] = cells
+    result["score"] = round(total, 6)
+    return result
+
+
+# --------------------------------------------------------------------------
+# The one-student command (a step of a Slurm job array)
+# --------------------------------------------------------------------------
+def main(argv=None):
+    import argparse
+
+    from autograder.grading import runner
+
+    p = argparse.ArgumentParser(prog="python -m autograder.grading.worker",
+                                description="Grade one student's submission and stage the result; "
+                                            "`cnncourse grade ASSIGNMENT --resume` merges staged results.")
+    p.add_argument("assignment")
+    p.add_argument("student")
+    p.add_argument("--course-dir", default=".")
+    runner.add_limit_arguments(p)
+    args = p.parse_args(argv)
+    result = runner.grade_one_staged(args.course_dir, args.assignment, args.student,
+                                     limits=runner.limits_from_args(args, workers=1), profile=args.profile)
+    print(f"{args.student}: {result['status']} {result['score']:g}/{result['max_score']:g} {result['reason']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Per-question grades as CSV and an HTML class report with plots.
+
+Run in the course directory after ``cnncourse grade``::
+
+    cnncourse report lab1-convolution
+
+writes ``reports/<assignment>/``:
+
+* ``grades.csv``: one row per student, one column per graded cell (nbgrader
+  itself exports totals only), with status, grading time and reason;
+* ``report.html``: one self-contained page (plots embedded as PNG): the
+  score distribution, each question's mean score and failure rate, the
+  grading time of every submission, and the failures with their reasons;
+* with ``--feedback``, student feedback that names failed hidden tests
+  without showing them (:mod:`autograder.feedback`).
+
+Scores come from nbgrader's gradebook (a grader's manual score wins over the
+autograder's, as in nbgrader); statuses, reasons and timings from
+``autograded/<assignment>.results.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import sys
+from pathlib import Path
+
+STATUS_COLORS = {"ok": "#4c72b0", "timeout": "#dd8452", "kernel_died": "#c44e52", "out_of_memory": "#8172b3",
+                 "malformed": "#937860", "error": "#da8bc3"}
+
+
+def add_arguments(parser):
+    parser.add_argument("assignment", help="assignment id, e.g. lab1-convolution")
+    parser.add_argument("--course-dir", default=".", help="course directory (default: the current one)")
+    parser.add_argument("--output", default=None, help="folder for the report (default: reports/ASSIGNMENT)")
+    parser.add_argument("--feedback", action="store_true",
+                        help="also write student feedback (failed hidden tests named, their source hidden)")
+
+
+def _cell_order(course_dir, assignment, notebook):
+    """``{grade_id: position}`` from the released (else source) notebook; ``{}`` when neither is there."""
+    import json
+
+    for folder in ("release", "source"):
+        path = Path(course_dir) / folder / assignment / f"{notebook}.ipynb"
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError):
+            continue
+        ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells]
+        return {gid: i for i, gid in enumerate(ids) if gid}
+    return {}
+
+
+def collect(course_dir, assignment):
+    """``(questions, rows)``: question ids with max scores, and one dict per student."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from autograder.grading import config as config_mod
+    from autograder.grading.state import ResultsFile
+
+    db_url, course_id = config_mod.load(course_dir)
+    results = ResultsFile(course_dir, assignment).students
+    rows = []
+    with Gradebook(db_url, course_id) as gb:
+        try:
+            a = gb.find_assignment(assignment)
+        except MissingEntry:
+            raise LookupError(f"The gradebook has no assignment {assignment!r}.") from None
+        many = len(a.notebooks) > 1
+        questions = []
+        for nb in a.notebooks:
+            order = _cell_order(course_dir, assignment, nb.name)
+            for cell in sorted(nb.grade_cells, key=lambda c: (order.get(c.name, len(order)), c.name)):
+                questions.append((f"{nb.name}:{cell.name}" if many else cell.name, float(cell.max_score)))
+        max_total = float(a.max_score)
+        for sub in sorted(a.submissions, key=lambda s: s.student_id):
+            cells = {}
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    key = f"{nb.name}:{g.name}" if many else g.name
+                    cells[key] = None if g.score is None else float(g.score)
+            r = results.get(sub.student_id, {})
+            rows.append({"student": sub.student_id, "status": r.get("status", "ok" if sub.notebooks else "?"),
+                         "score": float(sub.score), "max_score": max_total, "cells": cells,
+                         "seconds": r.get("seconds"), "reason": r.get("reason") or "",
+                         "needs_manual_grade": bool(sub.needs_manual_grade)})
+    return questions, rows
+
+
+def write_csv(path, questions, rows):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "status", "score", "max_score", "percent"]
+                   + [f"{q} (/{m:g})" for q, m in questions] + ["grading_seconds", "reason"])
+        for r in rows:
+            pct = 100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0
+            w.writerow([r["student"], r["status"], f"{r['score']:g}", f"{r['max_score']:g}", f"{pct:.1f}"]
+                       + ["" if r["cells"].get(q) is None else f"{r['cells'][q]:g}" for q, _ in questions]
+                       + ["" if r["seconds"] is None else f"{r['seconds']:.1f}", r["reason"]])
+    return path
+
+
+# --------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------
+def _png(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def plot_distribution(rows):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    pct = np.array([100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in rows])
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    bins = np.linspace(0, 100, 11)
+    ax.hist(pct, bins=bins, color="#4c72b0", edgecolor="white")
+    if len(pct):
+        ax.axvline(pct.mean(), color="#c44e52", linestyle="--", label=f"mean {pct.mean():.0f}%")
+        ax.legend(frameon=False)
+    ax.set_xlim(0, 100)
+    ax.set_xticks(bins)
+    ax.set_xlabel("score (% of the maximum)")
+    ax.set_ylabel("students")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(f"Score distribution ({len(rows)} submissions)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def question_stats(questions, rows):
+    """Per question: mean score as % of its maximum, and the share of submissions below full marks."""
+    stats = []
+    for q, m in questions:
+        scores = [r["cells"].get(q) or 0.0 for r in rows]
+        mean = 100.0 * sum(scores) / (len(scores) * m) if scores and m else 0.0
+        failed = 100.0 * sum(1 for s in scores if s < m) / len(scores) if scores else 0.0
+        stats.append((q, mean, failed))
+    return stats
+
+
+def plot_questions(questions, rows):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    stats = question_stats(questions, rows)
+    names = [s[0] for s in stats]
+    y = np.arange(len(names))
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 0.45 * len(names) + 1.4), sharey=True)
+    axes[0].barh(y, [s[1] for s in stats], color="#4c72b0")
+    axes[0].set_title("mean score (% of the question's points)")
+    axes[1].barh(y, [s[2] for s in stats], color="#c44e52")
+    axes[1].set_title("failure rate (% below full marks)")
+    for ax, vals in zip(axes, ([s[1] for s in stats], [s[2] for s in stats])):
+        ax.set_xlim(0, 105)
+        ax.spines[["top", "right"]].set_visible(False)
+        for yi, v in zip(y, vals):
+            ax.text(min(v + 1.5, 96), yi, f"{v:.0f}%", va="center", fontsize=8)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels(names)
+    axes[0].invert_yaxis()
+    fig.suptitle("Questions", x=0.02, ha="left", fontweight="bold")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_times(rows):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    timed = sorted([r for r in rows if r["seconds"] is not None], key=lambda r: r["seconds"])
+    fig, ax = plt.subplots(figsize=(6.4, max(2.4, 0.28 * len(timed) + 1.2)))
+    if timed:
+        ax.barh(range(len(timed)), [r["seconds"] for r in timed],
+                color=[STATUS_COLORS.get(r["status"], "#999999") for r in timed])
+        ax.set_yticks(range(len(timed)))
+        ax.set_yticklabels([r["student"] for r in timed], fontsize=8 if len(timed) > 20 else 9)
+        seen = sorted({r["status"] for r in timed})
+        ax.legend(handles=[Patch(color=STATUS_COLORS.get(s, "#999999"), label=s) for s in seen], frameon=False,
+                  fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="status", title_fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no timings recorded", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("seconds")
+    ax.set_title("Grading time per submission")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+# --------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------
+_CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto; max-width: 1000px;
+       color: #222; line-height: 1.4; padding: 0 1em; }
+h1 { margin-bottom: 0.2em; } .sub { color: #666; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1.5em; }
+th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.cards { display: flex; gap: 1em; flex-wrap: wrap; } .card { background: #f6f8fa; border-radius: 6px;
+        padding: 0.6em 1em; } .card b { display: block; font-size: 1.4em; }
+img { max-width: 100%; } .status-ok { color: #2a7a2a; } .fail { color: #b22; }
+"""
+
+
+def _img(png, alt):
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def render_html(assignment, questions, rows):
+    n = len(rows)
+    pct = [100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in rows]
+    failures = [r for r in rows if r["status"] != "ok"]
+    mean = sum(pct) / n if n else 0.0
+    median = sorted(pct)[n // 2] if n else 0.0
+    times = [r["seconds"] for r in rows if r["seconds"] is not None]
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}: class report"
+             f"</title><style>{_CSS}</style></head><body>",
+             f"<h1>{html.escape(assignment)}</h1><p class='sub'>Class report from nbgrader's gradebook</p>",
+             "<div class='cards'>",
+             f"<div class='card'><b>{n}</b>submissions</div>",
+             f"<div class='card'><b>{mean:.0f}%</b>mean score</div>",
+             f"<div class='card'><b>{median:.0f}%</b>median score</div>",
+             f"<div class='card'><b>{len(failures)}</b>failed to grade cleanly</div>",
+             (f"<div class='card'><b>{sum(times) / len(times):.0f} s</b>mean grading time</div>" if times else ""),
+             "</div>"]
+    if n:
+        parts += ["<h2>Scores</h2>", _img(plot_distribution(rows), "score distribution"),
+                  "<h2>Questions</h2>", _img(plot_questions(questions, rows), "per-question mean and failure rate")]
+        stats = question_stats(questions, rows)
+        parts.append("<table><tr><th>question</th><th>points</th><th>mean</th><th>failure rate</th></tr>")
+        for (q, m), (_, mean_q, fail_q) in zip(questions, stats):
+            parts.append(f"<tr><td>{html.escape(q)}</td><td class='num'>{m:g}</td><td class='num'>{mean_q:.0f}%</td>"
+                         f"<td class='num'>{fail_q:.0f}%</td></tr>")
+        parts.append("</table>")
+        parts += ["<h2>Grading time</h2>", _img(plot_times(rows), "grading time per submission")]
+    parts.append(f"<h2>Failures ({len(failures)})</h2>")
+    if failures:
+        parts.append("<table><tr><th>student</th><th>status</th><th>score</th><th>reason</th></tr>")
+        for r in failures:
+            parts.append(f"<tr><td>{html.escape(r['student'])}</td><td class='fail'>{html.escape(r['status'])}</td>"
+                         f"<td class='num'>{r['score']:g} / {r['max_score']:g}</td>"
+                         f"<td>{html.escape(r['reason'])}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>None: every submission ran to the end within its limits.</p>")
+    parts.append("<h2>All students</h2><table><tr><th>student</th><th>status</th><th>score</th>"
+                 + "".join(f"<th>{html.escape(q)}</th>" for q, _ in questions) + "</tr>")
+    for r in rows:
+        cls = "status-ok" if r["status"] == "ok" else "fail"
+        cells = "".join("<td class='num'>" + ("-" if r["cells"].get(q) is None else f"{r['cells'][q]:g}") + "</td>"
+                        for q, _ in questions)
+        parts.append(f"<tr><td>{html.escape(r['student'])}</td><td class='{cls}'>{html.escape(r['status'])}</td>"
+                     f"<td class='num'>{r['score']:g} / {r['max_score']:g}</td>{cells}</tr>")
+    parts.append("</table></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(course_dir, assignment, output=None, feedback=False):
+    """Write grades.csv and report.html; return ``{"csv": path, "html": path, "feedback": {...}}``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    course_dir = Path(course_dir).resolve()
+    out = Path(output) if output else course_dir / "reports" / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    questions, rows = collect(course_dir, assignment)
+    paths = {"csv": write_csv(out / "grades.csv", questions, rows)}
+    page = out / "report.html"
+    page.write_text(render_html(assignment, questions, rows), encoding="utf-8")
+    paths["html"] = page
+    if feedback:
+        from autograder.feedback import generate
+
+        paths["feedback"] = generate(course_dir, assignment)
+    return paths
+
+
+def run(args):
+    try:
+        paths = write_report(args.course_dir, args.assignment, args.output, args.feedback)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Per-question grades: {paths['csv']}")
+    print(f"Class report:        {paths['html']}")
+    if "feedback" in paths:
+        made = sum(1 for p in paths["feedback"].values() if p)
+        print(f"Feedback:            {made} student(s) in {Path(args.course_dir).resolve() / 'feedback'}")
+    return 0
