@@ -451,15 +451,15 @@ def test_prefill_data_lays_out_what_the_course_looks_for(tmp_path, monkeypatch):
 
     from cnncourse.data import _home, online
     from cnncourse.doctor import OPTIONAL_FILES
-    from cnncourse.models import pretrained
+    from cnncourse.models import imagenet
 
     # the script's own copy of the course's file layout and sources
     spec = iu.spec_from_file_location("prefill_data", DEPLOY / "data" / "prefill_data.py")
     prefill = iu.module_from_spec(spec)
     spec.loader.exec_module(prefill)
     assert prefill.KERAS_BASE == online.KERAS_BASE and prefill.FASHION_FILES == online.FASHION_FILES
-    assert prefill.KERAS_WEIGHTS_URL == pretrained.KERAS_WEIGHTS_URL
-    assert prefill.MOBILENET == pretrained.weights_file("mobilenet_v2", include_top=False, input_shape=(224, 224, 3))
+    assert prefill.KERAS_WEIGHTS_URL == imagenet.KERAS_WEIGHTS_URL
+    assert prefill.MOBILENET == imagenet.weights_file("mobilenet_v2", include_top=False, input_shape=(224, 224, 3))
     listed = {rel for _, rels, _ in prefill.items() for rel in rels}
     assert set(OPTIONAL_FILES.values()) <= listed, "cnncourse doctor looks for a file the script does not fill"
 
@@ -473,7 +473,7 @@ def test_prefill_data_lays_out_what_the_course_looks_for(tmp_path, monkeypatch):
         (keras_home / "datasets" / "fashion-mnist" / name).write_bytes(b"gz")
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
         (keras_home / "datasets" / "cifar-10-batches-py" / name).write_bytes(b"batch")
-    weights = pretrained.weights_file("mobilenet_v2", include_top=False, input_shape=(224, 224, 3))
+    weights = imagenet.weights_file("mobilenet_v2", include_top=False, input_shape=(224, 224, 3))
     (keras_home / "models" / weights).write_bytes(b"h5")
 
     target = tmp_path / "shared"

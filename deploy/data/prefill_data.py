@@ -31,7 +31,7 @@ from pathlib import Path
 
 # Where the course looks for each file and where it comes from. These mirror
 # cnncourse.doctor.OPTIONAL_FILES, cnncourse.data.online and
-# cnncourse.models.pretrained (tests/test_jupyterhub.py keeps them equal), so
+# cnncourse.models.imagenet (tests/test_jupyterhub.py keeps them equal), so
 # the script runs with any Python 3, without the course installed.
 KERAS_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"

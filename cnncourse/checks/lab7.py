@@ -1,0 +1,331 @@
+"""Checks for Lab 7, transfer learning.
+
+The oracles are Keras itself (which weights are trainable, what a layer
+outputs in training and in inference mode, what the optimizer's learning
+rate variable holds) and properties every right answer has. The small
+networks the checks build are made on the spot with a fixed seed; the
+shipped source network (:mod:`cnncourse.models.source`) is used as well.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import CheckFailed, call, expect_raises, passed
+
+STRATEGIES = ("classifier_on_top", "classifier_from_earlier_layers", "finetune_a_few_layers",
+              "finetune_many_layers")
+"""The four answers of the lecture's decision matrix (which goes where is the exercise)."""
+SIZES = ("small", "large")
+SIMILARITIES = ("similar", "different")
+
+
+def _count(weights):
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def toy_base(input_shape=(12, 12, 1), with_dropout=True, seed=0):
+    """A tiny stand-in for a pretrained base: conv, batch norm, conv, batch norm, pooling.
+
+    Its batch-norm statistics are set far from what a batch gives and it can
+    end with a Dropout layer, so running it in training mode visibly changes its output.
+    """
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(4, 3, activation="relu", name="c1")(inputs)
+    x = layers.BatchNormalization(name="b1")(x)
+    x = layers.Conv2D(6, 3, activation="relu", name="c2")(x)
+    x = layers.BatchNormalization(name="b2")(x)
+    x = layers.Conv2D(8, 3, activation="relu", name="c3")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    if with_dropout:
+        x = layers.Dropout(0.5, name="drop")(x)
+    base = keras.Model(inputs, x, name="toy_base")
+    for name in ("b1", "b2"):
+        bn = base.get_layer(name)
+        gamma, beta, mean, var = bn.get_weights()
+        bn.set_weights([gamma, beta, mean + 3.0, var * 9.0])
+    return base
+
+
+# --------------------------------------------------------------------------
+# Exercise 1: build_transfer_model
+# --------------------------------------------------------------------------
+def _training_flags(model, base):
+    """The ``training`` argument of every call of ``base`` that belongs to ``model``'s graph."""
+    flags = []
+    for node in getattr(base, "_inbound_nodes", []):
+        arguments = getattr(node, "arguments", None)
+        kwargs = getattr(arguments, "kwargs", {}) if arguments is not None else {}
+        flags.append(kwargs.get("training", None))
+    return flags
+
+
+def check_build_transfer_model(build_transfer_model):
+    """Frozen base called in inference mode, new head, trainable params = the head's."""
+    import keras
+
+    ex = "Exercise 1 (build_transfer_model)"
+    rng = np.random.default_rng(0)
+    for num_classes in (3, 5):
+        base = toy_base()
+        model = call(ex, build_transfer_model, base, num_classes)
+        if not isinstance(model, keras.Model):
+            raise CheckFailed(ex, "return a keras.Model.", found=type(model).__name__)
+        if base not in model.layers:
+            raise CheckFailed(ex, "the base you were given is not a layer of your model.",
+                              hint="Call the base on a new keras.Input: x = base(inputs, training=False).")
+        if base.trainable or _count(base.trainable_weights):
+            raise CheckFailed(ex, "the base still has trainable weights: it is not frozen.",
+                              expected=0, found=_count(base.trainable_weights),
+                              hint="Set base.trainable = False before you build the model.")
+        head = [layer for layer in model.layers if layer is not base]
+        head_params = sum(layer.count_params() for layer in head)
+        trainable = _count(model.trainable_weights)
+        if head_params == 0:
+            raise CheckFailed(ex, "your model has no new layers: add a classification head on top of the base.")
+        if trainable != head_params:
+            raise CheckFailed(ex, "the trainable parameters should be exactly the new head's.",
+                              expected=head_params, found=trainable)
+        x = rng.random((6,) + tuple(base.input_shape[1:])).astype("float32")
+        out = np.asarray(model(x, training=False))
+        if out.shape != (6, num_classes):
+            raise CheckFailed(ex, f"the output for 6 images and num_classes={num_classes} has the wrong shape.",
+                              expected=(6, num_classes), found=out.shape)
+        if not (np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)):
+            raise CheckFailed(ex, "the outputs are not class probabilities (rows should sum to 1).",
+                              hint="End the head with a Dense layer with a softmax activation.")
+        flags = _training_flags(model, base)
+        if not flags or any(f is not False for f in flags):
+            raise CheckFailed(ex, "the base is not called with training=False.",
+                              expected="training=False", found=f"training={flags[-1] if flags else None}",
+                              hint="Build the model with the functional API and call the base as "
+                                   "x = base(inputs, training=False) (a Sequential model cannot pass it).")
+    return passed(ex, "the base is frozen and called with training=False; only the new head trains")
+
+
+# --------------------------------------------------------------------------
+# Exercise 2: unfreeze_top
+# --------------------------------------------------------------------------
+def _expected_flags(base, n_layers):
+    import keras
+
+    layers = base.layers
+    cut = len(layers) - n_layers
+    return {layer.name: (i >= cut and not isinstance(layer, keras.layers.BatchNormalization))
+            for i, layer in enumerate(layers) if layer.weights}
+
+
+def check_unfreeze_top(unfreeze_top):
+    """Only the top ``n_layers`` layers train; batch-norm layers stay frozen."""
+    ex = "Exercise 2 (unfreeze_top)"
+    for n in (0, 1, 2, 3, 5, 8):
+        base = toy_base(with_dropout=False)
+        base.trainable = False
+        result = call(ex, unfreeze_top, base, n)
+        if result is not None and result is not base:
+            raise CheckFailed(ex, "return the base you were given (or nothing); change it in place.")
+        want = _expected_flags(base, n)
+        got = {layer.name: bool(layer.trainable) and bool(layer.trainable_weights)
+               for layer in base.layers if layer.weights}
+        if got != want:
+            bn_wrong = [k for k in want if k.startswith("b") and got[k]]
+            if bn_wrong:
+                raise CheckFailed(ex, f"with n_layers={n}, batch-norm layer(s) {bn_wrong} became trainable.",
+                                  hint="Keep every BatchNormalization layer frozen: its statistics were "
+                                       "learned on the big dataset and a few labels would wreck them.")
+            layer_names = [layer.name for layer in base.layers]
+            raise CheckFailed(ex, f"with n_layers={n} of the base's {len(layer_names)} layers "
+                                  f"({', '.join(layer_names)}), the wrong layers are trainable.",
+                              expected={k: v for k, v in want.items()}, found=got,
+                              hint="Make the base trainable, then freeze every layer except the last "
+                                   "n_layers of base.layers (and every BatchNormalization layer).")
+        expected_count = sum(_count(base.get_layer(k).weights) for k, v in want.items() if v)
+        if _count(base.trainable_weights) != expected_count:
+            raise CheckFailed(ex, f"with n_layers={n}, the base's trainable weights do not match its layers' flags.",
+                              expected=expected_count, found=_count(base.trainable_weights),
+                              hint="Is base.trainable True? A frozen model freezes all its layers.")
+    return passed(ex, "the top layers train, everything below and every batch-norm layer stays frozen")
+
+
+# --------------------------------------------------------------------------
+# Exercise 3: compile_for_finetuning
+# --------------------------------------------------------------------------
+def learning_rate_of(model):
+    """The learning rate a compiled Keras 3 model's optimizer holds, as a float."""
+    import keras
+
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def _toy_classifier():
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+    return model
+
+
+def check_compile_for_finetuning(compile_for_finetuning):
+    """The new learning rate is a tenth of the original; the model is compiled for classification."""
+    import keras
+
+    ex = "Exercise 3 (compile_for_finetuning)"
+    cases = []
+    for original in (1e-3, 3e-2):
+        model = _toy_classifier()
+        model.compile(optimizer=keras.optimizers.Adam(original), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        cases.append((model, None, original))
+    model = _toy_classifier()
+    cases.append((model, 5e-3, 5e-3))
+    for model, base_lr, original in cases:
+        before = getattr(model, "optimizer", None)
+        args = (model,) if base_lr is None else (model, base_lr)
+        call(ex, compile_for_finetuning, *args)
+        how = ("the model compiled with Adam(learning_rate=%g)" % original if base_lr is None
+               else f"base_lr={base_lr:g}")
+        if getattr(model, "optimizer", None) is None or model.optimizer is before:
+            raise CheckFailed(ex, f"for {how}, the model was not compiled again with a new optimizer.",
+                              hint="After changing which layers train, Keras needs model.compile(...) again.")
+        found = learning_rate_of(model)
+        if not np.isclose(found, original / 10, rtol=1e-4):
+            ratio = found / original if original else float("nan")
+            raise CheckFailed(ex, f"for {how}, the new learning rate is {ratio:g} times the original.",
+                              expected=round(original / 10, 8), found=round(found, 8),
+                              hint="The lecture's starting point for fine-tuning is 1/10 of the original "
+                                   "learning rate. In Keras 3, read it with "
+                                   "float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)).")
+        x = np.zeros((2, 4), "float32")
+        y = np.array([0, 2])
+        try:
+            model.train_on_batch(x, y)
+        except Exception as exc:  # loss or metrics unusable with integer labels
+            raise CheckFailed(ex, f"the compiled model cannot train on integer labels: {type(exc).__name__}: {exc}",
+                              hint="Use loss='sparse_categorical_crossentropy' and metrics=['accuracy'].") from None
+    return passed(ex, "a tenth of the learning rate, read from the optimizer or given")
+
+
+# --------------------------------------------------------------------------
+# Exercise 4: choose_strategy
+# --------------------------------------------------------------------------
+def check_choose_strategy(choose_strategy):
+    """Four valid, different answers for the four cells of the matrix, ValueError otherwise."""
+    ex = "Exercise 4 (choose_strategy)"
+    answers = {}
+    for size in SIZES:
+        for sim in SIMILARITIES:
+            got = call(ex, choose_strategy, size, sim)
+            if got not in STRATEGIES:
+                raise CheckFailed(ex, f"choose_strategy({size!r}, {sim!r}) is not one of the four strategies.",
+                                  expected=STRATEGIES, found=got)
+            answers[(size, sim)] = got
+    if len(set(answers.values())) != 4:
+        raise CheckFailed(ex, "the four cells of the decision matrix each have their own strategy; "
+                              "some of yours repeat.", found=answers)
+    expect_raises(ex, ValueError, choose_strategy, "medium", "similar", what="dataset_size='medium'",
+                  hint="Raise ValueError for a dataset_size other than 'small' or 'large'.")
+    expect_raises(ex, ValueError, choose_strategy, "small", "somewhat", what="similarity='somewhat'",
+                  hint="Raise ValueError for a similarity other than 'similar' or 'different'.")
+    return passed(ex, "four different strategies, unknown inputs refused (the hidden tests check which is which)")
+
+
+# --------------------------------------------------------------------------
+# Exercise 5: train_transfer
+# --------------------------------------------------------------------------
+def check_train_transfer(train_transfer, x, y, num_classes=5):
+    """One short run: returns (model, history); only the head trained; the base kept its weights."""
+    import keras
+
+    from cnncourse.models import source
+
+    ex = "Exercise 5 (train_transfer)"
+    out = call(ex, train_transfer, x, y, epochs=1, batch_size=16)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
+    model, history = out
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(ex, "the first item should be the trained keras.Model.", found=type(model).__name__)
+    hist = getattr(history, "history", history)
+    if not isinstance(hist, dict) or len(hist.get("loss", [])) != 1:
+        raise CheckFailed(ex, "the second item should be the History that fit returned (one epoch here).",
+                          found=type(history).__name__)
+    pred = np.asarray(model(x[:4], training=False))
+    if pred.shape != (4, num_classes):
+        raise CheckFailed(ex, "the model's output has the wrong shape.", expected=(4, num_classes),
+                          found=pred.shape)
+    reference = source.load_base()
+    bases = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not bases:
+        raise CheckFailed(ex, "the model does not contain the source base (source.load_base()).")
+    base = bases[0]
+    if _count(base.trainable_weights):
+        raise CheckFailed(ex, "the base is not frozen.", hint="Use your build_transfer_model.")
+    for w_ref, w in zip(reference.get_weights(), base.get_weights()):
+        if w_ref.shape != w.shape or not np.allclose(w_ref, w, atol=1e-6):
+            raise CheckFailed(ex, "the base's weights changed during training (or it is not the shipped "
+                                  "source network).",
+                              hint="Start from source.load_base() and freeze it.")
+    return passed(ex, "a frozen source base with a trained head; the hidden test measures its accuracy")
+
+
+def check_experiment(results, seeds):
+    """``results`` maps "transfer" and "scratch" to one History (or dict) per seed."""
+    ex = "Exercise 6 (experiment)"
+    if not isinstance(results, dict) or set(results) != {"transfer", "scratch"}:
+        raise CheckFailed(ex, "results should be a dict with the keys 'transfer' and 'scratch'.",
+                          found=type(results).__name__ if not isinstance(results, dict) else sorted(results))
+    for key, runs in results.items():
+        if len(runs) != len(seeds):
+            raise CheckFailed(ex, f"results[{key!r}] should hold one run per seed.",
+                              expected=len(seeds), found=len(runs))
+        for h in runs:
+            hist = getattr(h, "history", h)
+            if "val_accuracy" not in hist:
+                raise CheckFailed(ex, f"a {key} run has no validation accuracy per epoch.",
+                                  hint="Pass validation_data=(x_test, y_test) to fit.")
+    return passed(ex, f"{len(seeds)} seeds of both runs, with learning curves")
+
+
+# --------------------------------------------------------------------------
+# The graded experiment: what the hidden test and the calibration measure
+# --------------------------------------------------------------------------
+TARGET_CLASSES = (5, 6, 7, 8, 9)
+TARGET_SEED = 1
+TEST_FRACTION = 0.4
+
+
+def target_task():
+    """The target task: digits 5-9 on the canvas, split into a label pool and a test set.
+
+    Returns ``(x_pool, y_pool), (x_test, y_test)``; few-label training sets are drawn
+    from the pool with :func:`cnncourse.data.per_class_subset`.
+    """
+    from cnncourse import data
+    from cnncourse.models import source
+
+    target = source.digits_on_canvas(TARGET_CLASSES, seed=TARGET_SEED)
+    return data.train_val_split(target.images, target.target, val_fraction=TEST_FRACTION, seed=0)
+
+
+def measure_transfer(train_fn, seed, profile=None):
+    """Held-out accuracy of ``train_fn(x, y, epochs, batch_size)``'s model on the few-label target task.
+
+    Draws ``budget.samples`` labels (equally many per class) with ``seed``, seeds
+    everything with :func:`cnncourse.runtime.set_seed`, trains for the budget's
+    epochs and returns the accuracy on the test part of the target task.
+    """
+    from cnncourse import data
+    from cnncourse.runtime import budget, set_seed
+
+    b = budget("lab7.transfer", profile)
+    (x_pool, y_pool), (x_test, y_test) = target_task()
+    per_class = b.samples // len(TARGET_CLASSES)
+    x_few, y_few = data.per_class_subset(x_pool, y_pool, per_class, seed=seed)
+    set_seed(seed)
+    out = train_fn(x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
+    model = out[0] if isinstance(out, tuple) else out
+    pred = np.asarray(model(x_test, training=False))
+    return float(np.mean(pred.argmax(axis=1) == y_test))

@@ -1,0 +1,231 @@
+"""Checks for Lab 8, what has a CNN learned?
+
+The model under study is the course's shipped source network
+(:mod:`cnncourse.models.source`): digits pasted on a black canvas, so the
+evidence for a class sits where the digit is. Oracles: the layer weights
+Keras holds, intermediate-output models, single occluded images evaluated
+directly, and the class activation map of the network's last convolution,
+which for a network ending in global average pooling and a linear layer is
+what Grad-CAM must give (computed from the weights, without gradients).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import CheckFailed, call, expect_array, passed
+
+BOX_TOP_LEFT = (1, 2)
+
+
+def evidence_image(digit_index=0, top=BOX_TOP_LEFT[0], left=BOX_TOP_LEFT[1], classes=(0, 1, 2, 3, 4)):
+    """A test digit of the source classes pasted at a known place; returns (image, label, box)."""
+    from cnncourse.data import load_digits
+    from cnncourse.models import source
+
+    raw = load_digits(size=source.DIGIT_SIZE)
+    keep = np.flatnonzero(np.isin(raw.target, classes))
+    _, test_idx = source.split_indices(classes, seed=0)
+    idx = keep[test_idx[digit_index]]
+    image = source.place_digit(raw.images[idx], top, left)
+    box = (top, left, top + source.DIGIT_SIZE, left + source.DIGIT_SIZE)
+    return image, int(classes.index(raw.target[idx])), box
+
+
+def _model():
+    from cnncourse.models import source
+
+    return source.load()
+
+
+def check_first_layer_filters(first_layer_filters):
+    """``(n_filters, kh, kw, in_channels)``, each filter scaled to [0, 1] on its own."""
+    import keras
+
+    ex = "Exercise 1 (first_layer_filters)"
+    model = _model()
+    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    kernel = np.asarray(conv.get_weights()[0], dtype=float)
+    tiles = np.transpose(kernel, (3, 0, 1, 2))
+    lo = tiles.min(axis=(1, 2, 3), keepdims=True)
+    hi = tiles.max(axis=(1, 2, 3), keepdims=True)
+    expected = (tiles - lo) / np.where(hi > lo, hi - lo, 1.0)
+    got = call(ex, first_layer_filters, model)
+    got = None if got is None else np.asarray(got, dtype=float)
+    if got is not None and got.shape == kernel.shape:
+        raise CheckFailed(ex, "the filters still have Keras' layout (kh, kw, in, out).",
+                          expected=expected.shape, found=got.shape,
+                          hint="Put the filter axis first: np.transpose(kernel, (3, 0, 1, 2)).")
+    if got is not None and got.shape == expected.shape and np.isclose(got.min(), 0) and np.isclose(got.max(), 1) \
+            and not np.allclose(got, expected, atol=1e-5):
+        raise CheckFailed(ex, "the filters are scaled together; scale each one to [0, 1] on its own.",
+                          hint="Use the minimum and maximum of every filter (axis=(1, 2, 3), keepdims=True).")
+    expect_array(ex, got, expected, atol=1e-5, what="normalised first-layer filters",
+                 hint="Take the kernel of the first Conv2D layer (not its bias), filter axis first, "
+                      "then (w - min) / (max - min) per filter.")
+    return passed(ex, f"{expected.shape[0]} filters of {expected.shape[1]}x{expected.shape[2]}, each scaled to [0, 1]")
+
+
+def check_feature_maps(feature_maps):
+    """Compared with an intermediate-output model on two layers."""
+    import keras
+
+    ex = "Exercise 2 (feature_maps)"
+    model = _model()
+    image, _, _ = evidence_image(3)
+    for name in ("conv1", "conv3"):
+        probe = keras.Model(model.input, model.get_layer(name).output)
+        expected = np.asarray(probe(image[None], training=False))[0]
+        got = call(ex, feature_maps, model, image, name)
+        if got is not None and np.ndim(got) == 4 and np.shape(got)[1:] == expected.shape:
+            raise CheckFailed(ex, "return the maps of the one image, without the batch axis.",
+                              expected=expected.shape, found=np.shape(got), hint="Take [0] of the batch.")
+        expect_array(ex, got, expected, atol=1e-4, what=f"feature maps of layer {name!r}",
+                     hint="keras.Model(model.input, model.get_layer(layer_name).output) on image[None].")
+    return passed(ex, "the maps of conv1 and conv3 match an intermediate-output model")
+
+
+def _probability(model, image, class_index):
+    return float(np.asarray(model(image[None], training=False))[0, class_index])
+
+
+def check_occlusion_map(occlusion_map):
+    """Output size from the formula, entries that are occluded-image scores, evidence found."""
+    ex = "Exercise 3 (occlusion_map)"
+    model = _model()
+    image, label, (t, l, b, r) = evidence_image(0)
+    h, w = image.shape[:2]
+    for patch, stride in ((8, 4), (6, 2), (16, 8), (5, 3)):
+        got = call(ex, occlusion_map, model, image, label, patch, stride)
+        out = ((h - patch) // stride + 1, (w - patch) // stride + 1)
+        if got is None or np.shape(got) != out:
+            raise CheckFailed(ex, f"with a {h}x{w} image, patch={patch} and stride={stride}, the map has the wrong shape.",
+                              expected=out, found=None if got is None else np.shape(got),
+                              hint="There are (H - patch) // stride + 1 positions down and across.")
+        got = np.asarray(got, dtype=float)
+        for i, j in ((0, 0), (out[0] - 1, 0), (1, out[1] - 2), (out[0] // 2, out[1] - 1)):
+            occluded = image.copy()
+            occluded[i * stride:i * stride + patch, j * stride:j * stride + patch] = 0.0
+            want = _probability(model, occluded, label)
+            if not np.isclose(got[i, j], want, atol=1e-4):
+                hint = ("Row i, column j is the class probability with the square of zeros whose top-left "
+                        "corner is at (i * stride, j * stride).")
+                if np.isclose(got[j, i] if j < out[0] and i < out[1] else np.nan, want, atol=1e-4):
+                    hint = "Rows and columns are swapped: the first index moves the square down."
+                raise CheckFailed(ex, f"with patch={patch}, stride={stride}, entry ({i}, {j}) is wrong.",
+                                  expected=round(want, 5), found=round(float(got[i, j]), 5), hint=hint)
+    got = np.asarray(call(ex, occlusion_map, model, image, label, 8, 4), dtype=float)
+    clean = _probability(model, image, label)
+    i, j = np.unravel_index(np.argmin(got), got.shape)
+    if not (i * 4 < b and i * 4 + 8 > t and j * 4 < r and j * 4 + 8 > l):
+        raise CheckFailed(ex, "the lowest score should be where the square covers the digit.",
+                          expected=f"inside rows {t}-{b}, columns {l}-{r}", found=(int(i * 4), int(j * 4)))
+    if not got.min() < clean - 0.05:
+        raise CheckFailed(ex, "covering the digit should lower the class probability.",
+                          expected=f"below {clean:.3f}", found=round(float(got.min()), 4))
+    return passed(ex, "right shape for 4 patch/stride pairs; covering the digit lowers its score "
+                      f"from {clean:.2f} to {got.min():.2f}")
+
+
+def class_activation_map(model, image, class_index, layer_name="conv3", logits_layer="logits",
+                         use_probability=False):
+    """CAM from the weights: for a network ``conv -> GAP -> (fixed affine) -> Dense``, Grad-CAM of a logit.
+
+    With ``use_probability=True`` it is what Grad-CAM gives when it differentiates the
+    softmax probability instead of the logit (used to recognise that mistake).
+    """
+    import keras
+
+    conv = np.asarray(keras.Model(model.input, model.get_layer(layer_name).output)(image[None]))[0]
+    dense = model.get_layer(logits_layer)
+    W = np.asarray(dense.get_weights()[0], dtype=float)
+    scale = np.ones(W.shape[0])
+    for layer in model.layers:  # a frozen batch-norm between pooling and logits rescales each feature
+        if isinstance(layer, keras.layers.BatchNormalization) and len(layer.output.shape) == 2:
+            gamma, _, _, var = layer.get_weights()
+            scale = gamma / np.sqrt(var + layer.epsilon)
+    if use_probability:
+        p = np.asarray(model(image[None]))[0]
+        dz = -p[class_index] * p
+        dz[class_index] += p[class_index]
+        weights = scale * (W @ dz)
+    else:
+        weights = scale * W[:, class_index]
+    cam = np.maximum((conv * weights).sum(axis=-1), 0.0)
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def check_grad_cam(grad_cam):
+    """Shape, range, agreement with the CAM of the last conv layer, peak on the evidence."""
+    import keras
+
+    ex = "Exercise 4 (grad_cam)"
+    model = _model()
+    image, label, (t, l, b, r) = evidence_image(0)
+    for layer_name in ("conv3", "conv2"):
+        shape = tuple(model.get_layer(layer_name).output.shape[1:3])
+        got = call(ex, grad_cam, model, image, label, layer_name)
+        if got is None or np.shape(got) != shape:
+            raise CheckFailed(ex, f"the heatmap of layer {layer_name!r} should have that layer's height and width.",
+                              expected=shape, found=None if got is None else np.shape(got),
+                              hint="Sum the weighted channels over the last axis and drop the batch axis.")
+        got = np.asarray(got, dtype=float)
+        if got.min() < -1e-6 or not np.isclose(got.max(), 1.0, atol=1e-4):
+            raise CheckFailed(ex, f"the heatmap of {layer_name!r} should lie in [0, 1] with maximum 1.",
+                              found=(round(float(got.min()), 4), round(float(got.max()), 4)),
+                              hint="Apply a ReLU, then divide by the maximum.")
+    expected = class_activation_map(model, image, label)
+    got = np.asarray(call(ex, grad_cam, model, image, label, "conv3"), dtype=float)
+    if not np.allclose(got, expected, atol=2e-3):
+        if np.allclose(got, class_activation_map(model, image, label, use_probability=True), atol=2e-3):
+            raise CheckFailed(ex, "you differentiated the softmax probability.",
+                              hint="Differentiate the class score before the softmax: the output of the "
+                                   "layer named 'logits'.")
+        expect_array(ex, got, expected, atol=2e-3, what="Grad-CAM heatmap of conv3",
+                     hint="Weights: the gradient of the class logit averaged over the height and width "
+                          "of the layer; heatmap: ReLU of the weighted sum of the channels, over its maximum.")
+    scale = image.shape[0] / got.shape[0]
+    i, j = np.unravel_index(np.argmax(got), got.shape)
+    if not (t <= (i + 0.5) * scale <= b and l <= (j + 0.5) * scale <= r):
+        raise CheckFailed(ex, "the heatmap's peak should be on the digit.", expected=(t, l, b, r),
+                          found=(int(i * scale), int(j * scale)))
+    del keras
+    return passed(ex, "right shape and range on two layers; the peak sits on the digit")
+
+
+def check_fgsm(fgsm):
+    """Every pixel moves by at most epsilon, along the sign of the loss gradient, and stays in [0, 1]."""
+    import tensorflow as tf
+
+    ex = "Exercise 5 (fgsm)"
+    model = _model()
+    image, label, _ = evidence_image(5)
+    import keras
+
+    x = tf.constant(image[None])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = keras.losses.sparse_categorical_crossentropy(np.array([label]), model(x, training=False))
+    grad = np.asarray(tape.gradient(loss, x))[0]
+    for eps in (0.02, 0.1):
+        got = call(ex, fgsm, model, image, label, eps)
+        if got is None or np.shape(got) != image.shape:
+            raise CheckFailed(ex, "return an image of the same shape as the input.", expected=image.shape,
+                              found=None if got is None else np.shape(got))
+        got = np.asarray(got, dtype=float)
+        if got.min() < -1e-6 or got.max() > 1 + 1e-6:
+            raise CheckFailed(ex, "pixel values must stay in [0, 1].", found=(float(got.min()), float(got.max())),
+                              hint="np.clip (or tf.clip_by_value) the result.")
+        delta = got - image
+        if np.abs(delta).max() > eps + 1e-5:
+            raise CheckFailed(ex, f"with epsilon={eps}, some pixel moved by more than epsilon.",
+                              expected=eps, found=round(float(np.abs(delta).max()), 5),
+                              hint="Use the sign of the gradient, not the gradient itself.")
+        free = (np.abs(grad) > 1e-8) & (image + eps * np.sign(grad) >= 0) & (image + eps * np.sign(grad) <= 1)
+        if free.sum() == 0 or not np.allclose(delta[free], eps * np.sign(grad[free]), atol=1e-5):
+            wrong_way = free.sum() and np.allclose(delta[free], -eps * np.sign(grad[free]), atol=1e-5)
+            raise CheckFailed(ex, f"with epsilon={eps}, the step does not follow the sign of the loss gradient.",
+                              hint="Step *up* the loss: x + epsilon * sign(d loss / d x)." if wrong_way else
+                              "Each pixel should move by exactly +-epsilon, the sign of d loss / d x "
+                              "(loss: sparse categorical cross-entropy of the true label).")
+    return passed(ex, "steps of exactly epsilon up the loss gradient's sign, clipped to [0, 1]")
