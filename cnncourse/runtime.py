@@ -203,11 +203,15 @@ class Budget:
 # budget under both profiles. Calibration (autograder/calibrate.py) trains
 # with exactly these numbers, so a change here needs a new calibration.
 BUDGETS = {
-    # Lab 4: LeNet-5 on the 8x8 digits resized to 28x28.
+    # Lab 4: LeNet-5 on the 8x8 digits resized to 28x28. The same size in both
+    # profiles: with all the digits and 15 epochs (calibrated on 10 seeds) the
+    # weak answers caught up with the reference (a sigmoid LeNet reached 0.951,
+    # plain SGD 0.953, the reference's worst seed 0.953), so a bigger budget
+    # could no longer tell a wrong LeNet from a right one.
     "lab4.lenet": {"fast": Budget(samples=400, epochs=8, batch_size=32),
-                   "full": Budget(samples=None, epochs=15, batch_size=32)},
+                   "full": Budget(samples=400, epochs=8, batch_size=32)},
     "lab4.overfit": {"fast": Budget(samples=32, epochs=15, batch_size=8),
-                     "full": Budget(samples=32, epochs=30, batch_size=8)},
+                     "full": Budget(samples=32, epochs=15, batch_size=8)},
     # Lab 5: a regularised CNN on faces vs non-faces.
     "lab5.regularized": {"fast": Budget(samples=None, epochs=15, batch_size=32),
                          "full": Budget(samples=None, epochs=60, batch_size=32)},
@@ -218,11 +222,11 @@ BUDGETS = {
                      "full": Budget(samples=300, epochs=25, batch_size=32)},
     # Lab 6: mini-VGG and mini-ResNet on 16x16 texture patches.
     "lab6.mini_nets": {"fast": Budget(samples=900, epochs=5, batch_size=32),
-                       "full": Budget(samples=None, epochs=25, batch_size=32)},
+                       "full": Budget(samples=None, epochs=12, batch_size=32)},
     # Lab 7: transfer vs scratch with few labels (samples = 10 labels per class
     # of the 5 target digits); short on purpose: the lecture's point is what a
     # small budget of labels and epochs gives.
-    "lab7.transfer": {"fast": Budget(samples=50, epochs=6, batch_size=16, seeds=3),
+    "lab7.transfer": {"fast": Budget(samples=50, epochs=6, batch_size=16, seeds=2),
                       "full": Budget(samples=50, epochs=6, batch_size=16, seeds=5)},
 }
 
