@@ -64,7 +64,7 @@ case "$job" in
         echo ">>> checking that release/ is generated from source/"
         cnncourse release --check
         echo ">>> running the tests"
-        exec python -m pytest -n 2 --durations=15 "$@"
+        exec python -m pytest -n 2 --dist worksteal --durations=15 "$@"
         ;;
     *)
         echo "usage: bash setup.sh demo|test [arguments for the job]" >&2
