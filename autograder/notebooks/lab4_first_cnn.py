@@ -28,6 +28,7 @@ CELLS = [
     reached with a bar calibrated on many seeds. Runs are small: a few seconds each on a laptop.
     """, "intro"),
     code("""
+    import cnncourse  # first: importing it quietens TensorFlow's start-up messages
     import numpy as np
     import matplotlib.pyplot as plt
     import keras

@@ -25,6 +25,7 @@ CELLS = [
     compares what it reaches with bars calibrated on many seeds.
     """, "intro"),
     code("""
+    import cnncourse  # first: importing it quietens TensorFlow's start-up messages
     import itertools
 
     import numpy as np

@@ -36,6 +36,7 @@ CELLS = [
     tests repeat the ideas with other sizes when the lab is graded.
     """, "intro"),
     code("""
+    import cnncourse  # first: importing it quietens TensorFlow's start-up messages
     import math
 
     import numpy as np
@@ -589,6 +590,7 @@ DEMO_CELLS = [
     download and runs top to bottom as it is.
     """),
     code("""
+    import cnncourse  # first: importing it quietens TensorFlow's start-up messages
     import numpy as np
     import matplotlib.pyplot as plt
     import keras

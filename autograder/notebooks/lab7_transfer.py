@@ -31,6 +31,7 @@ CELLS = [
     An optional last section runs MobileNetV2 where its ImageNet weights are on the machine.
     """, "intro"),
     code("""
+    import cnncourse  # first: importing it quietens TensorFlow's start-up messages
     import numpy as np
     import matplotlib.pyplot as plt
     import keras

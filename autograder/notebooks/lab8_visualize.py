@@ -23,6 +23,7 @@ CELLS = [
     the checks use that to tell a heatmap that finds the digit from one that does not.
     """, "intro"),
     code("""
+    import cnncourse  # first: importing it quietens TensorFlow's start-up messages
     import numpy as np
     import matplotlib.pyplot as plt
     import tensorflow as tf
