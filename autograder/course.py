@@ -240,9 +240,9 @@ def read_grades(course_dir, lab):
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     cells[grade.name] = (float(grade.score), float(grade.max_score))
-            graded = any(nb.needs_manual_grade is not None for nb in sub.notebooks) and sub.notebooks
-            result[sub.student_id] = StudentGrade(sub.student_id, float(sub.score) if graded else None,
-                                                  max_score, cells)
+            # A submission with no graded notebook has no score (None), not zero.
+            score = float(sub.score) if sub.notebooks else None
+            result[sub.student_id] = StudentGrade(sub.student_id, score, max_score, cells)
     return result
 
 
