@@ -28,25 +28,41 @@ install_python() {
     python -m pip install --quiet -e ".[$extras]"
 }
 
-install_system_test_packages() {
-    # A real database server for the gradebook tests, a real browser (and a
-    # font with the check marks) for the end-to-end tests, Node.js for the
-    # JupyterHub proxy.
-    local missing=()
-    [[ -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ]] || missing+=(postgresql)
-    command -v chromium >/dev/null || missing+=(chromium)
-    [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
-    command -v node >/dev/null || missing+=(nodejs)
-    command -v npm >/dev/null || missing+=(npm)
+install_system_packages() {
+    # $1: what they are for; the rest: "command-or-path:package" pairs, installed
+    # with apt-get (as root) when missing.
+    local why="$1"; shift
+    local missing=() pair probe pkg
+    for pair in "$@"; do
+        probe="${pair%%:*}"; pkg="${pair#*:}"
+        if [[ "$probe" == /* ]]; then
+            compgen -G "$probe" >/dev/null || missing+=("$pkg")
+        else
+            command -v "$probe" >/dev/null || missing+=("$pkg")
+        fi
+    done
     if ((${#missing[@]})); then
         if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-            echo ">>> installing system packages: ${missing[*]}"
+            echo ">>> installing system packages ($why): ${missing[*]}"
             apt-get update -qq
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
         else
-            echo ">>> note: ${missing[*]} not installed; the tests that need them will be skipped"
+            echo ">>> note: ${missing[*]} not installed ($why); see the README"
         fi
     fi
+}
+
+# bubblewrap: the sandbox graded kernels run in (grading says loudly when it is missing).
+install_sandbox() {
+    install_system_packages "the grading sandbox" "bwrap:bubblewrap"
+}
+
+# A real database server for the gradebook tests, a real browser (and a font with the
+# check marks) for the end-to-end tests, Node.js for the JupyterHub proxy.
+install_system_test_packages() {
+    install_system_packages "end-to-end tests" "/usr/lib/postgresql/*/bin/initdb:postgresql" \
+        "chromium:chromium" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core" \
+        "node:nodejs" "npm:npm"
 }
 
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
@@ -55,10 +71,12 @@ export MPLBACKEND="${MPLBACKEND:-Agg}"
 case "$job" in
     demo)
         install_python cpu
+        install_sandbox
         exec cnncourse demo "$@"
         ;;
     test)
         install_python "cpu,test"
+        install_sandbox
         install_system_test_packages
         export CNNCOURSE_PROFILE="${CNNCOURSE_PROFILE:-fast}"
         echo ">>> checking that release/ is generated from source/"

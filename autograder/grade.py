@@ -52,7 +52,7 @@ def run(args):
     try:
         if args.one:
             limits = limits_from_args(args, workers=1)
-            r = grade_one_staged(args.course_dir, args.assignment, args.one, limits, args.profile)
+            r = grade_one_staged(args.course_dir, args.assignment, args.one, limits, args.profile, args.sandbox)
             print(f"{r['student']}: {r['status']} {r['score']:g}/{r['max_score']:g} {r['reason']}".rstrip())
             print("Staged; `cnncourse grade {} --resume` merges it into the gradebook.".format(args.assignment))
             return 0
@@ -60,7 +60,8 @@ def run(args):
         limits = limits_from_args(args, workers)
         summary = grade_class(args.course_dir, args.assignment, students=args.students, workers=workers,
                               backend=args.backend, scheduler=args.scheduler, limits=limits,
-                              profile=args.profile, resume=args.resume, progress=not args.no_progress)
+                              profile=args.profile, resume=args.resume, progress=not args.no_progress,
+                              sandbox=args.sandbox)
     except (GradingError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

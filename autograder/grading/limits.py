@@ -8,6 +8,8 @@ Three limits apply to every submission:
 * ``timeout``: seconds the whole submission may take.
 * ``memory``: bytes the kernel and everything it starts may use together
   (resident memory, sampled several times a second).
+* ``processes``: how many processes the kernel may have at once (a fork
+  bomb is stopped; counted once a second).
 
 :class:`Supervisor` watches one grading process (``nbgrader autograde`` for
 one student, in its own process group). When the submission runs past its
@@ -77,6 +79,7 @@ class Limits:
     timeout: float | None = None
     memory: int | None = None
     grace: float = 30.0
+    processes: int | None = 256
 
     def describe(self):
         cell = "nbgrader's default" if self.cell_timeout is None else f"{self.cell_timeout:g} s"
@@ -129,14 +132,27 @@ def _rss(procs):
     return total
 
 
+def _alive(p):
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def kill_tree(procs):
-    """SIGKILL every process in ``procs`` (already-gone ones are fine)."""
+    """SIGKILL every process in ``procs`` and wait for them (already-gone ones and zombies are fine)."""
+    procs = [p for p in procs if _alive(p)]
     for p in procs:
         try:
             p.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(procs, timeout=5)
+    # A zombie is dead; it only waits for its parent (or init) to reap it.
+    deadline = time.monotonic() + 5
+    while procs and time.monotonic() < deadline:
+        procs = [p for p in procs if _alive(p)]
+        if procs:
+            time.sleep(0.02)
 
 
 def _is_kernel(proc):
@@ -205,12 +221,24 @@ class Supervisor:
                 next_scan = now + self.scan_interval
                 if procs:
                     last_seen = procs
+                if limits.processes and len(procs) > limits.processes + 3 and not killed:
+                    # (+3: the grading process's own helpers and the sandbox's first process)
+                    killed = "too_many_processes"
+                    self._record(killed, f"{len(procs)} processes, limit {limits.processes}")
+                    kill_tree([q for p in procs if _is_kernel(p) for q in _tree(p)] or procs)
+                    hard_deadline = now + limits.grace
             used = _rss(procs)
             peak = max(peak, used)
             if not killed:
                 if limits.memory and used > limits.memory:
-                    killed = "out_of_memory"
-                    self._record(killed, f"used {format_size(used)}, limit {format_size(limits.memory)}")
+                    many = len(_tree(root)) - 1 if root is not None else 0
+                    if limits.processes and many > limits.processes + 3:
+                        # A fork bomb fills memory too: name the cause, not the symptom.
+                        killed = "too_many_processes"
+                        self._record(killed, f"{many} processes, limit {limits.processes}")
+                    else:
+                        killed = "out_of_memory"
+                        self._record(killed, f"used {format_size(used)}, limit {format_size(limits.memory)}")
                 elif limits.timeout and now - start > limits.timeout:
                     killed = "timeout"
                     self._record(killed, f"submission limit {limits.timeout:g} s")
@@ -229,7 +257,7 @@ class Supervisor:
             time.sleep(self.interval)
         # The grading process is done: nothing it started may outlive it.
         self._kill_group(None)
-        kill_tree([p for p in last_seen if p.is_running()])
+        kill_tree(last_seen)
         return Outcome(returncode, self.clock() - start, killed, False, peak)
 
     def _kill_group(self, root):

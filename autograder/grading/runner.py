@@ -48,6 +48,11 @@ def add_limit_arguments(p):
                    help="seconds one cell may run (default: the profile's, see cnncourse.runtime.CELL_TIMEOUTS)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds one whole submission may take (default: 5 times the cell limit)")
+    p.add_argument("--max-processes", type=int, default=256, metavar="N",
+                   help="processes one submission's kernel may have at once (default: 256; 0: no limit)")
+    p.add_argument("--sandbox", choices=["auto", "require", "off"], default="auto",
+                   help="run kernels in a bubblewrap sandbox: where available (auto, the default; says loudly "
+                        "when it is not), always (require: error without it) or never (off)")
     p.add_argument("--memory-limit", default=None, metavar="SIZE",
                    help="memory one submission's kernel may use, e.g. 4G (default: 80%% of RAM / workers; "
                         "'none' for no limit)")
@@ -63,7 +68,8 @@ def limits_from_args(args, workers):
         memory = default_memory_limit(workers)
     else:
         memory = parse_size(args.memory_limit)
-    return Limits(cell_timeout=cell, timeout=timeout, memory=memory)
+    return Limits(cell_timeout=cell, timeout=timeout, memory=memory,
+                  processes=getattr(args, "max_processes", 256) or None)
 
 
 @dataclasses.dataclass
@@ -128,7 +134,21 @@ def _prepare(course_dir, assignment):
     return course_dir, db_url, course_id, spec
 
 
-def grade_one_staged(course_dir, assignment, student, limits, profile=None):
+def _isolation(mode, out=None):
+    """Check the sandbox before grading starts; print loudly when submissions will not be isolated."""
+    from autograder.grading import sandbox
+
+    try:
+        isolation = sandbox.resolve(mode)
+    except sandbox.SandboxUnavailable as exc:
+        raise GradingError(str(exc)) from None
+    if isolation == "none":
+        line = sandbox.warning(mode)
+        print(f"\n*** {line} ***\n", file=out or sys.stderr)
+    return isolation
+
+
+def grade_one_staged(course_dir, assignment, student, limits, profile=None, sandbox="auto"):
     """The unit of work as a command: grade one student, stage the result (no gradebook write)."""
     from autograder.grading.resources import assign_slots
     from autograder.grading.worker import grade_task
@@ -137,15 +157,16 @@ def grade_one_staged(course_dir, assignment, student, limits, profile=None):
     if not submission_folder(course_dir, assignment, student).is_dir():
         raise GradingError(f"No submission of {assignment} by {student!r} in {course_dir / 'submitted'}.")
     info = spec_mod.student_info(db_url, student, course_id)
+    _isolation(sandbox)
     task = build_task(course_dir, assignment, student, spec, limits, profile, info,
-                      seed_db=spec_mod.template_db(spec, db_url))
+                      seed_db=spec_mod.template_db(spec, db_url), sandbox=sandbox)
     result = grade_task(task, assign_slots(1)[0], launcher="exec")
     state.stage(course_dir, result)
     return result
 
 
 def grade_class(course_dir, assignment, students=None, workers=None, backend="local", scheduler=None,
-                limits=None, profile=None, resume=False, progress=True, out=None):
+                limits=None, profile=None, resume=False, progress=True, out=None, sandbox="auto"):
     """Grade ``assignment`` for ``students`` (default: every submission); return a :class:`Summary`."""
     from autograder.grading.backends import DaskBackend, LocalBackend
 
@@ -209,6 +230,13 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
         print(f"Grading {len(todo)} submission(s) of {assignment}" +
               (f" ({len(skipped)} already graded)" if skipped else "") + f" on {engine.describe()}.", file=out)
         print(f"Limits: {limits.describe()}. Results: {results.path}", file=out)
+        if todo and backend != "dask":
+            isolation = _isolation(sandbox)
+            print("Isolation: " + ("each kernel runs in a bubblewrap sandbox (no network, no course files)"
+                                   if isolation == "bubblewrap" else "NONE"), file=out)
+        elif todo:
+            print(f"Isolation: decided on each Dask worker (--sandbox {sandbox}); see each result's "
+                  "'isolation'.", file=out)
         out.flush()
 
         info_cache = {}
@@ -220,7 +248,7 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
             for s in todo:
                 info_cache[s] = spec_mod.student_info(db_url, s, course_id) if s in in_gradebook else {}
                 yield build_task(course_dir, assignment, s, spec, limits, profile, info_cache[s], config_text,
-                                 source_files, seed_db)
+                                 source_files, seed_db, sandbox)
 
         if todo and hasattr(engine, "start"):
             engine.start()  # workers first: forking must happen before the progress bar's thread

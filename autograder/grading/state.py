@@ -27,7 +27,7 @@ import json
 import os
 from pathlib import Path
 
-SUMMARY_KEYS = ("status", "reason", "score", "max_score", "cells", "seconds", "digest", "events", "host",
+SUMMARY_KEYS = ("isolation", "status", "reason", "score", "max_score", "cells", "seconds", "digest", "events", "host",
                 "slot", "peak_memory", "started")
 
 

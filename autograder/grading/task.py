@@ -18,19 +18,40 @@ from autograder.grading.limits import Limits
 SKIP_PARTS = {".ipynb_checkpoints", "__pycache__"}
 
 
-def read_folder(folder, skip_notebooks=False):
-    """``{relative path: bytes}`` of the files under ``folder`` (sorted, caches skipped)."""
+def read_folder(folder, skip_notebooks=False, max_file_bytes=None, dropped=None):
+    """``{relative path: bytes}`` of the regular files under ``folder`` (sorted, caches skipped).
+
+    Symbolic links are never followed (a graded kernel could plant one that points at the
+    hidden tests). Files over ``max_file_bytes`` are left out and their names added to
+    ``dropped``.
+    """
+    import os
+    import stat
+
     folder = Path(folder)
     out = {}
-    if not folder.is_dir():
+    if not folder.is_dir() or folder.is_symlink():
         return out
-    for p in sorted(folder.rglob("*")):
-        if not p.is_file() or SKIP_PARTS.intersection(p.relative_to(folder).parts):
-            continue
-        if skip_notebooks and p.suffix == ".ipynb":
-            continue
-        out[p.relative_to(folder).as_posix()] = p.read_bytes()
-    return out
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_PARTS)
+        for name in sorted(files):
+            p = Path(root) / name
+            rel = p.relative_to(folder).as_posix()
+            if skip_notebooks and p.suffix == ".ipynb":
+                continue
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue  # links, sockets, fifos...
+            if max_file_bytes is not None and st.st_size > max_file_bytes:
+                if dropped is not None:
+                    dropped.append(rel)
+                continue
+            with open(p, "rb") as f:
+                out[rel] = f.read()
+    return dict(sorted(out.items()))
 
 
 def digest(files):
@@ -66,6 +87,7 @@ class GradingTask:
     profile: str | None = None
     course_root: str = ""
     seed_db: bytes = b""  # the assignment's gradebook template (see spec.template_db)
+    sandbox: str = "auto"  # auto, require or off (see autograder.grading.sandbox)
 
     @property
     def digest(self):
@@ -73,7 +95,7 @@ class GradingTask:
 
 
 def build_task(course_dir, assignment, student, spec, limits, profile=None, info=None, config_text=None,
-               source_files=None, seed_db=b""):
+               source_files=None, seed_db=b"", sandbox="auto"):
     course_dir = Path(course_dir)
     if config_text is None:
         config_text = (course_dir / "nbgrader_config.py").read_text()
@@ -83,4 +105,4 @@ def build_task(course_dir, assignment, student, spec, limits, profile=None, info
                        files=read_folder(submission_folder(course_dir, assignment, student)),
                        source_files=source_files, spec=spec, config_text=config_text, limits=limits,
                        student_info=info or {}, profile=profile, course_root=str(course_dir.resolve()),
-                       seed_db=seed_db)
+                       seed_db=seed_db, sandbox=sandbox)

@@ -40,11 +40,15 @@ import time
 from pathlib import Path
 
 from autograder.grading import limits as limits_mod
+from autograder.grading import sandbox as sandbox_mod
 from autograder.grading import spec as spec_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRESS_FILE = "progress.json"
-STATUSES = ("ok", "timeout", "kernel_died", "out_of_memory", "malformed", "error")
+MAX_OUTPUT_FILE = 20 * 1024 ** 2  # files a graded kernel writes bigger than this are not kept
+STATUSES = ("ok", "flagged", "timeout", "kernel_died", "out_of_memory", "too_many_processes", "malformed", "error")
+FATAL = {"timeout": "timed out", "out_of_memory": "out of memory", "kernel_died": "kernel died",
+         "too_many_processes": "too many processes"}
 
 OVERRIDES = '''
 
@@ -61,6 +65,7 @@ c.Autograde.autograde_preprocessors = [
     for p in _Autograde.class_traits()["autograde_preprocessors"].default()
 ]
 c.ResilientExecute.progress_file = _os.path.join(c.CourseDirectory.root, "{progress}")
+c.Execute.kernel_name = "{kernel}"  # the graded kernel (sandboxed), whatever the notebook asks for
 '''
 
 
@@ -130,13 +135,13 @@ def _last_error(log_text):
 
 def _reason(events, outcome, progress, limits):
     """(status, reason) from what the executor and the supervisor recorded."""
-    fatal = [e for e in events if e.get("kind") in ("timeout", "out_of_memory", "kernel_died")]
+    fatal = [e for e in events if e.get("kind") in FATAL]
     timeouts = [e for e in events if e.get("kind") == "cell_timeout"]
     earlier = f"; earlier, timed out at {timeouts[0]['cell']}" if timeouts else ""
     if fatal:
         e = fatal[-1]
         detail = f" ({e['detail']})" if e.get("detail") else ""
-        text = {"timeout": "timed out", "out_of_memory": "out of memory", "kernel_died": "kernel died"}[e["kind"]]
+        text = FATAL[e["kind"]]
         return e["kind"], f"{text} at {e['cell']}{detail}{earlier}"
     if outcome.hard_killed or outcome.killed:
         kind = outcome.killed or "timeout"
@@ -145,13 +150,36 @@ def _reason(events, outcome, progress, limits):
             if nb.get("current"):
                 where = f"at {nb['current']['label']}"
         detail = limits_mod.read_kill(progress.get("_workdir", ".")).get("detail", "")
-        text = "out of memory" if kind == "out_of_memory" else "timed out"
+        text = FATAL.get(kind, "timed out")
         return kind, f"{text} {where}" + (f" ({detail})" if detail else "") + earlier
     if timeouts:
         first = timeouts[0]
         more = f", and {len(timeouts) - 1} more cell(s)" if len(timeouts) > 1 else ""
         return "timeout", f"timed out at {first['cell']} (cell limit {first['timeout']} s){more}"
+    tampering = [e for e in events if e.get("kind") == "tampering"]
+    if tampering:
+        during = [e for e in tampering if e.get("when") == "during"]
+        e = (during or tampering)[0]
+        what = (f"the test at {e['cell']} scored zero: while it ran, the submission changed {e['detail']}"
+                if during else f"before {e['cell']}, the submission had changed {e['detail']} (put back)")
+        return "flagged", f"flagged for review: {what}"[:300]
     return "ok", ""
+
+
+METADATA_ERRORS = ("the nbgrader metadata may be corrupted", "use an old version", "use an newer version",
+                   "Duplicate grade id")
+
+
+def _missing_tests(spec, scores):
+    """Autograded test cells nbgrader could not grade (deleted from the submission)."""
+    missing = []
+    for nb in spec["notebooks"]:
+        grades = scores["notebooks"].get(nb["name"], {}).get("grades", {})
+        for c in nb["grade_cells"]:
+            g = grades.get(c["name"])
+            if c.get("cell_type") == "code" and g is not None and g["auto_score"] is None:
+                missing.append(c["name"])
+    return missing
 
 
 def _fork_available():
@@ -238,12 +266,17 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
               "status": "error", "reason": "", "events": [], "scores": None, "files": {},
               "max_score": float(task.spec.get("max_score", 0.0)), "started": started,
               "host": socket.gethostname(), "slot": slot.describe() if slot is not None else "",
-              "peak_memory": 0, "returncode": None}
+              "peak_memory": 0, "returncode": None, "isolation": ""}
     base = os.environ.get("CNNCOURSE_GRADING_TMP") or None
     workdir = Path(tempfile.mkdtemp(prefix=f"grade-{task.assignment}-", dir=base))
     try:
         limits = task.limits
-        config = task.config_text + OVERRIDES.format(progress=PROGRESS_FILE)
+        isolation = sandbox_mod.resolve(task.sandbox)
+        result["isolation"] = isolation
+        config = task.config_text + OVERRIDES.format(progress=PROGRESS_FILE, kernel=sandbox_mod.KERNEL_NAME)
+        if isolation == "bubblewrap":
+            config += ('c.KernelManager.transport = "ipc"  # the sandbox has no network\n'
+                       'c.KernelManager.connection_file = _os.path.join(c.CourseDirectory.root, "rt", "kernel.json")\n')
         if limits.cell_timeout:
             config += f"c.Execute.timeout = {int(limits.cell_timeout)}\n"
         (workdir / "nbgrader_config.py").write_text(config)
@@ -265,7 +298,8 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
         spec_mod.seed_sqlite(workdir / "gradebook.db", template, task.spec, task.student, task.student_info)
 
         args = ["autograde", task.assignment, "--force", f"--CourseDirectory.student_id={task.student}"]
-        env = _environment(slot, task)
+        env = sandbox_mod.write_kernel(workdir, workdir / "autograded" / task.student / task.assignment,
+                                       _environment(slot, task), isolation)
         log_path = workdir / "autograde.log"
         use_fork = launcher == "fork" or (launcher == "auto" and _fork_available())
         pid, poll = (_launch_fork if use_fork else _launch_exec)(workdir, args, env, log_path)
@@ -289,12 +323,24 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
         status, reason = _reason(events, outcome, progress, limits)
         if not graded:
             scores = _scores_from_progress(task.spec, progress)
-            if status == "ok":
+            if status == "ok" and any(m in log_text for m in METADATA_ERRORS):
+                status, reason = "malformed", ("malformed notebook: its nbgrader cell metadata was changed or "
+                                               "duplicated (a grade id, a copied test cell...); the released "
+                                               "cells must stay as they were, or grade it by hand")
+            elif status == "ok":
                 status, reason = "error", f"nbgrader failed: {_last_error(log_text)}"
         else:
+            missing = _missing_tests(task.spec, scores)
+            if missing and status == "ok":
+                status, reason = "flagged", (f"test cells missing from the submission: {', '.join(missing[:5])}; "
+                                             "nbgrader leaves them ungraded for a human")
             from autograder.grading.task import read_folder
 
-            result["files"] = read_folder(workdir / "autograded" / task.student / task.assignment)
+            dropped = []
+            result["files"] = read_folder(workdir / "autograded" / task.student / task.assignment,
+                                          max_file_bytes=MAX_OUTPUT_FILE, dropped=dropped)
+            if dropped:
+                result["dropped_files"] = dropped
         result.update(status=status, reason=reason, scores=scores)
         if status != "ok":
             result["log_tail"] = log_text[-4000:]
@@ -345,7 +391,8 @@ def main(argv=None):
     runner.add_limit_arguments(p)
     args = p.parse_args(argv)
     result = runner.grade_one_staged(args.course_dir, args.assignment, args.student,
-                                     limits=runner.limits_from_args(args, workers=1), profile=args.profile)
+                                     limits=runner.limits_from_args(args, workers=1), profile=args.profile,
+                                     sandbox=args.sandbox)
     print(f"{args.student}: {result['status']} {result['score']:g}/{result['max_score']:g} {result['reason']}")
     return 0
 

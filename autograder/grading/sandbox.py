@@ -1,0 +1,221 @@
+"""The sandbox a submission's kernel runs in while it is graded.
+
+nbgrader starts the kernel with the instructor's permissions, next to
+``source/`` (the hidden tests), the gradebook and every other student's
+work. Here the kernel is started through `bubblewrap`_ (Debian's
+``bubblewrap`` package, the sandbox Flatpak uses) instead, with:
+
+* a file system of its own: the Python installation, the ``cnncourse``
+  package and the data directory, read-only; the submission's own grading
+  folder (where the notebook runs) and a private home, writable; an empty
+  ``/tmp``. Nothing else: not the course directory, not ``source/``, not
+  the gradebook, not other students' folders, not the grader's home;
+* no network (a network namespace of its own; the kernel talks to the
+  grader through Unix sockets in a private folder);
+* a process namespace of its own: the kernel cannot see or signal the
+  grader, and when the kernel is stopped every process it started goes
+  with it (``--die-with-parent``, and the namespace's first process takes
+  the rest down);
+* a new session (no access to the grader's terminal) and a clean
+  environment (only the variables a kernel needs; no tokens or secrets).
+
+Where bubblewrap is missing or cannot create namespaces (some containers),
+grading still works, unisolated, and says so loudly; ``--sandbox require``
+makes that an error instead.
+
+.. _bubblewrap: https://github.com/containers/bubblewrap
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+KERNEL_NAME = "cnncourse-graded"
+MODES = ("auto", "require", "off")
+
+# Environment variables a graded kernel keeps (prefixes end with "_"); everything else is dropped.
+ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES",
+            "LC_", "TF_", "OMP_", "MKL_", "OPENBLAS_", "XLA_", "CNNCOURSE_", "NVIDIA_")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "passwd", "group",
+             "nsswitch.conf", "localtime", "timezone", "hosts", "mime.types", "matplotlibrc", "ssl")
+NOT_ISOLATED = ("NOT ISOLATED: bubblewrap is not available ({why}). Submissions run with your permissions "
+                "and can read the hidden tests, the gradebook and other students' work. Install it "
+                "(Debian/Ubuntu: apt-get install bubblewrap) or grade inside a container.")
+
+
+class SandboxUnavailable(RuntimeError):
+    """``--sandbox require`` was asked for, but bubblewrap cannot run here."""
+
+
+@functools.lru_cache(maxsize=None)
+def probe():
+    """``""`` when bubblewrap can create a sandbox here, else why not."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return "the bwrap command is not installed"
+    try:
+        proc = subprocess.run([bwrap, *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--unshare-all",
+                               "--die-with-parent", "--", "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap did not run: {exc}"
+    if proc.returncode != 0:
+        return f"bwrap cannot create namespaces here: {(proc.stderr or '').strip()[:200]}"
+    return ""
+
+
+def resolve(mode):
+    """The isolation grading will use for ``mode`` (auto, require, off): ``"bubblewrap"`` or ``"none"``.
+
+    Raises :class:`SandboxUnavailable` for ``require`` when bubblewrap cannot run.
+    """
+    if mode not in MODES:
+        raise ValueError(f"--sandbox must be one of {', '.join(MODES)}, not {mode!r}.")
+    if mode == "off":
+        return "none"
+    why = probe()
+    if not why:
+        return "bubblewrap"
+    if mode == "require":
+        raise SandboxUnavailable(f"--sandbox require: {why}. Install bubblewrap "
+                                 "(Debian/Ubuntu: apt-get install bubblewrap).")
+    return "none"
+
+
+def warning(mode):
+    """The loud line printed when grading is not isolated (``""`` when it is, or was switched off)."""
+    if mode == "off":
+        return "NOT ISOLATED: --sandbox off was given; submissions run with your permissions."
+    why = probe()
+    return NOT_ISOLATED.format(why=why) if why else ""
+
+
+def _system_binds():
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for name in ETC_FILES:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def _python_paths():
+    """Folders the kernel's Python needs: prefixes, and where cnncourse is imported from."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    import importlib.util
+
+    spec = importlib.util.find_spec("cnncourse")
+    if spec is not None and spec.origin:
+        paths.add(os.path.dirname(spec.origin))
+    for entry in sys.path:  # site-packages folders outside the prefixes (user installs)
+        if entry and "site-packages" in entry and os.path.isdir(entry):
+            paths.add(entry)
+    # Keep the outermost folders only, and never the system's own roots.
+    out = []
+    for p in sorted({os.path.realpath(p) for p in paths}, key=len):
+        if p in ("/", "/usr", "/etc") or any(p == q or p.startswith(q + os.sep) for q in out):
+            continue
+        out.append(p)
+    return [p for p in out if not p.startswith("/usr" + os.sep)]
+
+
+def _data_paths(env):
+    from cnncourse.data._home import get_data_home, keras_cache_dirs
+
+    paths = []
+    for p in [get_data_home()] + keras_cache_dirs():
+        p = Path(p)
+        if p.is_dir():
+            paths.append(str(p.resolve()))
+    if env.get("CNNCOURSE_DATA_DIR") and os.path.isdir(env["CNNCOURSE_DATA_DIR"]):
+        paths.append(os.path.realpath(env["CNNCOURSE_DATA_DIR"]))
+    return sorted(set(paths))
+
+
+def kernel_environment(env, home):
+    """The kernel's environment: the kept variables of ``env``, a private home and temp dir."""
+    out = {k: v for k, v in env.items() if k in ENV_KEEP or any(k.startswith(p) for p in ENV_KEEP if p.endswith("_"))}
+    out.update(HOME=str(home), TMPDIR="/tmp", MPLCONFIGDIR=str(Path(home) / ".config" / "matplotlib"),
+               PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1")
+    out.setdefault("PATH", "/usr/bin:/bin")
+    out["PATH"] = os.path.dirname(sys.executable) + os.pathsep + out["PATH"]
+    from cnncourse.data._home import get_data_home
+
+    out.setdefault("CNNCOURSE_DATA_DIR", str(get_data_home()))
+    return out
+
+
+def bwrap_command(cwd, runtime_dir, home, env):
+    """The ``bwrap ... --`` prefix for a kernel that runs in ``cwd`` (all three folders writable)."""
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--unshare-all",
+            "--uid", "65534", "--gid", "65534", "--hostname", "grading", "--tmpfs", "/tmp"]
+    args += _system_binds()
+    for p in _python_paths():
+        args += ["--ro-bind", p, p]
+    for p in _data_paths(env):
+        args += ["--ro-bind-try", p, p]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for dev in sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri")):
+        args += ["--dev-bind-try", dev, dev]  # GPUs stay usable
+    if os.path.isdir("/proc/driver/nvidia"):
+        args += ["--ro-bind-try", "/proc/driver/nvidia", "/proc/driver/nvidia"]
+    for p in (runtime_dir, home, cwd):
+        args += ["--bind", str(p), str(p)]
+    args += ["--chdir", str(cwd), "--clearenv"]
+    for k, v in sorted(kernel_environment(env, home).items()):
+        args += ["--setenv", k, v]
+    return args + ["--"]
+
+
+def _seed_home(home):
+    """A private home with matplotlib's font cache, so each kernel does not rebuild it."""
+    mpl = Path(home) / ".config" / "matplotlib"
+    mpl.mkdir(parents=True, exist_ok=True)
+    try:
+        import matplotlib
+
+        cache = Path(matplotlib.get_cachedir())
+        for f in cache.glob("fontlist-*.json"):
+            shutil.copy2(f, mpl / f.name)
+    except Exception:  # noqa: BLE001 - only a speed-up
+        pass
+
+
+def write_kernel(workdir, cwd, env, isolation):
+    """Write the graded kernel's kernelspec under ``workdir``; return the environment for nbgrader.
+
+    ``cwd`` is the folder the notebook runs in (nbgrader's autograded copy).
+    With ``isolation == "none"`` the kernel is a plain ``ipykernel``.
+    """
+    workdir = Path(workdir)
+    spec_dir = workdir / "jupyter" / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    out = dict(env)
+    out["JUPYTER_PATH"] = os.pathsep.join([str(workdir / "jupyter")] + ([env["JUPYTER_PATH"]]
+                                                                       if env.get("JUPYTER_PATH") else []))
+    if isolation == "bubblewrap":
+        runtime = Path(workdir) / "rt"
+        home = Path(workdir) / "home"
+        for p in (runtime, home, cwd):
+            Path(p).mkdir(parents=True, exist_ok=True)
+        _seed_home(home)
+        kernel = bwrap_command(cwd, runtime, home, env) + kernel
+        out["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    spec = {"argv": kernel, "display_name": "Python 3 (graded)", "language": "python",
+            "metadata": {"isolation": isolation}}
+    if isolation == "bubblewrap":
+        # Signals stop at the sandbox's first process: interrupts go as a message, and the
+        # kernel interrupts itself.
+        spec["interrupt_mode"] = "message"
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return out

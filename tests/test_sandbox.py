@@ -1,0 +1,116 @@
+"""The sandbox's pieces without a grading run: when it is unavailable, what the kernel sees, the guard's parts."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autograder.grading import guard, runner, sandbox
+from autograder.grading.task import read_folder
+
+
+@pytest.fixture
+def no_bwrap(monkeypatch):
+    sandbox.probe.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    yield
+    sandbox.probe.cache_clear()
+
+
+def test_without_bubblewrap_grading_goes_on_and_says_so_loudly(no_bwrap):
+    assert sandbox.probe() == "the bwrap command is not installed"
+    assert sandbox.resolve("auto") == "none"
+    err = io.StringIO()
+    assert runner._isolation("auto", out=err) == "none"
+    assert "NOT ISOLATED" in err.getvalue() and "apt-get install bubblewrap" in err.getvalue()
+
+
+def test_require_refuses_to_grade_without_bubblewrap(no_bwrap):
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+        sandbox.resolve("require")
+    with pytest.raises(runner.GradingError, match="--sandbox require"):
+        runner._isolation("require")
+
+
+def test_off_is_said_too():
+    assert sandbox.resolve("off") == "none"
+    assert "--sandbox off" in sandbox.warning("off")
+    with pytest.raises(ValueError, match="auto, require, off"):
+        sandbox.resolve("maybe")
+
+
+def test_the_kernel_environment_keeps_only_what_a_kernel_needs(tmp_path):
+    env = {"PATH": "/usr/bin", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "1", "CNNCOURSE_PROFILE": "fast",
+           "JUPYTERHUB_API_TOKEN": "secret", "AWS_SECRET_ACCESS_KEY": "secret", "HOME": "/root"}
+    out = sandbox.kernel_environment(env, tmp_path)
+    assert out["OMP_NUM_THREADS"] == "1" and out["CUDA_VISIBLE_DEVICES"] == "1" and out["CNNCOURSE_PROFILE"] == "fast"
+    assert "JUPYTERHUB_API_TOKEN" not in out and "AWS_SECRET_ACCESS_KEY" not in out
+    assert out["HOME"] == str(tmp_path)
+
+
+def test_the_kernelspec_without_isolation_is_plain_ipykernel(tmp_path):
+    env = sandbox.write_kernel(tmp_path, tmp_path / "cwd", {"PATH": "/usr/bin"}, "none")
+    spec = json.loads((tmp_path / "jupyter" / "kernels" / sandbox.KERNEL_NAME / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable and "bwrap" not in " ".join(spec["argv"])
+    assert env["JUPYTER_PATH"].startswith(str(tmp_path / "jupyter"))
+
+
+@pytest.mark.skipif(bool(sandbox.probe()), reason="bubblewrap cannot run here")
+def test_inside_the_sandbox_the_course_is_invisible_and_the_network_is_gone(tmp_path):
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    (course / "source" / "hidden.txt").write_text("hidden")
+    cwd = tmp_path / "work" / "cwd"
+    cwd.mkdir(parents=True)
+    (tmp_path / "rt").mkdir()
+    (tmp_path / "home").mkdir()
+    probe = ("import os, socket, sys\n"
+             f"print(os.path.exists({str(course / 'source' / 'hidden.txt')!r}))\n"
+             "s = socket.socket()\n"
+             "try:\n    s.connect(('1.1.1.1', 53)); print('net')\nexcept OSError:\n    print('no net')\n"
+             "print(sorted(p for p in os.listdir('/proc') if p.isdigit())[:3], os.getuid())\n"
+             "open('written.txt', 'w').write('ok')\n"
+             "import cnncourse; print('cnncourse ok')\n")
+    cmd = sandbox.bwrap_command(cwd, tmp_path / "rt", tmp_path / "home", {"PATH": "/usr/bin"})
+    out = subprocess.run(cmd + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "False"  # the course is not there
+    assert lines[1] == "no net"
+    assert lines[2].startswith("['1', '2'") and lines[2].endswith("65534")  # own process namespace, no root
+    assert lines[3] == "cnncourse ok"
+    assert (cwd / "written.txt").read_text() == "ok"  # its own folder is writable
+
+
+def test_read_folder_skips_links_and_oversized_files(tmp_path):
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "big.bin").write_bytes(b"0" * 2048)
+    os.symlink("/etc/passwd", tmp_path / "leak.txt")
+    dropped = []
+    files = read_folder(tmp_path, max_file_bytes=1024, dropped=dropped)
+    assert list(files) == ["a.txt"] and dropped == ["big.bin"]
+
+
+def test_bound_names_are_what_an_instructor_cell_defines():
+    src = "import numpy as np\nimport os.path\nfrom x import y as z, w\ndef f():\n    q = 1\nclass C: pass\na, (b, c) = 1, (2, 3)\nd: int = 4\n"
+    assert guard.bound_names(src) == ["np", "os", "z", "w", "f", "C", "a", "b", "c", "d"]
+    assert guard.bound_names("def (") == []
+
+
+def test_the_guard_only_believes_answers_that_carry_its_secret():
+    g = guard.Guard()
+
+    def reply(payload, status="ok"):
+        return {"content": {"status": "ok", "user_expressions": {"r": {"status": status, "data": {
+            "text/plain": repr(json.dumps(payload))}}}}}
+
+    assert g.read(reply({"token": g.token, "changed": []})) == (True, [])
+    assert g.read(reply({"token": g.token, "changed": ["numpy.allclose"], "count": 3})) == \
+        (True, ["numpy.allclose", "and 2 more"])
+    ok, why = g.read(reply({"token": "forged", "changed": []}))
+    assert not ok and "something else" in why[0]
+    assert not g.read(reply({}, status="error"))[0]
+    assert not g.read(None)[0]
