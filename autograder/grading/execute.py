@@ -13,7 +13,13 @@ grading run (see :mod:`autograder.grading.worker`):
   not run gets an error output that says why, so test cells that never ran
   score zero and the rest of nbgrader's pipeline (``IgnorePattern``,
   ``SaveAutoGrades``, ...) runs as usual: the scores of the cells that ran
-  are saved.
+  are saved;
+* it keeps hidden tests honest (:mod:`autograder.grading.guard`): what the
+  answers changed in the modules and names a test relies on is put back
+  before each graded test cell, and a test during which something changed
+  scores zero;
+* it caps each cell's output (``max_output_bytes``): a submission that
+  prints 100 MB keeps the first part and a note.
 """
 
 from __future__ import annotations
@@ -25,14 +31,37 @@ import time
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Unicode
+from traitlets import Bool, Integer, Unicode
 
 from nbgrader.preprocessors import Execute, IgnorePattern
 from nbgrader.utils import determine_grade, is_grade
 
+from autograder.grading.guard import Guard, bound_names
 from autograder.grading.limits import read_kill
 
-KIND_NAMES = {"timeout": "SubmissionTimeout", "out_of_memory": "OutOfMemory", "kernel_died": "KernelDied"}
+KIND_NAMES = {"timeout": "SubmissionTimeout", "out_of_memory": "OutOfMemory", "kernel_died": "KernelDied",
+              "too_many_processes": "TooManyProcesses"}
+NOTE = "[the grader cut this cell's output here: it was longer than {size}]\n"
+
+
+def _role(cell):
+    """``"answer"``, ``"test"``, ``"instructor"`` (locked code) or ``""`` for a cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if meta.get("solution"):
+        return "answer"
+    if meta.get("grade"):
+        return "test"
+    if meta.get("locked"):
+        return "instructor"
+    return ""
+
+
+def _size(msg):
+    content = msg.get("content", {})
+    if "text" in content:
+        return len(content["text"])
+    data = content.get("data") or {}
+    return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
 
 
 def cell_label(cell, index):
@@ -45,6 +74,9 @@ class ResilientExecute(Execute):
     """``Execute`` that records progress and survives a dead kernel."""
 
     progress_file = Unicode("", help="JSON file where progress is written (empty: none).").tag(config=True)
+    guard_tests = Bool(True, help="Restore what answers changed before each graded test cell, "
+                                  "and zero a test during which it changed (see autograder.grading.guard).").tag(config=True)
+    max_output_bytes = Integer(1 << 20, help="Characters of output one cell may keep (0: no limit).").tag(config=True)
 
     def _write_progress(self):
         if not self.progress_file:
@@ -67,6 +99,9 @@ class ResilientExecute(Execute):
         self._nb_name = name
         self._nb_progress = self._progress["notebooks"].setdefault(name, {"done": [], "scores": {}})
         self._ignore = IgnorePattern(config=self.config)
+        self._guard = Guard() if self.guard_tests else None
+        self._guard_ready = False
+        self._out_bytes = {}
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -76,14 +111,65 @@ class ResilientExecute(Execute):
             # it is stopped (leaving the kernel's context shuts it down) and the rest is not run.
             return self._after_death(nb, stuck=True)
 
+    # ---- the guard (see autograder.grading.guard) ----
+    def _guard_call(self, action, names=()):
+        """Run the guard's ``action`` silently in the kernel; ``(ok, changed)``."""
+        code = self._guard.setup_code() if action == "snapshot" else ""
+        msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                 user_expressions={"r": self._guard.expression(action, names)})
+        return self._guard.read(self.wait_for_reply(msg_id))
+
+    def _tampered(self, cell, label, when, changed):
+        what = ", ".join(changed)
+        self._progress["events"].append({"kind": "tampering", "notebook": self._nb_name, "cell": label,
+                                         "when": when, "detail": what[:500]})
+        if when == "during":
+            msg = (f"this test does not count: while it ran, the submission changed {what}. "
+                   "Tests must run against the real libraries and the notebook's own names.")
+            cell.outputs = list(cell.get("outputs", [])) + [NotebookNode(
+                output_type="error", ename="TamperingDetected", evalue=msg, traceback=[f"TamperingDetected: {msg}"])]
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self.max_output_bytes and msg.get("msg_type") != "error":
+            used = self._out_bytes.get(cell_index, 0)
+            size = _size(msg)
+            self._out_bytes[cell_index] = used + size
+            if used + size > self.max_output_bytes:
+                if used <= self.max_output_bytes:  # the first time over: say so, once
+                    from autograder.grading.limits import format_size
+
+                    outs.append(NotebookNode(output_type="stream", name="stderr",
+                                             text=NOTE.format(size=format_size(self.max_output_bytes))))
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
     def preprocess_cell(self, cell, resources, index):
+        role = _role(cell) if cell.cell_type == "code" and cell.source.strip() else ""
+        label = cell_label(cell, index)
         if cell.cell_type == "code" and cell.source.strip():
-            self._nb_progress["current"] = {"index": index, "label": cell_label(cell, index),
-                                            "started": time.time()}
+            self._nb_progress["current"] = {"index": index, "label": label, "started": time.time()}
             self._write_progress()
+        guarded = self._guard is not None and role in ("answer", "test")
+        if guarded and not self._guard_ready:
+            ok, _ = self._guard_call("snapshot")
+            self._guard_ready = ok
+            if not ok:
+                self.log.warning("The test guard could not start; tests run unguarded.")
+        if guarded and role == "test" and self._guard_ready:
+            ok, changed = self._guard_call("restore")
+            if changed:
+                self._tampered(cell, label, "before", changed)
         cell, resources = super().preprocess_cell(cell, resources, index)
+        if role == "test":
+            # (a test whose error was hidden, e.g. by replacing IPython's showtraceback, still
+            # fails: nbgrader's Execute adds the error from the kernel's reply)
+            if guarded and self._guard_ready:
+                ok, changed = self._guard_call("audit")
+                if changed or not ok:
+                    self._tampered(cell, label, "during", changed)
+        elif role == "instructor" and self._guard_ready:
+            self._guard_call("extend", bound_names(cell.source))
         if cell.cell_type == "code" and cell.source.strip():
-            label = cell_label(cell, index)
             if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
                    for o in cell.get("outputs", [])):
                 self._progress["events"].append({"kind": "cell_timeout", "notebook": self._nb_name,
@@ -118,6 +204,8 @@ class ResilientExecute(Execute):
             why = f"the kernel ran out of memory at {label} ({detail})"
         elif kind == "timeout":
             why = f"grading ran out of time at {label} ({detail})"
+        elif kind == "too_many_processes":
+            why = f"the kernel started too many processes at {label} ({detail})"
         else:
             why = f"the kernel died at {label}"
         self._progress["events"].append({"kind": kind, "notebook": self._nb_name, "cell": label,
