@@ -1,0 +1,196 @@
+"""Hostile and broken submissions (tests/corpus.py), graded as one class in the sandbox.
+
+For every case: the grader finishes within its limits, the submission gets
+its expected grade or recorded reason, no other student's result changes
+(control submissions among them keep their grades), and nothing outside the
+submission's own output folder is written. The attempts on the hidden tests
+are graded a second time with the guard switched off, to show that each one
+would have gained points without it.
+"""
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+import corpus
+from autograder import course
+from autograder.grading import Limits, grade_class, sandbox
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(bool(sandbox.probe()), reason=f"no sandbox here: {sandbox.probe()}")]
+
+LIMITS = Limits(cell_timeout=4, timeout=25, memory=1 << 30, processes=8, grace=10)
+SECRET = "JUPYTERHUB_API_TOKEN"
+NAMES = [c.name for c in corpus.CASES]
+
+
+def _tree(root, skip=("autograded", "gradebook.db", "gradebook.db-journal")):
+    """``{relative path: sha256}`` of every file under ``root`` except the grader's own outputs."""
+    out = {}
+    for p in sorted(Path(root).rglob("*")):
+        rel = p.relative_to(root)
+        if rel.parts[0] in skip or not p.is_file():
+            continue
+        out[rel.as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+class _Server:
+    """A TCP server on the grading machine's loopback that records who connects."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+def _build_course(path, cases, ctx, controls=True, guard=True):
+    c = course.make_course_copy(path, [])
+    if not guard:
+        with open(c / "nbgrader_config.py", "a") as f:
+            f.write("\nc.ResilientExecute.guard_tests = False\n")
+    (c / "source" / corpus.ASSIGNMENT).mkdir(parents=True)
+    src = c / "source" / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb"
+    nbformat.write(corpus.source_notebook(), str(src))
+    rel = course.generate_release(c, corpus.ASSIGNMENT) / f"{corpus.ASSIGNMENT}.ipynb"
+    perfect = course.perfect_submission(src, rel)
+    if controls:
+        for name, _ in corpus.CONTROLS.items():
+            nb = course.blank_submission(rel) if "blank" in name else perfect
+            course.write_submission(c, corpus.ASSIGNMENT, name, nb)
+    for case in cases:
+        sub = case.build(nbformat.reads(nbformat.writes(perfect), as_version=4), ctx)
+        if isinstance(sub, bytes):
+            folder = c / "submitted" / case.name / corpus.ASSIGNMENT
+            folder.mkdir(parents=True)
+            (folder / f"{corpus.ASSIGNMENT}.ipynb").write_bytes(sub)
+        else:
+            course.write_submission(c, corpus.ASSIGNMENT, case.name, sub)
+    return c
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    server = _Server()
+    outside = root / "outside"
+    outside.mkdir()
+    ctx = corpus.Context(course=str(root / "course"), victim="control_perfect_1", outside=str(outside),
+                         port=server.port, secret_var=SECRET)
+    c = _build_course(root / "course", corpus.CASES, ctx)
+    before = _tree(c)
+    before_outside = _tree(outside)
+    me = psutil.Process()
+    children_before = {p.pid for p in me.children(recursive=True)}
+    os.environ[SECRET] = "s3cret-token"
+    t0 = time.monotonic()
+    try:
+        summary = grade_class(c, corpus.ASSIGNMENT, workers=2, limits=LIMITS, progress=False)
+    finally:
+        os.environ.pop(SECRET, None)
+    return {"course": c, "summary": summary, "seconds": time.monotonic() - t0, "before": before,
+            "before_outside": before_outside, "outside": outside, "server": server, "me": me,
+            "children_before": children_before}
+
+
+def _outputs_text(c, student):
+    path = c / "autograded" / student / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb"
+    if not path.exists():
+        return ""
+    nb = json.loads(path.read_text())
+    return json.dumps([cell.get("outputs", []) for cell in nb["cells"]])
+
+
+def test_the_corpus_is_big_enough():
+    assert len(corpus.CASES) >= 40 and len(set(NAMES)) == len(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_case_gets_its_grade_or_reason(graded, name):
+    case = next(c for c in corpus.CASES if c.name == name)
+    r = graded["summary"].results[name]
+    assert r["isolation"] == "bubblewrap" or r["status"] == "malformed"
+    assert (r["status"], r["score"]) == (case.status, case.score), r["reason"]
+    assert case.reason in r["reason"]
+    # within its limits: cell and submission limits, and the grace to stop it
+    assert r["seconds"] < LIMITS.timeout + LIMITS.grace + 15, r["seconds"]
+    assert corpus.SUCCESS not in _outputs_text(graded["course"], name)
+
+
+def test_other_students_keep_their_grades(graded):
+    for name, (status, score) in corpus.CONTROLS.items():
+        r = graded["summary"].results[name]
+        assert (r["status"], r["score"]) == (status, score), r["reason"]
+    grades = course.read_grades(graded["course"], corpus.ASSIGNMENT)  # the gradebook reads back whole
+    for name, r in graded["summary"].results.items():
+        assert grades[name].score == pytest.approx(r["score"]), name
+
+
+def test_nothing_outside_the_submissions_own_output_is_written(graded):
+    c = graded["course"]
+    assert _tree(c) == graded["before"]  # source/, release/, submitted/, the config...
+    assert _tree(graded["outside"]) == graded["before_outside"]
+    assert not list(c.rglob("planted.txt"))
+    assert graded["server"].connections == 0
+    victim = c / "autograded" / "control_perfect_1" / corpus.ASSIGNMENT
+    assert sorted(p.name for p in victim.iterdir()) == [f"{corpus.ASSIGNMENT}.ipynb"]
+
+
+def test_hidden_tests_and_links_do_not_leak_into_outputs(graded):
+    c = graded["course"]
+    for name in ("read_hidden_tests", "read_gradebook", "symlink_to_hidden_tests"):
+        assert corpus.HIDDEN_MARK not in _outputs_text(c, name)
+    out = c / "autograded" / "symlink_to_hidden_tests" / corpus.ASSIGNMENT
+    assert sorted(p.name for p in out.iterdir()) == [f"{corpus.ASSIGNMENT}.ipynb"]  # links are not copied
+    assert not (c / "autograded" / "huge_file_written" / corpus.ASSIGNMENT / "big.bin").exists()
+
+
+def test_outputs_are_capped(graded):
+    c = graded["course"]
+    for name in ("hundred_megabytes_printed", "huge_image", "warnings_spam"):
+        path = c / "autograded" / name / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb"
+        assert path.stat().st_size < 4 * 2 ** 20, name
+        assert "the grader cut this cell's output" in path.read_text()
+
+
+def test_no_process_is_left_behind(graded):
+    time.sleep(1)
+    left = [p for p in graded["me"].children(recursive=True) if p.pid not in graded["children_before"]
+            and p.status() != psutil.STATUS_ZOMBIE
+            and "multiprocessing.resource_tracker" not in " ".join(p.cmdline())]  # the pool's own helper
+    assert not left, [p.cmdline() for p in left]
+    sleepers = [p for p in psutil.process_iter(["cmdline"]) if "ipykernel_launcher" in " ".join(p.info["cmdline"] or [])
+                and "grade-checked" in " ".join(p.info["cmdline"] or [])]
+    assert not sleepers
+
+
+def test_without_the_guard_each_attempt_would_have_gained_points(tmp_path):
+    """The same attempts, with the guard off: the tests are fooled (so the corpus can fail)."""
+    tampering = [c for c in corpus.CASES if c.tamper and c.name != "hide_tracebacks"]
+    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path), port=1,
+                         secret_var=SECRET)
+    c = _build_course(tmp_path / "course", tampering, ctx, controls=False, guard=False)
+    summary = grade_class(c, corpus.ASSIGNMENT, workers=2, limits=LIMITS, progress=False)
+    for case in tampering:
+        r = summary.results[case.name]
+        assert r["score"] == corpus.MAX_SCORE, (case.name, r["status"], r["score"], r["reason"])
