@@ -163,7 +163,8 @@ def bwrap_command(cwd, runtime_dir, home, env):
         args += ["--ro-bind", p, p]
     for p in _data_paths(env):
         args += ["--ro-bind-try", p, p]
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    # /sys read-only: CPU topology, huge pages and GPUs are looked up there (numerics are slower without it)
+    args += ["--proc", "/proc", "--dev", "/dev", "--ro-bind-try", "/sys", "/sys"]
     for dev in sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri")):
         args += ["--dev-bind-try", dev, dev]  # GPUs stay usable
     if os.path.isdir("/proc/driver/nvidia"):
