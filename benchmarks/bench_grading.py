@@ -5,7 +5,8 @@ trains a model where one exists, else lab 1), three measurements:
 
 1. **serial nbgrader**: ``nbgrader autograde LAB`` grades the class, one
    notebook after another (what nbgrader does on its own);
-2. **cnncourse grade**: the same class with ``--workers N`` (default 2);
+2. **cnncourse grade**: the same class with ``--workers N`` (default 2), in the
+   sandbox, and again with ``--sandbox off`` (what isolation costs);
 3. **pure execution**: the same notebooks (the autograded ones, hidden
    tests included, outputs cleared) executed with nbclient alone, in a pool
    of the same N processes with the same per-worker thread limits.
@@ -110,6 +111,8 @@ def main(argv=None):
         serial_course = build(tmp / "serial", lab, args.students)
         parallel_course = tmp / "parallel"
         shutil.copytree(serial_course, parallel_course, symlinks=True)
+        bare_course = tmp / "unsandboxed"
+        shutil.copytree(serial_course, bare_course, symlinks=True)
 
         t0 = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", lab, "--force"], cwd=serial_course,
@@ -127,6 +130,15 @@ def main(argv=None):
             print(proc.stdout[-3000:], proc.stderr[-3000:])
         print(f"  cnncourse grade --workers {args.workers}:     {t_grade:7.1f} s", flush=True)
 
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", str(args.workers),
+                               "--no-progress", "--sandbox", "off"], cwd=bare_course, env=_env(None),
+                              capture_output=True, text=True)
+        t_bare = time.monotonic() - t0
+        if proc.returncode != 0:
+            print(proc.stdout[-3000:], proc.stderr[-3000:])
+        print(f"  ... with --sandbox off:           {t_bare:7.1f} s", flush=True)
+
         notebooks = sorted(str(p) for p in (parallel_course / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
         t0 = time.monotonic()
         with ProcessPoolExecutor(args.workers) as pool:
@@ -137,6 +149,8 @@ def main(argv=None):
 
         print(f"\nspeed-up over serial nbgrader: {t_serial / t_grade:.2f}x (target >= 1.7x)")
         print(f"grading overhead over pure execution: {t_grade / t_exec:.2f}x (target <= 1.15x)")
+        print(f"without the sandbox: speed-up {t_serial / t_bare:.2f}x, overhead {t_bare / t_exec:.2f}x; "
+              f"the sandbox costs {t_grade / t_bare:.2f}x")
         print("(timings include everything: start-up, kernels, gradebook writes; load from other "
               "processes on the machine makes them noisy)")
     finally:
