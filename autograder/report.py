@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 STATUS_COLORS = {"ok": "#4c72b0", "timeout": "#dd8452", "kernel_died": "#c44e52", "out_of_memory": "#8172b3",
-                 "malformed": "#937860", "error": "#da8bc3"}
+                 "malformed": "#937860", "error": "#da8bc3", "flagged": "#ccb974", "too_many_processes": "#64b5cd"}
 
 
 def add_arguments(parser):

@@ -2,7 +2,7 @@
 
 nbgrader's gradebook has scores but no place for *why* a submission lost
 them, nor for how long it took. The results file keeps, per student, the
-status (``ok``, ``timeout``, ``kernel_died``, ``out_of_memory``,
+status (``ok``, ``flagged``, ``timeout``, ``kernel_died``, ``out_of_memory``, ``too_many_processes``,
 ``malformed``, ``error``), the reason, the per-cell scores, the grading
 time and a checksum of the graded submission::
 
