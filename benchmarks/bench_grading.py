@@ -71,6 +71,17 @@ def _env(threads):
     return env
 
 
+def _timed(label, cmd, cwd):
+    """Run ``cmd`` in ``cwd``; print and return its wall time (and its output if it failed)."""
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=cwd, env=_env(None), capture_output=True, text=True)
+    seconds = time.monotonic() - t0
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:], proc.stderr[-3000:])
+    print(f"  {label:34s}{seconds:7.1f} s", flush=True)
+    return seconds
+
+
 def _execute(args):
     """Execute one notebook with nbclient (outputs cleared first), in its own folder."""
     path, threads, timeout = args
@@ -114,30 +125,11 @@ def main(argv=None):
         bare_course = tmp / "unsandboxed"
         shutil.copytree(serial_course, bare_course, symlinks=True)
 
-        t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", lab, "--force"], cwd=serial_course,
-                              env=_env(None), capture_output=True, text=True)
-        t_serial = time.monotonic() - t0
-        if proc.returncode != 0:
-            print(proc.stdout[-3000:], proc.stderr[-3000:])
-        print(f"  serial nbgrader autograde:        {t_serial:7.1f} s", flush=True)
-
-        t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", str(args.workers),
-                               "--no-progress"], cwd=parallel_course, env=_env(None), capture_output=True, text=True)
-        t_grade = time.monotonic() - t0
-        if proc.returncode != 0:
-            print(proc.stdout[-3000:], proc.stderr[-3000:])
-        print(f"  cnncourse grade --workers {args.workers}:     {t_grade:7.1f} s", flush=True)
-
-        t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", str(args.workers),
-                               "--no-progress", "--sandbox", "off"], cwd=bare_course, env=_env(None),
-                              capture_output=True, text=True)
-        t_bare = time.monotonic() - t0
-        if proc.returncode != 0:
-            print(proc.stdout[-3000:], proc.stderr[-3000:])
-        print(f"  ... with --sandbox off:           {t_bare:7.1f} s", flush=True)
+        grade = [sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", str(args.workers), "--no-progress"]
+        t_serial = _timed("serial nbgrader autograde:",
+                          [sys.executable, "-m", "nbgrader", "autograde", lab, "--force"], serial_course)
+        t_grade = _timed(f"cnncourse grade --workers {args.workers}:", grade, parallel_course)
+        t_bare = _timed("... with --sandbox off:", grade + ["--sandbox", "off"], bare_course)
 
         notebooks = sorted(str(p) for p in (parallel_course / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
         t0 = time.monotonic()
