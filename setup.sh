@@ -57,10 +57,12 @@ install_sandbox() {
     install_system_packages "the grading sandbox" "bwrap:bubblewrap"
 }
 
-# A real database server for the gradebook tests, a real browser (and a font with the
-# check marks) for the end-to-end tests, Node.js for the JupyterHub proxy.
+# The sandbox, a real database server for the gradebook tests, a real browser (and a font
+# with the check marks) for the end-to-end tests, Node.js for the JupyterHub proxy; one
+# apt-get run for all of them.
 install_system_test_packages() {
-    install_system_packages "end-to-end tests" "/usr/lib/postgresql/*/bin/initdb:postgresql" \
+    install_system_packages "the grading sandbox and end-to-end tests" "bwrap:bubblewrap" \
+        "/usr/lib/postgresql/*/bin/initdb:postgresql" \
         "chromium:chromium" "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core" \
         "node:nodejs" "npm:npm"
 }
@@ -76,7 +78,6 @@ case "$job" in
         ;;
     test)
         install_python "cpu,test"
-        install_sandbox
         install_system_test_packages
         export CNNCOURSE_PROFILE="${CNNCOURSE_PROFILE:-fast}"
         echo ">>> checking that release/ is generated from source/"
