@@ -1,7 +1,8 @@
 """nbgrader configuration of the course (this folder is the course directory)."""
 
 import os
-import sys
+
+from cnncourse.runtime import KERNEL_ENV, cell_timeout
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -14,11 +15,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# TensorFlow writes start-up messages and Python warnings to stderr, and
-# nbgrader gives a test cell zero points for any stderr output. Quieten
-# TensorFlow in the kernels nbgrader starts (they inherit this environment)
+# TensorFlow writes start-up messages to stderr, and nbgrader gives a test cell
+# zero points for any stderr output. The kernels nbgrader starts inherit this
+# environment: start them as the course's kernelspec does (cnncourse.kernel),
 # and drop stderr outputs that are only log lines or warnings.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.update(KERNEL_ENV)
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
     r"(?m)^(WARNING|INFO|I\d{4}|W\d{4}|E\d{4}|\S+:\d+: \w*Warning"
@@ -27,9 +28,6 @@ c.IgnorePattern.pattern = (
 
 # Per-cell time limits that fit the training cells of the active profile
 # (fast on a CPU, full on a GPU; see cnncourse.runtime.CELL_TIMEOUTS).
-sys.path.insert(0, c.CourseDirectory.root)
-from cnncourse.runtime import cell_timeout  # noqa: E402
-
 c.Execute.timeout = cell_timeout()
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120

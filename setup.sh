@@ -21,11 +21,14 @@ fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"
 
+# The student package (cnncourse, this folder) and the instructor package (cnncourse-instructor,
+# ./autograder), both editable; then the course's Jupyter kernel (quiet TensorFlow from its start).
 install_python() {
-    local extras="$1"
-    echo ">>> installing cnncourse[$extras] and its dependencies"
+    local extras="$1" instructor_extras="$2"
+    echo ">>> installing cnncourse[$extras] and cnncourse-instructor${instructor_extras:+[$instructor_extras]}"
     python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet -e ".[$extras]"
+    python -m pip install --quiet -e ".[$extras]" -e "./autograder${instructor_extras:+[$instructor_extras]}"
+    python -m cnncourse.kernel >/dev/null
 }
 
 install_system_packages() {
@@ -67,17 +70,16 @@ install_system_test_packages() {
         "node:nodejs" "npm:npm"
 }
 
-export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 export MPLBACKEND="${MPLBACKEND:-Agg}"
 
 case "$job" in
     demo)
-        install_python cpu
+        install_python cpu ""
         install_sandbox
         exec cnncourse demo "$@"
         ;;
     test)
-        install_python "cpu,test"
+        install_python "cpu,test" "dask,postgres"
         install_system_test_packages
         export CNNCOURSE_PROFILE="${CNNCOURSE_PROFILE:-fast}"
         echo ">>> checking that release/ is generated from source/"

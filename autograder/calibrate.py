@@ -1,8 +1,10 @@
-"""Calibrate a lab's training checks: ``python -m autograder.calibrate LAB [--profile P] [--seeds N]``.
+"""Calibrate a lab's training checks over many seeds and record their bars.
 
-Trains the reference solution and the weak answers of every check in
+``cnncourse calibrate LAB [--profile P] [--seeds N] [--check NAME]`` trains
+the reference solution and the weak answers of every check in
 ``autograder/calibrations/<lab>.py`` over N seeds (at least 10) under the
-profile, places the thresholds and writes ``autograder/calibration/<lab>.json``.
+profile, places the thresholds and writes ``cnncourse/calibration/<lab>.json``
+(the records ship with the student package, where the checks read them).
 See :mod:`autograder.calibration` for the method.
 """
 
@@ -50,20 +52,29 @@ def calibrate_check(lab, name, spec, profile, seeds, log=print):
     return rec
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder.calibrate", description=__doc__.splitlines()[0])
-    parser.add_argument("lab")
-    parser.add_argument("--profile", choices=("fast", "full"), default="fast")
-    parser.add_argument("--seeds", type=int, default=MIN_SEEDS)
+def add_arguments(parser):
+    parser.add_argument("lab", help="lab id, e.g. lab4-first-cnn")
+    parser.add_argument("--profile", choices=("fast", "full"), default="fast",
+                        help="the profile whose budget the runs use (default: fast)")
+    parser.add_argument("--seeds", type=int, default=MIN_SEEDS, help=f"seeds 0..N-1 (at least {MIN_SEEDS})")
     parser.add_argument("--check", action="append", help="only these checks (repeatable)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--course-dir", default=None,
+                        help="course directory whose source/ holds the reference solutions (default: the current one)")
+
+
+def run(args):
     if args.seeds < MIN_SEEDS:
-        parser.error(f"--seeds must be at least {MIN_SEEDS}")
+        print(f"error: --seeds must be at least {MIN_SEEDS}.", file=sys.stderr)
+        return 2
     os.environ["CNNCOURSE_PROFILE"] = args.profile
     try:
         spec_module = importlib.import_module(module_name(args.lab))
     except ModuleNotFoundError:
-        parser.error(f"no calibration spec for {args.lab!r} (expected {module_name(args.lab)})")
+        print(f"error: no calibration spec for {args.lab!r} (expected the module {module_name(args.lab)}).",
+              file=sys.stderr)
+        return 2
+    if args.course_dir:
+        os.chdir(args.course_dir)  # the references are read from this course's source/
     for name, spec in spec_module.CHECKS.items():
         if args.check and name not in args.check:
             continue
@@ -72,6 +83,12 @@ def main(argv=None):
         calibrate_check(args.lab, name, spec, args.profile, list(range(args.seeds)))
         print(f"  ({time.time() - start:.0f} s)")
     return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder.calibrate", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

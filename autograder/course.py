@@ -19,7 +19,6 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
 NB_VERSION = 4
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -29,12 +28,22 @@ class CourseError(RuntimeError):
 
 
 def course_root(path=None):
-    """The course directory: ``path``, or the repository this package lives in."""
-    root = Path(path) if path is not None else ROOT
-    if not (root / "nbgrader_config.py").exists():
-        raise CourseError(f"{root} is not a course directory (no nbgrader_config.py). "
-                          "Run this from the course repository, or pass its path.")
-    return root
+    """The course directory, found as nbgrader finds it.
+
+    Args:
+        path: the directory given with ``--course-dir``; ``None`` for the current one.
+
+    Returns:
+        The directory, resolved.
+
+    Raises:
+        CourseError: it has no ``nbgrader_config.py``.
+    """
+    root = Path(path).expanduser() if path is not None else Path.cwd()
+    if not (root / "nbgrader_config.py").is_file():
+        raise CourseError(f"{root.resolve()} is not a course directory (it has no nbgrader_config.py): "
+                          "run this in the course directory, or pass --course-dir DIR.")
+    return root.resolve()
 
 
 def list_labs(root=None):
@@ -47,7 +56,6 @@ def list_labs(root=None):
 def _nbgrader(args, cwd, env=None, timeout=None):
     """Run one nbgrader command; return the CompletedProcess (never raises on failure)."""
     full_env = dict(os.environ if env is None else env)
-    full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # nbgrader runs `alembic` from PATH: make this interpreter's scripts come first.
     scripts = os.path.dirname(sys.executable)
     full_env["PATH"] = scripts + os.pathsep + full_env.get("PATH", "")
@@ -61,9 +69,6 @@ def make_course_copy(dest, labs, root=None):
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    if (root / "cnncourse").exists() and not (dest / "cnncourse").exists():
-        # nbgrader_config.py imports cnncourse.runtime; make it importable.
-        os.symlink(root / "cnncourse", dest / "cnncourse")
     for lab in labs:
         src = root / "source" / lab
         if not src.exists():

@@ -15,7 +15,7 @@ def add_arguments(parser):
     parser.add_argument("labs", nargs="*", metavar="LAB", help="assignment ids (default: every lab in source/)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when release/ differs from what nbgrader generates")
-    parser.add_argument("--course-dir", default=None, help="course directory (default: this repository)")
+    parser.add_argument("--course-dir", default=None, help="course directory (default: the current one)")
 
 
 def run(args):

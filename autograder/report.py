@@ -34,7 +34,7 @@ STATUS_COLORS = {"ok": "#4c72b0", "timeout": "#dd8452", "kernel_died": "#c44e52"
 
 def add_arguments(parser):
     parser.add_argument("assignment", help="assignment id, e.g. lab1-convolution")
-    parser.add_argument("--course-dir", default=".", help="course directory (default: the current one)")
+    parser.add_argument("--course-dir", default=None, help="course directory (default: the current one)")
     parser.add_argument("--output", default=None, help="folder for the report (default: reports/ASSIGNMENT)")
     parser.add_argument("--feedback", action="store_true",
                         help="also write student feedback (failed hidden tests named, their source hidden)")
@@ -62,7 +62,7 @@ def collect(course_dir, assignment):
     from autograder.grading import config as config_mod
     from autograder.grading.state import ResultsFile
 
-    db_url, course_id = config_mod.load(course_dir)
+    db_url, course_id = config_mod.existing_gradebook(course_dir)
     results = ResultsFile(course_dir, assignment).students
     rows = []
     with Gradebook(db_url, course_id) as gb:
@@ -271,10 +271,12 @@ def write_report(course_dir, assignment, output=None, feedback=False):
     import matplotlib
 
     matplotlib.use("Agg")
-    course_dir = Path(course_dir).resolve()
+    from autograder.course import course_root
+
+    course_dir = course_root(course_dir)
+    questions, rows = collect(course_dir, assignment)  # before anything is written
     out = Path(output) if output else course_dir / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
-    questions, rows = collect(course_dir, assignment)
     paths = {"csv": write_csv(out / "grades.csv", questions, rows)}
     page = out / "report.html"
     page.write_text(render_html(assignment, questions, rows), encoding="utf-8")
@@ -287,14 +289,16 @@ def write_report(course_dir, assignment, output=None, feedback=False):
 
 
 def run(args):
+    from autograder.course import CourseError, course_root
+
     try:
         paths = write_report(args.course_dir, args.assignment, args.output, args.feedback)
-    except LookupError as exc:
+    except (LookupError, CourseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Per-question grades: {paths['csv']}")
     print(f"Class report:        {paths['html']}")
     if "feedback" in paths:
         made = sum(1 for p in paths["feedback"].values() if p)
-        print(f"Feedback:            {made} student(s) in {Path(args.course_dir).resolve() / 'feedback'}")
+        print(f"Feedback:            {made} student(s) in {course_root(args.course_dir) / 'feedback'}")
     return 0

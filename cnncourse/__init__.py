@@ -6,25 +6,14 @@ Modules, each importable on its own:
 * :mod:`cnncourse.data`: datasets and ``tf.data`` pipelines;
 * :mod:`cnncourse.plots`: the figures the labs show;
 * :mod:`cnncourse.checks`: the feedback visible test cells give;
-* :mod:`cnncourse.models`: ready-made models later labs build on.
+* :mod:`cnncourse.models`: ready-made models later labs build on;
+* :mod:`cnncourse.calibration`: the calibrated bars of the training checks;
+* :mod:`cnncourse.kernel`, :mod:`cnncourse.start`, :mod:`cnncourse.doctor`:
+  the course's Jupyter kernel, a student's work folder, this machine's check.
 
-This package holds no solutions to the graded exercises.
+This package is all a student installs. It holds no solutions and no hidden
+tests of the graded exercises (they live in the course's ``source/`` only),
+and never imports the instructor package (``autograder``).
 """
 
-import os as _os
-
-# Keep TensorFlow's C++ start-up chatter off students' screens (and off the
-# stderr that nbgrader would count against a test cell).
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 __version__ = "0.1.0"
-LABS = (
-    "lab1-convolution",
-    "lab2-arithmetic",
-    "lab3-dropout-init",
-    "lab4-first-cnn",
-    "lab5-regularization",
-    "lab6-architectures",
-    "lab7-transfer",
-    "lab8-visualize",
-)

@@ -1,76 +1,74 @@
 """The ``cnncourse`` command.
 
-Every subcommand lives in its own module, which provides
-``add_arguments(parser)`` and ``run(args) -> int``:
-
-=========  ============================  ==============================================
-command    module                        what it does
-=========  ============================  ==============================================
-doctor     cnncourse.doctor              checks this machine and prints fixes
-release    autograder.release_cmd        regenerates release/ from source/ (nbgrader)
-demo       autograder.demo               the built-in sample class, graded end to end
-grade      autograder.grade              grades a class in parallel
-report     autograder.report             per-question CSV and an HTML class report
-=========  ============================  ==============================================
-
-Instructor commands come from the ``autograder`` package of the course
-repository; a student's install needs only ``doctor``.
+Subcommands are modules registered under the ``cnncourse.commands`` entry
+point group; each provides ``add_arguments(parser)`` and ``run(args) -> int``,
+and the first line of its docstring is its help. The student distribution
+registers ``doctor`` and ``start``; the instructor distribution
+(``cnncourse-instructor``, in the course repository's ``autograder/``) adds
+``release``, ``grade``, ``report``, ``demo``, ``calibrate`` and ``new-lab``.
+This module never imports the instructor package: it only loads what is
+installed.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from importlib.metadata import entry_points
 
-COMMANDS = {
-    "doctor": ("cnncourse.doctor", "check versions, GPU, datasets and nbgrader's extensions"),
-    "release": ("autograder.release_cmd", "regenerate release/ from source/ with nbgrader"),
-    "demo": ("autograder.demo", "grade a built-in sample class and print the grade table"),
-    "grade": ("autograder.grade", "autograde a class in parallel (local pool or Dask)"),
-    "report": ("autograder.report", "write per-question grades (CSV) and an HTML class report"),
-}
+GROUP = "cnncourse.commands"
+# Only for the message a student sees when they try one: never imported from here.
+INSTRUCTOR_COMMANDS = ("release", "grade", "report", "demo", "calibrate", "new-lab")
 
 
-def _load(module_name):
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
-            return None
-        raise
+def commands():
+    """``{name: entry point}`` of the installed subcommands, sorted by name."""
+    found = {ep.name: ep for ep in entry_points(group=GROUP)}
+    return dict(sorted(found.items()))
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="cnncourse", description="A self-grading lab course on CNNs.")
+def _summary(module):
+    doc = (module.__doc__ or "").strip()
+    return doc.splitlines()[0].rstrip(".") if doc else ""
+
+
+def build_parser(available=None):
+    """The argument parser, with one subparser per installed command."""
     from cnncourse import __version__
 
+    available = commands() if available is None else available
+    parser = argparse.ArgumentParser(prog="cnncourse", description="A self-grading lab course on CNNs.")
     parser.add_argument("--version", action="version", version=f"cnncourse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
-        module = _load(module_name)
-        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip().splitlines()[0]
-                           if module else help_text)
-        if module is not None:
-            module.add_arguments(p)
-        p.set_defaults(_module=module_name)
+    for name, ep in available.items():
+        try:
+            module = ep.load()
+        except Exception as exc:  # noqa: BLE001 - one broken command must not take the others down
+            print(f"cnncourse: the command {name!r} ({ep.value}) cannot be loaded: {type(exc).__name__}: {exc}. "
+                  "Reinstall the package that provides it.", file=sys.stderr)
+            continue
+        text = _summary(module)
+        p = sub.add_parser(name, help=text, description=text)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    available = commands()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in INSTRUCTOR_COMMANDS and first not in available:
+        print(f"cnncourse {first}: this is an instructor command, and the instructor package is not installed "
+              "here. In a clone of the course repository: pip install -e ./autograder", file=sys.stderr)
+        return 2
+    parser = build_parser(available)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
-    module = _load(args._module)
-    if module is None:
-        print(f"cnncourse {args.command}: this is an instructor command and needs the course repository's "
-              f"'autograder' package. Run it from a clone of the course, installed with `pip install -e .`.",
-              file=sys.stderr)
-        return 2
     try:
-        return int(module.run(args) or 0)
+        return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130

@@ -2,36 +2,41 @@
 
 import pytest
 
-from autograder import calibration
+from autograder import calibration as tools
+from cnncourse import calibration
 
 LABS = sorted(p.stem for p in calibration.CAL_DIR.glob("*.json"))
 RECORDS = [(lab, key, rec) for lab in LABS for key, rec in calibration.load_records(lab).items()]
 
 
+def test_the_records_ship_with_the_student_package():
+    assert LABS == ["lab4-first-cnn", "lab5-regularization", "lab6-architectures", "lab7-transfer"]
+
+
 @pytest.mark.parametrize("lab,key,rec", RECORDS, ids=[f"{lab}/{k[0]}/{k[1]}" for lab, k, _ in RECORDS])
 def test_recorded_threshold_is_consistent(lab, key, rec):
-    assert calibration.problems(rec) == [], rec.summary()
+    assert tools.problems(rec) == [], rec.summary()
 
 
 def test_place_threshold_sits_between_groups():
-    thr, margin, partial = calibration.place_threshold([0.9, 0.92, 0.95], {"weak": [0.5, 0.7]})
+    thr, margin, partial = tools.place_threshold([0.9, 0.92, 0.95], {"weak": [0.5, 0.7]})
     assert 0.7 < thr < 0.9 and margin == pytest.approx(0.1) and partial == 0.7
 
 
 def test_place_threshold_refuses_groups_it_cannot_separate():
     with pytest.raises(ValueError, match="apart"):
-        calibration.place_threshold([0.80, 0.85], {"weak": [0.79]})
+        tools.place_threshold([0.80, 0.85], {"weak": [0.79]})
 
 
 def test_lower_is_better_metrics_are_mirrored():
-    thr, margin, partial = calibration.place_threshold([0.05, 0.1], {"overfit": [0.4]}, higher_is_better=False)
+    thr, margin, partial = tools.place_threshold([0.05, 0.1], {"overfit": [0.4]}, higher_is_better=False)
     assert thr == pytest.approx(0.25) and partial == pytest.approx(0.4)
 
 
 def test_problems_flags_a_threshold_moved_into_the_weak_range():
     rec = calibration.Record(lab="x", check="c", profile="fast", metric="acc", reference=[0.9] * 10,
                              weak={"w": [0.6] * 10}, threshold=0.61, partial=0.6, margin=0.15)
-    assert any("weak answer" in p for p in calibration.problems(rec))
+    assert any("weak answer" in p for p in tools.problems(rec))
 
 
 def test_grade_gives_full_half_and_no_credit(monkeypatch, capsys):
@@ -58,7 +63,7 @@ def test_a_property_bar_is_set_by_the_reference_and_reports_the_weak(monkeypatch
     monkeypatch.setattr(calibration, "CAL_DIR", tmp_path)
     rec = calibrate.calibrate_check("x", "gap", _fake_spec(False), "fast", list(range(10)), log=lambda *a: None)
     assert rec.weak == {} and rec.threshold == pytest.approx(0.07) and "plain: 0.030" in rec.notes
-    assert calibration.problems(rec) == []
+    assert tools.problems(rec) == []
     assert calibration.load_records("x")[("gap", "fast")].threshold == rec.threshold
 
 
@@ -74,11 +79,11 @@ def test_missing_full_record_falls_back_to_fast_with_a_note(tmp_path, monkeypatc
     monkeypatch.setattr(calibration, "CAL_DIR", tmp_path)
     rec = calibration.Record(lab="labx", check="acc", profile="fast", metric="accuracy", reference=[0.9] * 10,
                              weak={"w": [0.5] * 10}, threshold=0.7, partial=0.5, margin=0.2)
-    calibration.save_record(rec)
+    tools.save_record(rec)
     assert calibration.record("labx", "acc", "fast").threshold == 0.7
     assert calibration.record("labx", "acc", "full").profile == "fast"
     assert "no 'full' calibration yet" in capsys.readouterr().out
     with pytest.raises(KeyError, match="--profile full"):
         calibration.record("labx", "acc", "full", fallback=False)
-    with pytest.raises(KeyError, match="No calibration for labx/other"):
+    with pytest.raises(calibration.MissingCalibrationError, match="No calibration for labx/other"):
         calibration.record("labx", "other", "fast")

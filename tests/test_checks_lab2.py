@@ -106,14 +106,14 @@ def fire_params(d_in, s1x1, e1x1, e3x3):
 # Right answers pass, and reproduce the lecture's numbers
 # --------------------------------------------------------------------------
 def test_right_answers_pass(capsys):
-    assert lab2.check_conv_output_size(conv_output_size)
-    assert lab2.check_layer_params(conv_params, dense_params)
-    assert lab2.check_model_table(model_table)
-    assert lab2.check_bottleneck_params(bottleneck_params)
-    assert lab2.check_inception(inception_output_shape, inception_multiplies)
-    assert lab2.check_separable(separable_params, separable_ratio)
-    assert lab2.check_receptive_field(receptive_field)
-    assert lab2.check_fire(fire_filters, fire_params)
+    assert lab2.check_conv_output_size(conv_output_size) is None
+    assert lab2.check_layer_params(conv_params, dense_params) is None
+    assert lab2.check_model_table(model_table) is None
+    assert lab2.check_bottleneck_params(bottleneck_params) is None
+    assert lab2.check_inception(inception_output_shape, inception_multiplies) is None
+    assert lab2.check_separable(separable_params, separable_ratio) is None
+    assert lab2.check_receptive_field(receptive_field) is None
+    assert lab2.check_fire(fire_filters, fire_params) is None
     assert capsys.readouterr().out.count("\u2714") == 8
 
 

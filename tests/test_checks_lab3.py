@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
+import sources
 from cnncourse.checks import CheckFailed, lab3
 from cnncourse.checks.core import NotAttempted
+
+LAB = "lab3-dropout-init"
 
 
 # --------------------------------------------------------------------------
@@ -116,7 +119,7 @@ def _fails(check, *fns, match=None):
 # Initialisers
 # --------------------------------------------------------------------------
 def test_initialisers_right_answers_pass(capsys):
-    assert lab3.check_initialisers(xavier_uniform, he_normal)
+    assert lab3.check_initialisers(xavier_uniform, he_normal) is None
     assert "\u2714" in capsys.readouterr().out
 
 
@@ -172,8 +175,8 @@ def test_naive_init_explodes_or_vanishes_where_the_formulas_hold():
 # Backward passes
 # --------------------------------------------------------------------------
 def test_backward_right_answers_pass(capsys):
-    assert lab3.check_conv2d_backward(conv2d_backward, conv2d_forward)
-    assert lab3.check_pool2d_backward(pool2d_backward, pool2d_forward)
+    assert lab3.check_conv2d_backward(conv2d_backward, conv2d_forward) is None
+    assert lab3.check_pool2d_backward(pool2d_backward, pool2d_forward) is None
     assert capsys.readouterr().out.count("\u2714") == 2
 
 
@@ -213,7 +216,7 @@ def test_pool2d_backward_wrong_answers():
 # Dropout
 # --------------------------------------------------------------------------
 def test_dropout_right_answer_passes(capsys):
-    assert lab3.check_dropout_forward(dropout_forward)
+    assert lab3.check_dropout_forward(dropout_forward) is None
 
 
 def test_dropout_wrong_answers():
@@ -262,7 +265,7 @@ def test_dropout_wrong_answers():
 # The experiment
 # --------------------------------------------------------------------------
 def test_build_net_right_and_wrong():
-    assert lab3.check_build_net(build_net)
+    assert lab3.check_build_net(build_net) is None
 
     def no_dropout_layers(rate):
         import keras
@@ -279,7 +282,7 @@ def test_build_net_right_and_wrong():
 
 
 def test_gap_and_question_wrong_answers():
-    assert lab3.check_overfit_gap(overfit_gap, which_overfits)
+    assert lab3.check_overfit_gap(overfit_gap, which_overfits) is None
     _fails(lab3.check_overfit_gap, lambda h, last=5: -overfit_gap(h, last), which_overfits, match="sign")
     _fails(lab3.check_overfit_gap, lambda h, last=5: overfit_gap(h, len(h["loss"])), which_overfits, match="LAST")
     _fails(lab3.check_overfit_gap, lambda h, last=5: float(np.mean(np.array(h["accuracy"][-last:])
@@ -294,7 +297,7 @@ def test_gap_and_question_wrong_answers():
 
 
 def test_self_test_format():
-    assert lab3.check_choice("b")
+    assert lab3.check_choice("b") is None
     with pytest.raises(CheckFailed):
         lab3.check_choice("E")
     with pytest.raises(CheckFailed):
@@ -314,11 +317,16 @@ def test_not_attempted_is_reported():
 @pytest.mark.slow
 def test_no_dropout_overfits_more_across_seeds():
     """The graded answer of the experiment ('no dropout' has the larger gap) holds for several seeds."""
-    from autograder.notebooks.lab3_dropout_init import run_experiment
+    experiment = sources.cell_source(LAB, "experiment")
+
+    def run_experiment(seed):
+        namespace = {"build_net": build_net, "SEED": seed}
+        exec(experiment, namespace)
+        return {k: v.history for k, v in namespace["histories"].items()}
 
     margins = []
     for seed in (0, 1, 2):
-        histories = run_experiment(build_net, seed=seed)
+        histories = run_experiment(seed)
         assert which_overfits(histories) == "no dropout", {k: overfit_gap(v) for k, v in histories.items()}
         margins.append(overfit_gap(histories["no dropout"]) - overfit_gap(histories["dropout 0.5"]))
     assert min(margins) > 0.05, margins
@@ -326,13 +334,7 @@ def test_no_dropout_overfits_more_across_seeds():
 
 def _hidden_tests(grade_id):
     """The hidden-test lines of one test cell of the lab 3 source notebook."""
-    from autograder.notebooks import lab3_dropout_init
-
-    cell = next(c for c in lab3_dropout_init.build().cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    lines = cell.source.splitlines()
-    start, end = lines.index("### BEGIN HIDDEN TESTS"), lines.index("### END HIDDEN TESTS")
-    return "\n".join(lines[start + 1:end])
+    return sources.hidden_tests(LAB, grade_id)
 
 
 def test_hidden_self_test_rejects_wrong_letters():

@@ -11,9 +11,9 @@ layers = keras.layers
 
 @pytest.fixture(scope="module")
 def ref():
-    from autograder.calibrations import solution_namespace
+    import sources
 
-    return solution_namespace("lab4-first-cnn")
+    return sources.solutions("lab4-first-cnn")
 
 
 def _lenet(input_shape, num_classes, activation="sigmoid", pool=None, first_padding="same", widths=(120, 84),
@@ -41,14 +41,14 @@ WRONG_LENETS = {
 
 
 def test_reference_lenet_passes(ref):
-    assert lab4.check_build_lenet5(ref["build_lenet5"])
+    assert lab4.check_build_lenet5(ref["build_lenet5"]) is None
 
 
 def test_lenet_spec_parameter_count_matches_the_lecture():
     # 156 + 2,416 + 48,120 + 10,164 + 850 from the layer table.
     model = _lenet((28, 28, 1), 10, "relu")
     assert model.count_params() == 61706
-    assert lab4.check_build_lenet5(lambda s, c, a="sigmoid": _lenet(s, c, a))
+    assert lab4.check_build_lenet5(lambda s, c, a="sigmoid": _lenet(s, c, a)) is None
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_LENETS))
@@ -66,7 +66,7 @@ def test_not_attempted_is_reported_as_such():
 
 
 def test_reference_train_model_passes(ref):
-    assert lab4.check_train_model(ref["train_model"], ref["build_lenet5"])
+    assert lab4.check_train_model(ref["train_model"], ref["build_lenet5"]) is None
 
 
 def _fit_with(optimizer="adam", epochs=None, validation=True, ret=True, metrics=("accuracy",)):
@@ -92,7 +92,7 @@ def test_wrong_train_models_fail(ref, wrong):
 
 
 def test_most_confused_pair_reference_passes(ref):
-    assert lab4.check_most_confused_pair(ref["most_confused_pair"])
+    assert lab4.check_most_confused_pair(ref["most_confused_pair"]) is None
 
 
 def _argmax_with_diagonal(cm):
@@ -122,7 +122,7 @@ def test_wrong_most_confused_pair_fails(wrong):
 @pytest.mark.slow
 def test_lenet_check_reproduces_the_calibrated_seed_and_earns_full_marks(ref, capsys):
     """The check (seed 0) measures exactly what calibration recorded for seed 0, and clears the bar."""
-    from autograder import calibration
+    from cnncourse import calibration
 
     rec = calibration.record("lab4-first-cnn", "lenet", "fast")
     acc = lab4.check_lenet_accuracy(ref["build_lenet5"], ref["train_model"])
@@ -133,7 +133,7 @@ def test_lenet_check_reproduces_the_calibrated_seed_and_earns_full_marks(ref, ca
 
 def test_a_model_that_never_trains_gets_no_credit(ref):
     """A train_model that does not fit leaves the accuracy near chance: no points."""
-    from autograder import calibration
+    from cnncourse import calibration
 
     def lazy(model, x_train, y_train, x_val, y_val, epochs, batch_size):
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -146,7 +146,7 @@ def test_a_model_that_never_trains_gets_no_credit(ref):
 
 
 def test_calibration_records_cover_every_training_check():
-    from autograder import calibration
+    from cnncourse import calibration
     from autograder.calibrations import lab4_first_cnn
 
     records = calibration.load_records("lab4-first-cnn")

@@ -14,18 +14,18 @@ layers = keras.layers
 
 @pytest.fixture(scope="module")
 def ref():
-    from autograder.calibrations import solution_namespace
+    import sources
 
-    return solution_namespace("lab5-regularization")
+    return sources.solutions("lab5-regularization")
 
 
 def test_reference_solutions_pass(ref):
-    assert lab5.check_build_augmenter(ref["build_augmenter"])
-    assert lab5.check_make_dataset(ref["make_dataset"])
-    assert lab5.check_early_stopping(ref["make_early_stopping"])
-    assert lab5.check_random_search(ref["random_search"])
-    assert lab5.check_grid_search(ref["grid_search"])
-    assert lab5.check_regularized_cnn(ref["build_regularized_cnn"])
+    assert lab5.check_build_augmenter(ref["build_augmenter"]) is None
+    assert lab5.check_make_dataset(ref["make_dataset"]) is None
+    assert lab5.check_early_stopping(ref["make_early_stopping"]) is None
+    assert lab5.check_random_search(ref["random_search"]) is None
+    assert lab5.check_grid_search(ref["grid_search"]) is None
+    assert lab5.check_regularized_cnn(ref["build_regularized_cnn"]) is None
 
 
 # ---------------------------------------------------------------- augmenter
@@ -144,7 +144,7 @@ class _Stopper(keras.callbacks.Callback):
 
 
 def test_a_hand_written_callback_passes():
-    assert lab5.check_early_stopping(lambda patience: _Stopper(patience))
+    assert lab5.check_early_stopping(lambda patience: _Stopper(patience)) is None
 
 
 @pytest.mark.parametrize("wrong", [
@@ -224,7 +224,7 @@ def _grid(log_as_linear=False, skip_choice=False, exclude_ends=False):
 
 
 def test_a_right_grid_passes():
-    assert lab5.check_grid_search(_grid())
+    assert lab5.check_grid_search(_grid()) is None
 
 
 @pytest.mark.parametrize("wrong", [_grid(log_as_linear=True), _grid(skip_choice=True), _grid(exclude_ends=True)],
@@ -258,20 +258,21 @@ def test_unregularised_cnns_fail_the_structure_check(wrong):
 
 
 def test_calibration_records_cover_every_training_check():
-    from autograder import calibration
+    from cnncourse import calibration
+    from autograder.calibration import problems
     from autograder.calibrations import lab5_regularization
 
     records = calibration.load_records("lab5-regularization")
     for check in lab5_regularization.CHECKS:
         rec = records[(check, "fast")]
         assert len(rec.reference) >= calibration.MIN_SEEDS
-        assert calibration.problems(rec) == [], rec.summary()
+        assert problems(rec) == [], rec.summary()
 
 
 @pytest.mark.slow
 def test_training_check_reproduces_the_calibrated_seed_and_earns_full_marks(ref):
     """Seed 0 gives exactly the recorded values, and both clear their bars."""
-    from autograder import calibration
+    from cnncourse import calibration
 
     acc, gap = lab5.check_regularized_training(ref["build_regularized_cnn"])
     for check, value, points in (("regularized", acc, 3), ("gap", gap, 2)):
@@ -282,7 +283,7 @@ def test_training_check_reproduces_the_calibrated_seed_and_earns_full_marks(ref)
 
 def test_an_untrainable_cnn_gets_no_accuracy_credit():
     """A model whose output ignores the image (a constant) stays at chance: no points."""
-    from autograder import calibration
+    from cnncourse import calibration
 
     def constant(input_shape, num_classes):
         return keras.Sequential([keras.Input(shape=input_shape), layers.Flatten(),

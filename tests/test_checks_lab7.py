@@ -146,10 +146,10 @@ def strategy_unknown_name(dataset_size, similarity):
 
 # ---------------------------------------------------------------- tests
 def test_right_answers_pass(capsys):
-    assert lab7.check_build_transfer_model(build_transfer_model)
-    assert lab7.check_unfreeze_top(unfreeze_top)
-    assert lab7.check_compile_for_finetuning(compile_for_finetuning)
-    assert lab7.check_choose_strategy(choose_strategy)
+    assert lab7.check_build_transfer_model(build_transfer_model) is None
+    assert lab7.check_unfreeze_top(unfreeze_top) is None
+    assert lab7.check_compile_for_finetuning(compile_for_finetuning) is None
+    assert lab7.check_choose_strategy(choose_strategy) is None
     assert capsys.readouterr().out.count("\u2714") == 4
 
 
@@ -195,7 +195,7 @@ def test_unattempted_exercise_says_so():
 
 def test_experiment_results_are_checked():
     ok = {"transfer": [{"val_accuracy": [0.5]}] * 2, "scratch": [{"val_accuracy": [0.3]}] * 2}
-    assert lab7.check_experiment(ok, [0, 1])
+    assert lab7.check_experiment(ok, [0, 1]) is None
     with pytest.raises(CheckFailed):
         lab7.check_experiment({"transfer": ok["transfer"]}, [0, 1])
     with pytest.raises(CheckFailed):
@@ -221,6 +221,6 @@ def test_train_transfer_check():
 
     data = source.digits_on_canvas((5, 6, 7, 8, 9), seed=1)
     x, y = data.images[:40], data.target[:40]
-    assert lab7.check_train_transfer(train_transfer, x, y)
+    assert lab7.check_train_transfer(train_transfer, x, y) is None
     with pytest.raises(CheckFailed):
         lab7.check_train_transfer(train_unfrozen, x, y)

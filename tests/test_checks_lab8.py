@@ -140,11 +140,11 @@ def fgsm_unclipped(model, image, label, epsilon):
 
 # ---------------------------------------------------------------- tests
 def test_right_answers_pass(capsys):
-    assert lab8.check_first_layer_filters(first_layer_filters)
-    assert lab8.check_feature_maps(feature_maps)
-    assert lab8.check_occlusion_map(occlusion_map)
-    assert lab8.check_grad_cam(grad_cam)
-    assert lab8.check_fgsm(fgsm)
+    assert lab8.check_first_layer_filters(first_layer_filters) is None
+    assert lab8.check_feature_maps(feature_maps) is None
+    assert lab8.check_occlusion_map(occlusion_map) is None
+    assert lab8.check_grad_cam(grad_cam) is None
+    assert lab8.check_fgsm(fgsm) is None
     assert capsys.readouterr().out.count("\u2714") == 5
 
 

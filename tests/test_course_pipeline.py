@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from autograder import authoring, course
+from sources import ROOT
 
 
 def _tiny_lab():
@@ -21,7 +22,7 @@ def _tiny_lab():
 def tiny_course(tmp_path):
     root = tmp_path / "course"
     (root / "source" / "tiny").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text((course.ROOT / "nbgrader_config.py").read_text())
+    (root / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
     authoring.write(_tiny_lab(), root / "source" / "tiny" / "tiny.ipynb")
     return root
 

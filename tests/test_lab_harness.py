@@ -10,6 +10,7 @@ unchanged autogrades to zero without crashing the grader; and
 import pytest
 
 from autograder import course
+from sources import ROOT
 
 LABS = course.list_labs()
 
@@ -49,6 +50,6 @@ def test_release_is_not_stale(lab):
 def test_every_lab_has_a_companion_demo():
     from pathlib import Path
 
-    labs_dir = Path(course.ROOT) / "labs"
+    labs_dir = ROOT / "labs"
     for lab in LABS:
         assert list(labs_dir.glob(f"{lab}*.ipynb")), f"labs/ has no companion notebook for {lab}"

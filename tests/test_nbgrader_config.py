@@ -3,6 +3,7 @@
 import pytest
 
 from autograder import authoring, course
+from sources import ROOT
 
 WARNING_CELL = """
 import sys, warnings
@@ -30,8 +31,7 @@ def _lab():
 def test_warnings_do_not_zero_a_correct_answer(tmp_path):
     root = tmp_path / "course"
     (root / "source" / "warn").mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text((course.ROOT / "nbgrader_config.py").read_text())
-    (root / "cnncourse").symlink_to(course.ROOT / "cnncourse")
+    (root / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
     authoring.write(_lab(), root / "source" / "warn" / "warn.ipynb")
     rel = course.generate_release(root, "warn")
     course.write_submission(root, "warn", "s1", course.perfect_submission(root / "source" / "warn" / "warn.ipynb",
@@ -54,7 +54,7 @@ def test_cell_timeout_follows_the_profile(profile_name, monkeypatch):
     from cnncourse.runtime import CELL_TIMEOUTS
 
     monkeypatch.setenv("CNNCOURSE_PROFILE", profile_name)
-    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course.ROOT)).load_config()
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert cfg.Execute.timeout == CELL_TIMEOUTS[profile_name]
     assert cfg.Execute.timeout > 30  # nbgrader's default would cut training cells short
     assert cfg.IgnorePattern.enabled is True

@@ -36,27 +36,31 @@ def module_name(lab):
     return "autograder.calibrations." + lab.replace("-", "_")
 
 
-def solution_namespace(lab, grade_ids=None, root=None):
+def solution_namespace(lab, grade_ids=None, root=None, skip=()):
     """Run a lab's import cell and solution cells from its source notebook; return the namespace.
 
     Calibration trains exactly the code the source notebook grades as the
     reference (markers stripped), so the reference and the notebook can never
-    drift apart. ``grade_ids`` limits which solution cells run (default: all).
+    drift apart. ``grade_ids`` limits which solution cells run (default: all);
+    ``skip`` names solution cells not to run (for example one that needs trained results);
+    ``root`` is the course directory (default: the current one).
     """
     import linecache
     from pathlib import Path
 
     import nbformat
 
-    from autograder.course import ROOT, strip_solution_markers
+    from autograder.course import course_root, strip_solution_markers
 
-    path = Path(root or ROOT) / "source" / lab / f"{lab}.ipynb"
+    path = course_root(root) / "source" / lab / f"{lab}.ipynb"
     nb = nbformat.read(str(path), as_version=4)
     namespace = {"__name__": f"reference_{lab.replace('-', '_')}"}
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         gid = meta.get("grade_id")
         if cell.cell_type != "code":
+            continue
+        if gid in skip:
             continue
         if gid == "imports" or (meta.get("solution") and (grade_ids is None or gid in grade_ids)):
             text = strip_solution_markers(cell.source)

@@ -13,33 +13,16 @@ patterns, not in where bright pixels are, so it stays near chance.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
-from autograder.calibrations import Spec
+from autograder.calibrations import Spec, solution_namespace
 
 LAB = "lab6-architectures"
-SOURCE = Path(__file__).resolve().parents[2] / "source" / LAB / f"{LAB}.ipynb"
 
 
 @functools.lru_cache(maxsize=None)
 def solutions():
     """The namespace of the source notebook's import and solution cells, executed."""
-    import nbformat
-
-    if not SOURCE.exists():
-        raise FileNotFoundError(f"{SOURCE} is missing: calibration needs the course repository's source notebook.")
-    nb = nbformat.read(str(SOURCE), as_version=4)
-    namespace = {}
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not (meta.get("solution") or meta.get("grade_id") == "imports"):
-            continue
-        if meta.get("grade_id") == "efficiency":  # needs trained results
-            continue
-        text = "\n".join(line for line in cell.source.splitlines()
-                         if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-        exec(compile(text, f"{LAB}:{meta.get('grade_id')}", "exec"), namespace)
-    return namespace
+    return solution_namespace(LAB, skip=("efficiency",))  # that cell needs trained results
 
 
 def pixels_softmax(input_shape, num_classes):

@@ -111,19 +111,31 @@ class LocalBackend:
         return pool
 
     def start(self):
-        """Start the workers (call before starting threads, e.g. a progress bar)."""
-        if getattr(self, "_started", None) is None:
-            self._started = self._pool()
+        """Start the workers (call before starting threads, e.g. a progress bar); idempotent."""
+        if getattr(self, "_pool_now", None) is None:
+            self._pool_now = self._pool()
         return self
 
+    def close(self):
+        """Stop the workers."""
+        pool, self._pool_now = getattr(self, "_pool_now", None), None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
     def run(self, tasks, on_result):
+        """Grade ``tasks``, calling ``on_result`` for each; the workers stay up for the next run."""
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
         tasks = iter(tasks)
         retry = []  # tasks whose worker died under them, with the number of tries so far
-        pool = getattr(self, "_started", None) or self._pool()
-        self._started = None
+        self.start()
         pending = {}
         exhausted = False
         try:
@@ -139,7 +151,7 @@ class LocalBackend:
                             continue
                     else:
                         break
-                    pending[pool.submit(_run_local, task)] = (task, tries, time.monotonic())
+                    pending[self._pool_now.submit(_run_local, task)] = (task, tries, time.monotonic())
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -164,13 +176,12 @@ class LocalBackend:
                     for fut, (task, tries, _t0) in list(pending.items()):
                         retry.append((task, tries))  # not at fault: same count
                     pending.clear()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = self._pool("spawn")
+                    self._pool_now.shutdown(wait=False, cancel_futures=True)
+                    self._pool_now = self._pool("spawn")
         except BaseException:
-            self._kill(pool)
+            self._kill(self._pool_now)
+            self.close()
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _kill(pool):
@@ -229,12 +240,34 @@ class DaskBackend:
                                dashboard_address=None, silence_logs=40)
         return Client(cluster), cluster
 
+    def start(self):
+        """Connect to the scheduler (or start a LocalCluster); idempotent."""
+        if getattr(self, "_client_now", None) is None:
+            self._client_now, self._cluster = self._client()
+            self._client_now.wait_for_workers(1, timeout=120)
+        return self
+
+    def close(self):
+        client, self._client_now = getattr(self, "_client_now", None), None
+        if client is not None:
+            client.close()
+        cluster, self._cluster = getattr(self, "_cluster", None), None
+        if cluster is not None:
+            cluster.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
     def run(self, tasks, on_result):
+        """Grade ``tasks`` on the cluster, calling ``on_result`` for each; the connection stays open."""
         from distributed import as_completed
 
-        client, cluster = self._client()
+        self.start()
+        client = self._client_now
         try:
-            client.wait_for_workers(1, timeout=120)
             slots = slot_map(client.scheduler_info()["workers"])
             n = max(1, len(client.scheduler_info()["workers"]))
             tasks = iter(tasks)
@@ -264,7 +297,6 @@ class DaskBackend:
                 fut.release()
                 on_result(result)
                 submit()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        except BaseException:
+            self.close()
+            raise

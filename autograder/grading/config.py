@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
+class NoGradebook(LookupError):
+    """The course has no gradebook yet (nothing was released or graded in it)."""
+
+
 def load(course_dir):
     """``(db_url, course_id)`` from the course's ``nbgrader_config.py`` (nbgrader's own defaults otherwise)."""
     from nbgrader.coursedir import CourseDirectory
@@ -16,3 +20,21 @@ def load(course_dir):
     if not cfg.get("CourseDirectory", {}).get("root"):
         cd.root = str(course_dir)
     return cd.db_url, cd.course_id
+
+
+def existing_gradebook(course_dir):
+    """``(db_url, course_id)`` of a gradebook that exists; never creates one.
+
+    nbgrader creates an empty SQLite gradebook wherever it is asked to open a
+    missing one; a command that only reads (a report) must not leave one behind.
+
+    Raises:
+        NoGradebook: the SQLite file is missing.
+    """
+    db_url, course_id = load(course_dir)
+    if db_url.startswith("sqlite:///"):
+        path = Path(db_url[len("sqlite:///"):])
+        if not path.is_file():
+            raise NoGradebook(f"{Path(course_dir).resolve()} has no gradebook yet ({path.name}): release and grade "
+                              "an assignment first (cnncourse release, nbgrader generate_assignment, cnncourse grade).")
+    return db_url, course_id

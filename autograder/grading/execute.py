@@ -19,7 +19,11 @@ grading run (see :mod:`autograder.grading.worker`):
   before each graded test cell, and a test during which something changed
   scores zero;
 * it caps each cell's output (``max_output_bytes``): a submission that
-  prints 100 MB keeps the first part and a note.
+  prints 100 MB keeps the first part and a note;
+* a cell that runs past its time limit says so in its own words (which cell,
+  after how long), and a later cell that fails only because that one never
+  finished (a ``NameError``) says that too, so the feedback does not blame
+  a name the student did define.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from nbgrader.preprocessors import Execute, IgnorePattern
 from nbgrader.utils import determine_grade, is_grade
 
 from autograder.grading.guard import Guard, bound_names
-from autograder.grading.limits import read_kill
+from autograder.grading.limits import MAX_OUTPUT, read_kill
 
 KIND_NAMES = {"timeout": "SubmissionTimeout", "out_of_memory": "OutOfMemory", "kernel_died": "KernelDied",
               "too_many_processes": "TooManyProcesses"}
@@ -76,7 +80,7 @@ class ResilientExecute(Execute):
     progress_file = Unicode("", help="JSON file where progress is written (empty: none).").tag(config=True)
     guard_tests = Bool(True, help="Restore what answers changed before each graded test cell, "
                                   "and zero a test during which it changed (see autograder.grading.guard).").tag(config=True)
-    max_output_bytes = Integer(1 << 20, help="Characters of output one cell may keep (0: no limit).").tag(config=True)
+    max_output_bytes = Integer(MAX_OUTPUT, help="Characters of output one cell may keep (0: no limit).").tag(config=True)
 
     def _write_progress(self):
         if not self.progress_file:
@@ -102,6 +106,7 @@ class ResilientExecute(Execute):
         self._guard = Guard() if self.guard_tests else None
         self._guard_ready = False
         self._out_bytes = {}
+        self._timed_out = []  # labels of the cells stopped at their time limit
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -170,10 +175,7 @@ class ResilientExecute(Execute):
         elif role == "instructor" and self._guard_ready:
             self._guard_call("extend", bound_names(cell.source))
         if cell.cell_type == "code" and cell.source.strip():
-            if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
-                   for o in cell.get("outputs", [])):
-                self._progress["events"].append({"kind": "cell_timeout", "notebook": self._nb_name,
-                                                 "cell": label, "timeout": self.timeout})
+            self._explain_timeouts(cell, label)
             self._nb_progress["done"].append(index)
             if is_grade(cell):
                 score = self._score(cell, resources, index)
@@ -182,6 +184,25 @@ class ResilientExecute(Execute):
             self._nb_progress.pop("current", None)
             self._write_progress()
         return cell, resources
+
+    def _explain_timeouts(self, cell, label):
+        """Name the time limit in a timed-out cell, and the timed-out cell in the errors it caused later."""
+        outputs = cell.get("outputs", [])
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in outputs):
+            self._progress["events"].append({"kind": "cell_timeout", "notebook": self._nb_name,
+                                             "cell": label, "timeout": self.timeout})
+            why = (f"{label} ran past its time limit of {self.timeout} s and was stopped; "
+                   "the cells after it ran without what it would have defined")
+            for o in outputs:
+                if o.get("output_type") == "error" and o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
+                    o["ename"], o["evalue"], o["traceback"] = "CellTimeoutError", why, [f"CellTimeoutError: {why}"]
+            self._timed_out.append(label)
+        elif self._timed_out:
+            for o in outputs:
+                if o.get("output_type") == "error" and o.get("ename") == "NameError":
+                    note = f" (probably because {self._timed_out[-1]} timed out before it finished)"
+                    o["evalue"] = str(o.get("evalue", "")) + note
+                    o["traceback"] = list(o.get("traceback", [])) + [f"NameError: {o['evalue']}"]
 
     def _score(self, cell, resources, index):
         probe = copy.deepcopy(cell)

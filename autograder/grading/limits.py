@@ -71,20 +71,48 @@ def default_memory_limit(workers):
     return int(psutil.virtual_memory().total * 0.8 / max(1, workers))
 
 
+# The defaults, in one place: a submission may take this many cell limits in all,
+# start this many processes, and keep this much output per cell (a lab's own
+# figures are far smaller: tests/test_lab_harness.py checks that none is cut).
+TIMEOUT_CELLS = 5
+MAX_PROCESSES = 256
+MAX_OUTPUT = 8 * 1024 ** 2
+
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """The limits of one submission (seconds and bytes; ``None``: no limit)."""
+    """The limits of one submission (seconds and bytes; ``None``: no limit).
+
+    ``Limits.default(workers)`` gives the defaults ``cnncourse grade`` uses.
+    """
 
     cell_timeout: float | None = None
     timeout: float | None = None
     memory: int | None = None
     grace: float = 30.0
-    processes: int | None = 256
+    processes: int | None = MAX_PROCESSES
+    output: int | None = MAX_OUTPUT
+
+    @classmethod
+    def default(cls, workers=1, profile=None, **changes):
+        """The default limits for ``workers`` parallel workers under ``profile`` (default: the active one).
+
+        The cell limit is the profile's (``cnncourse.runtime.CELL_TIMEOUTS``), the
+        submission limit :data:`TIMEOUT_CELLS` times that, the memory limit a
+        share of 80% of the machine's; ``changes`` replace any of them.
+        """
+        from cnncourse.runtime import cell_timeout
+
+        cell = changes.pop("cell_timeout", None) or cell_timeout(profile)
+        values = {"cell_timeout": cell, "timeout": TIMEOUT_CELLS * cell, "memory": default_memory_limit(workers)}
+        values.update(changes)
+        return cls(**values)
 
     def describe(self):
         cell = "nbgrader's default" if self.cell_timeout is None else f"{self.cell_timeout:g} s"
         sub = "none" if self.timeout is None else f"{self.timeout:g} s"
-        return f"cell {cell}, submission {sub}, memory {format_size(self.memory)}"
+        return (f"cell {cell}, submission {sub}, memory {format_size(self.memory)}, "
+                f"output per cell {format_size(self.output)}")
 
 
 KILL_FILE = "kill.json"

@@ -25,7 +25,7 @@ from autograder.grading import config as config_mod
 from autograder.grading import merge as merge_mod
 from autograder.grading import spec as spec_mod
 from autograder.grading import state
-from autograder.grading.limits import Limits, default_memory_limit, parse_size
+from autograder.grading.limits import MAX_OUTPUT, MAX_PROCESSES, Limits, format_size, parse_size
 from autograder.grading.task import build_task, list_submissions, read_folder, submission_folder, digest
 
 
@@ -48,8 +48,11 @@ def add_limit_arguments(p):
                    help="seconds one cell may run (default: the profile's, see cnncourse.runtime.CELL_TIMEOUTS)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds one whole submission may take (default: 5 times the cell limit)")
-    p.add_argument("--max-processes", type=int, default=256, metavar="N",
-                   help="processes one submission's kernel may have at once (default: 256; 0: no limit)")
+    p.add_argument("--max-processes", type=int, default=MAX_PROCESSES, metavar="N",
+                   help=f"processes one submission's kernel may have at once (default: {MAX_PROCESSES}; 0: no limit)")
+    p.add_argument("--max-output", default=None, metavar="SIZE",
+                   help=f"output one cell may keep, e.g. 8M (default: {format_size(MAX_OUTPUT)}; 'none' for no limit); "
+                        "a cell's output past it is cut, with a note")
     p.add_argument("--sandbox", choices=["auto", "require", "off"], default="auto",
                    help="run kernels in a bubblewrap sandbox: where available (auto, the default; says loudly "
                         "when it is not), always (require: error without it) or never (off)")
@@ -59,17 +62,17 @@ def add_limit_arguments(p):
 
 
 def limits_from_args(args, workers):
-    from cnncourse.runtime import CELL_TIMEOUTS, profile as active_profile
-
-    prof = getattr(args, "profile", None) or active_profile(detect="cheap")
-    cell = args.cell_timeout if args.cell_timeout else CELL_TIMEOUTS[prof]
-    timeout = args.timeout if args.timeout else 5 * cell
-    if args.memory_limit is None:
-        memory = default_memory_limit(workers)
-    else:
-        memory = parse_size(args.memory_limit)
-    return Limits(cell_timeout=cell, timeout=timeout, memory=memory,
-                  processes=getattr(args, "max_processes", 256) or None)
+    """The limits the command line asks for, :meth:`Limits.default` for what it leaves out."""
+    changes = {"processes": getattr(args, "max_processes", MAX_PROCESSES) or None}
+    if args.cell_timeout:
+        changes["cell_timeout"] = args.cell_timeout
+    if args.timeout:
+        changes["timeout"] = args.timeout
+    if args.memory_limit is not None:
+        changes["memory"] = parse_size(args.memory_limit)
+    if getattr(args, "max_output", None) is not None:
+        changes["output"] = parse_size(args.max_output)
+    return Limits.default(workers, getattr(args, "profile", None), **changes)
 
 
 @dataclasses.dataclass
@@ -84,6 +87,11 @@ class Summary:
     @property
     def failures(self):
         return {s: r for s, r in self.results.items() if r.get("status") != "ok"}
+
+    @property
+    def errors(self):
+        """Students whose grading failed for the grader's reasons (status ``error``; not in the gradebook)."""
+        return {s: r for s, r in self.results.items() if r.get("status") == "error"}
 
 
 def _format_table(results):
@@ -120,13 +128,18 @@ class _Progress:
 
 
 def _prepare(course_dir, assignment):
-    course_dir = Path(course_dir).resolve()
-    if not (course_dir / "nbgrader_config.py").exists():
-        raise GradingError(f"{course_dir} is not a course directory (no nbgrader_config.py).")
+    from autograder.course import CourseError, course_root
     from autograder.grading.worker import ensure_scripts_on_path
 
+    try:
+        course_dir = course_root(course_dir)
+    except CourseError as exc:
+        raise GradingError(str(exc)) from None
     ensure_scripts_on_path()
-    db_url, course_id = config_mod.load(course_dir)
+    try:
+        db_url, course_id = config_mod.existing_gradebook(course_dir)
+    except config_mod.NoGradebook as exc:
+        raise GradingError(str(exc)) from None
     try:
         spec = spec_mod.extract(db_url, assignment, course_id)
     except LookupError as exc:
@@ -148,33 +161,91 @@ def _isolation(mode, out=None):
     return isolation
 
 
-def grade_one_staged(course_dir, assignment, student, limits, profile=None, sandbox="auto"):
-    """The unit of work as a command: grade one student, stage the result (no gradebook write)."""
-    from autograder.grading.resources import assign_slots
-    from autograder.grading.worker import grade_task
+def _run_preflight(engine, task, out):
+    """Grade the course's own solution on ``engine``; raise :class:`GradingError` unless it earns full marks."""
+    from autograder.grading import preflight
 
+    got = []
+    t0 = time.monotonic()
+    print("Preflight: grading the course's own solution the same way first ...", file=out)
+    out.flush()
+    engine.run([task], got.append)
+    try:
+        preflight.check(got[0], task.assignment)
+    except preflight.PreflightFailed as exc:
+        raise GradingError(f"preflight failed: {exc}") from None
+    r = got[0]
+    print(f"Preflight: the solution earns {r['score']:g}/{r['max_score']:g} ({time.monotonic() - t0:.0f} s).",
+          file=out)
+
+
+def _solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text=None, source_files=None,
+                   seed_db=b""):
+    from autograder.grading import preflight
+
+    config_text = config_text if config_text is not None else (course_dir / "nbgrader_config.py").read_text()
+    if source_files is None:
+        source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
+    try:
+        return preflight.solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text,
+                                       source_files, seed_db)
+    except preflight.PreflightFailed as exc:
+        raise GradingError(f"preflight failed: {exc}") from None
+
+
+class _Direct:
+    """A backend of one: grade tasks here, one after the other (``--one``)."""
+
+    def run(self, tasks, on_result):
+        from autograder.grading.resources import assign_slots
+        from autograder.grading.worker import grade_task
+
+        for task in tasks:
+            on_result(grade_task(task, assign_slots(1)[0], launcher="exec"))
+
+
+def grade_one_staged(course_dir, assignment, student, limits, profile=None, sandbox="auto", preflight=True,
+                     out=None):
+    """The unit of work as a command: grade one student, stage the result (no gradebook write).
+
+    With ``preflight`` the course's own solution is graded first, here, the same way.
+    """
+    out = out or sys.stdout
     course_dir, db_url, course_id, spec = _prepare(course_dir, assignment)
     if not submission_folder(course_dir, assignment, student).is_dir():
         raise GradingError(f"No submission of {assignment} by {student!r} in {course_dir / 'submitted'}.")
     info = spec_mod.student_info(db_url, student, course_id)
     _isolation(sandbox)
-    task = build_task(course_dir, assignment, student, spec, limits, profile, info,
-                      seed_db=spec_mod.template_db(spec, db_url), sandbox=sandbox)
-    result = grade_task(task, assign_slots(1)[0], launcher="exec")
-    state.stage(course_dir, result)
-    return result
+    seed_db = spec_mod.template_db(spec, db_url)
+    engine = _Direct()
+    if preflight:
+        _run_preflight(engine, _solution_task(course_dir, assignment, spec, limits, profile, sandbox,
+                                              seed_db=seed_db), out)
+    task = build_task(course_dir, assignment, student, spec, limits, profile, info, seed_db=seed_db, sandbox=sandbox)
+    got = []
+    engine.run([task], got.append)
+    state.stage(course_dir, got[0])
+    return got[0]
 
 
 def grade_class(course_dir, assignment, students=None, workers=None, backend="local", scheduler=None,
-                limits=None, profile=None, resume=False, progress=True, out=None, sandbox="auto"):
-    """Grade ``assignment`` for ``students`` (default: every submission); return a :class:`Summary`."""
+                limits=None, profile=None, resume=False, progress=True, out=None, sandbox="auto", preflight=True):
+    """Grade ``assignment`` for ``students`` (default: every submission); return a :class:`Summary`.
+
+    With ``preflight`` (the default) the course's own solution is graded first
+    through the same backend and settings, and nothing is recorded unless it
+    earns full marks (:mod:`autograder.grading.preflight`). A result with
+    status ``error`` (the grader's failure, not the student's) goes into the
+    results file but not into the gradebook, so it is never a student's zero
+    and ``--resume`` grades it again.
+    """
     from autograder.grading.backends import DaskBackend, LocalBackend
 
     out = out or sys.stdout
     t_start = time.monotonic()
     course_dir, db_url, course_id, spec = _prepare(course_dir, assignment)
     workers = workers or default_workers(backend)
-    limits = limits or Limits(memory=default_memory_limit(workers))
+    limits = limits or Limits.default(workers, profile)
     available = list_submissions(course_dir, assignment)
     if students:
         missing = [s for s in students if s not in available]
@@ -193,11 +264,14 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
         graded = []
 
         def accept(result):
-            merge_mod.merge(course_dir, db_url, result, course_id)
+            if result.get("status") != "error":
+                merge_mod.merge(course_dir, db_url, result, course_id)
+                in_gradebook.add(result["student"])
             results.record(result)
             graded.append(result["student"])
 
-        # Results staged by one-student runs (a Slurm job array, an earlier --one).
+        # Results staged by one-student runs (a Slurm job array, an earlier --one), merged after the preflight.
+        staged, stale = [], []
         for path in state.staged(course_dir, assignment):
             try:
                 result = state.load_staged(path)
@@ -206,17 +280,16 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
             student = result.get("student")
             if student not in digests:
                 continue  # not asked for this time: kept for a later run
-            if result.get("digest") == digests[student]:
-                accept(result)
-                in_gradebook.add(student)
-            path.unlink()  # merged, or stale (the submission changed since)
+            (staged if result.get("digest") == digests[student] else stale).append((path, result))
+        from_staging = {result["student"] for _, result in staged}
 
         todo = []
         skipped = []
         for s in students:
             entry = results.students.get(s)
-            done = entry is not None and entry.get("digest") == digests[s] and s in in_gradebook
-            if s in graded:
+            done = (entry is not None and entry.get("digest") == digests[s] and s in in_gradebook
+                    and entry.get("status") != "error")
+            if s in from_staging:
                 continue
             if resume and done:
                 skipped.append(s)
@@ -230,11 +303,12 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
         print(f"Grading {len(todo)} submission(s) of {assignment}" +
               (f" ({len(skipped)} already graded)" if skipped else "") + f" on {engine.describe()}.", file=out)
         print(f"Limits: {limits.describe()}. Results: {results.path}", file=out)
-        if todo and backend != "dask":
+        work = bool(todo or staged)
+        if work and backend != "dask":
             isolation = _isolation(sandbox)
             print("Isolation: " + ("each kernel runs in a bubblewrap sandbox (no network, no course files)"
                                    if isolation == "bubblewrap" else "NONE"), file=out)
-        elif todo:
+        elif work:
             print(f"Isolation: decided on each Dask worker (--sandbox {sandbox}); see each result's "
                   "'isolation'.", file=out)
         out.flush()
@@ -242,7 +316,7 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
         info_cache = {}
         config_text = (course_dir / "nbgrader_config.py").read_text()
         source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
-        seed_db = spec_mod.template_db(spec, db_url) if todo else b""
+        seed_db = spec_mod.template_db(spec, db_url) if work else b""
 
         def tasks():
             for s in todo:
@@ -250,19 +324,31 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
                 yield build_task(course_dir, assignment, s, spec, limits, profile, info_cache[s], config_text,
                                  source_files, seed_db, sandbox)
 
-        if todo and hasattr(engine, "start"):
-            engine.start()  # workers first: forking must happen before the progress bar's thread
-        bar = _Progress(len(todo), enabled=progress)
-
-        def on_result(result):
-            accept(result)
-            bar.update(result)
-
         try:
+            if work:
+                engine.start()  # workers first: forking must happen before the progress bar's thread
+                if preflight:
+                    _run_preflight(engine, _solution_task(course_dir, assignment, spec, limits, profile, sandbox,
+                                                          config_text, source_files, seed_db), out)
+            for path, result in staged:
+                accept(result)
+                path.unlink()
+            for path, _result in stale:
+                path.unlink()  # the submission changed since: graded again below
             if todo:
-                engine.run(tasks(), on_result)
+                bar = _Progress(len(todo), enabled=progress)
+
+                def on_result(result):
+                    accept(result)
+                    bar.update(result)
+
+                try:
+                    engine.run(tasks(), on_result)
+                finally:
+                    bar.close()
         finally:
-            bar.close()
+            if work:
+                engine.close()
 
     summary = Summary(assignment, {s: results.students.get(s, {}) for s in students}, graded, skipped,
                       time.monotonic() - t_start, results.path)
@@ -288,4 +374,8 @@ def print_summary(summary, out=None):
     print(f"\n{n} submission(s): {n - len(fails)} ok, {len(fails)} with a recorded failure; "
           f"{len(summary.graded)} graded now, {len(summary.skipped)} skipped; {summary.seconds:.0f} s.", file=out)
     print(f"Reasons and per-cell scores: {summary.results_path}", file=out)
+    if summary.errors:
+        print(f"\n{len(summary.errors)} submission(s) could not be graded because of the grader, not the student "
+              f"({', '.join(sorted(summary.errors))}): nothing was recorded for them in the gradebook. Fix the "
+              "reason shown, then `cnncourse grade ... --resume` grades them again.", file=out)
 

@@ -17,7 +17,10 @@ work. Here the kernel is started through `bubblewrap`_ (Debian's
   with it (``--die-with-parent``, and the namespace's first process takes
   the rest down);
 * a new session (no access to the grader's terminal) and a clean
-  environment (only the variables a kernel needs; no tokens or secrets).
+  environment from its very first process: bubblewrap itself starts with
+  an empty environment (``env -i``), so no ``/proc/<pid>/environ`` inside
+  holds the grader's, and the kernel gets only the variables a kernel
+  needs (no tokens or secrets).
 
 Where bubblewrap is missing or cannot create namespaces (some containers),
 grading still works, unisolated, and says so loudly; ``--sandbox require``
@@ -41,8 +44,13 @@ KERNEL_NAME = "cnncourse-graded"
 MODES = ("auto", "require", "off")
 
 # Environment variables a graded kernel keeps (prefixes end with "_"); everything else is dropped.
+# Named one by one where a prefix would also let secrets through (Terraform's TF_VAR_*, say).
 ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES",
-            "LC_", "TF_", "OMP_", "MKL_", "OPENBLAS_", "XLA_", "CNNCOURSE_", "NVIDIA_")
+            "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS",
+            "TF_FORCE_GPU_ALLOW_GROWTH", "TF_GPU_ALLOCATOR", "TF_DETERMINISTIC_OPS",
+            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+            "CNNCOURSE_PROFILE", "CNNCOURSE_DATA_DIR", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
+            "LC_")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "passwd", "group",
              "nsswitch.conf", "localtime", "timezone", "hosts", "mime.types", "matplotlibrc", "ssl")
 NOT_ISOLATED = ("NOT ISOLATED: bubblewrap is not available ({why}). Submissions run with your permissions "
@@ -142,8 +150,11 @@ def _data_paths(env):
 
 
 def kernel_environment(env, home):
-    """The kernel's environment: the kept variables of ``env``, a private home and temp dir."""
+    """The kernel's environment: the kept variables of ``env``, the course's kernel variables, a private home."""
+    from cnncourse.runtime import KERNEL_ENV
+
     out = {k: v for k, v in env.items() if k in ENV_KEEP or any(k.startswith(p) for p in ENV_KEEP if p.endswith("_"))}
+    out.update(KERNEL_ENV)
     out.update(HOME=str(home), TMPDIR="/tmp", MPLCONFIGDIR=str(Path(home) / ".config" / "matplotlib"),
                PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1")
     out.setdefault("PATH", "/usr/bin:/bin")
@@ -155,8 +166,13 @@ def kernel_environment(env, home):
 
 
 def bwrap_command(cwd, runtime_dir, home, env):
-    """The ``bwrap ... --`` prefix for a kernel that runs in ``cwd`` (all three folders writable)."""
-    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--unshare-all",
+    """The ``env -i bwrap ... --`` prefix for a kernel that runs in ``cwd`` (all three folders writable).
+
+    ``env -i`` starts bubblewrap itself with an empty environment: the sandbox's
+    first process would otherwise keep the grader's, readable in its
+    ``/proc/<pid>/environ`` from inside.
+    """
+    args = [shutil.which("env") or "/usr/bin/env", "-i", shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--unshare-all",
             "--uid", "65534", "--gid", "65534", "--hostname", "grading", "--tmpfs", "/tmp"]
     args += _system_binds()
     for p in _python_paths():

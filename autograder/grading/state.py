@@ -104,6 +104,10 @@ def load_staged(path):
     return _decode(json.loads(Path(path).read_text()))
 
 
+class GraderBusy(RuntimeError):
+    """Another grader holds the course's lock."""
+
+
 class GraderLock:
     """An exclusive lock on a course's gradebook for one grader (released on exit, even on SIGKILL)."""
 
@@ -121,7 +125,7 @@ class GraderLock:
         except BlockingIOError:
             os.close(self._fd)
             self._fd = None
-            raise RuntimeError("Another `cnncourse grade` is writing to this course's gradebook "
+            raise GraderBusy("Another `cnncourse grade` is writing to this course's gradebook "
                                f"(lock: {self.path}). Wait for it to finish.") from None
         os.ftruncate(self._fd, 0)
         os.write(self._fd, str(os.getpid()).encode())

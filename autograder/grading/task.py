@@ -85,7 +85,6 @@ class GradingTask:
     limits: Limits
     student_info: dict = dataclasses.field(default_factory=dict)
     profile: str | None = None
-    course_root: str = ""
     seed_db: bytes = b""  # the assignment's gradebook template (see spec.template_db)
     sandbox: str = "auto"  # auto, require or off (see autograder.grading.sandbox)
 
@@ -104,5 +103,5 @@ def build_task(course_dir, assignment, student, spec, limits, profile=None, info
     return GradingTask(assignment=assignment, student=student,
                        files=read_folder(submission_folder(course_dir, assignment, student)),
                        source_files=source_files, spec=spec, config_text=config_text, limits=limits,
-                       student_info=info or {}, profile=profile, course_root=str(course_dir.resolve()),
+                       student_info=info or {}, profile=profile,
                        seed_db=seed_db, sandbox=sandbox)

@@ -17,11 +17,9 @@
    to the course: a single writer merges results
    (:mod:`autograder.grading.merge`).
 
-As a command it is the step of a Slurm job array (see docs/grading.md)::
-
-    python -m autograder.grading.worker ASSIGNMENT STUDENT [--course-dir DIR]
-
-writes ``autograded/.grading/ASSIGNMENT/staged/STUDENT.json``; the next
+``cnncourse grade ASSIGNMENT --one STUDENT`` runs it for one student (the
+step of a Slurm job array, see docs/grading.md) and stages the result in
+``autograded/.grading/ASSIGNMENT/staged/STUDENT.json``; the next
 ``cnncourse grade ASSIGNMENT --resume`` merges it into the gradebook.
 """
 
@@ -43,7 +41,6 @@ from autograder.grading import limits as limits_mod
 from autograder.grading import sandbox as sandbox_mod
 from autograder.grading import spec as spec_mod
 
-ROOT = Path(__file__).resolve().parents[2]
 PROGRESS_FILE = "progress.json"
 MAX_OUTPUT_FILE = 20 * 1024 ** 2  # files a graded kernel writes bigger than this are not kept
 STATUSES = ("ok", "flagged", "timeout", "kernel_died", "out_of_memory", "too_many_processes", "malformed", "error")
@@ -166,6 +163,32 @@ def _reason(events, outcome, progress, limits):
     return "ok", ""
 
 
+def environment_errors(files, spec):
+    """``["cell 12 (test_x): ModuleNotFoundError: ...", ...]``: test cells that failed for want of the environment.
+
+    A test cell whose error is one of :data:`cnncourse.errors.ENVIRONMENT_ERRORS`
+    (a module that cannot be imported, a missing calibration record or dataset)
+    says nothing about the student's work: the submission is then an
+    ``error``, not a score.
+    """
+    from cnncourse.errors import ENVIRONMENT_ERRORS
+
+    found = []
+    for nb in spec["notebooks"]:
+        try:
+            cells = json.loads(files[f"{nb['name']}.ipynb"])["cells"]
+        except (KeyError, ValueError, TypeError):
+            continue
+        for i, cell in enumerate(cells):
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.get("cell_type") != "code" or not meta.get("grade") or meta.get("solution"):
+                continue
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error" and out.get("ename") in ENVIRONMENT_ERRORS:
+                    found.append(f"cell {i + 1} ({meta.get('grade_id')}): {out['ename']}: {out.get('evalue', '')}"[:200])
+    return found
+
+
 METADATA_ERRORS = ("the nbgrader metadata may be corrupted", "use an old version", "use an newer version",
                    "Duplicate grade id")
 
@@ -203,7 +226,6 @@ def _launch_fork(workdir, args, env, log_path):
             fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
-            sys.path.insert(0, str(ROOT))
             from nbgrader.apps.nbgraderapp import NbGraderApp
 
             try:
@@ -245,15 +267,20 @@ def _launch_exec(workdir, args, env, log_path):
 
 
 def _environment(slot, task):
+    """The grading process's environment: this worker's share of the machine and the course's kernel variables.
+
+    Kernels import what is installed, exactly as a student's do: nothing is
+    added to ``PYTHONPATH`` (not the course directory, not the instructor package).
+    """
+    from cnncourse.runtime import KERNEL_ENV
+
     env = dict(os.environ)
     env.update(slot.environment() if slot is not None else {})
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.update(KERNEL_ENV)
     if task.profile:
         env["CNNCOURSE_PROFILE"] = task.profile
     scripts = os.path.dirname(sys.executable)
     env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
-    paths = [str(ROOT)] + ([task.course_root] if task.course_root else [])
-    env["PYTHONPATH"] = os.pathsep.join(paths + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.pop("JPY_PARENT_PID", None)
     return env
 
@@ -279,6 +306,7 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
                        'c.KernelManager.connection_file = _os.path.join(c.CourseDirectory.root, "rt", "kernel.json")\n')
         if limits.cell_timeout:
             config += f"c.Execute.timeout = {int(limits.cell_timeout)}\n"
+        config += f"c.ResilientExecute.max_output_bytes = {int(limits.output or 0)}\n"
         (workdir / "nbgrader_config.py").write_text(config)
         _write_files(workdir / "source" / task.assignment, task.source_files)
         sub = workdir / "submitted" / task.student / task.assignment
@@ -341,6 +369,10 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
                                           max_file_bytes=MAX_OUTPUT_FILE, dropped=dropped)
             if dropped:
                 result["dropped_files"] = dropped
+            broken = environment_errors(result["files"], task.spec)
+            if broken and status in ("ok", "flagged"):
+                status, reason = "error", ("the grading environment failed a test, not the submission: "
+                                           + "; ".join(broken[:3]))[:300]
         result.update(status=status, reason=reason, scores=scores)
         if status != "ok":
             result["log_tail"] = log_text[-4000:]
@@ -372,30 +404,3 @@ def _finish(result, t0):
     result["cells"] = cells
     result["score"] = round(total, 6)
     return result
-
-
-# --------------------------------------------------------------------------
-# The one-student command (a step of a Slurm job array)
-# --------------------------------------------------------------------------
-def main(argv=None):
-    import argparse
-
-    from autograder.grading import runner
-
-    p = argparse.ArgumentParser(prog="python -m autograder.grading.worker",
-                                description="Grade one student's submission and stage the result; "
-                                            "`cnncourse grade ASSIGNMENT --resume` merges staged results.")
-    p.add_argument("assignment")
-    p.add_argument("student")
-    p.add_argument("--course-dir", default=".")
-    runner.add_limit_arguments(p)
-    args = p.parse_args(argv)
-    result = runner.grade_one_staged(args.course_dir, args.assignment, args.student,
-                                     limits=runner.limits_from_args(args, workers=1), profile=args.profile,
-                                     sandbox=args.sandbox)
-    print(f"{args.student}: {result['status']} {result['score']:g}/{result['max_score']:g} {result['reason']}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

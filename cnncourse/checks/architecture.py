@@ -162,14 +162,13 @@ def _compare_layer(exp, got, position):
 
 
 def check_architecture(model, expected, exercise="Architecture", hint=None, check_activation=True):
-    """Raise :class:`CheckFailed` listing every difference; return True when there is none."""
+    """Raise :class:`CheckFailed` listing every difference; return ``None`` when there is none."""
     problems = compare(model, expected, exercise, check_activation=check_activation)
     if problems:
         shown = "\n    ".join(problems[:12])
         more = f"\n    ... and {len(problems) - 12} more" if len(problems) > 12 else ""
         raise CheckFailed(exercise, f"the model differs from the specification in {len(problems)} place(s):\n    "
                           + shown + more, hint=hint)
-    return True
 
 
 def summary_table(model):

@@ -56,10 +56,14 @@ def _short(value, limit=300):
 
 
 def passed(exercise, detail=""):
-    """Print the line a student sees when a check passes."""
+    """Print the line a student sees when a check passes.
+
+    Checks end with it and return ``None``, so a passing check cell shows its
+    ✔ line and no ``Out[...]`` (nbgrader would read a returned value as the
+    cell's score).
+    """
     tail = f": {detail}" if detail else ""
     print(f"{PASS_MARK} {exercise}{tail}")
-    return True
 
 
 def call(exercise, fn, *args, **kwargs):

@@ -39,7 +39,7 @@ def check_corr2d(corr2d, seed=1):
                                    "image[i + a, j + b] by kernel[a, b] without flipping the kernel.")
         expect_array(ex, got, expected, what=f"output for a {img_shape} image and a {k_shape} kernel",
                      hint="The output of a valid correlation has shape (H - kh + 1, W - kw + 1).")
-    return passed(ex, f"matches scipy.signal.correlate2d on {len(cases)} cases")
+    passed(ex, f"matches scipy.signal.correlate2d on {len(cases)} cases")
 
 
 def check_make_kernel(make_kernel):
@@ -73,7 +73,7 @@ def check_make_kernel(make_kernel):
         raise CheckFailed(ex, "sharpening boosts the centre pixel above 1.", found=kernels["sharpen"])
     expect_raises(ex, ValueError, make_kernel, "emboss", what="an unknown kernel name",
                   hint="Raise ValueError naming the kernels you know.")
-    return passed(ex, "all four kernels have the right shape, symmetry and sums")
+    passed(ex, "all four kernels have the right shape, symmetry and sums")
 
 
 def _tf_conv(x, w, b, stride, pad):
@@ -107,7 +107,7 @@ def check_conv2d_forward(conv2d_forward, seed=2):
             raise CheckFailed(ex, f"the {what} is off by exactly the bias.", hint="Add b[k] to every output of filter k.")
         expect_array(ex, got, expected, atol=1e-6, what=what,
                      hint="Output size is (H - F + 2P) // S + 1; pad only the two spatial axes.")
-    return passed(ex, f"matches tf.nn.conv2d on {len(cases)} cases (strides 1-3, padding 0-2)")
+    passed(ex, f"matches tf.nn.conv2d on {len(cases)} cases (strides 1-3, padding 0-2)")
 
 
 def check_pool2d_forward(pool2d_forward, seed=3):
@@ -126,4 +126,4 @@ def check_pool2d_forward(pool2d_forward, seed=3):
                          hint="Windows may overlap when stride < size; pool each channel separately.")
     expect_raises(ex, ValueError, pool2d_forward, rng.normal(size=(1, 4, 4, 1)), 2, 2, "median",
                   what="mode='median'", hint="Raise ValueError for a mode other than 'max' or 'avg'.")
-    return passed(ex, "max and average pooling match TensorFlow, overlapping windows included")
+    passed(ex, "max and average pooling match TensorFlow, overlapping windows included")

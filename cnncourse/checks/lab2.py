@@ -227,7 +227,7 @@ def check_conv_output_size(conv_output_size, seed=20):
             expect_equal(ex, got, expected, what=f"output size for n={n}, f={f}, stride={s}, dilation={d}, "
                                                    f"pad={mode!r}", hint=hint)
             n_str += 1
-    return passed(ex, f"matches Keras on {len(cases)} numeric cases and {n_str} 'same'/'valid' cases; "
+    passed(ex, f"matches Keras on {len(cases)} numeric cases and {n_str} 'same'/'valid' cases; "
                       "uneven strides are refused")
 
 
@@ -261,7 +261,7 @@ def check_layer_params(conv_params, dense_params, seed=21):
             expected = keras_dense_params(n_in, n_out, bias)
             expect_equal(ex, got, expected, what=f"dense_params({n_in}, {n_out}, bias={bias})",
                          hint="A dense layer has n_in * n_out weights and one bias per output.")
-    return passed(ex, f"matches Keras' count_params() on {2 * len(convs)} conv and {2 * len(denses)} dense layers")
+    passed(ex, f"matches Keras' count_params() on {2 * len(convs)} conv and {2 * len(denses)} dense layers")
 
 
 # --------------------------------------------------------------------------
@@ -319,7 +319,7 @@ def check_model_table(model_table, seed=22):
             got_params = _as_int(ex, got_params, f"parameter count at {where}")
             expect_equal(ex, got_params, exp_params, what=f"parameter count at {where}",
                          hint="Pooling and flatten have no parameters.")
-    return passed(ex, f"every row matches Keras for LeNet-5, a mini-AlexNet and {len(cases) - 2} random models")
+    passed(ex, f"every row matches Keras for LeNet-5, a mini-AlexNet and {len(cases) - 2} random models")
 
 
 # --------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def check_bottleneck_params(bottleneck_params, seed=23):
             hint = "After the 1x1 layer the FxF filters see only `reduce` channels, not d_in."
         expect_equal(ex, got, expected, what=f"bottleneck_params(d_in={d_in}, k={k}, f={f}, reduce={reduce})",
                      hint=hint or "1x1 layer: reduce * 1 * 1 * d_in weights; then k * f * f * reduce.")
-    return passed(ex, f"matches Keras on {len(cases)} cases, the lecture's 73,728 / 69,632 / 34,816 included")
+    passed(ex, f"matches Keras on {len(cases)} cases, the lecture's 73,728 / 69,632 / 34,816 included")
 
 
 # --------------------------------------------------------------------------
@@ -398,7 +398,7 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
         expect_equal(ex, got, expected, what=f"multiplications for {desc}",
                      hint=hint or "A conv layer does H_out * W_out * K * (F * F * D_in) multiplications; "
                                   "pooling does none.")
-    return passed(ex, f"output shapes and multiplication counts match Keras on {len(cases)} inception modules")
+    passed(ex, f"output shapes and multiplication counts match Keras on {len(cases)} inception modules")
 
 
 # --------------------------------------------------------------------------
@@ -435,7 +435,7 @@ def check_separable(separable_params, separable_ratio, seed=25):
         if not np.isclose(ratio, expected, rtol=1e-9):
             raise CheckFailed(ex, f"separable_ratio({f}, {d}, {k}) is wrong.", expected=expected, found=ratio,
                               hint="Divide the separable count by the standard count, both without biases.")
-    return passed(ex, f"matches Keras' SeparableConv2D and Conv2D on {len(cases)} layers")
+    passed(ex, f"matches Keras' SeparableConv2D and Conv2D on {len(cases)} layers")
 
 
 # --------------------------------------------------------------------------
@@ -458,7 +458,7 @@ def check_receptive_field(receptive_field, seed=26):
             hint = "A stride multiplies how far the next layers' filters reach in the input."
         expect_equal(ex, got, expected, what=f"receptive field of {layers}",
                      hint=hint or "r = 1 + sum over layers of (F_l - 1) times the product of the strides before l.")
-    return passed(ex, f"matches the gradient-measured receptive field on {len(cases)} stacks")
+    passed(ex, f"matches the gradient-measured receptive field on {len(cases)} stacks")
 
 
 # --------------------------------------------------------------------------
@@ -513,5 +513,5 @@ def check_fire(fire_filters, fire_params, seed=27):
             hint = "The expand layers see the s1x1 squeezed channels, not d_in."
         expect_equal(ex, got, expected, what=f"fire_params(d_in={d_in}, s1x1={s1}, e1x1={e1}, e3x3={e3})",
                      hint=hint or "squeeze 1x1 layer, then a 1x1 and a 3x3 expand layer, all with biases.")
-    return passed(ex, f"filter counts keep SR and PCT_3x3 on {len(cases)} cases; parameters match Keras "
+    passed(ex, f"filter counts keep SR and PCT_3x3 on {len(cases)} cases; parameters match Keras "
                       f"on {len(fires)} fire modules")

@@ -129,7 +129,7 @@ def check_initialisers(xavier_uniform, he_normal, seed=30):
     _check_initialiser(ex, xavier_uniform, "xavier_uniform", lambda i, o: 2.0 / (i + o), 1.8, "uniform",
                        "linear", bound=lambda i, o: math.sqrt(6.0 / (i + o)), seed=seed)
     _check_initialiser(ex, he_normal, "he_normal", lambda i, o: 2.0 / i, 3.0, "normal", "relu", seed=seed + 1)
-    return passed(ex, f"sample variances within {N_SIGMA:g} standard errors of the formulas, the right "
+    passed(ex, f"sample variances within {N_SIGMA:g} standard errors of the formulas, the right "
                       "distributions, and a steady signal through 20 layers")
 
 
@@ -218,7 +218,7 @@ def check_conv2d_backward(conv2d_backward, conv2d_forward, seed=31):
     numeric = [_numeric_grad(loss, v) for v in (x, w, b)]
     _compare_grads(ex, ["dx", "dw", "db"], [dx, dw, db], numeric, NUMERIC_TOL,
                    "finite differences", "x(2, 5, 5, 2), w(3, 3, 2, 2), stride=2, pad=1", hints)
-    return passed(ex, f"dx, dw, db match tf.GradientTape (relative error < {TF_TOL:g}) on {len(cases)} cases "
+    passed(ex, f"dx, dw, db match tf.GradientTape (relative error < {TF_TOL:g}) on {len(cases)} cases "
                       f"and finite differences (< {NUMERIC_TOL:g})")
 
 
@@ -262,7 +262,7 @@ def check_pool2d_backward(pool2d_backward, pool2d_forward, seed=32):
 
         _compare_grads(ex, ["dx"], [dx], [_numeric_grad(loss, x)], NUMERIC_TOL, "finite differences",
                        f"{mode} pooling of x(1, 5, 5, 2), size=3, stride=2", {"dx": hints[mode]})
-    return passed(ex, f"max and average pooling gradients match tf.GradientTape (< {TF_TOL:g}) and finite "
+    passed(ex, f"max and average pooling gradients match tf.GradientTape (< {TF_TOL:g}) and finite "
                       f"differences (< {NUMERIC_TOL:g}), overlapping windows included")
 
 
@@ -321,7 +321,7 @@ def check_dropout_forward(dropout_forward, seed=33):
     for p in (1.0, 1.5, -0.1):
         expect_raises(ex, ValueError, dropout_forward, h, p, True, np.random.default_rng(0), what=f"p={p}",
                       hint="p must be in [0, 1): with p = 1 everything is dropped and 1 / (1 - p) is infinite.")
-    return passed(ex, "identity at test time and for p=0, drops a fraction p (up to p=0.99), keeps the "
+    passed(ex, "identity at test time and for p=0, drops a fraction p (up to p=0.99), keeps the "
                       "expectation, refuses p outside [0, 1)")
 
 
@@ -351,7 +351,7 @@ def check_build_net(build_net):
         check_architecture(model, expected_net(rate), exercise=f"{ex} with dropout_rate={rate}",
                            hint="Input(shape=(64,)), then Dense(256, relu), Dropout, Dense(256, relu), Dropout, "
                                 "Dense(10, softmax).")
-    return passed(ex, "the network matches the specification for dropout rates 0, 0.5 and 0.3")
+    passed(ex, "the network matches the specification for dropout rates 0, 0.5 and 0.3")
 
 
 def reference_gap(history, last=5):
@@ -397,7 +397,7 @@ def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
             raise CheckFailed(ex, f"on your own training histories the largest gap belongs to {best!r} "
                                   f"(gaps {gaps}).", expected=best, found=got)
         detail += f" and your own training runs (gaps {gaps})"
-    return passed(ex, f"correct on {detail}")
+    passed(ex, f"correct on {detail}")
 
 
 # --------------------------------------------------------------------------
@@ -407,4 +407,4 @@ def check_choice(answer, choices="ABCD", exercise="Exercise 4 (self-test)"):
     """Only the format: one of the letters. The answer itself is graded by a hidden test."""
     if not isinstance(answer, str) or answer.strip().upper() not in choices:
         raise CheckFailed(exercise, f"the answer should be one of the letters {', '.join(choices)}.", found=answer)
-    return passed(exercise, f"answer {answer.strip().upper()!r} recorded (graded when the lab is collected)")
+    passed(exercise, f"answer {answer.strip().upper()!r} recorded (graded when the lab is collected)")

@@ -67,7 +67,7 @@ def check_build_lenet5(build_lenet5):
                            hint="conv 5x5 (6 maps, 'same') -> 2x2 average pool -> conv 5x5 (16 maps, "
                                 "'valid') -> 2x2 average pool -> Flatten -> Dense 120 -> Dense 84 -> "
                                 "Dense num_classes with softmax; `activation` on every hidden layer.")
-    return passed(ex, f"layers, shapes and activations match LeNet-5 for {len(cases)} inputs "
+    passed(ex, f"layers, shapes and activations match LeNet-5 for {len(cases)} inputs "
                       f"({model.count_params():,} parameters for the last one)")
 
 
@@ -99,7 +99,7 @@ def check_train_model(train_model, build_lenet5):
     lr = float(np.asarray(opt.learning_rate))
     if not np.isclose(lr, 1e-3):
         raise CheckFailed(ex, "use Adam's learning rate of 0.001.", expected=1e-3, found=lr)
-    return passed(ex, "compiles with Adam, trains for the epochs asked and returns a History with validation curves")
+    passed(ex, "compiles with Adam, trains for the epochs asked and returns a History with validation curves")
 
 
 # --------------------------------------------------------------------------
@@ -194,4 +194,4 @@ def check_most_confused_pair(most_confused_pair, seed=4):
     cm[np.diag_indices(3)] = [0.5, 0.5, 0.5]
     expect_equal(ex, tuple(int(v) for v in call(ex, most_confused_pair, cm)), _oracle_pair(cm),
                  what="pair for a hand-made matrix")
-    return passed(ex, "finds the most confused (true, predicted) pair on 6 matrices")
+    passed(ex, "finds the most confused (true, predicted) pair on 6 matrices")

@@ -80,7 +80,7 @@ def check_build_augmenter(build_augmenter, seed=5):
             raise CheckFailed(ex, f"{kind} on its own takes images in [0, 1] far out of range.",
                               found=f"values in [{out.min():.3f}, {out.max():.3f}] from [{x.min():.3f}, {x.max():.3f}]",
                               hint="Pass value_range=(0.0, 1.0): Keras assumes [0, 255] by default.")
-    return passed(ex, "all five layers; identity at inference; shape and [0, 1] range kept when training")
+    passed(ex, "all five layers; identity at inference; shape and [0, 1] range kept when training")
 
 
 # --------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def check_make_dataset(make_dataset):
     if not maps_after_batch or names_a.index("CacheDataset") > maps_after_batch[0]:
         raise CheckFailed(ex, "augment after cache() and batch(), so every epoch sees new variations "
                               "and a whole batch is augmented at once.", found=names_a)
-    return passed(ex, "float32 in [0, 1], right batches, seeded shuffling, cache and prefetch, "
+    passed(ex, "float32 in [0, 1], right batches, seeded shuffling, cache and prefetch, "
                       "augmentation only when training")
 
 
@@ -281,7 +281,7 @@ def check_early_stopping(make_early_stopping):
             raise CheckFailed(ex, f"after stopping, the weights of the best epoch ({want_best}) should be "
                                   f"restored (validation losses [{shown}], patience={patience}).",
                               expected=want_best, found=kept, hint="restore_best_weights=True.")
-    return passed(ex, f"stops at the right epoch and restores the best weights on {len(SEQUENCES)} scripted runs")
+    passed(ex, f"stops at the right epoch and restores the best weights on {len(SEQUENCES)} scripted runs")
 
 
 # --------------------------------------------------------------------------
@@ -337,7 +337,7 @@ def check_random_search(random_search):
     counts = {v: sum(c["batch_size"] == v for c in many) for v in SPACE["batch_size"][1]}
     if min(counts.values()) < 0.15 * len(many):
         raise CheckFailed(ex, "every choice should be drawn about equally often.", found=counts)
-    return passed(ex, f"in bounds, repeatable, log-uniform learning rates ({below:.0%} below 1e-3)")
+    passed(ex, f"in bounds, repeatable, log-uniform learning rates ({below:.0%} below 1e-3)")
 
 
 def check_grid_search(grid_search):
@@ -367,7 +367,7 @@ def check_grid_search(grid_search):
                                  [round(v, 6) for v in np.linspace(0, 0.6, k)], SPACE["batch_size"][1]))
     if combos != want:
         raise CheckFailed(ex, "some combinations are repeated or missing.", expected=len(want), found=len(combos))
-    return passed(ex, f"all {len(grid)} combinations, log-spaced learning rates")
+    passed(ex, f"all {len(grid)} combinations, log-spaced learning rates")
 
 
 # --------------------------------------------------------------------------
@@ -414,7 +414,7 @@ def check_regularized_cnn(build_regularized_cnn):
                           hint="kernel_regularizer=keras.regularizers.l2(...) on Conv2D / Dense layers.")
     if not any(type(layer).__name__ == "Conv2D" for layer in _all_layers(model)):
         raise CheckFailed(ex, "a CNN needs Conv2D layers.")
-    return passed(ex, f"augmentation ({len(rep['augment'])} layers), dropout {rep['dropout']}, "
+    passed(ex, f"augmentation ({len(rep['augment'])} layers), dropout {rep['dropout']}, "
                       f"L2 on {len(rep['l2'])} layers, {model.count_params():,} parameters")
 
 

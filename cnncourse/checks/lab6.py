@@ -235,7 +235,7 @@ def check_vgg_block(vgg_block):
         raise CheckFailed(ex, "moving the input 2 pixels to the right should move the output 1 pixel "
                               "(after the 2x2 pooling); yours changes in another way.",
                           hint="Use only same-padded 3x3 convolutions and one 2x2 max pool with stride 2.")
-    return passed(ex, f"structure, parameter counts and translation behaviour right on {len(cases)} inputs")
+    passed(ex, f"structure, parameter counts and translation behaviour right on {len(cases)} inputs")
 
 
 # --------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def check_inception_block(inception_block):
     c1, c3r, c3, c5r, c5, pp = sizes
     _check_path_reach(ex, model, shape, (c1, c3, c5, pp), (0, 1, 2, 1), ("1x1", "3x3", "5x5", "pool"),
                       order_hint="Concatenate the paths in the order 1x1, 3x3, 5x5, pool.")
-    return passed(ex, f"four paths, channels and parameters right on {len(cases)} inputs; "
+    passed(ex, f"four paths, channels and parameters right on {len(cases)} inputs; "
                       "each path sees as far as its kernel")
 
 
@@ -372,7 +372,7 @@ def check_residual_block(residual_block):
     if reach != 2:
         raise CheckFailed(ex, "a one-pixel change should reach 2 pixels away through two 3x3 convolutions.",
                           expected=2, found=reach)
-    return passed(ex, f"structure, parameters and shortcut right on {len(cases)} inputs; with the main path "
+    passed(ex, f"structure, parameters and shortcut right on {len(cases)} inputs; with the main path "
                       "zeroed the block is ReLU(x)")
 
 
@@ -441,7 +441,7 @@ def check_resnext_block(resnext_block):
                    else "does not output ReLU(x)")
         raise CheckFailed(ex, f"with its convolutions at zero, the block on 16 channels {problem}.",
                           hint="y = ReLU(main(x) + x) when the channels match.")
-    return passed(ex, f"grouped 3x3 convolution, shortcut and parameters right on {len(cases)} inputs; "
+    passed(ex, f"grouped 3x3 convolution, shortcut and parameters right on {len(cases)} inputs; "
                       f"{g} groups make the 3x3 layer {ratio:.2f} times smaller")
 
 
@@ -483,7 +483,7 @@ def check_param_formulas(conv_params, separable_params):
                 hint = "The biases belong to the pointwise layer (c_out of them), not to the depthwise filters."
             raise CheckFailed(ex, f"separable_params({k}, {cin}, {cout}) disagrees with Keras' SeparableConv2D.",
                               expected=want, found=got, hint=hint)
-    return passed(ex, f"both formulas match Keras' own counts on {len(cases)} layers")
+    passed(ex, f"both formulas match Keras' own counts on {len(cases)} layers")
 
 
 def check_separable_block(separable_block):
@@ -525,7 +525,7 @@ def check_separable_block(separable_block):
     if not np.allclose(_forward(model, x), _forward(ref, x), atol=1e-4):
         raise CheckFailed(ex, "with the same weights, your block and Keras' SeparableConv2D (ReLU) disagree.",
                           hint="Depthwise first, pointwise second, ReLU at the end only.")
-    return passed(ex, f"structure right on {len(cases)} inputs; computes what SeparableConv2D computes")
+    passed(ex, f"structure right on {len(cases)} inputs; computes what SeparableConv2D computes")
 
 
 # --------------------------------------------------------------------------
@@ -564,7 +564,7 @@ def check_fire_sizes(fire_sizes):
             raise CheckFailed(ex, f"{what}: squeeze / (expand1x1 + expand3x3) should be SR = {sr}.",
                               expected=sr, found=round(s / expand, 4),
                               hint="SR compares the squeeze filters with all the expand filters.")
-    return passed(ex, f"the squeeze ratio and the 3x3 share are kept on {len(cases)} cases")
+    passed(ex, f"the squeeze ratio and the 3x3 share are kept on {len(cases)} cases")
 
 
 def check_fire_module(fire_module):
@@ -597,7 +597,7 @@ def check_fire_module(fire_module):
     model = _block_model(ex, fire_module, shape, s, e1, e3)
     _check_path_reach(ex, model, shape, (e1, e3), (0, 1), ("expand1x1", "expand3x3"),
                       order_hint="Concatenate the 1x1 expand first, then the 3x3 expand.")
-    return passed(ex, f"squeeze, expand paths, channels and parameters right on {len(cases)} inputs")
+    passed(ex, f"squeeze, expand paths, channels and parameters right on {len(cases)} inputs")
 
 
 # --------------------------------------------------------------------------
@@ -639,7 +639,7 @@ def check_compound_scale(compound_scale):
     d3, w3, r3 = run(3)
     if not np.isclose(d3 * w3 ** 2 * r3 ** 2, flops ** 3):
         raise CheckFailed(ex, "FLOPs should grow as (alpha * beta^2 * gamma^2) ** phi.")
-    return passed(ex, f"multipliers right; FLOPs grow {flops:.3f}x per step of phi (about 2)")
+    passed(ex, f"multipliers right; FLOPs grow {flops:.3f}x per step of phi (about 2)")
 
 
 # --------------------------------------------------------------------------
@@ -677,7 +677,7 @@ def check_mini_vgg(mini_vgg):
     check_architecture(model, spec, ex, hint="vgg_block(x, 1, 16), vgg_block(x, 2, 32), Flatten(), "
                                              "Dense(num_classes, activation='softmax').")
     _expect_params(ex, model, mini_vgg_params(), f"mini_vgg({MINI_INPUT}, {MINI_CLASSES})")
-    return passed(ex, f"{model.count_params():,} parameters, layers as specified")
+    passed(ex, f"{model.count_params():,} parameters, layers as specified")
 
 
 def check_mini_resnet(mini_resnet):
@@ -695,7 +695,7 @@ def check_mini_resnet(mini_resnet):
     if len(dense) != 1 or _act(dense[0]) != "softmax":
         raise CheckFailed(ex, f"{what}: end with a single Dense(num_classes, activation='softmax').", hint=hint)
     _expect_params(ex, model, mini_resnet_params(), what, hint=hint)
-    return passed(ex, f"{model.count_params():,} parameters, two residual blocks as specified")
+    passed(ex, f"{model.count_params():,} parameters, two residual blocks as specified")
 
 
 def mini_net_data():
@@ -738,7 +738,6 @@ def report_mini_net(results, label, check):
         raise CheckFailed(ex, f"no result for {label!r}: run the training cell above first.",
                           found=sorted(results) if isinstance(results, dict) else type(results).__name__)
     report(ex, "held-out accuracy", float(results[label]["accuracy"]), LAB, check)
-    return True
 
 
 def check_efficiency(results, acc_per_kparam, more_efficient):
@@ -763,4 +762,4 @@ def check_efficiency(results, acc_per_kparam, more_efficient):
     if more_efficient != best:
         raise CheckFailed(ex, "by your own numbers, the other network reached more accuracy per parameter.",
                           found=more_efficient, hint="Compare the two values of acc_per_kparam.")
-    return passed(ex, f"{more_efficient} gets the most accuracy per parameter in your runs")
+    passed(ex, f"{more_efficient} gets the most accuracy per parameter in your runs")

@@ -104,7 +104,7 @@ def check_build_transfer_model(build_transfer_model):
                               expected="training=False", found=f"training={flags[-1] if flags else None}",
                               hint="Build the model with the functional API and call the base as "
                                    "x = base(inputs, training=False) (a Sequential model cannot pass it).")
-    return passed(ex, "the base is frozen and called with training=False; only the new head trains")
+    passed(ex, "the base is frozen and called with training=False; only the new head trains")
 
 
 # --------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def check_unfreeze_top(unfreeze_top):
             raise CheckFailed(ex, f"with n_layers={n}, the base's trainable weights do not match its layers' flags.",
                               expected=expected_count, found=_count(base.trainable_weights),
                               hint="Is base.trainable True? A frozen model freezes all its layers.")
-    return passed(ex, "the top layers train, everything below and every batch-norm layer stays frozen")
+    passed(ex, "the top layers train, everything below and every batch-norm layer stays frozen")
 
 
 # --------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def check_compile_for_finetuning(compile_for_finetuning):
         except Exception as exc:  # loss or metrics unusable with integer labels
             raise CheckFailed(ex, f"the compiled model cannot train on integer labels: {type(exc).__name__}: {exc}",
                               hint="Use loss='sparse_categorical_crossentropy' and metrics=['accuracy'].") from None
-    return passed(ex, "a tenth of the learning rate, read from the optimizer or given")
+    passed(ex, "a tenth of the learning rate, read from the optimizer or given")
 
 
 # --------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def check_choose_strategy(choose_strategy):
                   hint="Raise ValueError for a dataset_size other than 'small' or 'large'.")
     expect_raises(ex, ValueError, choose_strategy, "small", "somewhat", what="similarity='somewhat'",
                   hint="Raise ValueError for a similarity other than 'similar' or 'different'.")
-    return passed(ex, "four different strategies, unknown inputs refused (the hidden tests check which is which)")
+    passed(ex, "four different strategies, unknown inputs refused (the hidden tests check which is which)")
 
 
 # --------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def check_train_transfer(train_transfer, x, y, num_classes=5):
             raise CheckFailed(ex, "the base's weights changed during training (or it is not the shipped "
                                   "source network).",
                               hint="Start from source.load_base() and freeze it.")
-    return passed(ex, "a frozen source base with a trained head; the hidden test measures its accuracy")
+    passed(ex, "a frozen source base with a trained head; the hidden test measures its accuracy")
 
 
 def check_experiment(results, seeds):
@@ -286,7 +286,7 @@ def check_experiment(results, seeds):
             if "val_accuracy" not in hist:
                 raise CheckFailed(ex, f"a {key} run has no validation accuracy per epoch.",
                                   hint="Pass validation_data=(x_test, y_test) to fit.")
-    return passed(ex, f"{len(seeds)} seeds of both runs, with learning curves")
+    passed(ex, f"{len(seeds)} seeds of both runs, with learning curves")
 
 
 # --------------------------------------------------------------------------

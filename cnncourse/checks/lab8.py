@@ -63,7 +63,7 @@ def check_first_layer_filters(first_layer_filters):
     expect_array(ex, got, expected, atol=1e-5, what="normalised first-layer filters",
                  hint="Take the kernel of the first Conv2D layer (not its bias), filter axis first, "
                       "then (w - min) / (max - min) per filter.")
-    return passed(ex, f"{expected.shape[0]} filters of {expected.shape[1]}x{expected.shape[2]}, each scaled to [0, 1]")
+    passed(ex, f"{expected.shape[0]} filters of {expected.shape[1]}x{expected.shape[2]}, each scaled to [0, 1]")
 
 
 def check_feature_maps(feature_maps):
@@ -82,7 +82,7 @@ def check_feature_maps(feature_maps):
                               expected=expected.shape, found=np.shape(got), hint="Take [0] of the batch.")
         expect_array(ex, got, expected, atol=1e-4, what=f"feature maps of layer {name!r}",
                      hint="keras.Model(model.input, model.get_layer(layer_name).output) on image[None].")
-    return passed(ex, "the maps of conv1 and conv3 match an intermediate-output model")
+    passed(ex, "the maps of conv1 and conv3 match an intermediate-output model")
 
 
 def _probability(model, image, class_index):
@@ -123,7 +123,7 @@ def check_occlusion_map(occlusion_map):
     if not got.min() < clean - 0.05:
         raise CheckFailed(ex, "covering the digit should lower the class probability.",
                           expected=f"below {clean:.3f}", found=round(float(got.min()), 4))
-    return passed(ex, "right shape for 4 patch/stride pairs; covering the digit lowers its score "
+    passed(ex, "right shape for 4 patch/stride pairs; covering the digit lowers its score "
                       f"from {clean:.2f} to {got.min():.2f}")
 
 
@@ -190,7 +190,7 @@ def check_grad_cam(grad_cam):
         raise CheckFailed(ex, "the heatmap's peak should be on the digit.", expected=(t, l, b, r),
                           found=(int(i * scale), int(j * scale)))
     del keras
-    return passed(ex, "right shape and range on two layers; the peak sits on the digit")
+    passed(ex, "right shape and range on two layers; the peak sits on the digit")
 
 
 def check_fgsm(fgsm):
@@ -228,4 +228,4 @@ def check_fgsm(fgsm):
                               hint="Step *up* the loss: x + epsilon * sign(d loss / d x)." if wrong_way else
                               "Each pixel should move by exactly +-epsilon, the sign of d loss / d x "
                               "(loss: sparse categorical cross-entropy of the true label).")
-    return passed(ex, "steps of exactly epsilon up the loss gradient's sign, clipped to [0, 1]")
+    passed(ex, "steps of exactly epsilon up the loss gradient's sign, clipped to [0, 1]")

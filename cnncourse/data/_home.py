@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cnncourse.errors import MissingDatasetError
+
 DATA_DIR_ENV = "CNNCOURSE_DATA_DIR"
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(MissingDatasetError):
     """A dataset or weights file is not on this machine and cannot be fetched."""
 
 

@@ -1,0 +1,101 @@
+"""Grading proves itself first: the course's own solution must earn full marks the same way.
+
+Before ``cnncourse grade`` records anyone's score it grades the lab's source
+notebook (its solutions, handed in through the released notebook, as a perfect
+student would) through exactly the path every submission takes: the same
+backend and workers, sandbox, limits, profile and environment. When that
+does not earn full marks with status ``ok``, something is wrong with the
+lab or with the grading machines (a hidden test that imports what students
+do not have, a missing dataset or calibration record, a cell limit too
+short for this machine), and grading stops before anything is recorded,
+saying which cell lost points and why. ``--no-preflight`` skips it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from autograder.grading.task import GradingTask, read_folder
+
+SOLUTION_ID = "course-solution"  # the student id the solution is graded under (never recorded)
+
+
+class PreflightFailed(RuntimeError):
+    """The course's own solution did not earn full marks through the grading path."""
+
+
+def solution_files(course_dir, assignment, spec):
+    """What a perfect student hands in: the released files, each notebook's answers from the source."""
+    from autograder.course import perfect_submission
+
+    course_dir = Path(course_dir)
+    release = course_dir / "release" / assignment
+    source = course_dir / "source" / assignment
+    if not release.is_dir():
+        raise PreflightFailed(f"{assignment} has no release in {release}: run `cnncourse release {assignment}` "
+                              f"(or nbgrader generate_assignment {assignment}) first.")
+    files = read_folder(release, skip_notebooks=True)
+    for nb in spec["notebooks"]:
+        name = f"{nb['name']}.ipynb"
+        if not (source / name).exists() or not (release / name).exists():
+            raise PreflightFailed(f"{assignment}: {name} is missing from source/ or release/; release it again.")
+        files[name] = nbformat.writes(perfect_submission(source / name, release / name)).encode()
+    return files
+
+
+def solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text, source_files, seed_db):
+    """The grading task of the course's own solution (the same settings as every student's)."""
+    return GradingTask(assignment=assignment, student=SOLUTION_ID,
+                       files=solution_files(course_dir, assignment, spec), source_files=source_files, spec=spec,
+                       config_text=config_text, limits=limits, profile=profile, seed_db=seed_db, sandbox=sandbox)
+
+
+def _cell_errors(result):
+    """``{grade_id: "what the cell printed as its error"}`` from the graded notebooks."""
+    out = {}
+    for name, data in (result.get("files") or {}).items():
+        if not name.endswith(".ipynb"):
+            continue
+        try:
+            cells = json.loads(data)["cells"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        for cell in cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            texts = []
+            for o in cell.get("outputs", []):
+                if o.get("output_type") == "error":
+                    texts.append(f"{o.get('ename')}: {o.get('evalue')}")
+                elif o.get("output_type") == "stream" and o.get("name") == "stderr":
+                    texts.append("stderr: " + "".join(o.get("text", "")).strip()[-300:])
+            if gid and texts:
+                out[gid] = "; ".join(texts)[:400]
+    return out
+
+
+def verdict(result):
+    """``""`` when the solution earned full marks with status ``ok``, else what went wrong, one line a cell."""
+    full = result.get("status") == "ok" and result.get("score") == result.get("max_score")
+    if full:
+        return ""
+    lines = [f"status {result.get('status')}: {result.get('reason') or 'no reason recorded'}; "
+             f"score {result.get('score', 0):g} of {result.get('max_score', 0):g}"]
+    errors = _cell_errors(result)
+    for cell, (score, max_score) in (result.get("cells") or {}).items():
+        if score is None or score < max_score:
+            shown = "-" if score is None else f"{score:g}"
+            lines.append(f"  {cell}: {shown} of {max_score:g}" + (f": {errors[cell]}" if cell in errors else ""))
+    return "\n".join(lines)
+
+
+def check(result, assignment):
+    """Raise :class:`PreflightFailed` unless ``result`` (the solution's) earned full marks."""
+    problem = verdict(result)
+    if problem:
+        raise PreflightFailed(
+            f"the course's own solution of {assignment} does not earn full marks through this grading path, so "
+            f"no submission was graded:\n{problem}\nFix the lab or the grading environment (see the cells "
+            "above), or pass --no-preflight if you know why and want to grade anyway.")

@@ -1,0 +1,155 @@
+"""The calibrated bars of the checks that train a model, and the ``grade`` hidden tests call.
+
+A training check measures what the student built (for example the held-out
+accuracy of their LeNet trained under the profile's budget). Whether that
+number earns the points is decided by a bar measured over many seeds of the
+reference solution and of plausible weak answers (the method is in the
+instructor package's README). The records live here, one JSON file per lab,
+because checks and graded cells need them where students work; they are not
+secret: the checks print them.
+
+Example:
+
+>>> from cnncourse.calibration import load_records
+>>> rec = load_records("lab4-first-cnn")[("lenet", "fast")]
+>>> rec.threshold < min(rec.reference)
+True
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cnncourse.errors import MissingCalibrationError
+
+__all__ = ["MIN_SEEDS", "MissingCalibrationError", "Record", "grade", "load_records", "record", "record_path"]
+
+CAL_DIR = Path(__file__).resolve().parent
+MIN_SEEDS = 10
+
+
+@dataclass
+class Record:
+    """The calibration of one check under one profile.
+
+    Args:
+        lab, check, profile: what was calibrated (``"lab4-first-cnn"``, ``"lenet"``, ``"fast"``).
+        metric: what the check measures, in words.
+        reference: the reference solution's value for each seed.
+        weak: ``{name: values per seed}`` of each weak answer.
+        threshold: the bar for full points; ``partial`` the bar for half (or ``None``).
+        margin: the distance from the bar to the nearest measured value on either side.
+        higher_is_better: whether larger values are better.
+        seeds, budget, notes: how it was measured.
+    """
+
+    lab: str
+    check: str
+    profile: str
+    metric: str
+    reference: list
+    weak: dict
+    threshold: float
+    partial: float | None
+    margin: float
+    higher_is_better: bool = True
+    seeds: list = field(default_factory=list)
+    budget: dict = field(default_factory=dict)
+    notes: str = ""
+
+    def summary(self):
+        """One line for the bar and one per weak answer, for people."""
+        arrow = ">=" if self.higher_is_better else "<="
+        worst = min(self.reference) if self.higher_is_better else max(self.reference)
+        lines = [f"{self.lab}/{self.check} [{self.profile}] {self.metric} {arrow} {self.threshold:.4f} "
+                 f"(margin {self.margin:.3f}); reference worst {worst:.4f}, "
+                 f"mean {statistics.mean(self.reference):.4f} over {len(self.reference)} seeds"]
+        for name, values in self.weak.items():
+            best = max(values) if self.higher_is_better else min(values)
+            lines.append(f"    weak '{name}': best {best:.4f}, mean {statistics.mean(values):.4f}")
+        return "\n".join(lines)
+
+
+def record_path(lab):
+    """The JSON file that holds ``lab``'s records."""
+    return CAL_DIR / f"{lab}.json"
+
+
+def load_records(lab):
+    """All records of a lab.
+
+    Args:
+        lab: the lab id, e.g. ``"lab4-first-cnn"``.
+
+    Returns:
+        ``{(check, profile): Record}``; empty when the lab has no calibration.
+    """
+    p = record_path(lab)
+    if not p.exists():
+        return {}
+    raw = json.loads(p.read_text())
+    return {(r["check"], r["profile"]): Record(**r) for r in raw["records"]}
+
+
+def record(lab, check, profile=None, fallback=True):
+    """The record a check grades against under the active (or given) profile.
+
+    A lab is calibrated under both profiles. Where the ``full`` record is
+    missing (a lab calibrated only on a CPU so far), ``fallback`` grades
+    against the ``fast`` record and says so, rather than failing every
+    student: the fast bar was measured with a smaller budget, so for
+    accuracy-like metrics it is the more lenient one.
+
+    Raises:
+        MissingCalibrationError: no record for the check under the profile.
+    """
+    from cnncourse.runtime import profile as active_profile
+
+    p = profile or active_profile()
+    records = load_records(lab)
+    if (check, p) in records:
+        return records[(check, p)]
+    fix = f"cnncourse calibrate {lab} --profile {p}"
+    if fallback and p == "full" and (check, "fast") in records:
+        print(f"note: {lab}/{check} has no '{p}' calibration yet; grading against the 'fast' bar "
+              f"(instructors: run `{fix}`).")
+        return records[(check, "fast")]
+    raise MissingCalibrationError(f"No calibration for {lab}/{check} under profile {p!r}. Instructors: run `{fix}`.")
+
+
+def grade(lab, check, value, points, profile=None, what=None):
+    """Points for a measured ``value``: full at the bar, half above the partial bar, else none.
+
+    Prints the number reached and the bar, so the feedback says why. A graded
+    cell ends with this call: nbgrader takes its value as the cell's score.
+
+    Args:
+        lab, check: which calibrated bar.
+        value: what the check measured.
+        points: the cell's points.
+        profile: the profile whose bar applies (default: the active one).
+        what: how to name the number (default: the record's metric).
+
+    Returns:
+        The points earned, a ``float``.
+    """
+    rec = record(lab, check, profile)
+    value = float(value)
+    what = what or rec.metric
+    sign = 1 if rec.higher_is_better else -1
+    better = "at least" if rec.higher_is_better else "at most"
+    if sign * value >= sign * rec.threshold:
+        earned = float(points)
+        verdict = "full credit"
+    elif rec.partial is not None and sign * value > sign * rec.partial:
+        # Strictly better than the best weak answer measured (which may be chance level).
+        earned = points / 2
+        verdict = f"half credit (the partial bar is {rec.partial:.3f})"
+    else:
+        earned = 0.0
+        verdict = "no credit"
+    print(f"{what}: {value:.3f}; the bar ({rec.profile} profile) is {better} {rec.threshold:.3f}: {verdict}.")
+    return earned

@@ -1,0 +1,81 @@
+"""The course's Jupyter kernel: the default ``python3`` kernel of this environment, quiet from its start.
+
+TensorFlow decides at start-up what it logs, so a notebook cannot quieten it
+by importing something first. The course therefore sets its variables
+(:data:`cnncourse.runtime.KERNEL_ENV`) in the kernelspec, where every kernel
+of this environment starts: JupyterLab's, ``nbgrader validate``'s and
+``nbgrader autograde``'s alike.
+
+Example:
+
+>>> from cnncourse import kernel
+>>> kernel.missing_env({"env": {"TF_CPP_MIN_LOG_LEVEL": "3"}})  # doctest: +SKIP
+['TF_ENABLE_ONEDNN_OPTS']
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+KERNEL_NAME = "python3"
+DISPLAY_NAME = "Python 3 (cnncourse)"
+
+
+def spec_path(prefix=None):
+    """Where this environment's default kernelspec lives (``<prefix>/share/jupyter/kernels/python3``)."""
+    return Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+
+
+def read_spec(prefix=None):
+    """The kernelspec as a dict, or ``None`` when there is none."""
+    try:
+        return json.loads(spec_path(prefix).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def missing_env(spec):
+    """Names of the course's kernel variables that ``spec`` does not set to the course's values."""
+    from cnncourse.runtime import KERNEL_ENV
+
+    env = (spec or {}).get("env") or {}
+    return [k for k, v in KERNEL_ENV.items() if env.get(k) != v]
+
+
+def install(prefix=None):
+    """Write this environment's ``python3`` kernelspec with the course's variables.
+
+    Args:
+        prefix: the environment (default: the running one, ``sys.prefix``).
+
+    Returns:
+        The folder written.
+    """
+    from ipykernel.kernelspec import install as ipykernel_install
+
+    from cnncourse.runtime import KERNEL_ENV
+
+    return ipykernel_install(kernel_name=KERNEL_NAME, display_name=DISPLAY_NAME, prefix=str(prefix or sys.prefix),
+                             env=dict(KERNEL_ENV))
+
+
+def ensure(prefix=None, out=None):
+    """Install the kernelspec when it lacks the course's variables; return True when it was written."""
+    if not missing_env(read_spec(prefix)):
+        return False
+    path = install(prefix)
+    print(f"Set up the course's Jupyter kernel ({DISPLAY_NAME}) in {path}.", file=out or sys.stdout)
+    return True
+
+
+def main(argv=None):
+    """``python -m cnncourse.kernel``: install the kernelspec (setup scripts and images run it)."""
+    path = install()
+    print(f"Installed the course's Jupyter kernel in {path}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
