@@ -1,4 +1,4 @@
-"""Start a new lab from the course's template: ``cnncourse new-lab ID``.
+"""Start a new lab from the course's template.
 
 Writes ``source/ID/ID.ipynb`` with the course's conventions, ready to edit in
 JupyterLab (nbgrader's *Create Assignment* toolbar shows the cell types):

@@ -25,6 +25,7 @@ import base64
 import csv
 import html
 import io
+import statistics
 import sys
 from pathlib import Path
 
@@ -88,7 +89,21 @@ def collect(course_dir, assignment):
                          "score": float(sub.score), "max_score": max_total, "cells": cells,
                          "seconds": r.get("seconds"), "reason": r.get("reason") or "",
                          "needs_manual_grade": bool(sub.needs_manual_grade)})
+    # Submissions the grader failed on (status "error") have no gradebook entry: listed, without a score.
+    seen = {r["student"] for r in rows}
+    for student, r in sorted(results.items()):
+        if student not in seen and r.get("status") == "error":
+            rows.append({"student": student, "status": "error", "score": None, "max_score": max_total, "cells": {},
+                         "seconds": r.get("seconds"), "reason": r.get("reason") or "", "needs_manual_grade": False})
     return questions, rows
+
+
+def _graded(rows):
+    return [r for r in rows if r["score"] is not None]
+
+
+def _score_text(r):
+    return "-" if r["score"] is None else f"{r['score']:g}"
 
 
 def write_csv(path, questions, rows):
@@ -99,8 +114,9 @@ def write_csv(path, questions, rows):
         w.writerow(["student", "status", "score", "max_score", "percent"]
                    + [f"{q} (/{m:g})" for q, m in questions] + ["grading_seconds", "reason"])
         for r in rows:
-            pct = 100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0
-            w.writerow([r["student"], r["status"], f"{r['score']:g}", f"{r['max_score']:g}", f"{pct:.1f}"]
+            pct = "" if r["score"] is None else f"{100.0 * r['score'] / r['max_score'] if r['max_score'] else 0.0:.1f}"
+            w.writerow([r["student"], r["status"], "" if r["score"] is None else f"{r['score']:g}",
+                        f"{r['max_score']:g}", pct]
                        + ["" if r["cells"].get(q) is None else f"{r['cells'][q]:g}" for q, _ in questions]
                        + ["" if r["seconds"] is None else f"{r['seconds']:.1f}", r["reason"]])
     return path
@@ -122,6 +138,7 @@ def plot_distribution(rows):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    rows = _graded(rows)
     pct = np.array([100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in rows])
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     bins = np.linspace(0, 100, 11)
@@ -142,6 +159,7 @@ def plot_distribution(rows):
 def question_stats(questions, rows):
     """Per question: mean score as % of its maximum, and the share of submissions below full marks."""
     stats = []
+    rows = _graded(rows)
     for q, m in questions:
         scores = [r["cells"].get(q) or 0.0 for r in rows]
         mean = 100.0 * sum(scores) / (len(scores) * m) if scores and m else 0.0
@@ -219,10 +237,10 @@ def _img(png, alt):
 
 def render_html(assignment, questions, rows):
     n = len(rows)
-    pct = [100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in rows]
+    pct = [100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in _graded(rows)]
     failures = [r for r in rows if r["status"] != "ok"]
-    mean = sum(pct) / n if n else 0.0
-    median = sorted(pct)[n // 2] if n else 0.0
+    mean = statistics.mean(pct) if pct else 0.0
+    median = statistics.median(pct) if pct else 0.0
     times = [r["seconds"] for r in rows if r["seconds"] is not None]
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}: class report"
              f"</title><style>{_CSS}</style></head><body>",
@@ -249,7 +267,7 @@ def render_html(assignment, questions, rows):
         parts.append("<table><tr><th>student</th><th>status</th><th>score</th><th>reason</th></tr>")
         for r in failures:
             parts.append(f"<tr><td>{html.escape(r['student'])}</td><td class='fail'>{html.escape(r['status'])}</td>"
-                         f"<td class='num'>{r['score']:g} / {r['max_score']:g}</td>"
+                         f"<td class='num'>{_score_text(r)} / {r['max_score']:g}</td>"
                          f"<td>{html.escape(r['reason'])}</td></tr>")
         parts.append("</table>")
     else:
@@ -261,7 +279,7 @@ def render_html(assignment, questions, rows):
         cells = "".join("<td class='num'>" + ("-" if r["cells"].get(q) is None else f"{r['cells'][q]:g}") + "</td>"
                         for q, _ in questions)
         parts.append(f"<tr><td>{html.escape(r['student'])}</td><td class='{cls}'>{html.escape(r['status'])}</td>"
-                     f"<td class='num'>{r['score']:g} / {r['max_score']:g}</td>{cells}</tr>")
+                     f"<td class='num'>{_score_text(r)} / {r['max_score']:g}</td>{cells}</tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts)
 

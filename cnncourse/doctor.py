@@ -1,9 +1,10 @@
-"""Check this machine for the course: ``cnncourse doctor``.
+"""Check this machine for the course and print each problem with its fix.
 
-Prints versions (Python, TensorFlow, Keras, nbgrader, JupyterLab), whether a
-GPU was found and which grading profile applies, which datasets and weights
-are in the data directory, and whether nbgrader's extensions are enabled.
-Every problem comes with its fix. Exit status 1 when something needs fixing.
+``cnncourse doctor`` prints versions (Python, TensorFlow, Keras, nbgrader,
+JupyterLab), whether a GPU was found and which grading profile applies,
+whether the course's Jupyter kernel is set up, which datasets and weights are
+in the data directory, and whether nbgrader's extensions are enabled. Every
+problem comes with its fix. Exit status 1 when something needs fixing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ OPTIONAL_FILES = {
     "MobileNetV2 ImageNet weights": "models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
 }
 MIN_VERSIONS = {"tensorflow": (2, 16), "keras": (3, 0), "nbgrader": (0, 9), "jupyterlab": (4, 0)}
-INSTALL_FIX = "pip install -e '.[cpu]'  (or '.[gpu]' on a Linux machine with an NVIDIA GPU)"
+INSTALL_FIX = ("pip install -e '.[cpu]' in the course repository (or '.[gpu]' on a Linux machine with an "
+               "NVIDIA GPU); or bash setup.sh demo")
 
 
 @dataclass
@@ -106,6 +108,17 @@ def check_backend_and_device():
     return out
 
 
+def check_kernel():
+    """The course's kernelspec: TensorFlow quiet from the kernel's start (see :mod:`cnncourse.kernel`)."""
+    from cnncourse import kernel
+
+    missing = kernel.missing_env(kernel.read_spec())
+    if not missing:
+        return [Finding("Jupyter kernel", OK, f"{kernel.DISPLAY_NAME} ({kernel.spec_path().parent})")]
+    return [Finding("Jupyter kernel", FAIL, f"the python3 kernel does not set {', '.join(missing)}: TensorFlow's "
+                    "start-up lines land in check cells and nbgrader validate fails", "python -m cnncourse.kernel")]
+
+
 def check_data():
     from cnncourse.data._home import find_file, get_data_home
 
@@ -158,6 +171,7 @@ def diagnose(include_extensions=True):
     findings = check_versions()
     if not any(f.topic == "tensorflow" and f.status == FAIL for f in findings):
         findings += check_backend_and_device()
+    findings += check_kernel()
     findings += check_data()
     if include_extensions:
         findings += check_nbgrader_extensions()

@@ -9,7 +9,7 @@ of this environment starts: JupyterLab's, ``nbgrader validate``'s and
 Example:
 
 >>> from cnncourse import kernel
->>> kernel.missing_env({"env": {"TF_CPP_MIN_LOG_LEVEL": "3"}})  # doctest: +SKIP
+>>> kernel.missing_env({"env": {"TF_CPP_MIN_LOG_LEVEL": "3"}})
 ['TF_ENABLE_ONEDNN_OPTS']
 """
 

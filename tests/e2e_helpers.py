@@ -212,7 +212,8 @@ def jupyter_env(base, extra=None):
         env[var] = str(path)
     env["PATH"] = str(venv_bin()) + os.pathsep + env.get("PATH", "")
     env.setdefault("CNNCOURSE_PROFILE", "fast")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for var in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS"):
+        env.pop(var, None)  # the course's kernelspec sets them, as for a student
     env.update(extra or {})
     return env
 

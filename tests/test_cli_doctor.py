@@ -71,6 +71,27 @@ def test_doctor_flags_a_disabled_lab_extension():
     assert found["nbgrader server extension"].status == doctor.OK
 
 
+def test_doctor_checks_the_course_kernel(tmp_path, monkeypatch):
+    from cnncourse import kernel
+
+    assert {f.topic: f for f in doctor.check_kernel()}["Jupyter kernel"].status == doctor.OK  # setup.sh installs it
+    plain = {"argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "language": "python"}
+    monkeypatch.setattr(kernel, "read_spec", lambda prefix=None: plain)
+    found = doctor.check_kernel()[0]
+    assert found.status == doctor.FAIL and "TF_ENABLE_ONEDNN_OPTS" in found.detail
+    assert found.fix == "python -m cnncourse.kernel"
+
+
+def test_kernel_install_writes_the_course_variables(tmp_path):
+    from cnncourse import kernel
+    from cnncourse.runtime import KERNEL_ENV
+
+    assert kernel.missing_env(kernel.read_spec(tmp_path)) == list(KERNEL_ENV)
+    assert kernel.ensure(tmp_path) is True and kernel.ensure(tmp_path) is False
+    spec = kernel.read_spec(tmp_path)
+    assert spec["env"] == KERNEL_ENV and spec["argv"][0] == sys.executable
+
+
 def test_doctor_flags_old_versions(monkeypatch):
     monkeypatch.setattr(doctor, "_dist_version", lambda *names: "2.1.0" if "tensorflow" in names else "9.9")
     found = {f.topic: f for f in doctor.check_versions()}

@@ -127,3 +127,13 @@ def test_one_student_command_stages_and_the_next_run_merges(graded):
     assert merged.graded == ["blank"] and "blank" not in merged.skipped
     assert state.staged(c, "tiny") == []
     assert course.read_grades(c, "tiny")["blank"].score == 0.0
+
+
+def test_timeout_feedback_names_the_cell_and_its_limit(graded):
+    """Not the NameError that follows: the cell that ran out of time, and after how long."""
+    from autograder.feedback import generate
+
+    c, _ = graded
+    html = generate(c, "tiny", ["endless"])["endless"].read_text()
+    assert "cell 4 (mul) ran past its time limit of 15 s and was stopped" in html
+    assert "probably because cell 4 (mul) timed out before it finished" in html

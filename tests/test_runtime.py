@@ -133,3 +133,10 @@ def test_set_seed_makes_training_repeatable():
     a, b, c = train(3), train(3), train(4)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_tests_run_with_the_kernel_environment():
+    """conftest.py sets, before TensorFlow starts, exactly what every course kernel starts with."""
+    import os
+
+    assert all(os.environ[k] == v for k, v in runtime.KERNEL_ENV.items())

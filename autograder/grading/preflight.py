@@ -18,7 +18,10 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.grading.execute import NOTE
 from autograder.grading.task import GradingTask, read_folder
+
+CUT_MARK = NOTE.split("{")[0]  # "[the grader cut this cell's output here: it was longer than "
 
 SOLUTION_ID = "course-solution"  # the student id the solution is graded under (never recorded)
 
@@ -76,11 +79,32 @@ def _cell_errors(result):
     return out
 
 
+def _cut_cells(result):
+    """Grade ids (or positions) of the cells whose output the output limit cut."""
+    cut = []
+    for name, data in (result.get("files") or {}).items():
+        if not name.endswith(".ipynb"):
+            continue
+        try:
+            cells = json.loads(data)["cells"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        for i, cell in enumerate(cells):
+            text = json.dumps(cell.get("outputs", []))
+            if CUT_MARK in text:
+                cut.append(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i + 1}")
+    return cut
+
+
 def verdict(result):
-    """``""`` when the solution earned full marks with status ``ok``, else what went wrong, one line a cell."""
+    """``""`` when the solution earned full marks with status ``ok``, its output whole; else what went wrong."""
     full = result.get("status") == "ok" and result.get("score") == result.get("max_score")
-    if full:
+    cut = _cut_cells(result)
+    if full and not cut:
         return ""
+    if full:
+        return (f"the output limit cut the solution's own output at {', '.join(cut)}: raise it "
+                "(--max-output) so that correct work is never cut")
     lines = [f"status {result.get('status')}: {result.get('reason') or 'no reason recorded'}; "
              f"score {result.get('score', 0):g} of {result.get('max_score', 0):g}"]
     errors = _cell_errors(result)

@@ -1,0 +1,87 @@
+"""Grading proves itself first: a broken solution or a broken environment records no student's score."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder import course
+from autograder.grading import GradingError, Limits, grade_class, sample
+
+pytestmark = pytest.mark.slow
+
+LIMITS = Limits(cell_timeout=30, timeout=120, memory=1 << 30)
+
+
+def _edit_source(c, grade_id, old, new, release=True):
+    path = c / "source" / "tiny" / "tiny.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(x for x in nb.cells if x.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(nb, str(path))
+    if release:
+        course.generate_release(c, "tiny")
+
+
+def _nothing_recorded(c):
+    assert course.read_grades(c, "tiny") == {}
+    results = c / "autograded" / "tiny.results.json"
+    assert not results.exists() or json.loads(results.read_text())["students"] == {}
+
+
+def test_a_broken_solution_stops_grading_and_names_the_cell(tmp_path):
+    c = sample.tiny_course(tmp_path / "course", ["perfect", "blank"])
+    _edit_source(c, "mul", "return a * b", "return a + b", release=False)  # the instructor's slip
+    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", "tiny", "--cell-timeout", "30",
+                           "--no-progress"], cwd=c, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "preflight failed: the course's own solution of tiny does not earn full marks" in proc.stderr
+    assert "test_mul: 0 of 2: AssertionError" in proc.stderr, proc.stderr
+    _nothing_recorded(c)
+
+
+def test_without_the_preflight_the_same_class_is_graded(tmp_path):
+    """The flag an instructor who knows may use; the slip then shows in the students' scores."""
+    c = sample.tiny_course(tmp_path / "course", ["perfect"])
+    _edit_source(c, "mul", "return a * b", "return a + b", release=False)
+    summary = grade_class(c, "tiny", workers=1, limits=LIMITS, progress=False, preflight=False)
+    assert summary.results["perfect"]["status"] == "ok"
+
+
+def test_a_hidden_test_needing_what_students_lack_is_an_error_not_a_zero(tmp_path):
+    c = sample.tiny_course(tmp_path / "course", ["perfect", "blank"])
+    _edit_source(c, "test_neg", "assert neg(1) == -1", "import course_private_helpers\nassert neg(1) == -1")
+
+    with pytest.raises(GradingError, match="ModuleNotFoundError: No module named 'course_private_helpers'"):
+        grade_class(c, "tiny", workers=1, limits=LIMITS, progress=False)
+    _nothing_recorded(c)
+
+    summary = grade_class(c, "tiny", workers=1, limits=LIMITS, progress=False, preflight=False)
+    for student in ("perfect", "blank"):
+        r = summary.results[student]
+        assert r["status"] == "error", r
+        assert "grading environment" in r["reason"] and "course_private_helpers" in r["reason"]
+    assert set(summary.errors) == {"perfect", "blank"}
+    assert course.read_grades(c, "tiny") == {}  # never a student's zero
+
+    # the command exits 1, and the class report lists them
+    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", "tiny", "--no-preflight",
+                           "--cell-timeout", "30", "--no-progress"], cwd=c, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "could not be graded because of the grader" in proc.stdout
+
+
+def test_the_report_lists_submissions_the_grader_failed_on(tmp_path):
+    from autograder.report import write_report
+
+    c = sample.tiny_course(tmp_path / "course", ["perfect"])
+    _edit_source(c, "test_neg", "assert neg(1) == -1", "import course_private_helpers\nassert neg(1) == -1")
+    grade_class(c, "tiny", workers=1, limits=LIMITS, progress=False, preflight=False)
+    paths = write_report(c, "tiny")
+    csv_text = paths["csv"].read_text()
+    assert "perfect,error,," in csv_text
+    assert "course_private_helpers" in paths["html"].read_text()
