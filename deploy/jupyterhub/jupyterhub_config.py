@@ -181,7 +181,9 @@ _extend(c.Spawner, "environment", {
     "OMP_NUM_THREADS": _threads,
     "TF_NUM_INTRAOP_THREADS": _threads,
     "TF_NUM_INTEROP_THREADS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
+    # cnncourse.runtime.KERNEL_ENV (the course's kernelspec sets them too)
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
 })
 c.Spawner.default_url = "/lab"
 c.Spawner.cpu_limit = CPU_LIMIT
