@@ -6,7 +6,9 @@ trains a model where one exists, else lab 1), three measurements:
 1. **serial nbgrader**: ``nbgrader autograde LAB`` grades the class, one
    notebook after another (what nbgrader does on its own);
 2. **cnncourse grade**: the same class with ``--workers N`` (default 2), in the
-   sandbox, and again with ``--sandbox off`` (what isolation costs);
+   sandbox, and again with ``--sandbox off`` (what isolation costs); both with
+   ``--no-preflight``, so the class is the same work nbgrader does (the
+   preflight adds one submission per run, whatever the size of the class);
 3. **pure execution**: the same notebooks (the autograded ones, hidden
    tests included, outputs cleared) executed with nbclient alone, in a pool
    of the same N processes with the same per-worker thread limits.
@@ -51,7 +53,7 @@ def build(course_dir, lab, n):
     from autograder import course
     from autograder.grading import sample
 
-    c = course.make_course_copy(course_dir, [lab])
+    c = course.make_course_copy(course_dir, [lab], ROOT)
     rel = course.generate_release(c, lab)
     nb = f"{lab}.ipynb"
     for i in range(n):
@@ -61,8 +63,9 @@ def build(course_dir, lab, n):
 
 
 def _env(threads):
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cnncourse.runtime import KERNEL_ENV
+
+    env = dict(os.environ, **KERNEL_ENV)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     if threads:
         from autograder.grading.resources import Slot
@@ -125,7 +128,8 @@ def main(argv=None):
         bare_course = tmp / "unsandboxed"
         shutil.copytree(serial_course, bare_course, symlinks=True)
 
-        grade = [sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", str(args.workers), "--no-progress"]
+        grade = [sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", str(args.workers), "--no-progress",
+                 "--no-preflight"]
         t_serial = _timed("serial nbgrader autograde:",
                           [sys.executable, "-m", "nbgrader", "autograde", lab, "--force"], serial_course)
         t_grade = _timed(f"cnncourse grade --workers {args.workers}:", grade, parallel_course)
