@@ -172,12 +172,13 @@ def test_validate_passes_the_source_notebook_in_a_folder_of_its_own(lab, tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize("lab", ["lab1-convolution", "lab4-first-cnn"])  # every release grades zero above
 def test_validate_fails_the_release_and_names_an_exercise(lab, tmp_path):
     folder = tmp_path / lab
     shutil.copytree(ROOT / "release" / lab, folder)
     out = _validate(folder, f"{lab}.ipynb")
     assert "VALIDATION FAILED" in out and "not attempted yet" in out, out[-4000:]
+    assert "Exercise 1 (" in out, out[-4000:]
 
 
 @pytest.mark.parametrize("lab", LABS)
