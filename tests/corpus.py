@@ -13,6 +13,13 @@ that uses ``numpy.allclose``. A case is built from the perfect submission
 Cases that try to get out (read the hidden tests, write the gradebook,
 reach the network...) print ``ATTACK-SUCCEEDED`` when they manage it; the
 test checks that this never appears, and that their targets are untouched.
+
+The secret hunts (``Case.hunt``) look for the values of secrets planted in
+the grader's environment (``Context.secrets``) everywhere a process can
+look: its own environment, every ``/proc`` entry it can read, the kernel's
+files, and the file system. The values reach the submission encoded (so
+that its own source, which the kernel's folder and history hold, never
+contains them) and are decoded only in the kernel's memory.
 """
 
 from __future__ import annotations
@@ -85,6 +92,12 @@ class Context:
     outside: str  # a folder outside the course that nothing may write to
     port: int  # a TCP server on the grading machine's loopback
     secret_var: str
+    secrets: dict = dataclasses.field(default_factory=dict)  # planted in the grader's environment: name -> value
+
+    @property
+    def encoded_secrets(self):
+        """The secrets' values as a Python literal that does not contain them (hex of the reversed bytes)."""
+        return repr([v.encode()[::-1].hex() for v in self.secrets.values()])
 
 
 @dataclasses.dataclass
@@ -95,6 +108,7 @@ class Case:
     score: float
     reason: str = ""
     tamper: bool = False  # an attempt on the hidden tests (also graded with the guard off)
+    hunt: tuple = ()  # a secret hunt: the protections whose absence it shows ("sandbox", "env -i", "whitelist")
 
 
 def _answer(nb, grade_id):
@@ -193,6 +207,156 @@ def _truncated(nb, ctx):
     text = nbformat.writes(nb).encode()
     return text[: len(text) // 2]
 
+
+HUNT_PREAMBLE = """
+import os, stat, sys, time
+_SECRETS = [bytes.fromhex(_h)[::-1] for _h in @SECRETS@]  # the values exist only from here on, in memory
+assert _SECRETS, "no secrets were planted (Context.secrets)"
+_found, _seen = [], [0, 0]  # where a secret was found; [sources looked at, bytes read]
+_DEADLINE = time.monotonic() + 2.0  # well within the cell limit
+_BUDGET = [256 << 20]  # bytes the file walks may read in all
+_SKIP = ("/proc", "/sys", "/dev")
+
+
+def _look(where, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    _seen[0] += 1
+    _seen[1] += len(data)
+    if any(_s in data for _s in _SECRETS):
+        _found.append(where)
+
+
+def _read(path, limit=1 << 20):
+    # up to limit bytes of a regular file (after links); nothing else, so no FIFO or device can block
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return b""
+        with open(path, "rb") as _f:
+            return _f.read(limit)
+    except (OSError, ValueError, OverflowError):
+        return b""
+
+
+def _more():
+    return not _found and time.monotonic() < _DEADLINE
+
+
+def _listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def _pids():
+    return [p for p in _listdir("/proc") if p.isdigit()]
+
+
+_walked = set()
+
+
+def _walk(top):
+    # every readable file under top (no link to a folder followed), until a secret, the deadline or the budget
+    for _root, _dirs, _files in os.walk(top):
+        _real = os.path.realpath(_root)
+        if _real in _walked or _real in _SKIP or _real.startswith(tuple(k + "/" for k in _SKIP)) or _found or _BUDGET[0] <= 0 or time.monotonic() > _DEADLINE:
+            _dirs[:] = []
+            continue
+        _walked.add(_real)
+        _dirs[:] = [d for d in sorted(_dirs) if os.path.join(_real, d) not in _SKIP]
+        for _n in sorted(_files):
+            if _found or _BUDGET[0] <= 0 or time.monotonic() > _DEADLINE:
+                break
+            _data = _read(os.path.join(_root, _n), min(1 << 20, _BUDGET[0]))
+            _BUDGET[0] -= len(_data)
+            _look(os.path.join(_root, _n), _data)
+"""
+HUNT_END = """
+print("@SUCCESS@" if _found else "no secret found", "- looked at", _seen[0], "sources,", _seen[1], "bytes:",
+      _found[:10])
+del _SECRETS
+"""
+
+
+def _hunt(code):
+    """A secret hunt before the answer to ``add``: ``code`` calls ``_look(where, data)`` on what it finds."""
+    def build(nb, ctx):
+        text = (HUNT_PREAMBLE + textwrap.dedent(code) + HUNT_END)
+        for key, value in {"@SECRETS@": ctx.encoded_secrets, "@SUCCESS@": SUCCESS, "@COURSE@": repr(ctx.course),
+                           "@OUTSIDE@": repr(ctx.outside)}.items():
+            text = text.replace(key, value)
+        cell = _answer(nb, "add")
+        cell.source = text.lstrip() + "\n" + cell.source
+        return nb
+    return build
+
+
+HUNT_OWN_ENVIRONMENT = """
+import subprocess
+for _k, _v in os.environb.items():
+    _look(f"os.environ[{_k!r}]", _k + b"=" + _v)
+for _p in ("/proc/self/environ", "/proc/thread-self/environ", f"/proc/{os.getpid()}/environ"):
+    _look(_p, _read(_p))
+_look("env, run by the kernel", subprocess.run(["env"], capture_output=True).stdout)
+"""
+HUNT_PROC_ENVIRON_CMDLINE = """
+for _p in _pids():
+    for _d in [f"/proc/{_p}"] + [f"/proc/{_p}/task/{_t}" for _t in _listdir(f"/proc/{_p}/task")]:
+        for _n in ("environ", "cmdline"):
+            _look(f"{_d}/{_n}", _read(f"{_d}/{_n}"))
+_look("/proc/self/cmdline", _read("/proc/self/cmdline"))
+"""
+HUNT_PROC_ENTRIES = """
+def _proc_tree(path, depth):
+    for _n in _listdir(path):
+        _p = f"{path}/{_n}"
+        if _n in ("mem", "clear_refs") or not _more():
+            continue
+        if os.path.islink(_p) or not os.path.isdir(_p):
+            _look(_p, _read(_p))  # through a link (fd/N, exe...) only to a regular file
+        elif depth:
+            _proc_tree(_p, depth - 1)
+
+
+_mine = ["1", "self", "thread-self", str(os.getppid())]
+for _p in dict.fromkeys(_mine):
+    _proc_tree(f"/proc/{_p}", 3)  # every entry: status, maps, mountinfo, task/*/..., fd/* (the open files)...
+for _p in _pids():
+    for _fd in _listdir(f"/proc/{_p}/fd") if _more() else []:  # the files every visible process has open
+        _look(f"/proc/{_p}/fd/{_fd}", _read(f"/proc/{_p}/fd/{_fd}"))
+for _n in _listdir("/proc"):  # and the system-wide files (not kmsg: reading it waits)
+    if _more() and not _n.isdigit() and _n not in ("kmsg", "kcore", "self", "thread-self") and not os.path.isdir(f"/proc/{_n}"):
+        _look(f"/proc/{_n}", _read(f"/proc/{_n}"))
+"""
+HUNT_KERNEL_FILES = """
+_conn = [sys.argv[_i + 1] for _i, _a in enumerate(sys.argv[:-1]) if _a == "-f"]
+try:
+    from ipykernel.connect import get_connection_file
+    _conn.append(get_connection_file())
+except Exception:  # not in a kernel
+    pass
+_runtime = [os.path.dirname(os.path.abspath(_c)) for _c in _conn]
+try:
+    from jupyter_core.paths import jupyter_runtime_dir
+    _runtime.append(jupyter_runtime_dir())
+except Exception:
+    pass
+for _c in _conn:  # the connection file
+    _look(_c, _read(_c))
+# the grader's places a student can guess, the runtime folder, HOME, /tmp, /etc, the notebook's folder
+for _top in [@COURSE@, @OUTSIDE@, os.path.abspath("../../.."), *_runtime, os.environ.get("JUPYTER_RUNTIME_DIR", ""),
+             os.path.expanduser("~"), "/tmp", os.environ.get("TMPDIR", ""), "/etc", os.getcwd()]:
+    if _top:
+        _walk(_top)
+"""
+HUNT_DISK = """
+# the guessable places first, then everything readable, within the deadline and the byte budget
+for _top in [@COURSE@, @OUTSIDE@, os.path.expanduser("~"), "/tmp", "/etc", os.path.abspath("../../.."), "/root",
+             "/home", "/var", "/run", "/opt", "/srv", "/mnt", "/"]:
+    _walk(_top)
+print("walked", len(_walked), "folders", "(cut short)" if time.monotonic() > _DEADLINE or _BUDGET[0] <= 0 else "")
+"""
 
 STUCK = """import time as _t
 while True:  # swallows the interrupt
@@ -340,6 +504,13 @@ CASES = [
         if os.environ.get("{ctx.secret_var}"):
             print("{SUCCESS}", os.environ["{ctx.secret_var}"])
         """), "ok", 4),
+    # ---- the grader's secrets (planted in its environment, searched for by value) -----------
+    Case("secrets_in_own_environment", _hunt(HUNT_OWN_ENVIRONMENT), "ok", 4, hunt=("sandbox", "whitelist")),
+    Case("secrets_in_proc_environ_and_cmdline", _hunt(HUNT_PROC_ENVIRON_CMDLINE), "ok", 4,
+         hunt=("sandbox", "env -i", "whitelist")),
+    Case("secrets_in_proc_entries", _hunt(HUNT_PROC_ENTRIES), "ok", 4, hunt=("sandbox", "env -i", "whitelist")),
+    Case("secrets_in_kernel_files", _hunt(HUNT_KERNEL_FILES), "ok", 4, hunt=("sandbox",)),
+    Case("secrets_anywhere_on_disk", _hunt(HUNT_DISK), "ok", 4, hunt=("sandbox",)),
     Case("change_directory", _prefix("add", "import os\nos.chdir('/')\nos.chdir('/tmp')\n"), "ok", 4),
     Case("symlink_to_hidden_tests", _prefix("add", """
         import os

@@ -5,13 +5,19 @@ its expected grade or recorded reason, no other student's result changes
 (control submissions among them keep their grades), and nothing outside the
 submission's own output folder is written. The attempts on the hidden tests
 are graded a second time with the guard switched off, to show that each one
-would have gained points without it.
+would have gained points without it. The secret hunts search for secrets
+planted in the grader's environment (and in its files outside the sandbox);
+each is also run with one protection taken away, to show that it would then
+find them.
 """
 
 import hashlib
 import json
 import os
+import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,8 +33,14 @@ from autograder.grading import Limits, grade_class, sandbox
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(bool(sandbox.probe()), reason=f"no sandbox here: {sandbox.probe()}")]
 
-LIMITS = Limits(cell_timeout=4, timeout=25, memory=1 << 30, processes=8, grace=10)
+# output: the output cases (tests/corpus.py) are sized for a 1 MiB cap, below the 8 MiB default
+LIMITS = Limits(cell_timeout=4, timeout=25, memory=1 << 30, processes=8, grace=10, output=1 << 20)
 SECRET = "JUPYTERHUB_API_TOKEN"
+# Planted in the grader's environment while the corpus is graded; the values appear nowhere else. A TF_ prefix
+# in the kernel's whitelist would let TF_VAR_db_password through, a CNNCOURSE_ one CNNCOURSE_DB_PASSWORD.
+SECRETS = {name: f"tok-{secrets.token_hex(16)}" for name in
+           (SECRET, "AWS_SECRET_ACCESS_KEY", "TF_VAR_db_password", "CNNCOURSE_DB_PASSWORD")}
+HUNTS = [c for c in corpus.CASES if c.hunt]
 NAMES = [c.name for c in corpus.CASES]
 
 
@@ -89,6 +101,12 @@ def _build_course(path, cases, ctx, controls=True, guard=True):
     return c
 
 
+def _plant_secret_files(ctx):
+    """The grader's own secret files, where a grader keeps them: outside the sandbox, but guessable."""
+    Path(ctx.course, ".env").write_text(f"{SECRET}={SECRETS[SECRET]}\n")
+    Path(ctx.outside, "credentials").write_text(f"aws_secret_access_key = {SECRETS['AWS_SECRET_ACCESS_KEY']}\n")
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
@@ -96,18 +114,20 @@ def graded(tmp_path_factory):
     outside = root / "outside"
     outside.mkdir()
     ctx = corpus.Context(course=str(root / "course"), victim="control_perfect_1", outside=str(outside),
-                         port=server.port, secret_var=SECRET)
+                         port=server.port, secret_var=SECRET, secrets=SECRETS)
     c = _build_course(root / "course", corpus.CASES, ctx)
+    _plant_secret_files(ctx)
     before = _tree(c)
     before_outside = _tree(outside)
     me = psutil.Process()
     children_before = {p.pid for p in me.children(recursive=True)}
-    os.environ[SECRET] = "s3cret-token"
+    os.environ.update(SECRETS)
     t0 = time.monotonic()
     try:
         summary = grade_class(c, corpus.ASSIGNMENT, workers=2, limits=LIMITS, progress=False)
     finally:
-        os.environ.pop(SECRET, None)
+        for name in SECRETS:
+            os.environ.pop(name, None)
     return {"course": c, "summary": summary, "seconds": time.monotonic() - t0, "before": before,
             "before_outside": before_outside, "outside": outside, "server": server, "me": me,
             "children_before": children_before}
@@ -194,3 +214,60 @@ def test_without_the_guard_each_attempt_would_have_gained_points(tmp_path):
     for case in tampering:
         r = summary.results[case.name]
         assert r["score"] == corpus.MAX_SCORE, (case.name, r["status"], r["score"], r["reason"])
+
+
+def test_no_secret_of_the_grader_reaches_a_submission(graded):
+    """The hunts ran to the end and found nothing; no value of a planted secret is in any result."""
+    c = graded["course"]
+    for case in HUNTS:
+        text = _outputs_text(c, case.name)
+        assert "no secret found - looked at" in text and "looked at 0 sources" not in text, case.name
+    for name, r in graded["summary"].results.items():
+        path = c / "autograded" / name / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb"
+        seen = [path.read_bytes() if path.exists() else b"",
+                json.dumps({k: v for k, v in r.items() if k != "files"}, default=str).encode()]
+        for value in SECRETS.values():
+            assert not any(value.encode() in s for s in seen), name
+
+
+def _hunt_code(case, ctx):
+    return corpus._answer(case.build(corpus.source_notebook(), ctx), "add").source
+
+
+def test_without_a_protection_each_hunt_finds_the_secrets(tmp_path, monkeypatch):
+    """Each hunt, run with one protection taken away, finds a planted secret (so the corpus can fail).
+
+    sandbox: no sandbox at all (the grader's environment and files); env -i: bubblewrap itself keeps the
+    grader's environment (the old behaviour, readable in /proc/1/environ); whitelist: a ``TF_`` prefix
+    in ``ENV_KEEP`` (TF_VAR_db_password reaches the kernel, and bwrap's command line).
+    """
+    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path / "outside"), port=1,
+                         secret_var=SECRET, secrets=SECRETS)
+    folders = {k: tmp_path / k for k in ("course", "outside", "cwd", "rt", "home")}
+    for p in folders.values():
+        p.mkdir()
+    _plant_secret_files(ctx)
+    env = {**os.environ, **SECRETS}
+
+    def sandboxed():
+        return sandbox.bwrap_command(folders["cwd"], folders["rt"], folders["home"], env)
+
+    def without_env_i():
+        cmd = sandboxed()
+        assert cmd[1] == "-i"
+        return cmd[2:]
+
+    def prefix_whitelist():
+        with monkeypatch.context() as m:
+            m.setattr(sandbox, "ENV_KEEP", sandbox.ENV_KEEP + ("TF_",))
+            return sandboxed()
+
+    weakened = {"sandbox": lambda: [], "env -i": without_env_i, "whitelist": prefix_whitelist}
+    assert {p for case in HUNTS for p in case.hunt} == set(weakened)
+    for protection, prefix in weakened.items():
+        for case in [c for c in HUNTS if protection in c.hunt]:
+            out = subprocess.run(prefix() + [sys.executable, "-c", _hunt_code(case, ctx)], cwd=folders["cwd"],
+                                 env=env, capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, (case.name, protection, out.stderr[-2000:])
+            assert corpus.SUCCESS in out.stdout, (case.name, protection, out.stdout[-2000:])
+            assert not any(v in out.stdout for v in SECRETS.values())  # it says where, never what

@@ -43,14 +43,14 @@ from pathlib import Path
 KERNEL_NAME = "cnncourse-graded"
 MODES = ("auto", "require", "off")
 
-# Environment variables a graded kernel keeps (prefixes end with "_"); everything else is dropped.
-# Named one by one where a prefix would also let secrets through (Terraform's TF_VAR_*, say).
+# Environment variables a graded kernel keeps, named one by one (a prefix such as TF_ would also let
+# secrets through: Terraform's TF_VAR_*, say); everything else is dropped.
 ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES",
             "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS",
             "TF_FORCE_GPU_ALLOW_GROWTH", "TF_GPU_ALLOCATOR", "TF_DETERMINISTIC_OPS",
             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
             "CNNCOURSE_PROFILE", "CNNCOURSE_DATA_DIR", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
-            "LC_")
+            "LC_ALL", "LC_CTYPE")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "passwd", "group",
              "nsswitch.conf", "localtime", "timezone", "hosts", "mime.types", "matplotlibrc", "ssl")
 NOT_ISOLATED = ("NOT ISOLATED: bubblewrap is not available ({why}). Submissions run with your permissions "
@@ -153,7 +153,7 @@ def kernel_environment(env, home):
     """The kernel's environment: the kept variables of ``env``, the course's kernel variables, a private home."""
     from cnncourse.runtime import KERNEL_ENV
 
-    out = {k: v for k, v in env.items() if k in ENV_KEEP or any(k.startswith(p) for p in ENV_KEEP if p.endswith("_"))}
+    out = {k: v for k, v in env.items() if k in ENV_KEEP}
     out.update(KERNEL_ENV)
     out.update(HOME=str(home), TMPDIR="/tmp", MPLCONFIGDIR=str(Path(home) / ".config" / "matplotlib"),
                PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1")
