@@ -238,8 +238,8 @@ def test_without_a_protection_each_hunt_finds_the_secrets(tmp_path, monkeypatch)
     """Each hunt, run with one protection taken away, finds a planted secret (so the corpus can fail).
 
     sandbox: no sandbox at all (the grader's environment and files); env -i: bubblewrap itself keeps the
-    grader's environment (the old behaviour, readable in /proc/1/environ); whitelist: a ``TF_`` prefix
-    in ``ENV_KEEP`` (TF_VAR_db_password reaches the kernel, and bwrap's command line).
+    grader's environment (the old behaviour, readable in /proc/1/environ); whitelist: variables kept by
+    a ``TF_`` prefix (the old rule: TF_VAR_db_password reaches the kernel, and bwrap's command line).
     """
     ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path / "outside"), port=1,
                          secret_var=SECRET, secrets=SECRETS)
@@ -258,8 +258,13 @@ def test_without_a_protection_each_hunt_finds_the_secrets(tmp_path, monkeypatch)
         return cmd[2:]
 
     def prefix_whitelist():
+        keep = sandbox.kernel_environment
+
+        def by_prefix(environ, home):
+            return {**keep(environ, home), **{k: v for k, v in environ.items() if k.startswith("TF_")}}
+
         with monkeypatch.context() as m:
-            m.setattr(sandbox, "ENV_KEEP", sandbox.ENV_KEEP + ("TF_",))
+            m.setattr(sandbox, "kernel_environment", by_prefix)
             return sandboxed()
 
     weakened = {"sandbox": lambda: [], "env -i": without_env_i, "whitelist": prefix_whitelist}
