@@ -169,6 +169,7 @@ def test_validate_passes_the_source_notebook_in_a_folder_of_its_own(lab, tmp_pat
     out = _validate(folder, f"{lab}.ipynb")
     assert "Success! Your notebook passes all the tests." in out, out[-4000:]
     assert "absl" not in out and "oneDNN" not in out, out[-4000:]
+    assert "cannot be converted to a float" not in out, out[-4000:]  # a check that returns True shows "Out: True"
 
 
 @pytest.mark.slow
