@@ -4,102 +4,21 @@ import math
 
 import pytest
 
+import sources
 from cnncourse.checks import CheckFailed, lab2
 from cnncourse.checks.core import NotAttempted
 
+LAB = "lab2-arithmetic"
 
 # --------------------------------------------------------------------------
-# Right answers (tests are not shipped to students)
+# Right answers: the source notebook's solutions
 # --------------------------------------------------------------------------
-def conv_output_size(n, f, stride=1, pad=0, dilation=1):
-    eff = dilation * (f - 1) + 1
-    if pad == "same":
-        return -(-n // stride)
-    if pad == "valid":
-        if eff > n:
-            raise ValueError("filter larger than input")
-        return (n - eff) // stride + 1
-    span = n - eff + 2 * pad
-    if span < 0 or span % stride:
-        raise ValueError("does not fit")
-    return span // stride + 1
-
-
-def conv_params(f, d_in, k, bias=True):
-    return (f * f * d_in + int(bias)) * k
-
-
-def dense_params(n_in, n_out, bias=True):
-    return (n_in + int(bias)) * n_out
-
-
-def model_table(spec, input_shape):
-    h, w, d = input_shape
-    rows = []
-    for layer in spec:
-        if layer[0] == "conv":
-            _, k, f, s, p = layer
-            h, w = conv_output_size(h, f, s, p), conv_output_size(w, f, s, p)
-            rows.append(((h, w, k), conv_params(f, d, k)))
-            d = k
-        elif layer[0] == "pool":
-            _, size, s = layer
-            h, w = (h - size) // s + 1, (w - size) // s + 1
-            rows.append(((h, w, d), 0))
-        elif layer[0] == "flatten":
-            h, w, d = 1, 1, h * w * d
-            rows.append(((d,), 0))
-        else:
-            rows.append(((layer[1],), dense_params(d, layer[1])))
-            d = layer[1]
-    return rows
-
-
-def bottleneck_params(d_in, k, f=3, reduce=None):
-    if reduce is None:
-        return f * f * d_in * k
-    return d_in * reduce + f * f * reduce * k
-
-
-def inception_output_shape(size, d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None, pool_proj=None):
-    return (size, size, n1x1 + n3x3 + n5x5 + (pool_proj or d_in))
-
-
-def inception_multiplies(size, d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None, pool_proj=None):
-    hw = size * size
-    total = hw * n1x1 * d_in
-    total += hw * (reduce3 * d_in + 9 * reduce3 * n3x3) if reduce3 else hw * 9 * d_in * n3x3
-    total += hw * (reduce5 * d_in + 25 * reduce5 * n5x5) if reduce5 else hw * 25 * d_in * n5x5
-    if pool_proj:
-        total += hw * pool_proj * d_in
-    return total
-
-
-def separable_params(f, d_in, k, depth_multiplier=1, bias=True):
-    return f * f * d_in * depth_multiplier + d_in * depth_multiplier * k + (k if bias else 0)
-
-
-def separable_ratio(f, d_in, k):
-    return separable_params(f, d_in, k, bias=False) / conv_params(f, d_in, k, bias=False)
-
-
-def receptive_field(layers):
-    r, jump = 1, 1
-    for f, s in layers:
-        r += (f - 1) * jump
-        jump *= s
-    return r
-
-
-def fire_filters(expand, sr, pct3x3):
-    if not 0 < sr <= 1 or not 0 <= pct3x3 <= 1:
-        raise ValueError("bad ratio")
-    e3 = round(pct3x3 * expand)
-    return round(sr * expand), expand - e3, e3
-
-
-def fire_params(d_in, s1x1, e1x1, e3x3):
-    return conv_params(1, d_in, s1x1) + conv_params(1, s1x1, e1x1) + conv_params(3, s1x1, e3x3)
+_REF = sources.solutions(LAB)
+conv_output_size, conv_params, dense_params = (_REF[k] for k in ("conv_output_size", "conv_params", "dense_params"))
+model_table, bottleneck_params = _REF["model_table"], _REF["bottleneck_params"]
+inception_output_shape, inception_multiplies = _REF["inception_output_shape"], _REF["inception_multiplies"]
+separable_params, separable_ratio = _REF["separable_params"], _REF["separable_ratio"]
+receptive_field, fire_filters, fire_params = _REF["receptive_field"], _REF["fire_filters"], _REF["fire_params"]
 
 
 # --------------------------------------------------------------------------
@@ -134,10 +53,17 @@ def test_lecture_numbers():
 
 
 def test_oracles_agree_with_the_lecture():
-    assert lab2.keras_conv_output(227, 11, 4) == 55
-    assert lab2.keras_conv_params(5, 3, 10) == 760
-    assert lab2.measured_receptive_field([(3, 1)] * 3) == 7
-    assert lab2.keras_conv_multiplies(lab2.keras_inception(28, 256, 128, 192, 96)) == 854196224
+    assert lab2._keras_conv_output(227, 11, 4) == 55
+    assert lab2._keras_conv_params(5, 3, 10) == 760
+    assert lab2._profiled_multiplies(lab2._keras_inception(28, 256, 128, 192, 96)) == 854196224
+    assert lab2._profiled_multiplies(lab2._keras_inception(28, 256, 128, 192, 96, 64, 64, 64)) == 271351808
+
+
+def test_the_student_package_holds_no_answer():
+    """The oracles are Keras and TensorFlow; nothing public in the module computes an exercise's answer."""
+    public = {name for name in vars(lab2) if not name.startswith("_") and callable(vars(lab2)[name])}
+    assert {name for name in public if not name.startswith("check_")} <= {"CheckFailed", "call", "expect_equal",
+                                                                         "expect_raises", "passed"}, public
 
 
 # --------------------------------------------------------------------------
@@ -206,27 +132,14 @@ def test_model_table_wrong_answers():
                 for i, (s, p) in enumerate(model_table(spec, shape))]
 
     def forgets_depth_change(spec, shape):
-        h, w, d = shape
-        rows = []
-        for layer in spec:
-            if layer[0] == "conv":
-                _, k, f, s, p = layer
-                h, w = conv_output_size(h, f, s, p), conv_output_size(w, f, s, p)
-                rows.append(((h, w, k), conv_params(f, d, k)))  # d never updated
-            elif layer[0] == "pool":
-                h, w = (h - layer[1]) // layer[2] + 1, (w - layer[1]) // layer[2] + 1
-                rows.append(((h, w, d), 0))
-            elif layer[0] == "flatten":
-                d = h * w * d
-                rows.append(((d,), 0))
-            else:
-                rows.append(((layer[1],), dense_params(d, layer[1])))
-                d = layer[1]
-        return rows
+        # every convolution sized for the input's depth, not for the layer before it
+        rows = model_table(spec, shape)
+        return [(s, conv_params(layer[2], shape[2], layer[1]) if layer[0] == "conv" else p)
+                for layer, (s, p) in zip(spec, rows)]
 
     _fails(lab2.check_model_table, pool_has_params)
     _fails(lab2.check_model_table, flatten_wrong, match="output shape")
-    _fails(lab2.check_model_table, forgets_depth_change)
+    _fails(lab2.check_model_table, forgets_depth_change, match="parameter count")
     _fails(lab2.check_model_table, lambda spec, shape: model_table(spec, shape)[:-1], match="one row per layer")
 
 
@@ -314,3 +227,38 @@ def test_returning_none_is_reported():
 
 def test_ratio_is_below_one_for_wide_layers():
     assert math.isclose(separable_ratio(3, 256, 256), (9 * 256 + 256 * 256) / (9 * 256 * 256))
+
+
+# --------------------------------------------------------------------------
+# Hidden tests (the source notebook's): the solutions pass, answers the visible checks let by do not
+# --------------------------------------------------------------------------
+GRADED = ("test_conv_output_size", "test_layer_params", "test_model_table", "test_bottleneck_params",
+          "test_inception", "test_separable", "test_receptive_field", "test_fire")
+
+
+def _run_hidden(grade_id, **answers):
+    namespace = dict(_REF)
+    exec(sources.cell_source(LAB, "lenet-spec"), namespace)
+    namespace.update(answers)
+    exec(sources.hidden_tests(LAB, grade_id), namespace)
+
+
+@pytest.mark.parametrize("grade_id", GRADED)
+def test_hidden_tests_pass_the_solutions(grade_id):
+    _run_hidden(grade_id)
+
+
+def test_hidden_model_table_test_builds_the_model_in_keras():
+    def same_as_valid(spec, shape):
+        return model_table([layer[:-1] + ("valid",) if layer[-1] == "same" else layer for layer in spec], shape)
+
+    with pytest.raises(AssertionError):
+        _run_hidden("test_model_table", model_table=same_as_valid)
+
+
+def test_hidden_receptive_field_test_measures_with_gradients():
+    def off_on_deep_stacks(layers):
+        return receptive_field(layers) + (len(layers) > 3)
+
+    with pytest.raises(AssertionError):
+        _run_hidden("test_receptive_field", receptive_field=off_on_deep_stacks)

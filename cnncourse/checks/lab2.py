@@ -1,17 +1,22 @@
 """Checks for Lab 2, the arithmetic of convolutional layers.
 
-The oracle is Keras itself: every check builds the real layer or model the
-student's formula describes (on a symbolic ``keras.Input``, so nothing is
-trained or even run) and reads what Keras built: ``layer.output.shape`` and
-``count_params()``. Receptive fields are measured with ``tf.GradientTape``
-(which input pixels can change one output pixel). Cases come from tables
-with the lecture's examples plus random cases drawn with a fixed seed, so a
-student sees the same cases every time they run a check cell.
+The oracle is Keras itself: the checks build the real layers the student's
+formula describes (on a symbolic ``keras.Input``, so nothing is trained or
+even run) and read what Keras built: ``layer.output.shape`` and
+``count_params()``. Multiplications are counted by TensorFlow's profiler on
+the traced graph. A model table is checked one row at a time, each layer
+built by Keras on the output shape of the row before it. Receptive fields
+are checked by the properties that define them (one layer sees its filter;
+a layer under a stack spreads the stack's view by its stride); the grader
+also measures them with ``tf.GradientTape``. Cases come from tables with the
+lecture's examples plus random cases drawn with a fixed seed, so a student
+sees the same cases every time they run a check cell.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -42,13 +47,21 @@ def _as_int(ex, value, what):
 
 
 # --------------------------------------------------------------------------
-# Oracles: what Keras builds
+# Oracles: what Keras builds, what TensorFlow counts
 # --------------------------------------------------------------------------
-def keras_conv_output(n, f, stride=1, pad=0, dilation=1):
+def _keras_conv_output(n, f, stride=1, pad=0, dilation=1):
     """Spatial output size of a Keras ``Conv2D`` on an n x n input.
 
-    ``pad`` is ``"valid"``, ``"same"`` or a number of zero rows/columns added
-    on every side (a ``ZeroPadding2D`` before a valid convolution).
+    Args:
+        n: input height (and width).
+        f: filter size.
+        stride: the convolution's stride.
+        pad: ``"valid"``, ``"same"`` or a number of zero rows/columns added on every
+            side (a ``ZeroPadding2D`` before a valid convolution).
+        dilation: the dilation rate.
+
+    Returns:
+        The output height Keras builds.
     """
     keras = _keras()
     inp = keras.Input(shape=(n, n, 1))
@@ -60,116 +73,96 @@ def keras_conv_output(n, f, stride=1, pad=0, dilation=1):
     return int(y.shape[1])
 
 
-def keras_conv_params(f, d_in, k, bias=True):
+def _keras_conv_params(f, d_in, k, bias=True):
     keras = _keras()
     layer = keras.layers.Conv2D(k, f, use_bias=bias)
     layer.build((None, 2 * f, 2 * f, d_in))
     return int(layer.count_params())
 
 
-def keras_dense_params(n_in, n_out, bias=True):
+def _keras_dense_params(n_in, n_out, bias=True):
     keras = _keras()
     layer = keras.layers.Dense(n_out, use_bias=bias)
     layer.build((None, n_in))
     return int(layer.count_params())
 
 
-def keras_separable_params(f, d_in, k, depth_multiplier=1, bias=True):
+def _keras_separable_params(f, d_in, k, depth_multiplier=1, bias=True):
     keras = _keras()
     layer = keras.layers.SeparableConv2D(k, f, depth_multiplier=depth_multiplier, use_bias=bias)
     layer.build((None, 2 * f, 2 * f, d_in))
     return int(layer.count_params())
 
 
-def keras_model(spec, input_shape):
-    """A Keras model built from a lab-2 layer specification (see :func:`check_model_table`)."""
-    keras = _keras()
-    inp = keras.Input(shape=tuple(input_shape))
-    x = inp
-    outputs = []
-    for layer in spec:
-        kind = layer[0]
-        if kind == "conv":
-            _, k, f, stride, pad = layer
-            if not isinstance(pad, str) and pad:
-                x = keras.layers.ZeroPadding2D(pad)(x)
-            x = keras.layers.Conv2D(k, f, strides=stride, padding=pad if isinstance(pad, str) else "valid")(x)
-        elif kind == "pool":
-            _, size, stride = layer
-            x = keras.layers.MaxPooling2D(size, strides=stride)(x)
-        elif kind == "flatten":
-            x = keras.layers.Flatten()(x)
-        elif kind == "dense":
-            x = keras.layers.Dense(layer[1])(x)
-        else:
-            raise ValueError(f"unknown layer kind {kind!r}")
-        outputs.append(x)
-    model = keras.Model(inp, x)
-    rows = []
-    # Read each layer's output shape and parameters from the layers that made the outputs.
-    by_output = {id(layer.output): layer for layer in model.layers}
-    for out in outputs:
-        layer = by_output[id(out)]
-        rows.append((tuple(int(d) for d in out.shape[1:]), int(layer.count_params())))
-    return rows
+def _keras_layers_of(layer):
+    """The Keras layers one entry of a lab-2 specification stands for (see :func:`check_model_table`).
+
+    Args:
+        layer: a tuple such as ``("conv", k, f, stride, pad)`` or ``("dense", units)``.
+
+    Returns:
+        A list of Keras layers, applied one after the other.
+    """
+    L = _keras().layers
+
+    def conv(k, f, stride, pad):
+        if isinstance(pad, str):
+            return [L.Conv2D(k, f, strides=stride, padding=pad)]
+        return ([L.ZeroPadding2D(pad)] if pad else []) + [L.Conv2D(k, f, strides=stride)]
+
+    makers = {"conv": conv, "pool": lambda size, stride: [L.MaxPooling2D(size, strides=stride)],
+              "flatten": lambda: [L.Flatten()], "dense": lambda units: [L.Dense(units)]}
+    if layer[0] not in makers:
+        raise ValueError(f"unknown layer kind {layer[0]!r}")
+    return makers[layer[0]](*layer[1:])
 
 
-def keras_conv_multiplies(model):
-    """Multiplications done by every Conv2D layer of a built Keras model, read from the model."""
-    total = 0
-    for layer in model.layers:
-        if type(layer).__name__ != "Conv2D":
-            continue
-        kh, kw = layer.kernel_size
-        d_in = int(layer.input.shape[-1])
-        _, h, w, k = (int(d) if d is not None else None for d in layer.output.shape)
-        total += h * w * k * kh * kw * d_in
-    return total
-
-
-def keras_inception(size, d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None, pool_proj=None):
-    """A GoogLeNet inception module in Keras (all branches 'same', stride 1)."""
+def _keras_inception(size, d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None, pool_proj=None):
+    """A GoogLeNet inception module in Keras (all branches 'same', stride 1, no biases)."""
     keras = _keras()
     L = keras.layers
     inp = keras.Input(shape=(size, size, d_in))
-    b1 = L.Conv2D(n1x1, 1, padding="same")(inp)
-    b3 = L.Conv2D(reduce3, 1, padding="same")(inp) if reduce3 else inp
-    b3 = L.Conv2D(n3x3, 3, padding="same")(b3)
-    b5 = L.Conv2D(reduce5, 1, padding="same")(inp) if reduce5 else inp
-    b5 = L.Conv2D(n5x5, 5, padding="same")(b5)
+    b1 = L.Conv2D(n1x1, 1, padding="same", use_bias=False)(inp)
+    b3 = L.Conv2D(reduce3, 1, padding="same", use_bias=False)(inp) if reduce3 else inp
+    b3 = L.Conv2D(n3x3, 3, padding="same", use_bias=False)(b3)
+    b5 = L.Conv2D(reduce5, 1, padding="same", use_bias=False)(inp) if reduce5 else inp
+    b5 = L.Conv2D(n5x5, 5, padding="same", use_bias=False)(b5)
     bp = L.MaxPooling2D(3, strides=1, padding="same")(inp)
     if pool_proj:
-        bp = L.Conv2D(pool_proj, 1, padding="same")(bp)
+        bp = L.Conv2D(pool_proj, 1, padding="same", use_bias=False)(bp)
     out = L.Concatenate()([b1, b3, b5, bp])
     return keras.Model(inp, out)
 
 
-def measured_receptive_field(layers, size=None):
-    """Receptive field of stacked convolutions measured with ``tf.GradientTape``.
+def _profiled_multiplies(model):
+    """Multiplications of a Keras model's convolutions, counted by TensorFlow's profiler.
 
-    ``layers`` is a list of ``(f, stride)``. All weights are 1, so no
-    gradient cancels: the receptive field of the centre output pixel is the
-    extent of the input pixels with a non-zero gradient.
+    TensorFlow traces the model for one input and counts the floating-point
+    operations of every ``Conv2D`` op in the graph: a multiply and an add for
+    each product, so half of that count is the number of multiplications.
+
+    Args:
+        model: a Keras model with one input of fixed shape.
+
+    Returns:
+        The number of multiplications its convolutions do for one input.
     """
     import tensorflow as tf
 
-    keras = _keras()
-    if size is None:
-        size = 4 * (1 + sum((f - 1) * math.prod(s for _, s in layers[:i]) for i, (f, _) in enumerate(layers))) + 9
-    inp = keras.Input(shape=(size, size, 1))
-    x = inp
-    for f, s in layers:
-        x = keras.layers.Conv2D(1, f, strides=s, use_bias=False, kernel_initializer="ones")(x)
-    model = keras.Model(inp, x)
-    img = tf.ones((1, size, size, 1))
-    with tf.GradientTape() as tape:
-        tape.watch(img)
-        out = model(img)
-        c = out.shape[1] // 2
-        target = out[0, c, c, 0]
-    grad = tape.gradient(target, img).numpy()[0, :, :, 0]
-    rows = np.flatnonzero(np.abs(grad).sum(axis=1) > 0)
-    return int(rows.max() - rows.min() + 1)
+    shape = (1,) + tuple(int(d) for d in model.input.shape[1:])
+    graph = tf.function(lambda x: model(x)).get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph
+    options = dict(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation(), account_type_regexes=["Conv2D"],
+                   output="none")
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # the profiler is a v1 API and says so
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flops = tf.compat.v1.profiler.profile(graph, options=options).total_float_ops
+    finally:
+        logger.setLevel(level)
+    return int(flops) // 2
 
 
 # --------------------------------------------------------------------------
@@ -200,10 +193,10 @@ def check_conv_output_size(conv_output_size, seed=20):
             cases.append((n, f, s, p, d))
     for n, f, s, p, d in cases:
         got = call(ex, conv_output_size, n, f, stride=s, pad=p, dilation=d)
-        expected = keras_conv_output(n, f, s, p, d)
+        expected = _keras_conv_output(n, f, s, p, d)
         got = _as_int(ex, got, f"output size for n={n}, f={f}, stride={s}, pad={p}, dilation={d}")
         hint = None
-        if d > 1 and got == keras_conv_output(n, f, s, p, 1):
+        if d > 1 and got == _keras_conv_output(n, f, s, p, 1):
             hint = "A dilated f x f filter spans dilation * (f - 1) + 1 pixels."
         elif p and got == (n - f + p) // s + 1:
             hint = "Padding is added on both sides: 2P, not P."
@@ -221,7 +214,7 @@ def check_conv_output_size(conv_output_size, seed=20):
         for mode in ("same", "valid"):
             got = call(ex, conv_output_size, n, f, stride=s, pad=mode, dilation=d)
             got = _as_int(ex, got, f"output size for pad={mode!r}")
-            expected = keras_conv_output(n, f, s, mode, d)
+            expected = _keras_conv_output(n, f, s, mode, d)
             hint = ("Keras 'same' gives ceil(N / S) whatever the filter size." if mode == "same"
                     else "Keras 'valid' uses no padding and rounds down: floor((N - F) / S) + 1.")
             expect_equal(ex, got, expected, what=f"output size for n={n}, f={f}, stride={s}, dilation={d}, "
@@ -243,7 +236,7 @@ def check_layer_params(conv_params, dense_params, seed=21):
     for f, d, k in convs:
         for bias in (True, False):
             got = _as_int(ex, call(ex, conv_params, f, d, k, bias=bias), "parameter count")
-            expected = keras_conv_params(f, d, k, bias)
+            expected = _keras_conv_params(f, d, k, bias)
             hint = None
             if bias and got == f * f * d * k:
                 hint = "Every filter has one bias: add K."
@@ -258,7 +251,7 @@ def check_layer_params(conv_params, dense_params, seed=21):
     for n_in, n_out in denses:
         for bias in (True, False):
             got = _as_int(ex, call(ex, dense_params, n_in, n_out, bias=bias), "parameter count")
-            expected = keras_dense_params(n_in, n_out, bias)
+            expected = _keras_dense_params(n_in, n_out, bias)
             expect_equal(ex, got, expected, what=f"dense_params({n_in}, {n_out}, bias={bias})",
                          hint="A dense layer has n_in * n_out weights and one bias per output.")
     passed(ex, f"matches Keras' count_params() on {2 * len(convs)} conv and {2 * len(denses)} dense layers")
@@ -293,8 +286,19 @@ def _random_spec(rng):
 
 
 def check_model_table(model_table, seed=22):
-    """``model_table(spec, input_shape)`` against the Keras model built from the same spec."""
+    """``model_table(spec, input_shape)``, row by row against the layer Keras builds.
+
+    Each row is compared with the Keras layer of that entry of ``spec``, built
+    on the output shape of the row before it (the first on ``input_shape``):
+    the rows are checked in order, so when all of them match, the whole table
+    is what Keras builds for the model.
+
+    Args:
+        model_table: the student's function.
+        seed: seed of the random models.
+    """
     ex = "Exercise 3 (model_table)"
+    keras = _keras()
     rng = _rng(seed)
     cases = [("LeNet-5", LENET5, (28, 28, 1)), ("mini-AlexNet", MINI_ALEXNET, (227, 227, 3))]
     cases += [(f"random model {i + 1}",) + _random_spec(rng) for i in range(4)]
@@ -303,23 +307,32 @@ def check_model_table(model_table, seed=22):
         if rows is None:
             raise CheckFailed(ex, "model_table returned None: did you forget to `return` the rows?")
         rows = list(rows)
-        expected = keras_model(spec, shape)
         if len(rows) != len(spec):
             raise CheckFailed(ex, f"for {name} the table should have one row per layer.",
                               expected=len(spec), found=len(rows))
-        for i, (layer, row, (exp_shape, exp_params)) in enumerate(zip(spec, rows, expected)):
+        seen = tuple(shape)  # what the layer of this row receives
+        for i, (layer, row) in enumerate(zip(spec, rows)):
             try:
                 got_shape, got_params = tuple(int(v) for v in row[0]), row[1]
             except (TypeError, ValueError, IndexError):
                 raise CheckFailed(ex, f"row {i + 1} of {name} should be (output_shape, params).", found=row) from None
-            where = f"{name}, layer {i + 1} {layer} on input {shape}"
+            x = keras.Input(shape=seen)
+            built = _keras_layers_of(layer)
+            for keras_layer in built:
+                x = keras_layer(x)
+            exp_shape = tuple(int(d) for d in x.shape[1:])
+            exp_params = sum(int(keras_layer.count_params()) for keras_layer in built)
+            where = f"{name}, layer {i + 1} {layer} on input {seen}"
             if got_shape != exp_shape:
                 raise CheckFailed(ex, f"wrong output shape at {where}.", expected=exp_shape, found=got_shape,
                                   hint="Pooling keeps the depth; flatten multiplies all three sizes.")
             got_params = _as_int(ex, got_params, f"parameter count at {where}")
             expect_equal(ex, got_params, exp_params, what=f"parameter count at {where}",
-                         hint="Pooling and flatten have no parameters.")
-    passed(ex, f"every row matches Keras for LeNet-5, a mini-AlexNet and {len(cases) - 2} random models")
+                         hint="Pooling and flatten have no parameters; a layer's weights span the depth of "
+                              "the layer before it.")
+            seen = got_shape
+    passed(ex, f"every row matches the layer Keras builds, for LeNet-5, a mini-AlexNet and {len(cases) - 2} "
+               "random models")
 
 
 # --------------------------------------------------------------------------
@@ -365,7 +378,13 @@ INCEPTION_CASES = [  # size, d_in, n1x1, n3x3, n5x5, reduce3, reduce5, pool_proj
 
 
 def check_inception(inception_output_shape, inception_multiplies, seed=24):
-    """Output shape and multiplication count of an inception module, read from a Keras model."""
+    """Output shape of an inception module read from Keras, its multiplications counted by TensorFlow.
+
+    Args:
+        inception_output_shape: the student's function.
+        inception_multiplies: the student's function.
+        seed: seed of the random modules.
+    """
     ex = "Exercise 5 (inception_output_shape, inception_multiplies)"
     rng = _rng(seed)
     cases = list(INCEPTION_CASES)
@@ -376,7 +395,7 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
     for size, d_in, n1, n3, n5, r3, r5, pp in cases:
         kwargs = dict(reduce3=r3, reduce5=r5, pool_proj=pp)
         desc = f"size={size}, d_in={d_in}, n1x1={n1}, n3x3={n3}, n5x5={n5}, reduce3={r3}, reduce5={r5}, pool_proj={pp}"
-        model = keras_inception(size, d_in, n1, n3, n5, r3, r5, pp)
+        model = _keras_inception(size, d_in, n1, n3, n5, r3, r5, pp)
         got = call(ex, inception_output_shape, size, d_in, n1, n3, n5, **kwargs)
         try:
             got = tuple(int(v) for v in got)
@@ -389,16 +408,18 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
         expect_equal(ex, got, expected, what=f"output shape for {desc}",
                      hint=hint or "Every branch keeps the spatial size; depths add up.")
         got = _as_int(ex, call(ex, inception_multiplies, size, d_in, n1, n3, n5, **kwargs), "multiplication count")
-        expected = keras_conv_multiplies(model)
+        expected = _profiled_multiplies(model)
         hint = None
-        if r3 and got == expected + size * size * n3 * 9 * r3:
+        if got != expected and r3 and got == expected + size * size * n3 * 9 * r3:
             hint = "You count the 3x3 branch twice."
-        elif (r3 or r5 or pp) and got == keras_conv_multiplies(keras_inception(size, d_in, n1, n3, n5)):
+        elif got != expected and (r3 or r5 or pp) and got == _profiled_multiplies(
+                _keras_inception(size, d_in, n1, n3, n5)):
             hint = "With 1x1 reductions the big filters see only the reduced depth, and the 1x1 layers cost too."
         expect_equal(ex, got, expected, what=f"multiplications for {desc}",
                      hint=hint or "A conv layer does H_out * W_out * K * (F * F * D_in) multiplications; "
                                   "pooling does none.")
-    passed(ex, f"output shapes and multiplication counts match Keras on {len(cases)} inception modules")
+    passed(ex, f"output shapes match Keras and multiplication counts match TensorFlow's profiler on "
+               f"{len(cases)} inception modules")
 
 
 # --------------------------------------------------------------------------
@@ -414,11 +435,11 @@ def check_separable(separable_params, separable_ratio, seed=25):
     for f, d, k, m in cases:
         for bias in (True, False):
             got = _as_int(ex, call(ex, separable_params, f, d, k, depth_multiplier=m, bias=bias), "parameter count")
-            expected = keras_separable_params(f, d, k, m, bias)
+            expected = _keras_separable_params(f, d, k, m, bias)
             hint = None
             if bias and got == expected + d * m:
                 hint = "Keras' SeparableConv2D has biases only after the pointwise step: K of them."
-            elif got == keras_conv_params(f, d, k, bias):
+            elif got == _keras_conv_params(f, d, k, bias):
                 hint = "That is a standard convolution. Depthwise: one FxF filter per input channel."
             expect_equal(ex, got, expected, what=f"separable_params(f={f}, d_in={d}, k={k}, "
                                                    f"depth_multiplier={m}, bias={bias})",
@@ -428,7 +449,7 @@ def check_separable(separable_params, separable_ratio, seed=25):
             ratio = float(ratio)
         except (TypeError, ValueError):
             raise CheckFailed(ex, "separable_ratio should return a number.", found=ratio) from None
-        expected = keras_separable_params(f, d, k, 1, False) / keras_conv_params(f, d, k, False)
+        expected = _keras_separable_params(f, d, k, 1, False) / _keras_conv_params(f, d, k, False)
         if abs(ratio - 1 / expected) < 1e-9 and abs(expected - 1) > 1e-9:
             raise CheckFailed(ex, f"separable_ratio({f}, {d}, {k}) is upside down.", expected=expected, found=ratio,
                               hint="separable parameters divided by standard parameters (no biases): below 1.")
@@ -442,23 +463,53 @@ def check_separable(separable_params, separable_ratio, seed=25):
 # Exercise 7: receptive field
 # --------------------------------------------------------------------------
 def check_receptive_field(receptive_field, seed=26):
-    """``receptive_field(layers)``, layers a list of ``(f, stride)``, measured with ``tf.GradientTape``."""
+    """``receptive_field(layers)``, layers a list of ``(f, stride)``, by the properties that define it.
+
+    One layer sees its own filter: ``f`` pixels, whatever its stride. A layer
+    ``(f, s)`` under a stack that sees ``r`` of its outputs sees
+    ``f + (r - 1) * s`` input pixels: those outputs are ``s`` pixels apart and
+    each sees ``f``. Every stack is checked after all the stacks above its
+    first layer, so the two properties pin down every answer.
+
+    Args:
+        receptive_field: the student's function.
+        seed: seed of the random stacks.
+    """
     ex = "Exercise 7 (receptive_field)"
     rng = _rng(seed)
     cases = [[(3, 1)], [(3, 1), (3, 1)], [(3, 1), (3, 1), (3, 1)], [(5, 1)], [(7, 1)], [(3, 2), (3, 1)],
-             [(11, 4), (5, 1)], [(2, 2), (2, 2), (3, 1)], [(1, 1), (1, 1)]]
+             [(11, 4), (5, 1)], [(2, 2), (2, 2), (3, 1)], [(1, 1), (1, 1)], [(3, 2), (3, 2), (3, 2), (3, 1)]]
     for _ in range(5):
         depth = int(rng.integers(2, 5))
         cases.append([(int(rng.choice([1, 2, 3, 5])), int(rng.choice([1, 1, 2]))) for _ in range(depth)])
-    for layers in cases:
-        got = _as_int(ex, call(ex, receptive_field, list(layers)), f"receptive field of {layers}")
-        expected = measured_receptive_field(layers)
-        hint = None
-        if got == 1 + sum(f - 1 for f, _ in layers) and expected != got:
-            hint = "A stride multiplies how far the next layers' filters reach in the input."
-        expect_equal(ex, got, expected, what=f"receptive field of {layers}",
-                     hint=hint or "r = 1 + sum over layers of (F_l - 1) times the product of the strides before l.")
-    passed(ex, f"matches the gradient-measured receptive field on {len(cases)} stacks")
+    known = {}
+    for f in (1, 2, 3, 5, 7, 11):
+        for s in (1, 2, 4):
+            got = _as_int(ex, call(ex, receptive_field, [(f, s)]), f"receptive field of [({f}, {s})]")
+            expect_equal(ex, got, f, what=f"receptive field of the single layer [({f}, {s})]",
+                         hint="One layer sees its f x f filter: f pixels, whatever its stride.")
+            known[((f, s),)] = got
+    n_stacks = 0
+    for case in cases:
+        for start in range(len(case) - 1, -1, -1):  # the top layer first, then one more below each time
+            layers = tuple(case[start:])
+            if layers in known:
+                continue
+            (f, s), what = layers[0], f"receptive field of {list(layers)}"
+            got = _as_int(ex, call(ex, receptive_field, list(layers)), what)
+            if len(layers) == 1:
+                expect_equal(ex, got, f, what=what, hint="One layer sees its f x f filter: f pixels.")
+            else:
+                above = known[layers[1:]]
+                hint = (f"The layers above the first see {above} of its outputs, {s} input pixel(s) apart, "
+                        f"and each of those sees {f} pixels.")
+                if got == 1 + sum(g - 1 for g, _ in layers) and s > 1:
+                    hint = "A stride multiplies how far the next layers' filters reach in the input."
+                expect_equal(ex, got, f + (above - 1) * s, what=what, hint=hint)
+                n_stacks += 1
+            known[layers] = got
+    passed(ex, f"a single layer sees its filter (18 layers), and in {n_stacks} stacks the bottom layer spreads "
+               "what the layers above it see by its stride")
 
 
 # --------------------------------------------------------------------------
