@@ -1,7 +1,10 @@
 """Lab 3 checks: right answers pass, plausible wrong answers fail, the experiment's answer is robust."""
 
+import functools
+
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
 import sources
 from cnncourse.checks import CheckFailed, lab3
@@ -11,103 +14,50 @@ LAB = "lab3-dropout-init"
 
 
 # --------------------------------------------------------------------------
-# The forward passes the notebook supplies, and right answers
+# Right answers and the forward passes: the source notebook's
 # --------------------------------------------------------------------------
-def conv2d_forward(x, w, b, stride=1, pad=0):
-    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    f = w.shape[0]
-    h_out = (xp.shape[1] - f) // stride + 1
-    w_out = (xp.shape[2] - f) // stride + 1
-    y = np.empty((x.shape[0], h_out, w_out, w.shape[3]))
-    for i in range(h_out):
-        for j in range(w_out):
-            patch = xp[:, i * stride:i * stride + f, j * stride:j * stride + f, :]
-            y[:, i, j, :] = np.tensordot(patch, w, axes=([1, 2, 3], [0, 1, 2])) + b
-    return y, (x, w, b, stride, pad)
+@functools.lru_cache(maxsize=None)
+def _reference():
+    namespace = sources.solutions(LAB)
+    exec(sources.cell_source(LAB, "forward-passes"), namespace)
+    return namespace
 
 
-def pool2d_forward(x, size, stride, mode="max"):
-    h_out = (x.shape[1] - size) // stride + 1
-    w_out = (x.shape[2] - size) // stride + 1
-    reduce = np.max if mode == "max" else np.mean
-    y = np.empty((x.shape[0], h_out, w_out, x.shape[3]))
-    for i in range(h_out):
-        for j in range(w_out):
-            y[:, i, j, :] = reduce(x[:, i * stride:i * stride + size, j * stride:j * stride + size, :], axis=(1, 2))
-    return y, (x, size, stride, mode)
+def _ref(name):
+    """The source notebook's ``name``, looked up when first called (the notebook runs once)."""
+    def run(*args, **kwargs):
+        return _reference()[name](*args, **kwargs)
+
+    run.__name__ = name
+    return run
 
 
-def conv2d_backward(dout, cache, stride_in_dw=True, crop=True, sum_db=True):
-    x, w, b, stride, pad = cache
-    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    dxp = np.zeros_like(xp)
-    dw = np.zeros_like(w)
-    f = w.shape[0]
-    for i in range(dout.shape[1]):
-        for j in range(dout.shape[2]):
-            s = stride if stride_in_dw else 1
-            window = xp[:, i * s:i * s + f, j * s:j * s + f, :]
-            dw += np.tensordot(window, dout[:, i, j, :], axes=([0], [0]))
-            dxp[:, i * stride:i * stride + f, j * stride:j * stride + f, :] += np.tensordot(
-                dout[:, i, j, :], w, axes=([1], [3]))
-    dx = dxp[:, pad:pad + x.shape[1], pad:pad + x.shape[2], :] if crop else dxp
-    db = dout.sum(axis=(0, 1, 2)) if sum_db else dout.sum(axis=(1, 2))
-    return dx, dw, db
+conv2d_forward, pool2d_forward = _ref("conv2d_forward"), _ref("pool2d_forward")
+conv2d_backward, pool2d_backward = _ref("conv2d_backward"), _ref("pool2d_backward")
+xavier_uniform, he_normal, dropout_forward = _ref("xavier_uniform"), _ref("he_normal"), _ref("dropout_forward")
+build_net, overfit_gap, which_overfits = _ref("build_net"), _ref("overfit_gap"), _ref("which_overfits")
 
 
-def pool2d_backward(dout, cache, accumulate=True, divide=True, all_in_window=False):
+# --------------------------------------------------------------------------
+# Wrong answers written apart from the solutions
+# --------------------------------------------------------------------------
+def _pool_backward(dout, cache, overwrite=False, divide=True, whole_window=False):
+    """Pooling's backward pass with one of the usual mistakes switched on (all off: a right answer)."""
     x, size, stride, mode = cache
-    dx = np.zeros_like(x)
-    for i in range(dout.shape[1]):
-        for j in range(dout.shape[2]):
-            sl = (slice(None), slice(i * stride, i * stride + size), slice(j * stride, j * stride + size), slice(None))
-            window = x[sl]
-            g = dout[:, i, j, :][:, None, None, :]
-            if mode == "max" and not all_in_window:
-                part = (window == window.max(axis=(1, 2), keepdims=True)) * g
-            else:
-                part = np.broadcast_to(g / (size * size if divide else 1), window.shape)
-            if accumulate:
-                dx[sl] += part
-            else:
-                dx[sl] = part
+    dx = np.zeros(x.shape)
+    for i, j in np.ndindex(*dout.shape[1:3]):
+        r, q = i * stride, j * stride
+        block = x[:, r:r + size, q:q + size, :]
+        grad = dout[:, i:i + 1, j:j + 1, :]
+        if mode == "max" and not whole_window:
+            share = grad * (block == block.max(axis=(1, 2), keepdims=True))
+        else:
+            share = grad / (size * size) if divide else grad
+        if overwrite:
+            dx[:, r:r + size, q:q + size, :] = share
+        else:
+            dx[:, r:r + size, q:q + size, :] += share
     return dx
-
-
-def xavier_uniform(n_in, n_out, rng):
-    a = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-a, a, size=(n_in, n_out))
-
-
-def he_normal(n_in, n_out, rng):
-    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-
-
-def dropout_forward(h, p, training, rng):
-    if not 0 <= p < 1:
-        raise ValueError("p must be in [0, 1)")
-    if not training or p == 0:
-        return np.array(h, dtype=float, copy=True)
-    mask = rng.random(np.shape(h)) >= p
-    return np.where(mask, h / (1 - p), 0.0)
-
-
-def build_net(dropout_rate):
-    import keras
-
-    L = keras.layers
-    return keras.Sequential([keras.Input(shape=(64,)), L.Dense(256, activation="relu"), L.Dropout(dropout_rate),
-                             L.Dense(256, activation="relu"), L.Dropout(dropout_rate),
-                             L.Dense(10, activation="softmax")])
-
-
-def overfit_gap(history, last=5):
-    h = history.history if hasattr(history, "history") else history
-    return float(np.mean(np.array(h["val_loss"][-last:]) - np.array(h["loss"][-last:])))
-
-
-def which_overfits(histories):
-    return max(histories, key=lambda name: overfit_gap(histories[name]))
 
 
 def _fails(check, *fns, match=None):
@@ -181,12 +131,26 @@ def test_backward_right_answers_pass(capsys):
 
 
 def test_conv2d_backward_wrong_answers():
-    _fails(lab3.check_conv2d_backward, lambda d, c: conv2d_backward(d, c, stride_in_dw=False), conv2d_forward,
-           match="dw")
-    _fails(lab3.check_conv2d_backward, lambda d, c: conv2d_backward(d, c, crop=False), conv2d_forward,
-           match="dx has the wrong shape")
-    _fails(lab3.check_conv2d_backward, lambda d, c: conv2d_backward(d, c, sum_db=False), conv2d_forward,
-           match="db has the wrong shape")
+    def dw_without_stride(d, c):
+        dx, _, db = conv2d_backward(d, c)
+        x, w, _, _, p = c
+        padded = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+        # the first H_out x W_out windows, side by side, instead of every stride-th one
+        first = sliding_window_view(padded, w.shape[:2], axis=(1, 2))[:, :d.shape[1], :d.shape[2]]
+        return dx, np.einsum("nijcab,nijk->abck", first, d), db
+
+    def padding_kept(d, c):
+        dx, dw, db = conv2d_backward(d, c)
+        p = c[4]
+        return np.pad(dx, ((0, 0), (p, p), (p, p), (0, 0))), dw, db
+
+    def db_per_example(d, c):
+        dx, dw, _ = conv2d_backward(d, c)
+        return dx, dw, d.sum(axis=(1, 2))
+
+    _fails(lab3.check_conv2d_backward, dw_without_stride, conv2d_forward, match="dw differs")
+    _fails(lab3.check_conv2d_backward, padding_kept, conv2d_forward, match="dx has the wrong shape")
+    _fails(lab3.check_conv2d_backward, db_per_example, conv2d_forward, match="db has the wrong shape")
 
     def flipped_dx(d, c):
         dx, dw, db = conv2d_backward(d, c)
@@ -204,11 +168,12 @@ def test_conv2d_backward_wrong_answers():
 
 
 def test_pool2d_backward_wrong_answers():
-    _fails(lab3.check_pool2d_backward, lambda d, c: pool2d_backward(d, c, accumulate=False), pool2d_forward,
+    assert lab3.check_pool2d_backward(_pool_backward, pool2d_forward) is None  # the mistakes are the only change
+    _fails(lab3.check_pool2d_backward, lambda d, c: _pool_backward(d, c, overwrite=True), pool2d_forward,
            match="overlap")
-    _fails(lab3.check_pool2d_backward, lambda d, c: pool2d_backward(d, c, divide=False) if c[3] == "avg"
-           else pool2d_backward(d, c), pool2d_forward, match="size \\* size")
-    _fails(lab3.check_pool2d_backward, lambda d, c: pool2d_backward(d, c, all_in_window=True, divide=False),
+    _fails(lab3.check_pool2d_backward, lambda d, c: _pool_backward(d, c, divide=c[3] != "avg"), pool2d_forward,
+           match="size \\* size")
+    _fails(lab3.check_pool2d_backward, lambda d, c: _pool_backward(d, c, whole_window=True, divide=False),
            pool2d_forward, match="largest input")
 
 
@@ -320,7 +285,7 @@ def test_no_dropout_overfits_more_across_seeds():
     experiment = sources.cell_source(LAB, "experiment")
 
     def run_experiment(seed):
-        namespace = {"build_net": build_net, "SEED": seed}
+        namespace = dict(_reference(), SEED=seed)
         exec(experiment, namespace)
         return {k: v.history for k, v in namespace["histories"].items()}
 
@@ -347,9 +312,24 @@ def test_hidden_self_test_rejects_wrong_letters():
 
 def test_hidden_experiment_test_follows_the_histories():
     hidden = _hidden_tests("test_overfit_gap")
-    ns = {"checks": lab3, "overfit_gap": overfit_gap, "which_overfits": which_overfits}
+    ns = {"np": np, "checks": lab3, "overfit_gap": overfit_gap, "which_overfits": which_overfits}
     ok = {"no dropout": {"loss": [0.01] * 5, "val_loss": [0.3] * 5},
           "dropout 0.5": {"loss": [0.2] * 5, "val_loss": [0.25] * 5}}
     exec(hidden, dict(ns, histories=ok))
     with pytest.raises(AssertionError):  # an answer that ignores the histories
         exec(hidden, dict(ns, histories=ok, which_overfits=lambda hs: "dropout 0.5"))
+    # Over all 8 epochs 'dropout 0.5' has the larger gap, over the last 5 'no dropout' has.
+    turning = {"no dropout": {"loss": [0.5] * 8, "val_loss": [0.5] * 3 + [0.9] * 5},
+               "dropout 0.5": {"loss": [0.5] * 8, "val_loss": [2.0] * 3 + [0.7] * 5}}
+    exec(hidden, dict(ns, histories=turning))
+
+    def whole_history(hs):
+        return max(hs, key=lambda k: float(np.mean(np.subtract(hs[k]["val_loss"], hs[k]["loss"]))))
+
+    with pytest.raises(AssertionError):
+        exec(hidden, dict(ns, histories=turning, which_overfits=whole_history))
+    rising = {"no dropout": {"loss": [0.5] * 8, "val_loss": [0.5, 0.5, 0.5, 0.6, 0.7, 0.9, 1.0, 1.1]},
+              "dropout 0.5": {"loss": [0.5] * 8, "val_loss": [0.5] * 3 + [0.6] * 5}}
+    exec(hidden, dict(ns, histories=rising))
+    with pytest.raises(AssertionError):  # the gap of the last 3 epochs, not 5
+        exec(hidden, dict(ns, histories=rising, overfit_gap=lambda h, last=5: overfit_gap(h, 3)))

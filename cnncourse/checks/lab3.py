@@ -14,7 +14,9 @@ The oracles:
   centred finite differences through the forward pass the notebook supplies
   (relative error below 1e-6);
 * dropout is judged by its properties: the fraction dropped (within 5
-  standard errors of p), the inverted scaling, the identity at test time.
+  standard errors of p), the inverted scaling, the identity at test time;
+* the overfitting gap is checked on made-up histories whose gap is known by
+  construction, and the answer to "which overfits?" must follow from it.
 
 No check contains a solution: the forward passes come from the notebook.
 """
@@ -354,49 +356,83 @@ def check_build_net(build_net):
     passed(ex, "the network matches the specification for dropout rates 0, 0.5 and 0.3")
 
 
-def reference_gap(history, last=5):
-    """Mean of val_loss - loss over the last ``last`` epochs (the oracle for :func:`check_overfit_gap`)."""
-    h = history.history if hasattr(history, "history") else history
-    return float(np.mean(np.asarray(h["val_loss"][-last:]) - np.asarray(h["loss"][-last:])))
+def _made_up_history(rng, epochs, last, gap, before):
+    """A history whose ``val_loss - loss`` averages ``gap`` over its last ``last`` epochs, by construction.
+
+    Args:
+        rng: a NumPy random generator.
+        epochs: the number of epochs.
+        last: how many final epochs average to ``gap``.
+        gap: the mean of ``val_loss - loss`` over the last ``last`` epochs.
+        before: the gap of every earlier epoch (so that a wrong window gives a wrong mean).
+
+    Returns:
+        A dict like Keras' ``History.history``, with ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``.
+    """
+    spread = rng.uniform(-0.3, 0.3, last)
+    spread -= spread.mean()  # the last epochs differ from one another but average to exactly `gap`
+    gaps = np.concatenate([np.full(epochs - last, before), gap + spread])
+    loss = rng.uniform(0.05, 1.5, epochs)
+    return {"loss": list(loss), "val_loss": list(loss + gaps), "accuracy": list(rng.uniform(0, 1, epochs)),
+            "val_accuracy": list(rng.uniform(0, 1, epochs))}
 
 
 def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
-    """``overfit_gap(history, last=5)`` and ``which_overfits(histories)`` on made-up and on real histories."""
+    """``overfit_gap(history, last=5)`` and ``which_overfits(histories)`` on made-up and on real histories.
+
+    The made-up histories have a known gap by construction; on the student's
+    own training runs ``which_overfits`` must name the run whose gap
+    ``overfit_gap`` (checked first) finds largest.
+
+    Args:
+        overfit_gap: the student's function.
+        which_overfits: the student's function.
+        histories: the student's ``{name: History}`` of the experiment, or None.
+        seed: seed of the made-up histories.
+    """
+    import keras
+
     ex = "Exercise 7 (overfit_gap, which_overfits)"
     rng = _rng(seed)
     for trial in range(6):
-        epochs = int(rng.integers(6, 30))
-        fake = {"loss": list(rng.uniform(0, 2, epochs)), "val_loss": list(rng.uniform(0, 2, epochs)),
-                "accuracy": list(rng.uniform(0, 1, epochs)), "val_accuracy": list(rng.uniform(0, 1, epochs))}
+        epochs = int(rng.integers(7, 30))
         for last in (5, 3, 1):
-            got = call(ex, overfit_gap, fake, last=last)
+            gap = float(rng.uniform(0.05, 1.0) * (-1 if trial == 4 else 1))
+            fake = _made_up_history(rng, epochs, last, gap, before=gap + float(rng.uniform(0.5, 1.5)))
+            given = fake
+            if trial == 2:  # a Keras History, as model.fit returns it
+                given = keras.callbacks.History()
+                given.history = fake
+            got = call(ex, overfit_gap, given, last=last)
             try:
                 got = float(got)
             except (TypeError, ValueError):
                 raise CheckFailed(ex, "overfit_gap should return a number.", found=got) from None
-            expected = reference_gap(fake, last)
-            if not math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12):
+            if not math.isclose(got, gap, rel_tol=1e-9, abs_tol=1e-12):
                 hint = "Average val_loss - loss over the LAST `last` epochs only."
-                if math.isclose(got, -expected, rel_tol=1e-9, abs_tol=1e-12):
+                if math.isclose(got, -gap, rel_tol=1e-9, abs_tol=1e-12):
                     hint = "The sign is reversed: validation loss minus training loss."
-                raise CheckFailed(ex, f"overfit_gap is wrong on a made-up history of {epochs} epochs (last={last}).",
-                                  expected=expected, found=got, hint=hint)
-    fakes = {name: {"loss": list(rng.uniform(0, 1, 10)), "val_loss": list(rng.uniform(0, 2, 10))}
-             for name in ("a", "b", "c")}
-    got = call(ex, which_overfits, fakes)
-    best = max(fakes, key=lambda k: reference_gap(fakes[k]))
-    if got != best:
-        raise CheckFailed(ex, "which_overfits should return the name (key) of the history with the largest gap.",
-                          expected=best, found=got)
+                raise CheckFailed(ex, f"overfit_gap is wrong on a made-up history of {epochs} epochs (last={last}"
+                                      f"{', given as a keras.callbacks.History' if given is not fake else ''}).",
+                                  expected=gap, found=got, hint=hint)
+    for gaps in ({"a": 0.1, "b": 0.6, "c": 0.35}, {"a": 0.5, "b": -0.2, "c": 0.05}, {"a": 0.2, "b": 0.3, "c": 0.9}):
+        # the earlier epochs rank the runs the other way round, so only the last 5 epochs give the right name
+        fakes = {name: _made_up_history(rng, 10, 5, g, before=3 * (1 - g)) for name, g in gaps.items()}
+        got = call(ex, which_overfits, fakes)
+        best = max(gaps, key=gaps.get)
+        if got != best:
+            raise CheckFailed(ex, "which_overfits should return the name (key) of the history with the largest "
+                                  f"gap over the last 5 epochs (made-up gaps {gaps}).", expected=best, found=got)
     detail = "made-up histories"
     if histories is not None:
+        gaps = {name: float(call(ex, overfit_gap, h)) for name, h in histories.items()}
+        best = max(gaps, key=gaps.get)
         got = call(ex, which_overfits, histories)
-        best = max(histories, key=lambda k: reference_gap(histories[k]))
-        gaps = {k: round(reference_gap(v), 3) for k, v in histories.items()}
+        shown = {name: round(g, 3) for name, g in gaps.items()}
         if got != best:
-            raise CheckFailed(ex, f"on your own training histories the largest gap belongs to {best!r} "
-                                  f"(gaps {gaps}).", expected=best, found=got)
-        detail += f" and your own training runs (gaps {gaps})"
+            raise CheckFailed(ex, f"on your own training histories your overfit_gap finds the largest gap in "
+                                  f"{best!r} (gaps {shown}).", expected=best, found=got)
+        detail += f" and your own training runs (gaps {shown})"
     passed(ex, f"correct on {detail}")
 
 
