@@ -1,56 +1,36 @@
 """Lab 8's checks accept right answers and refuse plausible wrong ones."""
 
+import functools
+
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
+import sources  # noqa: E402
 from cnncourse.checks import CheckFailed, lab8  # noqa: E402
 
-
-# ---------------------------------------------------------------- right answers
-def first_layer_filters(model):
-    conv = next(l for l in model.layers if isinstance(l, keras.layers.Conv2D))
-    w = np.transpose(conv.get_weights()[0], (3, 0, 1, 2))
-    lo = w.min(axis=(1, 2, 3), keepdims=True)
-    hi = w.max(axis=(1, 2, 3), keepdims=True)
-    return (w - lo) / (hi - lo)
+LAB = "lab8-visualize"
 
 
-def feature_maps(model, image, layer_name):
-    probe = keras.Model(model.input, model.get_layer(layer_name).output)
-    return np.asarray(probe(image[None], training=False))[0]
+# ---------------------------------------------------------------- right answers: the source notebook's
+@functools.lru_cache(maxsize=None)
+def _reference():
+    return sources.solutions(LAB)
 
 
-def occlusion_map(model, image, class_index, patch, stride):
-    h, w = image.shape[:2]
-    rows, cols = (h - patch) // stride + 1, (w - patch) // stride + 1
-    batch = np.repeat(image[None], rows * cols, axis=0)
-    for k in range(rows * cols):
-        i, j = divmod(k, cols)
-        batch[k, i * stride:i * stride + patch, j * stride:j * stride + patch] = 0.0
-    return model.predict(batch, verbose=0)[:, class_index].reshape(rows, cols)
+def _ref(name):
+    """The source notebook's ``name``, looked up when first called (the notebook runs once)."""
+    def run(*args, **kwargs):
+        return _reference()[name](*args, **kwargs)
+
+    run.__name__ = name
+    return run
 
 
-def grad_cam(model, image, class_index, layer_name, score_layer="logits"):
-    probe = keras.Model(model.input, [model.get_layer(layer_name).output, model.get_layer(score_layer).output])
-    with tf.GradientTape() as tape:
-        maps, scores = probe(image[None], training=False)
-        score = scores[:, class_index]
-    grads = tape.gradient(score, maps)
-    weights = tf.reduce_mean(grads, axis=(1, 2))
-    cam = tf.nn.relu(tf.reduce_sum(maps * weights[:, None, None, :], axis=-1))[0].numpy()
-    return cam / cam.max() if cam.max() > 0 else cam
-
-
-def fgsm(model, image, label, epsilon):
-    x = tf.constant(image[None])
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = keras.losses.sparse_categorical_crossentropy(np.array([label]), model(x, training=False))
-    step = epsilon * tf.sign(tape.gradient(loss, x))
-    return np.clip((x + step).numpy()[0], 0.0, 1.0)
+first_layer_filters, feature_maps = _ref("first_layer_filters"), _ref("feature_maps")
+occlusion_map, grad_cam, fgsm = _ref("occlusion_map"), _ref("grad_cam"), _ref("fgsm")
 
 
 # ---------------------------------------------------------------- wrong answers
@@ -87,43 +67,57 @@ def occlusion_transposed(model, image, class_index, patch, stride):
 
 
 def occlusion_with_ones(model, image, class_index, patch, stride):
-    h, w = image.shape[:2]
-    rows, cols = (h - patch) // stride + 1, (w - patch) // stride + 1
-    batch = np.repeat(image[None], rows * cols, axis=0)
-    for k in range(rows * cols):
-        i, j = divmod(k, cols)
-        batch[k, i * stride:i * stride + patch, j * stride:j * stride + patch] = 1.0
-    return model.predict(batch, verbose=0)[:, class_index].reshape(rows, cols)
+    tops = range(0, image.shape[0] - patch + 1, stride)
+    lefts = range(0, image.shape[1] - patch + 1, stride)
+    covered = []
+    for top in tops:
+        for left in lefts:
+            one = image.copy()
+            one[top:top + patch, left:left + patch] = 1.0  # a white square instead of a black one
+            covered.append(one)
+    scores = np.asarray(model(np.stack(covered), training=False))[:, class_index]
+    return scores.reshape(len(tops), len(lefts))
 
 
 def occlusion_ignores_stride(model, image, class_index, patch, stride):
     return occlusion_map(model, image, class_index, patch, 1)
 
 
+def _cam(model, image, class_index, layer_name, score_layer="logits", relu=True):
+    """Grad-CAM written apart from the solution, with the score layer and the ReLU to choose."""
+    head = keras.Model(model.input, [model.get_layer(layer_name).output, model.get_layer(score_layer).output])
+    with tf.GradientTape() as tape:
+        acts, out = head(image[None], training=False)
+        target = out[0, class_index]
+    alpha = tf.reduce_mean(tape.gradient(target, acts)[0], axis=(0, 1))
+    heat = np.tensordot(np.asarray(acts[0]), np.asarray(alpha), axes=1)
+    if relu:
+        heat = np.maximum(heat, 0.0)
+        return heat / heat.max()
+    return (heat - heat.min()) / (heat.max() - heat.min())
+
+
 def grad_cam_of_probability(model, image, class_index, layer_name):
-    return grad_cam(model, image, class_index, layer_name, score_layer="predictions")
+    return _cam(model, image, class_index, layer_name, score_layer="predictions")
 
 
 def grad_cam_without_relu(model, image, class_index, layer_name):
-    probe = keras.Model(model.input, [model.get_layer(layer_name).output, model.get_layer("logits").output])
-    with tf.GradientTape() as tape:
-        maps, scores = probe(image[None])
-        score = scores[:, class_index]
-    weights = tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2))
-    cam = tf.reduce_sum(maps * weights[:, None, None, :], axis=-1)[0].numpy()
-    return (cam - cam.min()) / (cam.max() - cam.min())
+    return _cam(model, image, class_index, layer_name, relu=False)
 
 
 def grad_cam_wrong_class(model, image, class_index, layer_name):
     return grad_cam(model, image, (class_index + 1) % 5, layer_name)
 
 
-def fgsm_raw_gradient(model, image, label, epsilon):
-    x = tf.constant(image[None])
+def _loss_gradient(model, image, label):
+    pixels = tf.Variable(image[None])
     with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = keras.losses.sparse_categorical_crossentropy(np.array([label]), model(x))
-    return np.clip((x + epsilon * tape.gradient(loss, x)).numpy()[0], 0, 1)
+        loss = keras.losses.SparseCategoricalCrossentropy()(np.array([label]), model(pixels, training=False))
+    return np.asarray(tape.gradient(loss, pixels))[0]
+
+
+def fgsm_raw_gradient(model, image, label, epsilon):
+    return np.clip(image + epsilon * _loss_gradient(model, image, label), 0, 1)
 
 
 def fgsm_descends(model, image, label, epsilon):
@@ -131,11 +125,7 @@ def fgsm_descends(model, image, label, epsilon):
 
 
 def fgsm_unclipped(model, image, label, epsilon):
-    x = tf.constant(image[None])
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = keras.losses.sparse_categorical_crossentropy(np.array([label]), model(x))
-    return (x + epsilon * tf.sign(tape.gradient(loss, x))).numpy()[0]
+    return image + epsilon * np.sign(_loss_gradient(model, image, label))
 
 
 # ---------------------------------------------------------------- tests
@@ -167,10 +157,21 @@ def test_wrong_occlusion_fails(wrong):
         lab8.check_occlusion_map(wrong)
 
 
-@pytest.mark.parametrize("wrong", [grad_cam_of_probability, grad_cam_without_relu, grad_cam_wrong_class])
-def test_wrong_grad_cam_fails(wrong):
-    with pytest.raises(CheckFailed):
+@pytest.mark.parametrize("wrong, match", [(grad_cam_of_probability, "softmax probability"),
+                                          (grad_cam_without_relu, "negative evidence"),
+                                          (grad_cam_wrong_class, "heatmap of class 0")])
+def test_wrong_grad_cam_fails(wrong, match):
+    with pytest.raises(CheckFailed, match=match):
         lab8.check_grad_cam(wrong)
+
+
+def test_the_known_network_gives_the_heatmaps_it_promises():
+    model, maps = lab8._known_cam_model(), lab8._known_cam_image()
+    for k in (0, 1):
+        heat = np.maximum(maps[..., k], 0)
+        assert np.allclose(_cam(model, maps, k, "maps"), heat / heat.max(), atol=1e-5)
+        assert not np.allclose(grad_cam_of_probability(model, maps, k, "maps"), heat / heat.max(), atol=0.05)
+        assert not np.allclose(grad_cam_without_relu(model, maps, k, "maps"), heat / heat.max(), atol=0.05)
 
 
 @pytest.mark.parametrize("wrong", [fgsm_raw_gradient, fgsm_descends, fgsm_unclipped])
@@ -184,3 +185,20 @@ def test_evidence_image_has_its_digit_in_the_box():
     assert image.shape == (32, 32, 1) and 0 <= label < 5
     inside = image[t:b, l:r].sum()
     assert inside > 0 and np.isclose(inside, image.sum())
+
+
+# ---------------------------------------------------------------- hidden tests (the source notebook's)
+def _run_hidden(grade_id, **answers):
+    exec(sources.hidden_tests(LAB, grade_id), dict(_reference(), **answers))
+
+
+@pytest.mark.parametrize("grade_id", ["test_first_layer_filters", "test_feature_maps", "test_occlusion_map",
+                                      "test_grad_cam", "test_fgsm"])
+def test_hidden_tests_pass_the_solutions(grade_id):
+    _run_hidden(grade_id)
+
+
+@pytest.mark.parametrize("wrong", [grad_cam_of_probability, grad_cam_without_relu, grad_cam_wrong_class])
+def test_hidden_grad_cam_test_compares_with_the_class_activation_map(wrong):
+    with pytest.raises(AssertionError):
+        _run_hidden("test_grad_cam", grad_cam=wrong)

@@ -4,9 +4,9 @@ The model under study is the course's shipped source network
 (:mod:`cnncourse.models.source`): digits pasted on a black canvas, so the
 evidence for a class sits where the digit is. Oracles: the layer weights
 Keras holds, intermediate-output models, single occluded images evaluated
-directly, and the class activation map of the network's last convolution,
-which for a network ending in global average pooling and a linear layer is
-what Grad-CAM must give (computed from the weights, without gradients).
+directly, a small network whose Grad-CAM heatmaps are known by construction,
+and the cross-entropy's gradient taken as the logits' vector-Jacobian product
+with ``p - onehot(label)``.
 """
 
 from __future__ import annotations
@@ -127,38 +127,47 @@ def check_occlusion_map(occlusion_map):
                       f"from {clean:.2f} to {got.min():.2f}")
 
 
-def class_activation_map(model, image, class_index, layer_name="conv3", logits_layer="logits",
-                         use_probability=False):
-    """CAM from the weights: for a network ``conv -> GAP -> (fixed affine) -> Dense``, Grad-CAM of a logit.
+def _known_cam_model():
+    """A two-class network whose Grad-CAM heatmaps are known by construction.
 
-    With ``use_probability=True`` it is what Grad-CAM gives when it differentiates the
-    softmax probability instead of the logit (used to recognise that mistake).
+    ``image -> "maps" (a 1x1 convolution copying the two channels) -> global
+    average -> "logits" (the identity) -> "predictions" (softmax)``: the logit of
+    class k is the mean of map k, so every gradient of it with respect to map k
+    is the same positive number and none reaches the other map. Grad-CAM of
+    class k is therefore ReLU(map k) over its maximum; differentiating the
+    softmax probability instead gives ReLU(map k - other map) over its maximum.
+
+    Returns:
+        The Keras model, for 8x8 images of two channels.
     """
     import keras
 
-    conv = np.asarray(keras.Model(model.input, model.get_layer(layer_name).output)(image[None]))[0]
-    dense = model.get_layer(logits_layer)
-    W = np.asarray(dense.get_weights()[0], dtype=float)
-    scale = np.ones(W.shape[0])
-    for layer in model.layers:  # a frozen batch-norm between pooling and logits rescales each feature
-        if isinstance(layer, keras.layers.BatchNormalization) and len(layer.output.shape) == 2:
-            gamma, _, _, var = layer.get_weights()
-            scale = gamma / np.sqrt(var + layer.epsilon)
-    if use_probability:
-        p = np.asarray(model(image[None]))[0]
-        dz = -p[class_index] * p
-        dz[class_index] += p[class_index]
-        weights = scale * (W @ dz)
-    else:
-        weights = scale * W[:, class_index]
-    cam = np.maximum((conv * weights).sum(axis=-1), 0.0)
-    return cam / cam.max() if cam.max() > 0 else cam
+    L = keras.layers
+    channels = 2
+    inp = keras.Input(shape=(8, 8, channels), name="image")
+    conv = L.Conv2D(channels, 1, use_bias=False, name="maps")
+    dense = L.Dense(channels, name="logits")
+    out = L.Activation("softmax", name="predictions")(dense(L.GlobalAveragePooling2D()(conv(inp))))
+    model = keras.Model(inp, out)
+    conv.set_weights([np.eye(channels, dtype="float32")[None, None]])
+    dense.set_weights([np.eye(channels, dtype="float32"), np.zeros(channels, dtype="float32")])
+    return model
+
+
+def _known_cam_image():
+    """Two 8x8 maps, each a blob with negative surroundings, overlapping in part."""
+    rows, cols = np.mgrid[0:8, 0:8]
+    first = np.exp(-((rows - 2) ** 2 + (cols - 3) ** 2) / 4.0) - 0.25
+    second = np.exp(-((rows - 4.5) ** 2 + (cols - 4) ** 2) / 6.0) - 0.1
+    return np.stack([first, second], axis=-1).astype("float32")
+
+
+def _over_max(heat):
+    return heat / heat.max()
 
 
 def check_grad_cam(grad_cam):
-    """Shape, range, agreement with the CAM of the last conv layer, peak on the evidence."""
-    import keras
-
+    """Shape and range on two layers, exact heatmaps on a network whose answer is known, peak on the digit."""
     ex = "Exercise 4 (grad_cam)"
     model = _model()
     image, label, (t, l, b, r) = evidence_image(0)
@@ -174,39 +183,51 @@ def check_grad_cam(grad_cam):
             raise CheckFailed(ex, f"the heatmap of {layer_name!r} should lie in [0, 1] with maximum 1.",
                               found=(round(float(got.min()), 4), round(float(got.max()), 4)),
                               hint="Apply a ReLU, then divide by the maximum.")
-    expected = class_activation_map(model, image, label)
-    got = np.asarray(call(ex, grad_cam, model, image, label, "conv3"), dtype=float)
-    if not np.allclose(got, expected, atol=2e-3):
-        if np.allclose(got, class_activation_map(model, image, label, use_probability=True), atol=2e-3):
-            raise CheckFailed(ex, "you differentiated the softmax probability.",
-                              hint="Differentiate the class score before the softmax: the output of the "
-                                   "layer named 'logits'.")
-        expect_array(ex, got, expected, atol=2e-3, what="Grad-CAM heatmap of conv3",
+    known = _known_cam_model()
+    maps = _known_cam_image().astype(float)
+    for k in (0, 1):
+        mine, other = maps[..., k], maps[..., 1 - k]
+        expected = _over_max(np.maximum(mine, 0.0))
+        found = call(ex, grad_cam, known, maps.astype("float32"), k, "maps")
+        found = None if found is None else np.asarray(found, dtype=float)
+        what = (f"heatmap of class {k} on a two-class network whose logit k is the mean of map k (so its "
+                f"Grad-CAM is ReLU(map k) over its maximum)")
+        if found is not None and found.shape == expected.shape and not np.allclose(found, expected, atol=2e-3):
+            if np.allclose(found, _over_max(np.maximum(mine - other, 0.0)), atol=2e-3):
+                raise CheckFailed(ex, "you differentiated the softmax probability.",
+                                  hint="Differentiate the class score before the softmax: the output of the "
+                                       "layer named 'logits'.")
+            if np.allclose(found, (mine - mine.min()) / (mine.max() - mine.min()), atol=2e-3):
+                raise CheckFailed(ex, f"the {what} keeps the negative evidence.",
+                                  hint="Apply a ReLU to the weighted sum, then divide by its maximum.")
+        expect_array(ex, found, expected, atol=2e-3, what=what,
                      hint="Weights: the gradient of the class logit averaged over the height and width "
                           "of the layer; heatmap: ReLU of the weighted sum of the channels, over its maximum.")
+    got = np.asarray(call(ex, grad_cam, model, image, label, "conv3"), dtype=float)
     scale = image.shape[0] / got.shape[0]
     i, j = np.unravel_index(np.argmax(got), got.shape)
     if not (t <= (i + 0.5) * scale <= b and l <= (j + 0.5) * scale <= r):
         raise CheckFailed(ex, "the heatmap's peak should be on the digit.", expected=(t, l, b, r),
                           found=(int(i * scale), int(j * scale)))
-    del keras
-    passed(ex, "right shape and range on two layers; the peak sits on the digit")
+    passed(ex, "right shape and range on two layers, the exact heatmaps of a network whose answer is known, "
+               "and the peak sits on the digit")
 
 
 def check_fgsm(fgsm):
     """Every pixel moves by at most epsilon, along the sign of the loss gradient, and stays in [0, 1]."""
+    import keras
     import tensorflow as tf
 
     ex = "Exercise 5 (fgsm)"
     model = _model()
     image, label, _ = evidence_image(5)
-    import keras
-
-    x = tf.constant(image[None])
+    probe = keras.Model(model.input, [model.get_layer("logits").output, model.output])
+    pixels = tf.Variable(image[None])
     with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = keras.losses.sparse_categorical_crossentropy(np.array([label]), model(x, training=False))
-    grad = np.asarray(tape.gradient(loss, x))[0]
+        logits, probs = probe(pixels, training=False)
+    # The cross-entropy's gradient with respect to the logits is p - onehot(label): pull it back to the pixels.
+    toward_loss = tf.stop_gradient(probs) - tf.one_hot([label], int(probs.shape[-1]))
+    grad = np.asarray(tape.gradient(logits, pixels, output_gradients=toward_loss))[0]
     for eps in (0.02, 0.1):
         got = call(ex, fgsm, model, image, label, eps)
         if got is None or np.shape(got) != image.shape:
