@@ -16,27 +16,40 @@ def ref():
     return sources.solutions("lab4-first-cnn")
 
 
-def _lenet(input_shape, num_classes, activation="sigmoid", pool=None, first_padding="same", widths=(120, 84),
-           filters=(6, 16), out_act="softmax", fixed_act=None):
-    act = fixed_act or activation
-    pool = pool or layers.AveragePooling2D
-    stack = [keras.Input(shape=input_shape),
-             layers.Conv2D(filters[0], 5, padding=first_padding, activation=act), pool(2),
-             layers.Conv2D(filters[1], 5, activation=act), pool(2), layers.Flatten()]
-    stack += [layers.Dense(w, activation=act) for w in widths]
-    stack.append(layers.Dense(num_classes, activation=out_act))
+def _rebuilt(model, change):
+    """``model`` built again layer by layer, from each layer's class and config through ``change``.
+
+    ``change(cls, config)`` returns the ``(cls, config)`` the layer becomes, or None to leave it out.
+    """
+    stack = [keras.Input(shape=model.input_shape[1:])]
+    for layer in model.layers:
+        new = change(type(layer), layer.get_config())
+        if new is not None:
+            stack.append(new[0].from_config(new[1]))
     return keras.Sequential(stack)
 
 
-WRONG_LENETS = {
-    "max pooling": lambda s, c, a="sigmoid": _lenet(s, c, a, pool=layers.MaxPooling2D),
-    "no padding on the first conv": lambda s, c, a="sigmoid": _lenet(s, c, a, first_padding="valid"),
-    "missing the 84-unit layer": lambda s, c, a="sigmoid": _lenet(s, c, a, widths=(120,)),
-    "ignores the activation": lambda s, c, a="sigmoid": _lenet(s, c, a, fixed_act="sigmoid"),
-    "no softmax": lambda s, c, a="sigmoid": _lenet(s, c, a, out_act=None),
-    "8 first filters": lambda s, c, a="sigmoid": _lenet(s, c, a, filters=(8, 16)),
-    "hard-coded 10 classes": lambda s, c, a="sigmoid": _lenet(s, 10, a),
-    "returns None": lambda s, c, a="sigmoid": None,
+def _edited(change):
+    """The reference LeNet-5 with one mistake: every model it builds goes through :func:`_rebuilt`."""
+    def wrong(build_lenet5):
+        return lambda s, c, a="sigmoid": _rebuilt(build_lenet5(s, c, a), change)
+    return wrong
+
+
+def _first_conv(cfg, **changes):
+    return {**cfg, **changes} if cfg.get("filters") == 6 else cfg
+
+
+WRONG_LENETS = {  # name -> (reference build_lenet5 -> a wrong one)
+    "max pooling": _edited(lambda cls, cfg: (layers.MaxPooling2D if cls is layers.AveragePooling2D else cls, cfg)),
+    "no padding on the first conv": _edited(lambda cls, cfg: (cls, _first_conv(cfg, padding="valid"))),
+    "missing the 84-unit layer": _edited(lambda cls, cfg: None if cfg.get("units") == 84 else (cls, cfg)),
+    "no softmax": _edited(lambda cls, cfg: (cls, {**cfg, "activation": "linear"} if cfg.get("activation") == "softmax"
+                                            else cfg)),
+    "8 first filters": _edited(lambda cls, cfg: (cls, _first_conv(cfg, filters=8))),
+    "ignores the activation": lambda build: lambda s, c, a="sigmoid": build(s, c),
+    "hard-coded 10 classes": lambda build: lambda s, c, a="sigmoid": build(s, 10, a),
+    "returns None": lambda build: lambda s, c, a="sigmoid": None,
 }
 
 
@@ -44,17 +57,20 @@ def test_reference_lenet_passes(ref):
     assert lab4.check_build_lenet5(ref["build_lenet5"]) is None
 
 
-def test_lenet_spec_parameter_count_matches_the_lecture():
+def test_reference_parameter_count_matches_the_lecture(ref):
     # 156 + 2,416 + 48,120 + 10,164 + 850 from the layer table.
-    model = _lenet((28, 28, 1), 10, "relu")
-    assert model.count_params() == 61706
-    assert lab4.check_build_lenet5(lambda s, c, a="sigmoid": _lenet(s, c, a)) is None
+    assert ref["build_lenet5"]((28, 28, 1), 10, activation="relu").count_params() == 61706
+
+
+def test_an_unedited_rebuild_passes(ref):
+    """The rebuild the wrong LeNets go through keeps the model: each fails for its own mistake."""
+    assert lab4.check_build_lenet5(_edited(lambda cls, cfg: (cls, cfg))(ref["build_lenet5"])) is None
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_LENETS))
-def test_wrong_lenets_fail(name):
+def test_wrong_lenets_fail(ref, name):
     with pytest.raises(CheckFailed):
-        lab4.check_build_lenet5(WRONG_LENETS[name])
+        lab4.check_build_lenet5(WRONG_LENETS[name](ref["build_lenet5"]))
 
 
 def test_not_attempted_is_reported_as_such():
@@ -132,13 +148,11 @@ def test_lenet_check_reproduces_the_calibrated_seed_and_earns_full_marks(ref, ca
 
 
 def test_a_model_that_never_trains_gets_no_credit(ref):
-    """A train_model that does not fit leaves the accuracy near chance: no points."""
+    """A train_model that fits one digit only (the reference's, given x_train[:1]) stays near chance: no points."""
     from cnncourse import calibration
 
     def lazy(model, x_train, y_train, x_val, y_val, epochs, batch_size):
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model.fit(x_train[:1], y_train[:1], epochs=epochs, batch_size=1, verbose=0,
-                         validation_data=(x_val[:1], y_val[:1]))
+        return ref["train_model"](model, x_train[:1], y_train[:1], x_val[:1], y_val[:1], epochs, 1)
 
     res = lab4.measure_lenet_accuracy(ref["build_lenet5"], lazy, profile="fast")
     assert res.accuracy < 0.3

@@ -1,7 +1,5 @@
 """Lab 5's checks pass the source's solutions and fail plausible wrong answers."""
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -28,39 +26,63 @@ def test_reference_solutions_pass(ref):
     assert lab5.check_regularized_cnn(ref["build_regularized_cnn"]) is None
 
 
+def _rebuilt(model, change, input_shape=None):
+    """``model`` built again layer by layer, from each layer's class and config through ``change``.
+
+    ``change(cls, config)`` returns the ``(cls, config)`` the layer becomes, or None to leave it out.
+    """
+    stack = [] if input_shape is None else [keras.Input(shape=input_shape)]
+    for layer in model.layers:
+        new = change(type(layer), layer.get_config())
+        if new is not None:
+            stack.append(new[0].from_config(new[1]))
+    return keras.Sequential(stack)
+
+
+def _same(cls, cfg):
+    return cls, cfg
+
+
 # ---------------------------------------------------------------- augmenter
-def _augmenter(drop=None, brightness_range=(0.0, 1.0), contrast_range=(0.0, 1.0), factor=0.1):
-    def build_augmenter(seed=None):
-        stack = {
-            "RandomFlip": layers.RandomFlip("horizontal", seed=seed),
-            "RandomRotation": layers.RandomRotation(0.05, fill_mode="reflect", seed=seed),
-            "RandomTranslation": layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
-            "RandomBrightness": layers.RandomBrightness(factor, value_range=brightness_range, seed=seed),
-            "RandomContrast": layers.RandomContrast(factor, value_range=contrast_range, seed=seed),
-        }
-        return keras.Sequential([v for k, v in stack.items() if k != drop])
-    return build_augmenter
+def _augmenter_with(change):
+    """The reference augmenter with one mistake, made by ``change`` (see :func:`_rebuilt`)."""
+    def wrong(build_augmenter):
+        return lambda seed=None: _rebuilt(build_augmenter(seed), change)
+    return wrong
+
+
+def _without(kind):
+    return lambda cls, cfg: None if cls.__name__ == kind else (cls, cfg)
+
+
+def _range_0_255(kind):
+    return lambda cls, cfg: (cls, {**cfg, "value_range": (0, 255), "factor": 0.5} if cls.__name__ == kind else cfg)
+
+
+def test_an_unchanged_augmenter_rebuild_passes(ref):
+    """The rebuild the wrong augmenters go through keeps the augmenter: each fails for its own mistake."""
+    assert lab5.check_build_augmenter(_augmenter_with(_same)(ref["build_augmenter"])) is None
 
 
 @pytest.mark.parametrize("wrong", [
-    _augmenter(drop="RandomContrast"),
-    _augmenter(drop="RandomFlip"),
-    _augmenter(brightness_range=(0, 255), factor=0.5),
-    _augmenter(contrast_range=(0, 255), factor=0.5),
-    lambda seed=None: None,
+    _augmenter_with(_without("RandomContrast")),
+    _augmenter_with(_without("RandomFlip")),
+    _augmenter_with(_range_0_255("RandomBrightness")),
+    _augmenter_with(_range_0_255("RandomContrast")),
+    lambda build: lambda seed=None: None,
 ], ids=["no-contrast", "no-flip", "brightness-0-255", "contrast-0-255", "none"])
-def test_wrong_augmenters_fail(wrong):
+def test_wrong_augmenters_fail(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab5.check_build_augmenter(wrong)
+        lab5.check_build_augmenter(wrong(ref["build_augmenter"]))
 
 
-def test_an_augmenter_that_changes_images_at_inference_fails():
+def test_an_augmenter_that_changes_images_at_inference_fails(ref):
     class Noisy(keras.layers.Layer):
         def call(self, x, training=None):
             return tf.clip_by_value(x + 0.01, 0.0, 1.0)
 
     def build_augmenter(seed=None):
-        return keras.Sequential([_augmenter()(seed), Noisy()])
+        return keras.Sequential([ref["build_augmenter"](seed), Noisy()])
 
     with pytest.raises(CheckFailed, match="training=False"):
         lab5.check_build_augmenter(build_augmenter)
@@ -107,11 +129,9 @@ def test_wrong_pipelines_fail(name):
         lab5.check_make_dataset(WRONG_DATASETS[name])
 
 
-def test_a_pipeline_that_ignores_the_augmenter_fails():
-    right = _dataset()
-
+def test_a_pipeline_that_ignores_the_augmenter_fails(ref):
     def make_dataset(x, y, batch_size, training, seed, augmenter=None):
-        return right(x, y, batch_size, training, seed)
+        return ref["make_dataset"](x, y, batch_size, training, seed)
 
     with pytest.raises(CheckFailed, match="augmenter"):
         lab5.check_make_dataset(make_dataset)
@@ -170,26 +190,25 @@ def test_oracle_agrees_with_keras_on_the_scripted_runs():
 
 
 # ---------------------------------------------------------------- search
-def _random(lr_kind="log", global_rng=False, dropout_log=False):
-    def random_search(space, n_trials, seed):
-        rng = np.random if global_rng else np.random.default_rng(seed)
-        out = []
-        for _ in range(n_trials):
-            cand = {}
-            for name, (kind, *args) in space.items():
-                if kind == "log" and lr_kind == "log":
-                    cand[name] = float(10 ** rng.uniform(np.log10(args[0]), np.log10(args[1])))
-                elif kind in ("log", "uniform"):
-                    if dropout_log and kind == "uniform":
-                        cand[name] = float(args[1] * 10 ** rng.uniform(-3, 0))
-                    else:
-                        cand[name] = float(rng.uniform(args[0], args[1]))
-                else:
-                    cand[name] = args[0][int(rng.integers(len(args[0])))] if not global_rng else \
-                        args[0][rng.randint(len(args[0]))]
-            out.append(cand)
-        return out
-    return random_search
+def _on_space(change):
+    """The reference search run on a space each axis of which went through ``change(kind, args)``."""
+    def wrong(search):
+        def searched(space, *rest):
+            return search({name: change(kind, args) for name, (kind, *args) in space.items()}, *rest)
+        return searched
+    return wrong
+
+
+def _log_as_uniform(kind, args):
+    return ("uniform" if kind == "log" else kind, *args)
+
+
+def _log_dropout(kind, args):  # a 'uniform' axis drawn log-uniformly on [high / 1000, high]
+    return ("log", args[1] * 1e-3, args[1]) if kind == "uniform" else (kind, *args)
+
+
+def _first_choice_only(kind, args):
+    return (kind, args[0][:1]) if kind == "choice" else (kind, *args)
 
 
 def _out_of_bounds(space, n_trials, seed):
@@ -198,63 +217,66 @@ def _out_of_bounds(space, n_trials, seed):
              "batch_size": int(rng.choice([16, 32, 64, 128]))} for _ in range(n_trials)]
 
 
-@pytest.mark.parametrize("wrong", [_random(lr_kind="uniform"), _random(global_rng=True),
-                                   _random(dropout_log=True), _out_of_bounds, lambda s, n, seed: None],
-                         ids=["uniform-lr", "ignores-seed", "log-dropout", "out-of-bounds", "none"])
-def test_wrong_random_search_fails(wrong):
+def test_an_unchanged_space_passes(ref):
+    """The wrapper the wrong searches go through changes nothing by itself."""
+    unchanged = _on_space(lambda kind, args: (kind, *args))
+    assert lab5.check_random_search(unchanged(ref["random_search"])) is None
+    assert lab5.check_grid_search(unchanged(ref["grid_search"])) is None
+
+
+@pytest.mark.parametrize("wrong", [
+    _on_space(_log_as_uniform),
+    lambda search: lambda space, n_trials, seed: search(space, n_trials, None),
+    _on_space(_log_dropout),
+    lambda search: _out_of_bounds,
+    lambda search: lambda s, n, seed: None,
+], ids=["uniform-lr", "ignores-seed", "log-dropout", "out-of-bounds", "none"])
+def test_wrong_random_search_fails(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab5.check_random_search(wrong)
+        lab5.check_random_search(wrong(ref["random_search"]))
 
 
-def _grid(log_as_linear=False, skip_choice=False, exclude_ends=False):
-    def grid_search(space, k):
-        axes = []
-        for _name, (kind, *args) in space.items():
-            if kind == "choice":
-                axes.append(args[0][:1] if skip_choice else list(args[0]))
-                continue
-            lo, hi = args
-            if kind == "log" and not log_as_linear:
-                vals = np.geomspace(lo, hi, k + 2)[1:-1] if exclude_ends else np.geomspace(lo, hi, k)
-            else:
-                vals = np.linspace(lo, hi, k + 2)[1:-1] if exclude_ends else np.linspace(lo, hi, k)
-            axes.append([float(v) for v in vals])
-        return [dict(zip(space, combo)) for combo in itertools.product(*axes)]
-    return grid_search
+def _without_ends(grid_search):
+    """A grid of k inner points per numeric axis: the reference's k + 2, ends dropped."""
+    def grid(space, k):
+        ends = {name: args[:2] for name, (kind, *args) in space.items() if kind != "choice"}
+        return [c for c in grid_search(space, k + 2) if all(c[name] not in e for name, e in ends.items())]
+    return grid
 
 
-def test_a_right_grid_passes():
-    assert lab5.check_grid_search(_grid()) is None
-
-
-@pytest.mark.parametrize("wrong", [_grid(log_as_linear=True), _grid(skip_choice=True), _grid(exclude_ends=True)],
+@pytest.mark.parametrize("wrong", [_on_space(_log_as_uniform), _on_space(_first_choice_only), _without_ends],
                          ids=["linear-lr", "one-choice", "no-ends"])
-def test_wrong_grid_search_fails(wrong):
+def test_wrong_grid_search_fails(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab5.check_grid_search(wrong)
+        lab5.check_grid_search(wrong(ref["grid_search"]))
 
 
 # ---------------------------------------------------------------- regularised CNN
-def _cnn(augment=True, dropout=0.5, l2=1e-3):
-    def build(input_shape, num_classes):
-        reg = keras.regularizers.l2(l2) if l2 else None
-        stack = [keras.Input(shape=input_shape)]
-        if augment:
-            stack.append(_augmenter()())
-        stack += [layers.Conv2D(8, 3, activation="relu", kernel_regularizer=reg), layers.MaxPooling2D(2),
-                  layers.Flatten()]
-        if dropout:
-            stack.append(layers.Dropout(dropout))
-        stack.append(layers.Dense(num_classes, activation="softmax"))
-        return keras.Sequential(stack)
-    return build
+def _cnn_with(change):
+    """The reference regularised CNN with one regulariser taken out by ``change`` (see :func:`_rebuilt`)."""
+    def wrong(build):
+        return lambda input_shape, num_classes: _rebuilt(build(input_shape, num_classes), change, input_shape)
+    return wrong
 
 
-@pytest.mark.parametrize("wrong", [_cnn(augment=False), _cnn(dropout=0), _cnn(l2=0)],
+def _no_augmenter(cls, cfg):
+    return None if issubclass(cls, keras.Sequential) else (cls, cfg)
+
+
+def _no_l2(cls, cfg):
+    return cls, {**cfg, "kernel_regularizer": None} if "kernel_regularizer" in cfg else cfg
+
+
+def test_an_unchanged_cnn_rebuild_passes(ref):
+    """The rebuild the unregularised CNNs go through keeps the model: each fails for what it lacks."""
+    assert lab5.check_regularized_cnn(_cnn_with(_same)(ref["build_regularized_cnn"])) is None
+
+
+@pytest.mark.parametrize("wrong", [_cnn_with(_no_augmenter), _cnn_with(_without("Dropout")), _cnn_with(_no_l2)],
                          ids=["no-augmentation", "no-dropout", "no-l2"])
-def test_unregularised_cnns_fail_the_structure_check(wrong):
+def test_unregularised_cnns_fail_the_structure_check(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab5.check_regularized_cnn(wrong)
+        lab5.check_regularized_cnn(wrong(ref["build_regularized_cnn"]))
 
 
 def test_calibration_records_cover_every_training_check():

@@ -1,5 +1,6 @@
 """Lab 6's checks pass the source notebook's solutions and fail plausible wrong answers."""
 
+import types
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,19 @@ def fails(check, *args, match=None):
 
 def not_done(*args):
     raise NotImplementedError()
+
+
+def with_names(fn, **names):
+    """The reference function ``fn``, run with some of the names it looks up (its helpers) replaced."""
+    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
+
+
+def efficiency_answer(results):
+    """``(acc_per_kparam, more_efficient)`` as the source notebook's Exercise 9 cell computes them."""
+    namespace = {"results": results}
+    exec(sources.cell_source("lab6-architectures", "efficiency"), namespace)
+    return namespace["acc_per_kparam"], namespace["more_efficient"]
 
 
 # ---------------------------------------------------------------- right answers
@@ -224,40 +238,22 @@ def test_resnext_missing_shortcut_fails():
 
 
 # ---------------------------------------------------------------- Separable
-def conv_ok(k, c_in, c_out):
-    return k * k * c_in * c_out + c_out
+def test_conv_params_without_bias_fails(sol):
+    conv = sol["conv_params"]
+    fails(lab6.check_param_formulas, lambda k, c_in, c_out: conv(k, c_in, c_out) - c_out, sol["separable_params"],
+          match="biases")
 
 
-def conv_no_bias(k, c_in, c_out):
-    return k * k * c_in * c_out
+def test_separable_params_with_a_depthwise_bias_fails(sol):
+    sep = sol["separable_params"]
+    fails(lab6.check_param_formulas, sol["conv_params"], lambda k, c_in, c_out: sep(k, c_in, c_out) + c_in,
+          match="no depthwise bias")
 
 
-def sep_bias_in_depthwise(k, c_in, c_out):
-    return (k * k * c_in + c_in) + (c_in * c_out + c_out)
-
-
-def sep_no_pointwise_bias(k, c_in, c_out):
-    return k * k * c_in + c_in * c_out
-
-
-def sep_ok(k, c_in, c_out):
-    return k * k * c_in + c_in * c_out + c_out
-
-
-def test_param_formulas_right_answers_pass():
-    assert lab6.check_param_formulas(conv_ok, sep_ok) is None
-
-
-def test_conv_params_without_bias_fails():
-    fails(lab6.check_param_formulas, conv_no_bias, sep_ok, match="biases")
-
-
-def test_separable_params_with_a_depthwise_bias_fails():
-    fails(lab6.check_param_formulas, conv_ok, sep_bias_in_depthwise, match="no depthwise bias")
-
-
-def test_separable_params_without_the_pointwise_bias_fails():
-    fails(lab6.check_param_formulas, conv_ok, sep_no_pointwise_bias, match="pointwise")
+def test_separable_params_without_the_pointwise_bias_fails(sol):
+    sep = sol["separable_params"]
+    fails(lab6.check_param_formulas, sol["conv_params"], lambda k, c_in, c_out: sep(k, c_in, c_out) - c_out,
+          match="pointwise")
 
 
 def sepblock_valid(x, filters):
@@ -315,18 +311,18 @@ def test_fire_module_wrong_concat_axis_fails():
     fails(lab6.check_fire_module, wrong, match="axis=-1")
 
 
-def test_fire_sizes_swapped_expands_fail():
+def test_fire_sizes_swapped_expands_fail(sol):
     def swapped(expand, sr, pct):
-        e3 = round(pct * expand)
-        return round(sr * expand), e3, expand - e3
+        squeeze, e1, e3 = sol["fire_sizes"](expand, sr, pct)
+        return squeeze, e3, e1
 
     fails(lab6.check_fire_sizes, swapped, match="swapped")
 
 
-def test_fire_sizes_squeeze_from_the_wrong_base_fails():
-    def wrong(expand, sr, pct):
-        e3 = round(pct * expand)
-        return round(sr * (expand - e3)), expand - e3, e3
+def test_fire_sizes_squeeze_from_the_wrong_base_fails(sol):
+    def wrong(expand, sr, pct):  # SR taken of the 1x1 expand filters only
+        _, e1, e3 = sol["fire_sizes"](expand, sr, pct)
+        return round(sr * e1), e1, e3
 
     fails(lab6.check_fire_sizes, wrong, match="SR")
 
@@ -341,37 +337,26 @@ def test_compound_scale_linear_growth_fails():
           (1 + (alpha - 1) * phi, 1 + (beta - 1) * phi, 1 + (gamma - 1) * phi))
 
 
-def test_compound_scale_wrong_order_fails():
+def test_compound_scale_wrong_order_fails(sol):
+    def width_first(phi, alpha=1.2, beta=1.1, gamma=1.15):
+        depth, width, resolution = sol["compound_scale"](phi, alpha, beta, gamma)
+        return width, depth, resolution
+
+    fails(lab6.check_compound_scale, width_first, match="order")
+
+
+def test_compound_scale_one_number_fails(sol):
     fails(lab6.check_compound_scale, lambda phi, alpha=1.2, beta=1.1, gamma=1.15:
-          (beta ** phi, alpha ** phi, gamma ** phi), match="order")
-
-
-def test_compound_scale_one_number_fails():
-    fails(lab6.check_compound_scale, lambda phi, alpha=1.2, beta=1.1, gamma=1.15: alpha ** phi)
+          sol["compound_scale"](phi, alpha, beta, gamma)[0])
 
 
 # ---------------------------------------------------------------- mini networks
 def test_mini_vgg_with_valid_padding_fails(sol):
-    def wrong(input_shape, num_classes):
-        inp = keras.Input(shape=input_shape)
-        x = vgg_valid(inp, 1, 16)
-        x = layers.Flatten()(vgg_valid(x, 2, 32))
-        return keras.Model(inp, layers.Dense(num_classes, activation="softmax")(x))
-
-    fails(lab6.check_mini_vgg, wrong)
+    fails(lab6.check_mini_vgg, with_names(sol["mini_vgg"], vgg_block=vgg_valid))
 
 
 def test_mini_resnet_without_shortcuts_fails(sol):
-    def wrong(input_shape, num_classes):
-        inp = keras.Input(shape=input_shape)
-        x = layers.Conv2D(16, 3, padding="same", activation="relu")(inp)
-        x = layers.MaxPooling2D(2)(x)
-        x = res_no_shortcut(x, 16, 1)
-        x = res_no_shortcut(x, 32, 2)
-        x = layers.GlobalAveragePooling2D()(x)
-        return keras.Model(inp, layers.Dense(num_classes, activation="softmax")(x))
-
-    fails(lab6.check_mini_resnet, wrong, match="Add")
+    fails(lab6.check_mini_resnet, with_names(sol["mini_resnet"], residual_block=res_no_shortcut), match="Add")
 
 
 def test_param_formulas_of_the_mini_networks(sol):
@@ -383,24 +368,23 @@ def test_param_formulas_of_the_mini_networks(sol):
 RESULTS = {"mini-VGG": {"params": 15587, "accuracy": 0.86}, "mini-ResNet": {"params": 19331, "accuracy": 0.95}}
 
 
-def _per_k(results):
-    return {k: r["accuracy"] / (r["params"] / 1000) for k, r in results.items()}
-
-
-def test_efficiency_follows_the_students_own_numbers():
-    per_k = _per_k(RESULTS)
-    best = max(per_k, key=per_k.get)
+def test_efficiency_follows_the_students_own_numbers(capsys):
+    per_k, best = efficiency_answer(RESULTS)
     assert lab6.check_efficiency(RESULTS, per_k, best) is None
+    assert "\u2714" in capsys.readouterr().out
     other = [k for k in RESULTS if k != best][0]
     fails(lab6.check_efficiency, RESULTS, per_k, other, match="your own numbers")
     # With other numbers the other network is the right answer: no fixed string passes both.
-    flipped = {"mini-VGG": {"params": 15587, "accuracy": 0.95}, "mini-ResNet": {"params": 19331, "accuracy": 0.60}}
-    assert lab6.check_efficiency(flipped, _per_k(flipped), "mini-VGG") is None
-    fails(lab6.check_efficiency, flipped, _per_k(flipped), "mini-ResNet")
+    flipped = {"mini-VGG": {"params": 15587, "accuracy": 0.60}, "mini-ResNet": {"params": 19331, "accuracy": 0.95}}
+    flipped_per_k, flipped_best = efficiency_answer(flipped)
+    assert (best, flipped_best) == ("mini-VGG", "mini-ResNet")
+    assert lab6.check_efficiency(flipped, flipped_per_k, "mini-ResNet") is None
+    fails(lab6.check_efficiency, flipped, flipped_per_k, "mini-VGG", match="your own numbers")
 
 
 def test_efficiency_wrong_ratio_fails():
-    wrong = {k: r["accuracy"] / r["params"] for k, r in RESULTS.items()}  # per parameter, not per thousand
+    per_k, _ = efficiency_answer(RESULTS)
+    wrong = {k: v / 1000 for k, v in per_k.items()}  # per parameter, not per thousand
     fails(lab6.check_efficiency, RESULTS, wrong, "mini-VGG", match="acc_per_kparam")
 
 

@@ -1,6 +1,13 @@
-"""Lab 7's checks accept right answers and refuse plausible wrong ones."""
+"""Lab 7's checks accept the source notebook's solutions and refuse plausible wrong answers.
 
-import numpy as np
+Every wrong answer takes the reference answers (the source notebook's, read by
+:func:`sources.solutions`) as its first argument; most are the reference with
+one mistake added.
+"""
+
+import functools
+import types
+
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -8,181 +15,159 @@ keras = pytest.importorskip("keras")
 from cnncourse.checks import CheckFailed, lab7  # noqa: E402
 
 
-# ---------------------------------------------------------------- right answers
-def build_transfer_model(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(shape=base.input_shape[1:])
-    x = base(inputs, training=False)
-    x = keras.layers.Dropout(0.2)(x)
-    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x))
+@pytest.fixture(scope="module")
+def ref():
+    import sources
+
+    return sources.solutions("lab7-transfer", skip=("experiment",))
 
 
-def unfreeze_top(base, n_layers):
-    base.trainable = True
-    cut = len(base.layers) - n_layers
-    for i, layer in enumerate(base.layers):
-        layer.trainable = i >= cut and not isinstance(layer, keras.layers.BatchNormalization)
-    return base
+def given(ref, wrong):
+    """``wrong`` with the reference answers bound to its first argument."""
+    fn = functools.partial(wrong, ref)
+    fn.__name__ = wrong.__name__
+    return fn
 
 
-def compile_for_finetuning(model, base_lr=None):
-    if base_lr is None:
-        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-    model.compile(optimizer=keras.optimizers.Adam(base_lr / 10), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
-
-
-MATRIX = {("small", "similar"): "classifier_on_top", ("small", "different"): "classifier_from_earlier_layers",
-          ("large", "similar"): "finetune_a_few_layers", ("large", "different"): "finetune_many_layers"}
-
-
-def choose_strategy(dataset_size, similarity):
-    if (dataset_size, similarity) not in MATRIX:
-        raise ValueError("unknown")
-    return MATRIX[(dataset_size, similarity)]
+def with_names(fn, **names):
+    """The reference function ``fn``, run with some of the names it looks up (its helpers) replaced."""
+    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
 
 
 # ---------------------------------------------------------------- wrong answers
-def transfer_not_frozen(base, num_classes):
-    inputs = keras.Input(shape=base.input_shape[1:])
-    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(base(inputs, training=False)))
+def transfer_not_frozen(ref, base, num_classes):
+    model = ref["build_transfer_model"](base, num_classes)
+    base.trainable = True  # unfrozen again: the base trains with the head
+    return model
 
 
-def transfer_sequential(base, num_classes):
+def transfer_sequential(ref, base, num_classes):
     base.trainable = False
     return keras.Sequential([base, keras.layers.Dense(num_classes, activation="softmax")])
 
 
-def transfer_no_training_flag(base, num_classes):
+def transfer_no_training_flag(ref, base, num_classes):
     base.trainable = False
     inputs = keras.Input(shape=base.input_shape[1:])
     return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(base(inputs)))
 
 
-def transfer_logits(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(shape=base.input_shape[1:])
-    return keras.Model(inputs, keras.layers.Dense(num_classes)(base(inputs, training=False)))
+def transfer_logits(ref, base, num_classes):
+    model = ref["build_transfer_model"](base, num_classes)
+    model.layers[-1].activation = keras.activations.linear  # the head without its softmax
+    return model
 
 
-def transfer_flattened(base, num_classes):
+def transfer_flattened(ref, base, num_classes):
     base.trainable = False
     return keras.Model(base.input, keras.layers.Dense(num_classes, activation="softmax")(base.output))
 
 
-def unfreeze_keeps_bn_trainable(base, n_layers):
-    base.trainable = True
-    for i, layer in enumerate(base.layers):
-        layer.trainable = i >= len(base.layers) - n_layers
+def unfreeze_keeps_bn_trainable(ref, base, n_layers):
+    ref["unfreeze_top"](base, n_layers)
+    for layer in base.layers[len(base.layers) - n_layers:]:
+        layer.trainable = True  # batch-norm layers too
     return base
 
 
-def unfreeze_bottom(base, n_layers):
+def unfreeze_bottom(ref, base, n_layers):
     base.trainable = True
     for i, layer in enumerate(base.layers):
         layer.trainable = i < n_layers and not isinstance(layer, keras.layers.BatchNormalization)
     return base
 
 
-def unfreeze_layers_but_not_model(base, n_layers):
+def unfreeze_layers_but_not_model(ref, base, n_layers):
     for i, layer in enumerate(base.layers):
         layer.trainable = i >= len(base.layers) - n_layers and not isinstance(layer, keras.layers.BatchNormalization)
     return base
 
 
-def unfreeze_off_by_one(base, n_layers):
-    base.trainable = True
-    for i, layer in enumerate(base.layers):
-        layer.trainable = i > len(base.layers) - n_layers and not isinstance(layer, keras.layers.BatchNormalization)
-    return base
+def unfreeze_off_by_one(ref, base, n_layers):
+    return ref["unfreeze_top"](base, n_layers - 1)
 
 
-def compile_same_lr(model, base_lr=None):
-    if base_lr is None:
-        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-    model.compile(optimizer=keras.optimizers.Adam(base_lr), loss="sparse_categorical_crossentropy")
-    return model
+def _lr(model, base_lr):
+    return lab7.learning_rate_of(model) if base_lr is None else base_lr
 
 
-def compile_hundredth(model, base_lr=None):
-    if base_lr is None:
-        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-    model.compile(optimizer=keras.optimizers.Adam(base_lr / 100), loss="sparse_categorical_crossentropy")
-    return model
+def compile_same_lr(ref, model, base_lr=None):
+    return ref["compile_for_finetuning"](model, 10 * _lr(model, base_lr))
 
 
-def compile_keras2_attribute(model, base_lr=None):
+def compile_hundredth(ref, model, base_lr=None):
+    return ref["compile_for_finetuning"](model, _lr(model, base_lr) / 10)
+
+
+def compile_keras2_attribute(ref, model, base_lr=None):
     base_lr = base_lr or float(model.optimizer.lr)  # Keras 2 name: gone in Keras 3
-    model.compile(optimizer=keras.optimizers.Adam(base_lr / 10), loss="sparse_categorical_crossentropy")
+    return ref["compile_for_finetuning"](model, base_lr)
+
+
+def compile_ignores_old_optimizer(ref, model, base_lr=None):
+    return ref["compile_for_finetuning"](model, base_lr or 1e-3)
+
+
+def compile_wrong_loss(ref, model, base_lr=None):
+    model.compile(optimizer=keras.optimizers.Adam(_lr(model, base_lr) / 10), loss="categorical_crossentropy")
     return model
 
 
-def compile_ignores_old_optimizer(model, base_lr=None):
-    model.compile(optimizer=keras.optimizers.Adam((base_lr or 1e-3) / 10), loss="sparse_categorical_crossentropy")
-    return model
-
-
-def compile_wrong_loss(model, base_lr=None):
-    if base_lr is None:
-        base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-    model.compile(optimizer=keras.optimizers.Adam(base_lr / 10), loss="categorical_crossentropy")
-    return model
-
-
-def strategy_always_top(dataset_size, similarity):
+def strategy_always_top(ref, dataset_size, similarity):
     return "classifier_on_top"
 
 
-def strategy_no_validation(dataset_size, similarity):
-    return MATRIX.get((dataset_size, similarity), "classifier_on_top")
+def strategy_no_validation(ref, dataset_size, similarity):
+    try:
+        return ref["choose_strategy"](dataset_size, similarity)
+    except ValueError:
+        return "classifier_on_top"
 
 
-def strategy_unknown_name(dataset_size, similarity):
-    if (dataset_size, similarity) not in MATRIX:
-        raise ValueError("unknown")
-    return MATRIX[(dataset_size, similarity)].replace("_", " ")
+def strategy_unknown_name(ref, dataset_size, similarity):
+    return ref["choose_strategy"](dataset_size, similarity).replace("_", " ")
 
 
 # ---------------------------------------------------------------- tests
-def test_right_answers_pass(capsys):
-    assert lab7.check_build_transfer_model(build_transfer_model) is None
-    assert lab7.check_unfreeze_top(unfreeze_top) is None
-    assert lab7.check_compile_for_finetuning(compile_for_finetuning) is None
-    assert lab7.check_choose_strategy(choose_strategy) is None
+def test_right_answers_pass(ref, capsys):
+    assert lab7.check_build_transfer_model(ref["build_transfer_model"]) is None
+    assert lab7.check_unfreeze_top(ref["unfreeze_top"]) is None
+    assert lab7.check_compile_for_finetuning(ref["compile_for_finetuning"]) is None
+    assert lab7.check_choose_strategy(ref["choose_strategy"]) is None
     assert capsys.readouterr().out.count("\u2714") == 4
 
 
 @pytest.mark.parametrize("wrong", [transfer_not_frozen, transfer_sequential, transfer_no_training_flag,
                                    transfer_logits, transfer_flattened])
-def test_wrong_transfer_models_fail(wrong):
+def test_wrong_transfer_models_fail(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab7.check_build_transfer_model(wrong)
+        lab7.check_build_transfer_model(given(ref, wrong))
 
 
 @pytest.mark.parametrize("wrong", [unfreeze_keeps_bn_trainable, unfreeze_bottom, unfreeze_layers_but_not_model,
                                    unfreeze_off_by_one])
-def test_wrong_unfreezing_fails(wrong):
+def test_wrong_unfreezing_fails(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab7.check_unfreeze_top(wrong)
+        lab7.check_unfreeze_top(given(ref, wrong))
 
 
-def test_batchnorm_mistake_gets_its_own_hint():
+def test_batchnorm_mistake_gets_its_own_hint(ref):
     with pytest.raises(CheckFailed, match="batch-norm"):
-        lab7.check_unfreeze_top(unfreeze_keeps_bn_trainable)
+        lab7.check_unfreeze_top(given(ref, unfreeze_keeps_bn_trainable))
 
 
 @pytest.mark.parametrize("wrong", [compile_same_lr, compile_hundredth, compile_keras2_attribute,
                                    compile_ignores_old_optimizer, compile_wrong_loss])
-def test_wrong_finetuning_compile_fails(wrong):
+def test_wrong_finetuning_compile_fails(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab7.check_compile_for_finetuning(wrong)
+        lab7.check_compile_for_finetuning(given(ref, wrong))
 
 
 @pytest.mark.parametrize("wrong", [strategy_always_top, strategy_no_validation, strategy_unknown_name])
-def test_wrong_strategies_fail(wrong):
+def test_wrong_strategies_fail(ref, wrong):
     with pytest.raises(CheckFailed):
-        lab7.check_choose_strategy(wrong)
+        lab7.check_choose_strategy(given(ref, wrong))
 
 
 def test_unattempted_exercise_says_so():
@@ -203,24 +188,14 @@ def test_experiment_results_are_checked():
 
 
 @pytest.mark.slow
-def test_train_transfer_check():
+def test_train_transfer_check(ref):
     from cnncourse.models import source
 
-    def train_transfer(x, y, epochs, batch_size, validation_data=None):
-        model = build_transfer_model(source.load_base(), 5)
-        model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-        return model, model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
-
-    def train_unfrozen(x, y, epochs, batch_size, validation_data=None):
-        base = source.load_base()
-        inputs = keras.Input(shape=(32, 32, 1))
-        model = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(base(inputs, training=False)))
-        model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy")
-        return model, model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    # The reference train_transfer, building its model with a base that is not frozen.
+    train_unfrozen = with_names(ref["train_transfer"], build_transfer_model=given(ref, transfer_not_frozen))
 
     data = source.digits_on_canvas((5, 6, 7, 8, 9), seed=1)
     x, y = data.images[:40], data.target[:40]
-    assert lab7.check_train_transfer(train_transfer, x, y) is None
+    assert lab7.check_train_transfer(ref["train_transfer"], x, y) is None
     with pytest.raises(CheckFailed):
         lab7.check_train_transfer(train_unfrozen, x, y)
