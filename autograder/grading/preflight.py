@@ -56,9 +56,8 @@ def solution_task(course_dir, assignment, spec, limits, profile, sandbox, config
                        config_text=config_text, limits=limits, profile=profile, seed_db=seed_db, sandbox=sandbox)
 
 
-def _cell_errors(result):
-    """``{grade_id: "what the cell printed as its error"}`` from the graded notebooks."""
-    out = {}
+def _graded_cells(result):
+    """Every cell of the graded notebooks in ``result``, with its position (unreadable notebooks skipped)."""
     for name, data in (result.get("files") or {}).items():
         if not name.endswith(".ipynb"):
             continue
@@ -66,34 +65,29 @@ def _cell_errors(result):
             cells = json.loads(data)["cells"]
         except (ValueError, KeyError, TypeError):
             continue
-        for cell in cells:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            texts = []
-            for o in cell.get("outputs", []):
-                if o.get("output_type") == "error":
-                    texts.append(f"{o.get('ename')}: {o.get('evalue')}")
-                elif o.get("output_type") == "stream" and o.get("name") == "stderr":
-                    texts.append("stderr: " + "".join(o.get("text", "")).strip()[-300:])
-            if gid and texts:
-                out[gid] = "; ".join(texts)[:400]
+        yield from enumerate(cells)
+
+
+def _cell_errors(result):
+    """``{grade_id: "what the cell printed as its error"}`` from the graded notebooks."""
+    out = {}
+    for _, cell in _graded_cells(result):
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        texts = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                texts.append(f"{o.get('ename')}: {o.get('evalue')}")
+            elif o.get("output_type") == "stream" and o.get("name") == "stderr":
+                texts.append("stderr: " + "".join(o.get("text", "")).strip()[-300:])
+        if gid and texts:
+            out[gid] = "; ".join(texts)[:400]
     return out
 
 
 def _cut_cells(result):
     """Grade ids (or positions) of the cells whose output the output limit cut."""
-    cut = []
-    for name, data in (result.get("files") or {}).items():
-        if not name.endswith(".ipynb"):
-            continue
-        try:
-            cells = json.loads(data)["cells"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        for i, cell in enumerate(cells):
-            text = json.dumps(cell.get("outputs", []))
-            if CUT_MARK in text:
-                cut.append(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i + 1}")
-    return cut
+    return [cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
+            for i, cell in _graded_cells(result) if CUT_MARK in json.dumps(cell.get("outputs", []))]
 
 
 def verdict(result):
