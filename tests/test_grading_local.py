@@ -137,3 +137,28 @@ def test_timeout_feedback_names_the_cell_and_its_limit(graded):
     html = generate(c, "tiny", ["endless"])["endless"].read_text()
     assert "cell 4 (mul) ran past its time limit of 15 s and was stopped" in html
     assert "probably because cell 4 (mul) timed out before it finished" in html
+
+
+def test_grading_from_a_process_that_ran_tensorflow(tmp_path):
+    """A grader in a process that has used TensorFlow (a test, a calibration) starts fresh workers.
+
+    TensorFlow's native threads do not survive a fork: a forked worker of such a process
+    can crash while collecting TensorFlow's garbage (seen once in the suite as "nbgrader
+    failed: no output" in the preflight, after check tests had trained models in the same
+    process). Such a process must not fork, and the fresh interpreters it starts instead
+    must grade exactly as forked workers do.
+    """
+    import keras
+    import numpy as np
+
+    from autograder.grading.worker import fork_is_safe
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=1, verbose=0)
+    assert not fork_is_safe()
+    c = sample.tiny_course(tmp_path / "course", ["perfect", "blank"])
+    summary = grade_class(c, "tiny", workers=1, limits=LIMITS, progress=False)
+    r = summary.results
+    assert (r["perfect"]["status"], r["perfect"]["score"]) == ("ok", 6.0), r["perfect"]
+    assert (r["blank"]["status"], r["blank"]["score"]) == ("ok", 0.0), r["blank"]

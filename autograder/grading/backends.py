@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
 from autograder.grading.limits import die_with_parent
@@ -86,14 +85,14 @@ class LocalBackend:
 
     def _pool(self, method=None):
         import multiprocessing as mp
-        import threading
         from concurrent.futures import ProcessPoolExecutor
 
         if method is None:
-            # Forking this (single-threaded) process gives workers that start at once, with
-            # nbgrader already imported; where that is not safe, start fresh interpreters.
-            fork_ok = sys.platform.startswith("linux") and threading.active_count() == 1
-            method = "fork" if fork_ok else "spawn"
+            # Forking this process gives workers that start at once, with nbgrader already
+            # imported; where that is not safe, start fresh interpreters.
+            from autograder.grading.worker import fork_is_safe
+
+            method = "fork" if fork_is_safe() else "spawn"
         if method == "fork":
             import nbgrader.apps.nbgraderapp  # noqa: F401  (imported once, inherited by every worker)
             import nbgrader.converters  # noqa: F401
@@ -173,7 +172,7 @@ class LocalBackend:
                                                 time.monotonic() - t0)
                     on_result(result)
                 if broken:
-                    for fut, (task, tries, _t0) in list(pending.items()):
+                    for task, tries, _t0 in list(pending.values()):
                         retry.append((task, tries))  # not at fault: same count
                     pending.clear()
                     self._pool_now.shutdown(wait=False, cancel_futures=True)

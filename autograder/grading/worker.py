@@ -205,8 +205,15 @@ def _missing_tests(spec, scores):
     return missing
 
 
-def _fork_available():
-    return hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
+def fork_is_safe():
+    """Whether a fork of this process can run nbgrader: Linux, one thread, and TensorFlow not loaded.
+
+    A forked child gets only the thread that forked; TensorFlow's runtime keeps native threads
+    (invisible to :mod:`threading`) whose locks and state the child inherits half-made, and it
+    crashes there. Where this is False, grading starts fresh interpreters instead.
+    """
+    return (hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
+            and "tensorflow" not in sys.modules)
 
 
 def _launch_fork(workdir, args, env, log_path):
@@ -329,7 +336,7 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
         env = sandbox_mod.write_kernel(workdir, workdir / "autograded" / task.student / task.assignment,
                                        _environment(slot, task), isolation)
         log_path = workdir / "autograde.log"
-        use_fork = launcher == "fork" or (launcher == "auto" and _fork_available())
+        use_fork = launcher == "fork" or (launcher == "auto" and fork_is_safe())
         pid, poll = (_launch_fork if use_fork else _launch_exec)(workdir, args, env, log_path)
         outcome = limits_mod.Supervisor(pid, poll, limits, workdir).run()
         result["returncode"] = outcome.returncode
