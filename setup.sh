@@ -82,6 +82,8 @@ case "$job" in
         install_python "cpu,test" "dask,postgres"
         install_system_test_packages
         export CNNCOURSE_PROFILE="${CNNCOURSE_PROFILE:-fast}"
+        echo ">>> linting the code and the notebooks (ruff; rules in pyproject.toml)"
+        ruff check --quiet .
         echo ">>> checking that release/ is generated from source/"
         cnncourse release --check
         echo ">>> running the tests"

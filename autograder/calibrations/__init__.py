@@ -46,7 +46,6 @@ def solution_namespace(lab, grade_ids=None, root=None, skip=()):
     ``root`` is the course directory (default: the current one).
     """
     import linecache
-    from pathlib import Path
 
     import nbformat
 

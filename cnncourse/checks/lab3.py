@@ -259,7 +259,7 @@ def check_pool2d_backward(pool2d_backward, pool2d_forward, seed=32):
         dout = rng.normal(size=out.shape)
         dx = call(ex, pool2d_backward, dout, cache)
 
-        def loss():
+        def loss(mode=mode, dout=dout):
             return float(np.sum(_forward(ex, pool2d_forward, x, 3, 2, mode)[0] * dout))
 
         _compare_grads(ex, ["dx"], [dx], [_numeric_grad(loss, x)], NUMERIC_TOL, "finite differences",

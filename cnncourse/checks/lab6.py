@@ -448,11 +448,12 @@ def check_resnext_block(resnext_block):
 # --------------------------------------------------------------------------
 # Exercise 5: separable convolutions
 # --------------------------------------------------------------------------
-def _keras_params(layer_fn, cin):
+def _keras_params(layer, cin):
+    """Parameters of a Keras layer built on an 8x8 input of ``cin`` channels."""
     import keras
 
     inp = keras.Input(shape=(8, 8, cin))
-    return int(keras.Model(inp, layer_fn()(inp)).count_params())
+    return int(keras.Model(inp, layer(inp)).count_params())
 
 
 def check_param_formulas(conv_params, separable_params):
@@ -462,7 +463,7 @@ def check_param_formulas(conv_params, separable_params):
     ex = "Exercise 5a (conv_params, separable_params)"
     cases = [(3, 3, 8), (3, 16, 32), (5, 7, 4), (1, 12, 6), (3, 256, 32)]
     for k, cin, cout in cases:
-        want = _keras_params(lambda: keras.layers.Conv2D(cout, k), cin)
+        want = _keras_params(keras.layers.Conv2D(cout, k), cin)
         got = call(ex, conv_params, k, cin, cout)
         if got != want:
             hint = "k*k*c_in weights per filter, c_out filters, and one bias per filter."
@@ -470,7 +471,7 @@ def check_param_formulas(conv_params, separable_params):
                 hint = "You left out the biases: every output channel has one."
             raise CheckFailed(ex, f"conv_params({k}, {cin}, {cout}) disagrees with Keras' Conv2D.",
                               expected=want, found=got, hint=hint)
-        want = _keras_params(lambda: keras.layers.SeparableConv2D(cout, k), cin)
+        want = _keras_params(keras.layers.SeparableConv2D(cout, k), cin)
         got = call(ex, separable_params, k, cin, cout)
         if got != want:
             hint = "Depthwise: one k x k filter per input channel, no bias. Pointwise: a 1x1 convolution."
