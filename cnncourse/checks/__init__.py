@@ -7,7 +7,7 @@ lab's checks.
 """
 
 from .architecture import LayerSpec, check_architecture, compare, describe
-from .core import CheckFailed, NotAttempted, call, expect_array, expect_equal, expect_raises, passed
+from .core import CheckFailed, NotAttempted, call, expect_array, expect_equal, expect_raises, passed, plain
 
 __all__ = ["CheckFailed", "NotAttempted", "call", "expect_array", "expect_equal", "expect_raises",
-           "passed", "LayerSpec", "check_architecture", "compare", "describe"]
+           "passed", "plain", "LayerSpec", "check_architecture", "compare", "describe"]

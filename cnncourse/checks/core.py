@@ -66,10 +66,61 @@ def passed(exercise, detail=""):
     print(f"{PASS_MARK} {exercise}{tail}")
 
 
+_EXACT = (bool, int, float, complex, str, bytes, type(None))
+
+
+def plain(value):
+    """The value as built-in types that compare by value alone.
+
+    An answer may be an object of a subclass that answers comparisons for
+    itself (``class Yes(int): __eq__ = lambda *a: True``): it is turned into
+    the plain ``int``, ``float``, ``complex``, ``str`` or ``bytes`` it holds,
+    read with the built-in type's own method so no override is called; lists,
+    tuples (named ones too), sets and dicts are rebuilt as the built-in container, their
+    contents made plain too; arrays become plain ``np.ndarray``. NumPy's own
+    scalars and every other object (a Keras model, a history) are kept as
+    they are.
+
+    Args:
+        value: what a student's function returned.
+
+    Returns:
+        The same value, in types whose comparisons no answer can change.
+
+    Example:
+        >>> class Yes(int):
+        ...     def __eq__(self, other):
+        ...         return True
+        >>> plain(Yes(3)) == 4
+        False
+    """
+    kind = type(value)
+    if kind in _EXACT:
+        return value
+    if isinstance(value, np.generic) and kind.__module__ == "numpy":
+        return value
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True, subok=False) if kind is not np.ndarray else value
+    for base, read in ((bool, bool.__bool__), (int, int.__index__), (float, float.__float__),
+                       (complex, complex.__complex__), (str, str.__str__), (bytes, bytes.__bytes__)):
+        if isinstance(value, base):
+            return read(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        base = next(b for b in (list, tuple, set, frozenset) if isinstance(value, b))
+        return base(plain(v) for v in base.__iter__(value))
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in dict.items(value)}
+    return value
+
+
 def call(exercise, fn, *args, **kwargs):
-    """Call a student's function, turning "not done yet" and crashes into clear feedback."""
+    """Call a student's function, turning "not done yet" and crashes into clear feedback.
+
+    What it returns is made :func:`plain`, so a check compares values, never
+    an object's own idea of equality.
+    """
     try:
-        return fn(*args, **kwargs)
+        return plain(fn(*args, **kwargs))
     except NotImplementedError:
         raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` with your code.") from None
     except CheckFailed:

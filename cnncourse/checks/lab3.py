@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from .core import CheckFailed, NotAttempted, call, expect_raises, passed
+from .core import CheckFailed, NotAttempted, call, expect_raises, passed, plain
 
 TF_TOL = 1e-7
 NUMERIC_TOL = 1e-6
@@ -441,6 +441,7 @@ def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
 # --------------------------------------------------------------------------
 def check_choice(answer, choices="ABCD", exercise="Exercise 4 (self-test)"):
     """Only the format: one of the letters. The answer itself is graded by a hidden test."""
+    answer = plain(answer)
     if not isinstance(answer, str) or answer.strip().upper() not in choices:
         raise CheckFailed(exercise, f"the answer should be one of the letters {', '.join(choices)}.", found=answer)
     passed(exercise, f"answer {answer.strip().upper()!r} recorded (graded when the lab is collected)")

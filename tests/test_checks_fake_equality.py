@@ -1,0 +1,94 @@
+"""Answers that claim to equal anything earn nothing: checks compare plain values.
+
+A student can return an object of an ``int`` or ``str`` subclass whose ``==`` is
+always true (and ``!=`` always false). :func:`cnncourse.checks.core.plain`, applied
+to every answer a check receives through :func:`~cnncourse.checks.core.call`, turns
+it into the plain value it holds, so the comparison is the value's own.
+"""
+
+import numpy as np
+import pytest
+
+import sources
+from cnncourse.checks import CheckFailed, lab2, lab3, lab6, lab7
+from cnncourse.checks.core import call, plain
+
+
+class AlwaysEqualInt(int):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = int.__hash__
+
+
+class AlwaysEqualStr(str):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    def strip(self, *args):
+        return "A"
+
+    def upper(self):
+        return "A"
+
+    __hash__ = str.__hash__
+
+
+class AlwaysEqualArray(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(self.shape, bool)
+
+
+def test_plain_reads_the_value_not_the_override():
+    assert plain(AlwaysEqualInt(3)) != 4 and type(plain(AlwaysEqualInt(3))) is int
+    assert plain(AlwaysEqualStr("b")) != "a" and type(plain(AlwaysEqualStr("b"))) is str
+    assert plain((AlwaysEqualInt(1), [AlwaysEqualStr("x")])) == (1, ["x"])
+    assert plain({AlwaysEqualStr("k"): AlwaysEqualInt(2)}) == {"k": 2}
+    assert type(plain(np.arange(3).view(AlwaysEqualArray))) is np.ndarray
+    # what is already plain, and NumPy's own scalars, stay what they are
+    assert plain(True) is True and type(plain(np.float64(2.5))) is np.float64
+    marker = object()
+    assert plain(marker) is marker
+
+
+def test_call_hands_checks_plain_values():
+    got = call("Exercise 0 (demo)", lambda: AlwaysEqualInt(7))
+    assert type(got) is int and got == 7 and got != 8
+
+
+def test_lab2_output_size_that_equals_anything_fails():
+    def conv_output_size(n, f, stride=1, pad=0, dilation=1):
+        return AlwaysEqualInt(1)
+
+    with pytest.raises(CheckFailed, match="output size"):
+        lab2.check_conv_output_size(conv_output_size)
+
+
+def test_lab6_parameter_count_that_equals_anything_fails():
+    ref = sources.solutions("lab6-architectures", skip=("efficiency",))
+
+    def conv_params(k, c_in, c_out):
+        return AlwaysEqualInt(0)
+
+    with pytest.raises(CheckFailed, match="conv_params"):
+        lab6.check_param_formulas(conv_params, ref["separable_params"])
+
+
+def test_lab7_strategy_that_equals_anything_fails():
+    def choose_strategy(dataset_size, similarity):
+        return AlwaysEqualStr("no idea")
+
+    with pytest.raises(CheckFailed, match="choose_strategy"):
+        lab7.check_choose_strategy(choose_strategy)
+
+
+def test_lab3_self_test_answer_must_be_a_plain_letter():
+    with pytest.raises(CheckFailed, match="one of the letters"):
+        lab3.check_choice(AlwaysEqualStr("not a letter"))
+    lab3.check_choice("b")  # an honest answer is recorded
