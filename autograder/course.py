@@ -78,10 +78,18 @@ def make_course_copy(dest, labs, root=None):
     return dest
 
 
-def generate_release(course_dir, lab):
-    """Run ``nbgrader generate_assignment`` for one lab in ``course_dir``; return its release folder."""
-    proc = _nbgrader(["generate_assignment", lab, "--force"], cwd=course_dir)
-    out = Path(course_dir) / "release" / lab
+def generate_release(course_dir, lab, into=None):
+    """Run ``nbgrader generate_assignment`` for one lab in ``course_dir``; return its release folder.
+
+    nbgrader also records the lab (its cells, points and hidden tests) in the
+    course's gradebook, which is what grading reads. ``into`` is the folder the
+    release is written under (default: the course's ``release/``).
+    """
+    args = ["generate_assignment", lab, "--force"]
+    if into is not None:
+        args.append(f"--CourseDirectory.release_directory={into}")
+    proc = _nbgrader(args, cwd=course_dir)
+    out = Path(into if into is not None else Path(course_dir) / "release") / lab
     if proc.returncode != 0 or not (out / f"{lab}.ipynb").exists():
         raise CourseError(f"nbgrader could not generate the release of {lab}:\n{proc.stdout}\n{proc.stderr}")
     return out
@@ -114,10 +122,14 @@ class ReleaseResult:
 
 
 def release(labs=None, check=False, root=None, workdir=None):
-    """Regenerate ``release/`` from ``source/`` with nbgrader.
+    """Regenerate ``release/`` from ``source/`` with nbgrader, and record each lab in the gradebook.
 
-    With ``check=True`` nothing is written: the result says, per lab, whether
-    the committed release differs from what nbgrader generates now.
+    nbgrader generates each lab in the course itself, so the course's gradebook
+    holds the lab as ``source/`` has it now (grading reads its points and hidden
+    tests from there); ``release/<lab>`` is rewritten only when its content
+    changed. With ``check=True`` nothing is written (nbgrader runs in a copy of
+    the course): the result says, per lab, whether the committed release
+    differs from what nbgrader generates now.
     """
     import tempfile
 
@@ -129,9 +141,9 @@ def release(labs=None, check=False, root=None, workdir=None):
                           f"Known labs: {', '.join(list_labs(root)) or '(none)'}.")
     results = []
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        course = make_course_copy(Path(tmp) / "course", labs, root)
+        course = make_course_copy(Path(tmp) / "course", labs, root) if check else root
         for lab in labs:
-            generated = generate_release(course, lab)
+            generated = generate_release(course, lab, into=Path(tmp) / "release")
             committed = root / "release" / lab
             same = committed.exists() and _folder_digest(generated) == _folder_digest(committed)
             detail = "" if same else ("missing" if not committed.exists() else "differs from source")

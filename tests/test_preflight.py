@@ -85,3 +85,26 @@ def test_the_report_lists_submissions_the_grader_failed_on(tmp_path):
     csv_text = paths["csv"].read_text()
     assert "perfect,error,," in csv_text
     assert "course_private_helpers" in paths["html"].read_text()
+
+
+def test_a_lab_edited_since_its_release_is_refused_until_released_again(tmp_path):
+    """Grading reads hidden tests and points from the gradebook: an edit not yet released must not grade."""
+    c = sample.tiny_course(tmp_path / "course", ["perfect", "blank"])
+    _edit_source(c, "test_neg", "assert neg(1) == -1", "assert neg(1) == -1\nassert neg(5) == -5", release=False)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "cnncourse.cli", *args], cwd=c, capture_output=True,
+                              text=True, timeout=600)
+
+    proc = cli("grade", "tiny", "--cell-timeout", "30", "--no-progress")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "the gradebook holds an older version of tiny than source/ (cells that differ: test_neg)" in proc.stderr
+    assert "cnncourse release tiny" in proc.stderr
+    _nothing_recorded(c)
+
+    proc = cli("release", "tiny")  # records the edited lab in the course's gradebook
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = cli("grade", "tiny", "--cell-timeout", "30", "--no-progress")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    grades = course.read_grades(c, "tiny")
+    assert (grades["perfect"].score, grades["blank"].score) == (6.0, 0.0)

@@ -39,7 +39,7 @@ def solution_files(course_dir, assignment, spec):
     source = course_dir / "source" / assignment
     if not release.is_dir():
         raise PreflightFailed(f"{assignment} has no release in {release}: run `cnncourse release {assignment}` "
-                              f"(or nbgrader generate_assignment {assignment}) first.")
+                              "first.")
     files = read_folder(release, skip_notebooks=True)
     for nb in spec["notebooks"]:
         name = f"{nb['name']}.ipynb"
@@ -107,6 +107,45 @@ def verdict(result):
             shown = "-" if score is None else f"{score:g}"
             lines.append(f"  {cell}: {shown} of {max_score:g}" + (f": {errors[cell]}" if cell in errors else ""))
     return "\n".join(lines)
+
+
+def _cells(spec):
+    """``{(notebook, cell): what nbgrader recorded}`` for the cells that decide a grade."""
+    out = {}
+    for nb in spec["notebooks"]:
+        for c in nb["grade_cells"] + nb["task_cells"]:
+            out[(nb["name"], c["name"])] = ("points", c["max_score"])
+        for c in nb["source_cells"]:
+            if c["locked"] or (nb["name"], c["name"]) in out:
+                out[(nb["name"], c["name"], "source")] = ("source", c["checksum"], c["source"])
+    return out
+
+
+def gradebook_problem(course_dir, assignment, spec):
+    """``""`` when the gradebook holds ``assignment`` as ``source/`` has it now; else which cells differ.
+
+    Grading reads points and hidden tests from the gradebook, which nbgrader
+    writes when it generates the release: a lab edited since is graded by its
+    old tests. nbgrader generates the lab afresh in a scratch copy of the course,
+    and what it records there is compared with the course's gradebook.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from autograder import course
+    from autograder.grading import spec as spec_mod
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = course.make_course_copy(Path(tmp) / "course", [assignment], course_dir)
+        course.generate_release(scratch, assignment)
+        fresh = spec_mod.extract(f"sqlite:///{scratch / 'gradebook.db'}", assignment)
+    now, recorded = _cells(fresh), _cells(spec)
+    changed = sorted({key[1] for key in set(now) | set(recorded) if now.get(key) != recorded.get(key)})
+    if not changed:
+        return ""
+    return (f"the gradebook holds an older version of {assignment} than source/ (cells that differ: "
+            f"{', '.join(changed)}), so grading would use the old points and hidden tests. Run "
+            f"`cnncourse release {assignment}` (it records the lab in the gradebook), then grade again.")
 
 
 def check(result, assignment):

@@ -187,10 +187,14 @@ def _solution_task(course_dir, assignment, spec, limits, profile, sandbox, confi
     if source_files is None:
         source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
     try:
-        return preflight.solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text,
+        task = preflight.solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text,
                                        source_files, seed_db)
     except preflight.PreflightFailed as exc:
         raise GradingError(f"preflight failed: {exc}") from None
+    stale = preflight.gradebook_problem(course_dir, assignment, spec)
+    if stale:
+        raise GradingError(f"preflight failed: {stale}")
+    return task
 
 
 class _Direct:

@@ -31,7 +31,7 @@ def extract(db_url, assignment, course_id=None):
             a = gb.find_assignment(assignment)
         except MissingEntry:
             raise LookupError(f"The gradebook has no assignment {assignment!r}: run "
-                              f"`nbgrader generate_assignment {assignment}` first.") from None
+                              f"`cnncourse release {assignment}` first (it records the lab in the gradebook).") from None
         notebooks = []
         for nb in a.notebooks:
             notebooks.append({
