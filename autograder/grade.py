@@ -22,12 +22,12 @@ import sys
 
 
 def add_arguments(parser):
-    from autograder.grading.runner import add_limit_arguments
+    from autograder.grading.runner import COUNT, add_limit_arguments
 
     parser.add_argument("assignment", help="assignment id, e.g. lab1-convolution")
     parser.add_argument("--students", nargs="+", metavar="ID", default=None,
                         help="grade only these students (default: every submission)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=COUNT, default=None,
                         help="parallel workers (default: CPU cores, at most 4; Dask LocalCluster: 2)")
     add_limit_arguments(parser)
     parser.add_argument("--backend", choices=["local", "dask"], default="local",

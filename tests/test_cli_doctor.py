@@ -103,3 +103,23 @@ def test_doctor_command_exit_status(capsys):
     out = capsys.readouterr().out
     assert "tensorflow" in out and ("All good." in out or "problem(s) to fix" in out)
     assert status in (0, 1)
+
+
+@pytest.mark.parametrize("command, flag, value, says", [
+    ("grade", "--memory-limit", "4X", "'4X' is not a size"),
+    ("grade", "--max-output", "lots", "'lots' is not a size"),
+    ("grade", "--timeout", "-5", "'-5' is not a number of seconds above 0"),
+    ("grade", "--cell-timeout", "abc", "'abc' is not a number of seconds above 0"),
+    ("grade", "--workers", "0", "'0' is not a whole number above 0"),
+    ("grade", "--max-processes", "-1", "'-1' is not a whole number (0: no limit)"),
+    ("demo", "--workers", "-3", "'-3' is not a whole number above 0"),
+])
+def test_a_wrong_value_is_a_usage_error_naming_the_option(command, flag, value, says, capsys):
+    """Exit 2 (a wrong argument), not a traceback or exit 1 (which means submissions failed to grade)."""
+    args = [command] + (["lab1-convolution"] if command == "grade" else []) + [f"{flag}={value}"]
+    with pytest.raises(SystemExit) as stop:
+        cli.main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: {says}" in err, err
+    assert "Traceback" not in err

@@ -40,23 +40,56 @@ def default_workers(backend="local"):
     return min(cpu_count(), 4) if backend == "local" else 2
 
 
+def _number(convert, what, allow_zero=False):
+    """An argparse ``type``: ``convert(text)``, refused (usage error, exit 2) unless it is above 0."""
+    import argparse
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or value < 0 or (value == 0 and not allow_zero):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
+
+
+def _size(text):
+    """An argparse ``type``: a size as :func:`parse_size` reads it, kept as written."""
+    import argparse
+
+    try:
+        parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+SECONDS = _number(float, "a number of seconds above 0")
+COUNT = _number(int, "a whole number above 0")
+COUNT_OR_ZERO = _number(int, "a whole number (0: no limit)", allow_zero=True)
+SIZE = _size
+
+
 def add_limit_arguments(p):
     p.add_argument("--profile", choices=["fast", "full"], default=None,
                    help="training budget in the kernels (default: CNNCOURSE_PROFILE, else full with a GPU, "
                         "fast without); also sets the default cell time limit")
-    p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
+    p.add_argument("--cell-timeout", type=SECONDS, default=None, metavar="S",
                    help="seconds one cell may run (default: the profile's, see cnncourse.runtime.CELL_TIMEOUTS)")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
+    p.add_argument("--timeout", type=SECONDS, default=None, metavar="S",
                    help="seconds one whole submission may take (default: 5 times the cell limit)")
-    p.add_argument("--max-processes", type=int, default=MAX_PROCESSES, metavar="N",
+    p.add_argument("--max-processes", type=COUNT_OR_ZERO, default=MAX_PROCESSES, metavar="N",
                    help=f"processes one submission's kernel may have at once (default: {MAX_PROCESSES}; 0: no limit)")
-    p.add_argument("--max-output", default=None, metavar="SIZE",
+    p.add_argument("--max-output", type=SIZE, default=None, metavar="SIZE",
                    help=f"output one cell may keep, e.g. 8M (default: {format_size(MAX_OUTPUT)}; 'none' for no limit); "
                         "a cell's output past it is cut, with a note")
     p.add_argument("--sandbox", choices=["auto", "require", "off"], default="auto",
                    help="run kernels in a bubblewrap sandbox: where available (auto, the default; says loudly "
                         "when it is not), always (require: error without it) or never (off)")
-    p.add_argument("--memory-limit", default=None, metavar="SIZE",
+    p.add_argument("--memory-limit", type=SIZE, default=None, metavar="SIZE",
                    help="memory one submission's kernel may use, e.g. 4G (default: 80%% of RAM / workers; "
                         "'none' for no limit)")
 
