@@ -97,6 +97,10 @@ def start(lab, dest=None, extra=None, force=False, ask=None):
     src = find_lab(lab, extra)
     dest = Path(dest).expanduser() if dest is not None else DEFAULT_HOME.expanduser() / lab
     dest = dest.resolve()
+    src_real = Path(src).resolve()
+    if dest == src_real or src_real in dest.parents or dest in src_real.parents:
+        raise StartError(f"{dest} is where the released lab itself lives ({src_real}): work in a folder of "
+                         "your own, e.g. the default (leave out --dir) or --dir ~/my-labs/" + lab + ".")
     if dest.exists() and (dest.is_file() or any(dest.iterdir())):
         replace = force or (ask is not None and ask(f"{dest} already exists (your work may be in it). "
                                                     "Replace it, keeping the old folder as a backup? [y/N] "))

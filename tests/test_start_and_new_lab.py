@@ -55,6 +55,20 @@ def test_start_from_a_folder_of_released_labs(tmp_path):
     assert (tmp_path / "w" / "lab3-dropout-init.ipynb").exists()
 
 
+@pytest.mark.parametrize("inside", ["", "sub"])
+def test_start_refuses_to_work_in_the_release_itself(tmp_path, inside):
+    """``--dir`` pointing at (or into) the released lab would back the release up and then copy nothing."""
+    given = tmp_path / "given" / "lab3-dropout-init"
+    shutil.copytree(ROOT / "release" / "lab3-dropout-init", given)
+    before = sorted(p.name for p in given.iterdir())
+    proc = cli("start", "lab3-dropout-init", "--from", str(tmp_path / "given"), "--dir", str(given / inside),
+               "--force", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "is where the released lab itself lives" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in given.iterdir()) == before
+    assert not list((tmp_path / "given").glob("*.backup-*"))
+
+
 @pytest.fixture
 def empty_course(tmp_path):
     c = tmp_path / "course"
