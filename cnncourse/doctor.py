@@ -184,6 +184,10 @@ def add_arguments(parser):
 
 
 def run(args):
+    from cnncourse.runtime import KERNEL_ENV
+
+    for name, value in KERNEL_ENV.items():  # TensorFlow as quiet here as in the course's kernel
+        os.environ.setdefault(name, value)
     findings = diagnose(include_extensions=not args.skip_extensions)
     for f in findings:
         print(f.line())

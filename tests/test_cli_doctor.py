@@ -1,5 +1,6 @@
 """The cnncourse command and `cnncourse doctor`."""
 
+import os
 import subprocess
 import sys
 
@@ -123,3 +124,13 @@ def test_a_wrong_value_is_a_usage_error_naming_the_option(command, flag, value, 
     err = capsys.readouterr().err
     assert f"argument {flag}: {says}" in err, err
     assert "Traceback" not in err
+
+
+def test_doctor_prints_no_tensorflow_start_up_lines():
+    """The doctor says the kernel keeps TensorFlow quiet; it is as quiet itself."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "doctor", "--skip-extensions"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert "TensorFlow" in proc.stdout or "tensorflow" in proc.stdout
+    for noise in ("oneDNN", "cpu_feature_guard", "absl::", "E0000", "W0000", "I0000"):
+        assert noise not in proc.stderr, proc.stderr
