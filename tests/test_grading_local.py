@@ -162,3 +162,16 @@ def test_grading_from_a_process_that_ran_tensorflow(tmp_path):
     r = summary.results
     assert (r["perfect"]["status"], r["perfect"]["score"]) == ("ok", 6.0), r["perfect"]
     assert (r["blank"]["status"], r["blank"]["score"]) == ("ok", 0.0), r["blank"]
+
+
+def test_a_renamed_notebook_is_the_student_s_slip_named_with_what_was_found(tmp_path):
+    """A browser download renames ``tiny.ipynb`` to ``tiny (1).ipynb``: nbgrader finds no notebook at all."""
+    c = sample.tiny_course(tmp_path / "course", ["perfect"])
+    folder = c / "submitted" / "perfect" / "tiny"
+    (folder / "tiny.ipynb").rename(folder / "tiny (1).ipynb")
+    summary = grade_class(c, "tiny", workers=1, limits=LIMITS, progress=False, preflight=False)
+    r = summary.results["perfect"]
+    assert (r["status"], r["score"]) == ("malformed", 0.0), r
+    assert r["reason"].startswith("no tiny.ipynb in the submission (found: 'tiny (1).ipynb')"), r["reason"]
+    assert "rename it" in r["reason"]
+    assert course.read_grades(c, "tiny")["perfect"].score == 0.0  # the student's zero, recorded

@@ -81,9 +81,19 @@ def _write_files(folder, files):
 
 
 def check_notebooks(folder, spec):
-    """``""`` when every submitted notebook of the assignment reads as a valid notebook, else why not."""
+    """``""`` when every submitted notebook of the assignment reads as a valid notebook, else why not.
+
+    A submission holding none of the assignment's notebooks by name (a renamed
+    download, ``lab1 (1).ipynb``) is named with what it does hold.
+    """
     import nbformat
 
+    expected = [f"{nb['name']}.ipynb" for nb in spec["notebooks"]]
+    if expected and not any((Path(folder) / name).exists() for name in expected):
+        found = sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*.ipynb")
+                       if ".ipynb_checkpoints" not in p.parts)
+        return (f"no {' or '.join(expected)} in the submission (found: {', '.join(map(repr, found[:5])) or 'none'});"
+                " the notebook must keep its released name: rename it and grade again")
     for nb in spec["notebooks"]:
         path = Path(folder) / f"{nb['name']}.ipynb"
         if not path.exists():
