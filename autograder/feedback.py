@@ -69,7 +69,7 @@ class HideHiddenTests(Preprocessor):
         if failed:
             lines = ["**Failed tests**", ""]
             for grade_id, message, hidden in failed:
-                note = " (hidden test)" if hidden else ""
+                note = " (a test cell with hidden tests)" if hidden else ""
                 lines.append(f"* `{grade_id}`{note}: `{message}`")
             nb.cells.insert(0, new_markdown_cell("\n".join(lines)))
         return nb, resources

@@ -154,5 +154,5 @@ def check(result, assignment):
     if problem:
         raise PreflightFailed(
             f"the course's own solution of {assignment} does not earn full marks through this grading path, so "
-            f"no submission was graded:\n{problem}\nFix the lab or the grading environment (see the cells "
-            "above), or pass --no-preflight if you know why and want to grade anyway.")
+            f"no submission was graded:\n{problem}\nFix the lab or the grading environment, or pass "
+            "--no-preflight if you know why and want to grade anyway.")

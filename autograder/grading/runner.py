@@ -132,9 +132,12 @@ def _format_table(results):
     for sid in sorted(results):
         r = results[sid]
         score, mx = r.get("score"), r.get("max_score") or 0
-        pct = f"{100.0 * score / mx:.0f}" if score is not None and mx else ""
+        if r.get("status") == "error":
+            score = None  # not the student's score: nothing goes into the gradebook
+        pct = f"{100.0 * score / mx:.0f}" if score is not None and mx else "-"
+        reason = r.get("reason") or ""
         rows.append((sid, r.get("status", "?"), "-" if score is None else f"{score:g}", f"{mx:g}", pct,
-                     f"{r.get('seconds') or 0:.1f}s", (r.get("reason") or "")[:90]))
+                     f"{r.get('seconds') or 0:.1f}s", reason if len(reason) <= 90 else reason[:89] + "…"))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
