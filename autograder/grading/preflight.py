@@ -137,8 +137,11 @@ def gradebook_problem(course_dir, assignment, spec):
 
     with tempfile.TemporaryDirectory() as tmp:
         scratch = course.make_course_copy(Path(tmp) / "course", [assignment], course_dir)
+        db_url = f"sqlite:///{scratch / 'gradebook.db'}"
+        with open(scratch / "nbgrader_config.py", "a") as f:  # never the course's own gradebook server
+            f.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
         course.generate_release(scratch, assignment)
-        fresh = spec_mod.extract(f"sqlite:///{scratch / 'gradebook.db'}", assignment)
+        fresh = spec_mod.extract(db_url, assignment)
     now, recorded = _cells(fresh), _cells(spec)
     changed = sorted({key[1] for key in set(now) | set(recorded) if now.get(key) != recorded.get(key)})
     if not changed:
