@@ -111,6 +111,7 @@ def test_doctor_command_exit_status(capsys):
     ("grade", "--max-output", "lots", "'lots' is not a size"),
     ("grade", "--timeout", "-5", "'-5' is not a number of seconds above 0"),
     ("grade", "--cell-timeout", "abc", "'abc' is not a number of seconds above 0"),
+    ("grade", "--timeout", "nan", "'nan' is not a number of seconds above 0"),
     ("grade", "--workers", "0", "'0' is not a whole number above 0"),
     ("grade", "--max-processes", "-1", "'-1' is not a whole number (0: no limit)"),
     ("demo", "--workers", "-3", "'-3' is not a whole number above 0"),

@@ -49,7 +49,7 @@ def _number(convert, what, allow_zero=False):
             value = convert(text)
         except ValueError:
             value = None
-        if value is None or value < 0 or (value == 0 and not allow_zero):
+        if value is None or not (value > 0 or (allow_zero and value == 0)):  # NaN is refused too
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
         return value
 
