@@ -3,16 +3,26 @@
 The oracles are independent implementations: SciPy's ``correlate2d`` and
 TensorFlow's ``tf.nn.conv2d`` / ``tf.nn.max_pool2d`` / ``tf.nn.avg_pool2d``.
 Inputs are random with a fixed seed, so a student sees the same case every
-time they run the cell.
+time they run the cell. Each exercise but ``make_kernel`` is done by hand
+(:data:`~cnncourse.checks.by_hand.LOOPS`): the library functions the checks
+compare with are refused inside the student's function, and the hidden tests,
+run through :func:`hidden`, use other shapes and values than these.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .by_hand import LOOPS, by_hand
 from .core import CheckFailed, call, expect_array, expect_raises, passed
+from .hidden import hidden_for
 
 KERNEL_NAMES = ("edge", "sharpen", "box_blur", "gaussian_blur")
+
+EXERCISES = {"corr2d": "Exercise 1 (corr2d)", "make_kernel": "Exercise 2 (make_kernel)",
+             "conv2d_forward": "Exercise 3 (conv2d_forward)", "pool2d_forward": "Exercise 4 (pool2d_forward)"}
+BY_HAND = {"corr2d": LOOPS, "conv2d_forward": LOOPS, "pool2d_forward": LOOPS}
+hidden = hidden_for(EXERCISES, BY_HAND)
 
 
 def _rng(seed=1):
@@ -23,7 +33,8 @@ def check_corr2d(corr2d, seed=1):
     """``corr2d(image, kernel)``: valid 2-D cross-correlation, compared with SciPy."""
     from scipy.signal import correlate2d
 
-    ex = "Exercise 1 (corr2d)"
+    ex = EXERCISES["corr2d"]
+    corr2d = by_hand(ex, corr2d, LOOPS)
     rng = _rng(seed)
     cases = [((5, 5), (3, 3)), ((7, 6), (2, 3)), ((4, 4), (1, 1)), ((6, 9), (4, 2)), ((3, 3), (3, 3))]
     for img_shape, k_shape in cases:
@@ -43,8 +54,8 @@ def check_corr2d(corr2d, seed=1):
 
 
 def check_make_kernel(make_kernel):
-    """``make_kernel(name)``: properties each lecture kernel must have (not the values themselves)."""
-    ex = "Exercise 2 (make_kernel)"
+    """``make_kernel(name)``: the properties that pin down each lecture kernel, stated in words."""
+    ex = EXERCISES["make_kernel"]
     kernels = {}
     for name in KERNEL_NAMES:
         k = call(ex, make_kernel, name)
@@ -67,13 +78,25 @@ def check_make_kernel(make_kernel):
     g = kernels["gaussian_blur"]
     if not (g[1, 1] > g[0, 1] > g[0, 0] > 0):
         raise CheckFailed(ex, "a Gaussian blur weighs the centre most, then edge neighbours, then corners.", found=g)
+    if not (np.isclose(g[1, 1], 2 * g[0, 1]) and np.isclose(g[0, 1], 2 * g[0, 0])):
+        raise CheckFailed(ex, "the lecture's Gaussian weighs centre, edges and corners 4 : 2 : 1.", found=g)
     if kernels["edge"][1, 1] <= 0 or (kernels["edge"] > 0).sum() != 1:
         raise CheckFailed(ex, "the edge detector has one positive weight, in the centre.", found=kernels["edge"])
-    if kernels["sharpen"][1, 1] <= 1:
-        raise CheckFailed(ex, "sharpening boosts the centre pixel above 1.", found=kernels["sharpen"])
+    ring = np.ones((3, 3), bool)
+    ring[1, 1] = False
+    if not np.allclose(kernels["edge"][ring], -1):
+        raise CheckFailed(ex, "the lecture's edge detector weighs all eight neighbours alike, -1 each "
+                              "(a kernel with 0 in the corners is another edge detector, not this one).",
+                          found=kernels["edge"])
+    s = kernels["sharpen"]
+    if s[1, 1] <= 1:
+        raise CheckFailed(ex, "sharpening boosts the centre pixel above 1.", found=s)
+    if not np.allclose(s[[0, 0, 2, 2], [0, 2, 0, 2]], 0) or not np.allclose(s[[0, 1, 1, 2], [1, 0, 2, 1]], -1):
+        raise CheckFailed(ex, "the lecture's sharpen kernel uses the four direct neighbours (-1 each) and "
+                              "leaves the corners at 0.", found=s)
     expect_raises(ex, ValueError, make_kernel, "emboss", what="an unknown kernel name",
                   hint="Raise ValueError naming the kernels you know.")
-    passed(ex, "all four kernels have the right shape, symmetry and sums")
+    passed(ex, "all four kernels have the lecture's shape, symmetry, sums and weights")
 
 
 def _tf_conv(x, w, b, stride, pad):
@@ -86,7 +109,8 @@ def _tf_conv(x, w, b, stride, pad):
 
 def check_conv2d_forward(conv2d_forward, seed=2):
     """``conv2d_forward(x, w, b, stride, pad)`` (NHWC) compared with ``tf.nn.conv2d``."""
-    ex = "Exercise 3 (conv2d_forward)"
+    ex = EXERCISES["conv2d_forward"]
+    conv2d_forward = by_hand(ex, conv2d_forward, LOOPS)
     rng = _rng(seed)
     cases = [  # (N, H, W, C), (F, K), stride, pad
         ((2, 5, 5, 1), (3, 1), 1, 0),
@@ -114,16 +138,21 @@ def check_pool2d_forward(pool2d_forward, seed=3):
     """``pool2d_forward(x, size, stride, mode)`` compared with TensorFlow's pooling."""
     import tensorflow as tf
 
-    ex = "Exercise 4 (pool2d_forward)"
+    ex = EXERCISES["pool2d_forward"]
+    pool2d_forward = by_hand(ex, pool2d_forward, LOOPS)
     rng = _rng(seed)
-    cases = [((2, 4, 4, 1), 2, 2), ((1, 6, 6, 3), 2, 2), ((2, 7, 7, 2), 3, 2), ((1, 5, 8, 2), 3, 1)]
+    # the last two leave pixels over: a window that does not fit is dropped, not kept partial
+    cases = [((2, 4, 4, 1), 2, 2), ((1, 6, 6, 3), 2, 2), ((2, 7, 7, 2), 3, 2), ((1, 5, 8, 2), 3, 1),
+             ((1, 5, 5, 2), 2, 2), ((2, 8, 7, 1), 3, 3)]
     for mode, op in (("max", tf.nn.max_pool2d), ("avg", tf.nn.avg_pool2d)):
         for shape, size, stride in cases:
             x = rng.normal(size=shape)
             got = call(ex, pool2d_forward, x, size, stride, mode)
             expected = op(tf.constant(x), ksize=size, strides=stride, padding="VALID").numpy()
             expect_array(ex, got, expected, what=f"{mode} pooling of x{shape} with size={size}, stride={stride}",
-                         hint="Windows may overlap when stride < size; pool each channel separately.")
+                         hint="Windows may overlap when stride < size; pool each channel separately; "
+                              "the output has (H - size) // stride + 1 rows: a window that would hang "
+                              "over the edge is left out.")
     expect_raises(ex, ValueError, pool2d_forward, rng.normal(size=(1, 4, 4, 1)), 2, 2, "median",
                   what="mode='median'", hint="Raise ValueError for a mode other than 'max' or 'avg'.")
-    passed(ex, "max and average pooling match TensorFlow, overlapping windows included")
+    passed(ex, "max and average pooling match TensorFlow, overlapping and uneven windows included")

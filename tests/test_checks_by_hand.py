@@ -1,0 +1,216 @@
+"""By hand means by hand: an exercise's shortcut through a library earns nothing.
+
+Each shortcut below computes the right numbers by calling what the lab asks
+the student to write (SciPy's correlation, TensorFlow's convolution, Keras's
+parameter count, the checks' own code). The visible check refuses it with a
+message naming the function, and the source notebook's hidden test, run the
+way the grader runs it, fails it too; the honest solutions pass both.
+"""
+
+import importlib
+import linecache
+import sys
+
+import numpy as np
+import pytest
+
+import sources
+from cnncourse.checks import CheckFailed, lab1
+from cnncourse.checks.by_hand import LOOPS, Forbidden, by_hand, static_violations
+from cnncourse.checks.hidden import hidden
+
+LAB1 = "lab1-convolution"
+
+
+@pytest.fixture(scope="module")
+def ref1():
+    return sources.solutions(LAB1)
+
+
+def _hidden(lab, grade_id, namespace, **answers):
+    exec(sources.hidden_tests(lab, grade_id), dict(namespace, **answers))
+
+
+# ---------------------------------------------------------------- the mechanism
+def test_an_alias_import_is_seen_for_what_it_is():
+    from scipy.signal import correlate2d as friendly_name
+
+    def corr2d(image, kernel):
+        return friendly_name(image, kernel, mode="valid")
+
+    assert static_violations(corr2d, LOOPS) == ["scipy.signal.correlate2d"]
+    with pytest.raises(CheckFailed, match=r"asks you to write the loops yourself: `scipy.signal.correlate2d`"):
+        by_hand("Exercise 1 (corr2d)", corr2d, LOOPS)
+
+
+def test_a_call_hidden_from_the_source_is_caught_while_it_runs():
+    def corr2d(image, kernel):
+        module = importlib.import_module("scipy." + "sig" + "nal")
+        return getattr(module, "correlate" + "2d")(image, kernel, mode="valid")
+
+    assert static_violations(corr2d, LOOPS) == []
+    watched = by_hand("Exercise 1 (corr2d)", corr2d, LOOPS)
+    with pytest.raises(CheckFailed, match=r"`scipy.signal` is not allowed here \(your code reached it through"):
+        watched(np.ones((4, 4)), np.ones((2, 2)))
+
+
+def _cells(*sources):
+    """Run notebook cells as IPython does: each one's source kept in ``linecache`` under a name of its own."""
+    namespace = {"np": np, "__name__": "__main__"}
+    for number, source in enumerate(sources):
+        name = f"<cell-{id(sources)}-{number}>"
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        exec(compile(source, name, "exec"), namespace)
+    return namespace
+
+
+def test_a_helper_in_another_cell_is_read_too():
+    namespace = _cells("import scipy.ndimage as nd\ndef helper(a, k):\n    return nd.correlate(a, k)\n",
+                       "def corr2d(image, kernel):\n    return helper(image, kernel)[1:-1, 1:-1]\n")
+    assert static_violations(namespace["corr2d"], LOOPS) == ["scipy.ndimage.correlate"]
+
+
+def test_numpy_functions_named_in_the_rules_are_refused_and_the_rest_allowed():
+    def rows(image, kernel):
+        return np.array([np.convolve(r, kernel[0], mode="valid") for r in image])
+
+    def honest(image, kernel):
+        return np.array([[np.sum(image[i:i + 1, j:j + 2] * kernel) for j in range(image.shape[1] - 1)]
+                         for i in range(image.shape[0])])
+
+    assert static_violations(rows, LOOPS) == ["numpy.convolve"]
+    assert static_violations(honest, LOOPS) == []
+    assert by_hand("x", honest, LOOPS)(np.ones((2, 3)), np.ones((1, 2))).shape == (2, 2)
+
+
+def test_switching_the_watch_off_is_refused():
+    def corr2d(image, kernel):
+        sys.setprofile(None)
+        return image
+
+    with pytest.raises(CheckFailed, match="switched off the check's watch"):
+        by_hand("x", corr2d, LOOPS)(np.ones((2, 2)), np.ones((1, 1)))
+
+
+def test_the_checks_own_code_is_forbidden_in_every_exercise():
+    rules = Forbidden("count by hand")
+
+    def conv(x, w, b, stride=1, pad=0):
+        return lab1._tf_conv(x, w, b, stride, pad)
+
+    with pytest.raises(CheckFailed, match="cnncourse.checks.lab1._tf_conv"):
+        by_hand("x", conv, rules)
+
+
+def test_the_watch_is_off_again_after_the_call():
+    def honest(a):
+        return a + 1
+
+    assert by_hand("x", honest, LOOPS)(1) == 2
+    assert sys.getprofile() is None
+
+
+def test_hidden_names_the_exercise_and_says_why():
+    def wrong(a):
+        return a + 2
+
+    with pytest.raises(CheckFailed, match=r"Exercise 9 \(f\): a hidden test failed.*\(the case of 1\)"):
+        with hidden("Exercise 9 (f)", wrong) as f:
+            assert f(1) == 2, "the case of 1"
+
+
+# ---------------------------------------------------------------- lab 1
+def _scipy_corr2d(image, kernel):
+    from scipy.signal import correlate2d
+
+    return correlate2d(image, kernel, mode="valid")
+
+
+def _tf_conv2d_forward(x, w, b, stride=1, pad=0):
+    import tensorflow as tf
+
+    p = [[0, 0], [pad, pad], [pad, pad], [0, 0]]
+    return tf.nn.conv2d(x, w, strides=stride, padding=p).numpy() + b
+
+
+def _tf_pool2d_forward(x, size, stride, mode="max"):
+    import tensorflow as tf
+
+    if mode not in ("max", "avg"):
+        raise ValueError(mode)
+    op = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
+    return op(x, ksize=size, strides=stride, padding="VALID").numpy()
+
+
+def _skimage_pool2d_forward(x, size, stride, mode="max"):
+    from skimage.util import view_as_windows
+
+    if mode not in ("max", "avg"):
+        raise ValueError(mode)
+    win = view_as_windows(x, (1, size, size, 1), step=(1, stride, stride, 1))
+    return (win.max if mode == "max" else win.mean)(axis=(4, 5, 6, 7))
+
+
+LAB1_SHORTCUTS = [
+    ("corr2d", lab1.check_corr2d, "test_corr2d", _scipy_corr2d, "scipy.signal"),
+    ("conv2d_forward", lab1.check_conv2d_forward, "test_conv2d_forward", _tf_conv2d_forward, "tensorflow"),
+    ("pool2d_forward", lab1.check_pool2d_forward, "test_pool2d_forward", _tf_pool2d_forward, "tensorflow"),
+    ("pool2d_forward", lab1.check_pool2d_forward, "test_pool2d_forward", _skimage_pool2d_forward, "skimage"),
+]
+
+
+@pytest.mark.parametrize("name,check,grade_id,shortcut,library", LAB1_SHORTCUTS,
+                         ids=[f"{s[0]}-{s[4]}" for s in LAB1_SHORTCUTS])
+def test_lab1_shortcut_computes_the_answer_and_earns_nothing(ref1, name, check, grade_id, shortcut, library):
+    honest = ref1[name]
+    args = {"corr2d": (np.arange(20.0).reshape(4, 5), np.ones((2, 3))),
+            "conv2d_forward": (np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 1)), np.zeros(1)),
+            "pool2d_forward": (np.arange(32.0).reshape(1, 4, 4, 2), 2, 2)}[name]
+    assert np.allclose(shortcut(*args), honest(*args))  # the numbers are right: only the rule refuses it
+    with pytest.raises(CheckFailed, match=rf"write the loops yourself: `{library}[.`]"):
+        check(shortcut)
+    with pytest.raises(CheckFailed, match=rf"{lab1.EXERCISES[name].replace('(', '[(]').replace(')', '[)]')}: "
+                                          rf"this exercise asks you to write the loops yourself"):
+        _hidden(LAB1, grade_id, ref1, **{name: shortcut})
+
+
+@pytest.mark.parametrize("grade_id", ["test_corr2d", "test_make_kernel", "test_conv2d_forward", "test_pool2d_forward"])
+def test_lab1_hidden_tests_pass_the_solutions(ref1, grade_id):
+    _hidden(LAB1, grade_id, ref1)
+
+
+def test_pooling_that_keeps_a_partial_window_fails_both_checks(ref1):
+    def keeps_partial(x, size, stride, mode="max"):
+        if mode not in ("max", "avg"):
+            raise ValueError(mode)
+        n, h, w, c = x.shape
+        rows, cols = -(-(h - size) // stride) + 1, -(-(w - size) // stride) + 1
+        reduce = np.max if mode == "max" else np.mean
+        out = np.empty((n, rows, cols, c))
+        for i in range(rows):
+            for j in range(cols):
+                out[:, i, j, :] = reduce(x[:, i * stride:i * stride + size, j * stride:j * stride + size, :],
+                                         axis=(1, 2))
+        return out
+
+    x = np.arange(32.0).reshape(1, 4, 4, 2)
+    assert np.allclose(keeps_partial(x, 2, 2), ref1["pool2d_forward"](x, 2, 2))  # right when the size divides
+    with pytest.raises(CheckFailed, match="wrong shape"):
+        lab1.check_pool2d_forward(keeps_partial)
+    with pytest.raises(CheckFailed, match="a hidden test failed"):
+        _hidden(LAB1, "test_pool2d_forward", ref1, pool2d_forward=keeps_partial)
+
+
+@pytest.mark.parametrize("name,kernel", [
+    ("edge", [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]),     # the Laplacian: another edge detector
+    ("sharpen", [[-1, -1, -1], [-1, 9, -1], [-1, -1, -1]]),
+    ("gaussian_blur", np.array([[1, 3, 1], [3, 5, 3], [1, 3, 1]]) / 21),
+])
+def test_a_kernel_the_hidden_test_refuses_is_refused_by_the_visible_check_too(ref1, name, kernel):
+    def make_kernel(n):
+        return np.asarray(kernel, float) if n == name else ref1["make_kernel"](n)
+
+    with pytest.raises(CheckFailed, match="lecture's"):
+        lab1.check_make_kernel(make_kernel)
+    with pytest.raises(CheckFailed, match=r"Exercise 2 \(make_kernel\): a hidden test failed"):
+        _hidden(LAB1, "test_make_kernel", ref1, make_kernel=make_kernel)
