@@ -214,3 +214,111 @@ def test_a_kernel_the_hidden_test_refuses_is_refused_by_the_visible_check_too(re
         lab1.check_make_kernel(make_kernel)
     with pytest.raises(CheckFailed, match=r"Exercise 2 \(make_kernel\): a hidden test failed"):
         _hidden(LAB1, "test_make_kernel", ref1, make_kernel=make_kernel)
+
+
+# ---------------------------------------------------------------- lab 3
+LAB3 = "lab3-dropout-init"
+
+
+@pytest.fixture(scope="module")
+def ref3():
+    namespace = sources.solutions(LAB3)
+    exec(sources.cell_source(LAB3, "forward-passes"), namespace)
+    return namespace
+
+
+def _tape_conv2d_backward(dout, cache):
+    import tensorflow as tf
+
+    x, w, b, stride, pad = cache
+    tx, tw, tb = (tf.Variable(v, dtype=tf.float64) for v in (x, w, b))
+    with tf.GradientTape() as tape:
+        y = tf.nn.conv2d(tx, tw, strides=stride, padding=[[0, 0], [pad, pad], [pad, pad], [0, 0]]) + tb
+        loss = tf.reduce_sum(y * dout)
+    return [g.numpy() for g in tape.gradient(loss, [tx, tw, tb])]
+
+
+def _tape_pool2d_backward(dout, cache):
+    import tensorflow as tf
+
+    x, size, stride, mode = cache
+    tx = tf.Variable(x, dtype=tf.float64)
+    op = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(op(tx, ksize=size, strides=stride, padding="VALID") * dout)
+    return tape.gradient(loss, tx).numpy()
+
+
+def _keras_dropout_forward(h, p, training, rng):
+    import keras
+
+    if not 0 <= p < 1:
+        raise ValueError(p)
+    return np.asarray(keras.layers.Dropout(p, seed=int(rng.integers(1 << 30)))(h, training=training))
+
+
+def _keras_xavier_uniform(n_in, n_out, rng):
+    import keras
+
+    return np.asarray(keras.initializers.GlorotUniform(seed=int(rng.integers(1 << 30)))((n_in, n_out)))
+
+
+LAB3_SHORTCUTS = [
+    ("conv2d_backward", "test_conv2d_backward", _tape_conv2d_backward, "derive the gradients yourself"),
+    ("pool2d_backward", "test_pool2d_backward", _tape_pool2d_backward, "derive the gradients yourself"),
+    ("dropout_forward", "test_dropout_forward", _keras_dropout_forward, "write it with NumPy"),
+    ("xavier_uniform", "test_initialisers", _keras_xavier_uniform, "write it with NumPy"),
+]
+
+
+def _lab3_visible(ns, name, fn):
+    from cnncourse.checks import lab3
+
+    if name == "conv2d_backward":
+        return lab3.check_conv2d_backward(fn, ns["conv2d_forward"])
+    if name == "pool2d_backward":
+        return lab3.check_pool2d_backward(fn, ns["pool2d_forward"])
+    if name == "dropout_forward":
+        return lab3.check_dropout_forward(fn)
+    return lab3.check_initialisers(fn, ns["he_normal"])
+
+
+@pytest.mark.parametrize("name,grade_id,shortcut,task", LAB3_SHORTCUTS, ids=[s[0] for s in LAB3_SHORTCUTS])
+def test_lab3_shortcut_earns_nothing(ref3, name, grade_id, shortcut, task):
+    if name.endswith("backward"):  # the numbers are right: only the rule refuses it
+        forward = ref3[name.replace("backward", "forward")]
+        args = (np.random.default_rng(0).normal(size=(1, 5, 5, 2)),)
+        args += (np.ones((3, 3, 2, 1)), np.zeros(1)) if name.startswith("conv") else (2, 2, "max")
+        y, cache = forward(*args)
+        got, want = shortcut(np.ones_like(y), cache), ref3[name](np.ones_like(y), cache)
+        for g, w in zip(*((v,) if isinstance(v, np.ndarray) else v for v in (got, want))):
+            assert np.allclose(g, w)
+    with pytest.raises(CheckFailed, match=f"asks you to {task}: `(tensorflow|keras)"):
+        _lab3_visible(ref3, name, shortcut)
+    with pytest.raises(CheckFailed, match=f"asks you to {task}"):
+        _hidden(LAB3, grade_id, ref3, **{name: shortcut})
+
+
+@pytest.mark.parametrize("grade_id", ["test_initialisers", "test_conv2d_backward", "test_pool2d_backward",
+                                      "test_selftest", "test_dropout_forward"])
+def test_lab3_hidden_tests_pass_the_solutions(ref3, grade_id):
+    _hidden(LAB3, grade_id, dict(ref3, selftest_answer="B"))
+
+
+def test_a_backward_pass_that_forgets_rows_a_stride_leaves_over_fails_the_hidden_test(ref3):
+    honest = ref3["conv2d_backward"]
+
+    def assumes_even_strides(dout, cache):
+        x, w, b, stride, pad = cache
+        dx, dw, db = honest(dout, cache)
+        n_h = (dout.shape[1] - 1) * stride + w.shape[0] - 2 * pad  # the rows the windows covered
+        dx = dx.copy()
+        dx[:, n_h:] = 1.0  # fills the rows no window read
+        return dx, dw, db
+
+    from cnncourse.checks import lab3
+
+    with pytest.raises(CheckFailed, match="dx differs"):
+        lab3.check_conv2d_backward(assumes_even_strides, ref3["conv2d_forward"])
+    with pytest.raises(CheckFailed, match=r"Exercise 2 \(conv2d_backward\): a hidden test failed.*dx"):
+        _hidden(LAB3, "test_conv2d_backward", ref3, conv2d_backward=assumes_even_strides)

@@ -48,7 +48,7 @@ def hidden(exercise, *fns, rules=None):
     """
     wrapped = [_plain_results(by_hand(exercise, fn, rules) if rules is not None else fn) for fn in fns]
     try:
-        yield wrapped[0] if len(wrapped) == 1 else tuple(wrapped)
+        yield (wrapped[0] if len(wrapped) == 1 else tuple(wrapped)) if wrapped else None
     except CheckFailed:
         raise
     except NotImplementedError:

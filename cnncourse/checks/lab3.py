@@ -19,6 +19,9 @@ The oracles:
   construction, and the answer to "which overfits?" must follow from it.
 
 No check contains a solution: the forward passes come from the notebook.
+The initialisers, the backward passes and dropout are done by hand
+(:mod:`~cnncourse.checks.by_hand`): no Keras initialiser or layer, no
+``tf.GradientTape``, inside the student's functions.
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ import math
 
 import numpy as np
 
+from .by_hand import GRADIENTS, NUMPY_ONLY, by_hand
 from .core import CheckFailed, NotAttempted, call, expect_raises, passed, plain
+from .hidden import hidden_for
+
+EXERCISES = {"initialisers": "Exercise 1 (xavier_uniform, he_normal)",
+             "conv2d_backward": "Exercise 2 (conv2d_backward)", "pool2d_backward": "Exercise 3 (pool2d_backward)",
+             "selftest": "Exercise 4 (self-test)", "dropout_forward": "Exercise 5 (dropout_forward)",
+             "build_net": "Exercise 6 (build_net)", "overfit_gap": "Exercise 7 (overfit_gap, which_overfits)"}
+BY_HAND = {"initialisers": NUMPY_ONLY, "conv2d_backward": GRADIENTS, "pool2d_backward": GRADIENTS,
+           "dropout_forward": NUMPY_ONLY}
+hidden = hidden_for(EXERCISES, BY_HAND)
 
 TF_TOL = 1e-7
 NUMERIC_TOL = 1e-6
@@ -127,7 +140,8 @@ def _check_initialiser(ex, init, name, variance, kurtosis, kind, activation, bou
 
 def check_initialisers(xavier_uniform, he_normal, seed=30):
     """``xavier_uniform(n_in, n_out, rng)`` and ``he_normal(n_in, n_out, rng)`` by their statistics."""
-    ex = "Exercise 1 (xavier_uniform, he_normal)"
+    ex = EXERCISES["initialisers"]
+    xavier_uniform, he_normal = (by_hand(ex, fn, NUMPY_ONLY) for fn in (xavier_uniform, he_normal))
     _check_initialiser(ex, xavier_uniform, "xavier_uniform", lambda i, o: 2.0 / (i + o), 1.8, "uniform",
                        "linear", bound=lambda i, o: math.sqrt(6.0 / (i + o)), seed=seed)
     _check_initialiser(ex, he_normal, "he_normal", lambda i, o: 2.0 / i, 3.0, "normal", "relu", seed=seed + 1)
@@ -182,7 +196,8 @@ def _compare_grads(ex, names, got, expected, tol, oracle, case, hints):
 
 def check_conv2d_backward(conv2d_backward, conv2d_forward, seed=31):
     """``conv2d_backward(dout, cache) -> (dx, dw, db)`` against ``tf.GradientTape`` and finite differences."""
-    ex = "Exercise 2 (conv2d_backward)"
+    ex = EXERCISES["conv2d_backward"]
+    conv2d_backward = by_hand(ex, conv2d_backward, GRADIENTS)
     rng = _rng(seed)
     hints = {"dx": "dx is a full convolution of dout with the filters: add w * dout into every window the "
                    "forward pass read, then cut the padding off.",
@@ -190,7 +205,8 @@ def check_conv2d_backward(conv2d_backward, conv2d_forward, seed=31):
                    "mind the stride.",
              "db": "db[k] sums dout over the batch and both spatial axes."}
     cases = [((2, 5, 5, 1), (3, 2), 1, 0), ((2, 6, 6, 3), (3, 4), 1, 1), ((1, 7, 7, 2), (3, 3), 2, 0),
-             ((2, 8, 7, 2), (2, 3), 2, 1), ((1, 9, 9, 3), (5, 2), 2, 2), ((3, 4, 4, 2), (1, 3), 1, 0)]
+             ((2, 8, 7, 2), (2, 3), 2, 1), ((1, 9, 9, 3), (5, 2), 2, 2), ((3, 4, 4, 2), (1, 3), 1, 0),
+             ((2, 6, 5, 2), (2, 2), 3, 0)]  # the last row is read by no window: its gradient is 0
     for (n, h, w_, c), (f, k), stride, pad in cases:
         x = rng.normal(size=(n, h, w_, c))
         w = rng.normal(size=(f, f, c, k))
@@ -236,13 +252,14 @@ def _tf_pool_grad(x, size, stride, mode, dout):
 
 def check_pool2d_backward(pool2d_backward, pool2d_forward, seed=32):
     """``pool2d_backward(dout, cache) -> dx`` for max and average pooling, against ``tf.GradientTape``."""
-    ex = "Exercise 3 (pool2d_backward)"
+    ex = EXERCISES["pool2d_backward"]
+    pool2d_backward = by_hand(ex, pool2d_backward, GRADIENTS)
     rng = _rng(seed)
     hints = {"max": "Only the largest input of each window gets that window's gradient; windows that "
                     "overlap add up (use +=, not =).",
              "avg": "Every input of a window gets dout / (size * size); overlapping windows add up."}
     cases = [((2, 4, 4, 1), 2, 2), ((1, 6, 6, 3), 2, 2), ((2, 7, 7, 2), 3, 2), ((1, 5, 8, 2), 3, 1),
-             ((2, 6, 5, 1), 2, 1)]
+             ((2, 6, 5, 1), 2, 1), ((1, 5, 5, 2), 2, 2)]  # the last leaves a row and a column unread
     for mode in ("max", "avg"):
         for shape, size, stride in cases:
             x = rng.normal(size=shape)
@@ -273,7 +290,8 @@ def check_pool2d_backward(pool2d_backward, pool2d_forward, seed=32):
 # --------------------------------------------------------------------------
 def check_dropout_forward(dropout_forward, seed=33):
     """``dropout_forward(h, p, training, rng)`` with p the drop probability and inverted scaling."""
-    ex = "Exercise 5 (dropout_forward)"
+    ex = EXERCISES["dropout_forward"]
+    dropout_forward = by_hand(ex, dropout_forward, NUMPY_ONLY)
     rng = _rng(seed)
     h = rng.uniform(0.5, 2.0, size=(200, 300))
     h_copy = h.copy()
@@ -345,7 +363,7 @@ def check_build_net(build_net):
     """``build_net(dropout_rate)``: the experiment's network, layer by layer."""
     from .architecture import check_architecture
 
-    ex = "Exercise 6 (build_net)"
+    ex = EXERCISES["build_net"]
     for rate in (0.0, 0.5, 0.3):
         model = call(ex, build_net, rate)
         if model is None:
@@ -392,7 +410,7 @@ def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
     """
     import keras
 
-    ex = "Exercise 7 (overfit_gap, which_overfits)"
+    ex = EXERCISES["overfit_gap"]
     rng = _rng(seed)
     for trial in range(6):
         epochs = int(rng.integers(7, 30))
