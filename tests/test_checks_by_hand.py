@@ -322,3 +322,124 @@ def test_a_backward_pass_that_forgets_rows_a_stride_leaves_over_fails_the_hidden
         lab3.check_conv2d_backward(assumes_even_strides, ref3["conv2d_forward"])
     with pytest.raises(CheckFailed, match=r"Exercise 2 \(conv2d_backward\): a hidden test failed.*dx"):
         _hidden(LAB3, "test_conv2d_backward", ref3, conv2d_backward=assumes_even_strides)
+
+
+# ---------------------------------------------------------------- lab 2
+LAB2 = "lab2-arithmetic"
+
+
+@pytest.fixture(scope="module")
+def ref2():
+    namespace = sources.solutions(LAB2)
+    exec(sources.cell_source(LAB2, "lenet-spec"), namespace)
+    return namespace
+
+
+def _keras_conv_params(f, d_in, k, bias=True):
+    import keras
+
+    layer = keras.layers.Conv2D(k, f, use_bias=bias)
+    layer.build((None, f, f, d_in))
+    return layer.count_params()
+
+
+def _keras_dense_params(n_in, n_out, bias=True):
+    import keras
+
+    layer = keras.layers.Dense(n_out, use_bias=bias)
+    layer.build((None, n_in))
+    return layer.count_params()
+
+
+def _keras_output_size(n, f, stride=1, pad=0, dilation=1):
+    import keras
+
+    x = keras.Input(shape=(n, n, 1))
+    if not isinstance(pad, str) and pad:
+        x = keras.layers.ZeroPadding2D(pad)(x)
+    padding = pad if isinstance(pad, str) else "valid"
+    return keras.layers.Conv2D(1, f, strides=stride, padding=padding, dilation_rate=dilation)(x).shape[1]
+
+
+def test_lab2_counts_read_off_keras_earn_nothing(ref2):
+    from cnncourse.checks import lab2
+
+    assert _keras_conv_params(5, 3, 10) == ref2["conv_params"](5, 3, 10)
+    with pytest.raises(CheckFailed, match="work the numbers out from the formulas: `keras"):
+        lab2.check_layer_params(_keras_conv_params, _keras_dense_params)
+    with pytest.raises(CheckFailed, match="work the numbers out from the formulas: `keras"):
+        _hidden(LAB2, "test_layer_params", ref2, conv_params=_keras_conv_params, dense_params=_keras_dense_params)
+    with pytest.raises(CheckFailed, match="work the numbers out from the formulas: `keras"):
+        lab2.check_conv_output_size(_keras_output_size)
+
+
+def test_lab2_the_checks_own_oracle_earns_nothing(ref2):
+    from cnncourse.checks import lab2
+
+    def model_table(spec, input_shape):
+        import keras
+
+        x, rows = keras.Input(shape=input_shape), []
+        for layer in spec:
+            built = lab2._keras_layers_of(layer)
+            for keras_layer in built:
+                x = keras_layer(x)
+            rows.append((tuple(x.shape[1:]), sum(keras_layer.count_params() for keras_layer in built)))
+        return rows
+
+    with pytest.raises(CheckFailed, match="not allowed here"):
+        lab2.check_model_table(model_table)
+    with pytest.raises(CheckFailed, match="not allowed here"):
+        _hidden(LAB2, "test_model_table", ref2, model_table=model_table)
+
+
+def _memorised(honest, check, *others):
+    """A function that returns what ``honest`` answered to the visible check's calls, and 1 otherwise."""
+    seen = {}
+
+    def recording(*args, **kwargs):
+        seen[repr((args, sorted(kwargs.items())))] = answer = honest(*args, **kwargs)
+        return answer
+
+    check(recording, *others)
+
+    def table(*args, **kwargs):
+        return seen.get(repr((args, sorted(kwargs.items()))), 1)
+
+    return table
+
+
+@pytest.mark.parametrize("name,grade_id", [("conv_output_size", "test_conv_output_size"),
+                                           ("bottleneck_params", "test_bottleneck_params"),
+                                           ("receptive_field", "test_receptive_field")])
+def test_lab2_answers_pasted_from_the_visible_feedback_fail_the_hidden_test(ref2, capsys, name, grade_id):
+    from cnncourse.checks import lab2
+
+    check = getattr(lab2, f"check_{name}")
+    honest = ref2[name]
+    if name == "conv_output_size":  # it must raise too: the table answers the refused cases by raising
+        def honest(n, f, stride=1, pad=0, dilation=1, _h=ref2[name]):
+            return _h(n, f, stride=stride, pad=pad, dilation=dilation)
+    table = _memorised(honest, check)
+    if name == "conv_output_size":
+        refused = {repr(((n, f), sorted(dict(stride=s, pad=p).items())))
+                   for n, f, s, p in [(7, 3, 3, 0), (10, 3, 2, 0), (227, 11, 5, 0), (8, 5, 2, 1)]}
+        refused.add(repr(((4, 7), [])))
+        table_only = table
+
+        def table(*args, **kwargs):
+            if repr((args, sorted(kwargs.items()))) in refused:
+                raise ValueError("does not fit")
+            return table_only(*args, **kwargs)
+    check(table)  # the visible check is passed by the table alone
+    assert "\u2714" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="a hidden test failed"):
+        _hidden(LAB2, grade_id, ref2, **{name: table})
+
+
+@pytest.mark.parametrize("grade_id", ["test_conv_output_size", "test_layer_params", "test_model_table",
+                                      "test_bottleneck_params", "test_inception", "test_separable",
+                                      "test_receptive_field", "test_fire"])
+def test_lab2_hidden_tests_pass_the_solutions(ref2, grade_id, capsys):
+    _hidden(LAB2, grade_id, ref2)
+    assert capsys.readouterr().out == ""  # a hidden test speaks only when it fails

@@ -148,6 +148,7 @@ def static_violations(fn, rules, _seen=None):
     codes = rules.codes()
     if _is_forbidden(fn, rules, codes):
         return [_dotted(fn)]
+    fn = inspect.unwrap(fn) if isinstance(fn, types.FunctionType) else fn  # the source, read where it was written
     tree = _source_tree(fn)
     if tree is None:
         return []
@@ -222,9 +223,13 @@ def _caller_line(frame):
     return linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
 
 
+class Refused(CheckFailed):
+    """The student's function used what its exercise forbids: zero for the exercise, whatever it returned."""
+
+
 def _refusal(exercise, rules, name, line=""):
     where = f" (your code reached it through `{line}`)" if line else ""
-    return CheckFailed(exercise, f"this exercise asks you to {rules.task}: `{name}` is not allowed here{where}.",
+    return Refused(exercise, f"this exercise asks you to {rules.task}: `{name}` is not allowed here{where}.",
                        hint="Write it with NumPy (or plain Python) yourself; the check compares your "
                             "result with the library's, so you can see when you have it right.")
 
@@ -271,7 +276,7 @@ def by_hand(exercise, fn, rules):
         if monitor.found is not None:
             raise _refusal(exercise, rules, *monitor.found)
         if tampered:
-            raise CheckFailed(exercise, "your function switched off the check's watch on the calls it makes "
+            raise Refused(exercise, "your function switched off the check's watch on the calls it makes "
                                         "(sys.setprofile); the exercise cannot be graded that way.")
         return result
 

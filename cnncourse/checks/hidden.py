@@ -5,7 +5,10 @@ never used. Run inside :func:`hidden`, it gets the student's functions back
 held to the exercise's :mod:`~cnncourse.checks.by_hand` rules, with their
 results made :func:`~cnncourse.checks.core.plain` (so no answer fakes
 equality), and any failure is told as feedback naming the exercise, not as a
-bare ``AssertionError``::
+bare ``AssertionError``. A visible check may be run again inside the block
+on fresh cases (another seed): its failure is told without the values it
+expected, which the student has not seen and should not learn from the
+feedback::
 
     with checks.hidden("corr2d", corr2d) as corr2d_:
         assert np.allclose(corr2d_(np.ones((3, 5)), np.ones((2, 2))), 4.0)
@@ -15,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 
-from .by_hand import by_hand
+from .by_hand import Refused, by_hand
 from .core import CheckFailed, NotAttempted, plain
 
 
@@ -48,9 +52,12 @@ def hidden(exercise, *fns, rules=None):
     """
     wrapped = [_plain_results(by_hand(exercise, fn, rules) if rules is not None else fn) for fn in fns]
     try:
-        yield (wrapped[0] if len(wrapped) == 1 else tuple(wrapped)) if wrapped else None
-    except CheckFailed:
+        with contextlib.redirect_stdout(io.StringIO()):  # a hidden test speaks only when it fails
+            yield (wrapped[0] if len(wrapped) == 1 else tuple(wrapped)) if wrapped else None
+    except (NotAttempted, Refused):
         raise
+    except CheckFailed as exc:  # a visible check run on fresh cases: say what failed, not the values it wanted
+        raise CheckFailed(exc.exercise, f"a hidden test failed: {exc.problem}", hint=exc.hint) from None
     except NotImplementedError:
         raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` "
                                      "with your code.") from None

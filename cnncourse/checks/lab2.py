@@ -20,7 +20,23 @@ import warnings
 
 import numpy as np
 
+from .by_hand import ARITHMETIC, by_hand
 from .core import CheckFailed, call, expect_equal, expect_raises, passed
+from .hidden import hidden_for
+
+EXERCISES = {"conv_output_size": "Exercise 1 (conv_output_size)", "layer_params": "Exercise 2 (conv_params, dense_params)",
+             "model_table": "Exercise 3 (model_table)", "bottleneck_params": "Exercise 4 (bottleneck_params)",
+             "inception": "Exercise 5 (inception_output_shape, inception_multiplies)",
+             "separable": "Exercise 6 (separable_params, separable_ratio)",
+             "receptive_field": "Exercise 7 (receptive_field)", "fire": "Exercise 8 (fire_filters, fire_params)"}
+BY_HAND = dict.fromkeys(EXERCISES, ARITHMETIC)  # every count from its formula: no Keras model to read it from
+hidden = hidden_for(EXERCISES, BY_HAND)
+
+
+def _by_hand(key, *fns):
+    """The exercise's name and the student's functions held to its rules."""
+    ex = EXERCISES[key]
+    return (ex,) + tuple(by_hand(ex, fn, BY_HAND[key]) for fn in fns)
 
 
 def _rng(seed):
@@ -175,7 +191,7 @@ def _fits(n, f, stride, pad, dilation):
 
 def check_conv_output_size(conv_output_size, seed=20):
     """``conv_output_size(n, f, stride=1, pad=0, dilation=1)`` against Keras."""
-    ex = "Exercise 1 (conv_output_size)"
+    ex, conv_output_size = _by_hand("conv_output_size", conv_output_size)
     rng = _rng(seed)
     table = [  # n, f, stride, pad, dilation: the lecture's cases first
         (7, 3, 1, 0, 1), (7, 3, 2, 0, 1), (7, 3, 1, 1, 1), (227, 11, 4, 0, 1), (32, 5, 1, 2, 1),
@@ -229,7 +245,7 @@ def check_conv_output_size(conv_output_size, seed=20):
 # --------------------------------------------------------------------------
 def check_layer_params(conv_params, dense_params, seed=21):
     """``conv_params(f, d_in, k, bias=True)`` and ``dense_params(n_in, n_out, bias=True)`` against Keras."""
-    ex = "Exercise 2 (conv_params, dense_params)"
+    ex, conv_params, dense_params = _by_hand("layer_params", conv_params, dense_params)
     rng = _rng(seed)
     convs = [(5, 3, 10), (11, 3, 96), (3, 64, 128), (1, 256, 64), (5, 1, 6), (5, 6, 16), (3, 1, 1)]
     convs += [(int(rng.choice([1, 3, 5, 7])), int(rng.integers(1, 65)), int(rng.integers(1, 129))) for _ in range(8)]
@@ -297,7 +313,7 @@ def check_model_table(model_table, seed=22):
         model_table: the student's function.
         seed: seed of the random models.
     """
-    ex = "Exercise 3 (model_table)"
+    ex, model_table = _by_hand("model_table", model_table)
     keras = _keras()
     rng = _rng(seed)
     cases = [("LeNet-5", LENET5, (28, 28, 1)), ("mini-AlexNet", MINI_ALEXNET, (227, 227, 3))]
@@ -348,7 +364,7 @@ def _keras_bottleneck(d_in, k, f, reduce):
 
 def check_bottleneck_params(bottleneck_params, seed=23):
     """``bottleneck_params(d_in, k, f=3, reduce=None)`` (no biases) against Keras."""
-    ex = "Exercise 4 (bottleneck_params)"
+    ex, bottleneck_params = _by_hand("bottleneck_params", bottleneck_params)
     rng = _rng(seed)
     cases = [(256, 32, 3, None), (256, 32, 3, 128), (256, 32, 3, 64), (192, 128, 3, 96), (192, 32, 5, 16)]
     cases += [(int(rng.integers(16, 512)), int(rng.integers(8, 256)), int(rng.choice([3, 5, 7])),
@@ -385,7 +401,8 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
         inception_multiplies: the student's function.
         seed: seed of the random modules.
     """
-    ex = "Exercise 5 (inception_output_shape, inception_multiplies)"
+    ex, inception_output_shape, inception_multiplies = _by_hand(
+        "inception", inception_output_shape, inception_multiplies)
     rng = _rng(seed)
     cases = list(INCEPTION_CASES)
     for _ in range(3):
@@ -427,7 +444,7 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
 # --------------------------------------------------------------------------
 def check_separable(separable_params, separable_ratio, seed=25):
     """``separable_params(f, d_in, k, depth_multiplier=1, bias=True)`` against ``SeparableConv2D``."""
-    ex = "Exercise 6 (separable_params, separable_ratio)"
+    ex, separable_params, separable_ratio = _by_hand("separable", separable_params, separable_ratio)
     rng = _rng(seed)
     cases = [(3, 32, 64, 1), (3, 256, 256, 1), (5, 3, 16, 1), (3, 728, 728, 1), (3, 16, 32, 2), (1, 8, 8, 1)]
     cases += [(int(rng.choice([3, 5, 7])), int(rng.integers(1, 300)), int(rng.integers(1, 300)),
@@ -475,7 +492,7 @@ def check_receptive_field(receptive_field, seed=26):
         receptive_field: the student's function.
         seed: seed of the random stacks.
     """
-    ex = "Exercise 7 (receptive_field)"
+    ex, receptive_field = _by_hand("receptive_field", receptive_field)
     rng = _rng(seed)
     cases = [[(3, 1)], [(3, 1), (3, 1)], [(3, 1), (3, 1), (3, 1)], [(5, 1)], [(7, 1)], [(3, 2), (3, 1)],
              [(11, 4), (5, 1)], [(2, 2), (2, 2), (3, 1)], [(1, 1), (1, 1)], [(3, 2), (3, 2), (3, 2), (3, 1)]]
@@ -526,7 +543,7 @@ def _keras_fire(d_in, s1, e1, e3):
 
 def check_fire(fire_filters, fire_params, seed=27):
     """``fire_filters(expand, sr, pct3x3)`` by its defining ratios; ``fire_params`` against Keras."""
-    ex = "Exercise 8 (fire_filters, fire_params)"
+    ex, fire_filters, fire_params = _by_hand("fire", fire_filters, fire_params)
     rng = _rng(seed)
     cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (512, 0.125, 0.5), (128, 0.25, 0.75), (64, 1.0, 0.25),
              (200, 0.5, 0.0), (96, 0.75, 1.0)]
