@@ -31,3 +31,20 @@ c.IgnorePattern.pattern = (
 c.Execute.timeout = cell_timeout()
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
+
+# `cnncourse grade` is the way to grade: it runs each submission in a sandbox and keeps the
+# hidden tests honest. Plain `nbgrader autograde` (what the formgrader's Autograde button runs)
+# gets the second half here, where the instructor package is installed: answers that patch
+# what a test uses (numpy.allclose, the checks) are put back before each test, and a test
+# during which something changed scores zero. It still runs without the sandbox.
+try:
+    from autograder.grading.execute import ResilientExecute
+except ImportError:  # a student's install has no grader
+    pass
+else:
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    c.Autograde.autograde_preprocessors = [
+        ResilientExecute if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
+    ]

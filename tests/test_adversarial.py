@@ -276,3 +276,23 @@ def test_without_a_protection_each_hunt_finds_the_secrets(tmp_path, monkeypatch)
             assert out.returncode == 0, (case.name, protection, out.stderr[-2000:])
             assert corpus.SUCCESS in out.stdout, (case.name, protection, out.stdout[-2000:])
             assert not any(v in out.stdout for v in SECRETS.values())  # it says where, never what
+
+
+def test_plain_nbgrader_autograde_keeps_the_hidden_tests_honest_too(tmp_path):
+    """The formgrader's Autograde button runs ``nbgrader autograde``: the course's config gives it the guard.
+
+    Without it, this submission (it patches ``numpy.allclose`` and the check) earns 4 of 4
+    (``test_without_the_guard_each_attempt_would_have_gained_points``).
+    """
+    from nbgrader.api import Gradebook
+
+    case = next(c for c in corpus.CASES if c.name == "patch_numpy_and_check")
+    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path), port=1,
+                         secret_var=SECRET)
+    c = _build_course(tmp_path / "course", [case], ctx, controls=False)
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", corpus.ASSIGNMENT, "--student", case.name,
+                          "--force"], cwd=c, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with Gradebook(f"sqlite:///{c / 'gradebook.db'}") as gb:
+        score = gb.find_submission(corpus.ASSIGNMENT, case.name).score
+    assert score == case.score, (score, run.stderr[-2000:])

@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
+import sources
 from cnncourse.checks import CheckFailed, NotAttempted, lab4
+
+LAB = "lab4-first-cnn"
 
 keras = pytest.importorskip("keras")
 layers = keras.layers
@@ -11,9 +14,7 @@ layers = keras.layers
 
 @pytest.fixture(scope="module")
 def ref():
-    import sources
-
-    return sources.solutions("lab4-first-cnn")
+    return sources.solutions(LAB)
 
 
 def _rebuilt(model, change):
@@ -170,3 +171,41 @@ def test_calibration_records_cover_every_training_check():
         # The margin holds on every seed: the reference's worst seed clears the bar.
         assert min(rec.reference) >= rec.threshold + min(rec.margin, 0.02) - 1e-9, rec.summary()
         assert all(max(v) < rec.threshold for v in rec.weak.values()), rec.summary()
+
+
+def _upper_triangle_only(cm):
+    m = np.array(cm, dtype=float)
+    i, j = np.triu_indices(len(m), k=1)
+    best = int(np.argmax(m[i, j]))
+    return int(i[best]), int(j[best])
+
+
+def test_one_triangle_is_told_as_such_and_a_swap_still_as_a_swap():
+    with pytest.raises(CheckFailed, match="one side of the diagonal only") as info:
+        lab4.check_most_confused_pair(_upper_triangle_only)
+    assert "wrong way round" not in str(info.value)
+    with pytest.raises(CheckFailed, match="wrong way round"):
+        lab4.check_most_confused_pair(_swapped)
+
+
+def _run_hidden(namespace, grade_id="test_most_confused_pair"):
+    exec(sources.hidden_tests(LAB, grade_id), dict({"np": np, "checks": lab4}, **namespace))
+
+
+def test_hidden_most_confused_pair_test_passes_the_solution_and_fails_shortcuts(ref):
+    _run_hidden({"most_confused_pair": ref["most_confused_pair"]})
+    seen = {}
+
+    def recording(cm):
+        seen[np.asarray(cm).tobytes()] = answer = ref["most_confused_pair"](cm)
+        return answer
+
+    lab4.check_most_confused_pair(recording)
+
+    def memorised(cm):  # the visible check's answers, and a guess elsewhere
+        return seen.get(np.asarray(cm).tobytes(), (0, 1))
+
+    lab4.check_most_confused_pair(memorised)
+    for wrong in (memorised, _upper_triangle_only):
+        with pytest.raises(CheckFailed, match=r"Exercise 3 \(most_confused_pair\): a hidden test failed"):
+            _run_hidden({"most_confused_pair": wrong})

@@ -432,3 +432,48 @@ def test_report_mini_net_needs_the_training_cell(capsys):
     fails(lab6.report_mini_net, {}, "mini-VGG", "mini_vgg", match="training cell")
     assert lab6.report_mini_net(RESULTS, "mini-VGG", "mini_vgg") is None
     assert "held-out accuracy = 0.860" in capsys.readouterr().out
+
+
+def test_mini_resnet_without_its_downsampling_fails_though_its_parameters_match(sol):
+    block = sol["residual_block"]
+
+    def no_stride(x, filters, stride):
+        return block(x, filters, 1)  # the projection shortcut is still there: same parameters
+
+    wrong = with_names(sol["mini_resnet"], residual_block=no_stride)
+    assert wrong((16, 16, 1), 3).count_params() == lab6.mini_resnet_params()
+    fails(lab6.check_mini_resnet, wrong, match="global pooling should see")
+    with pytest.raises(CheckFailed, match="a hidden test failed.*downsample"):
+        exec(sources.hidden_tests("lab6-architectures", "test_mini_nets"), dict(sol, mini_resnet=wrong))
+
+
+@pytest.mark.parametrize("grade_id", ["test_param_formulas", "test_fire_sizes", "test_compound_scale",
+                                      "test_mini_nets"])
+def test_hidden_tests_rewritten_for_fresh_cases_pass_the_solutions(sol, grade_id):
+    exec(sources.hidden_tests("lab6-architectures", grade_id), dict(sol))
+
+
+def test_formulas_read_off_keras_earn_nothing(sol):
+    def conv_params(k, c_in, c_out):
+        return lab6._keras_params(keras.layers.Conv2D(c_out, k), c_in)
+
+    fails(lab6.check_param_formulas, conv_params, sol["separable_params"], match="not allowed here")
+    with pytest.raises(CheckFailed, match="work the numbers out from the formulas"):
+        exec(sources.hidden_tests("lab6-architectures", "test_param_formulas"), dict(sol, conv_params=conv_params))
+
+
+def test_a_table_of_the_visible_fire_sizes_fails_the_hidden_test(sol):
+    seen = {}
+
+    def recording(expand, sr, pct3x3):
+        seen[(expand, sr, pct3x3)] = answer = sol["fire_sizes"](expand, sr, pct3x3)
+        return answer
+
+    lab6.check_fire_sizes(recording)
+
+    def table(expand, sr, pct3x3):
+        return seen.get((expand, sr, pct3x3), (1, expand - 1, 1))
+
+    lab6.check_fire_sizes(table)
+    with pytest.raises(CheckFailed, match=r"Exercise 6a \(fire_sizes\): a hidden test failed"):
+        exec(sources.hidden_tests("lab6-architectures", "test_fire_sizes"), dict(sol, fire_sizes=table))

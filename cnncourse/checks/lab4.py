@@ -19,6 +19,11 @@ import numpy as np
 from . import training
 from .architecture import LayerSpec, check_architecture
 from .core import CheckFailed, call, expect_equal, passed
+from .hidden import hidden_for
+
+EXERCISES = {"build_lenet5": "Exercise 1 (build_lenet5)", "train_model": "Exercise 2 (train_model)",
+             "most_confused_pair": "Exercise 3 (most_confused_pair)", "my_pair": "Exercise 3 (my_pair)"}
+hidden = hidden_for(EXERCISES, {})
 
 LAB = "lab4-first-cnn"
 DIGIT_SIZE = 28
@@ -56,7 +61,7 @@ def lenet_spec(input_shape, num_classes, activation):
 
 def check_build_lenet5(build_lenet5):
     """``build_lenet5(input_shape, num_classes, activation)`` against the lecture's LeNet-5."""
-    ex = "Exercise 1 (build_lenet5)"
+    ex = EXERCISES["build_lenet5"]
     cases = [((28, 28, 1), 10, "sigmoid"), ((28, 28, 1), 10, "relu"), ((32, 32, 3), 5, "tanh")]
     for input_shape, num_classes, activation in cases:
         model = training.build(ex, build_lenet5, input_shape, num_classes, activation,
@@ -75,7 +80,7 @@ def check_train_model(train_model, build_lenet5):
     """One short run of ``train_model``: it must compile, fit and return a History."""
     import keras
 
-    ex = "Exercise 2 (train_model)"
+    ex = EXERCISES["train_model"]
     from cnncourse.data import load_digits
 
     x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
@@ -166,9 +171,17 @@ def _oracle_pair(cm):
     return divmod(flat, m.shape[1])
 
 
+def _pair(ex, most_confused_pair, cm):
+    got = call(ex, most_confused_pair, cm)
+    try:
+        return tuple(int(v) for v in got)
+    except (TypeError, ValueError):
+        return None
+
+
 def check_most_confused_pair(most_confused_pair, seed=4):
     """``most_confused_pair(cm)`` returns ``(true, predicted)`` of the largest off-diagonal entry."""
-    ex = "Exercise 3 (most_confused_pair)"
+    ex = EXERCISES["most_confused_pair"]
     rng = np.random.default_rng(seed)
     for n in (2, 3, 5, 10, 10):
         cm = rng.random((n, n))
@@ -182,9 +195,14 @@ def check_most_confused_pair(most_confused_pair, seed=4):
             got = tuple(int(v) for v in got)
         except (TypeError, ValueError):
             raise CheckFailed(ex, "return a pair of two class indices (true, predicted).", found=got) from None
-        if got == (want[1], want[0]):
+        if got == (want[1], want[0]) and _pair(ex, most_confused_pair, cm.T.copy()) == want:
             raise CheckFailed(ex, "your pair is the wrong way round.", expected=want, found=got,
                               hint="Rows of the matrix are true classes, columns predicted classes.")
+        if got != want and got[0] != got[1] and got in (_oracle_pair(np.triu(cm)), _oracle_pair(np.tril(cm))):
+            raise CheckFailed(ex, f"for a {n}x{n} matrix your pair is the largest entry on one side of the "
+                                  "diagonal only.", expected=want, found=got,
+                              hint="Confusions lie both above and below the diagonal: search every entry "
+                                   "but the diagonal.")
         if got[0] == got[1]:
             raise CheckFailed(ex, "that is a diagonal entry: those are correct predictions, not confusions.",
                               expected=want, found=got, hint="Ignore the diagonal.")

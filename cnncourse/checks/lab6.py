@@ -28,7 +28,9 @@ from collections import Counter
 import numpy as np
 
 from .architecture import LayerSpec, check_architecture
+from .by_hand import ARITHMETIC, by_hand
 from .core import CheckFailed, NotAttempted, call, passed
+from .hidden import hidden_for
 
 LAB = "lab6-architectures"
 BUDGET = "lab6.mini_nets"
@@ -456,11 +458,18 @@ def _keras_params(layer, cin):
     return int(keras.Model(inp, layer(inp)).count_params())
 
 
+EXERCISES = {"param_formulas": "Exercise 5a (conv_params, separable_params)", "fire_sizes": "Exercise 6a (fire_sizes)",
+             "compound_scale": "Exercise 7 (compound_scale)", "mini_nets": "Exercise 8 (mini_vgg, mini_resnet)"}
+BY_HAND = {"param_formulas": ARITHMETIC, "fire_sizes": ARITHMETIC, "compound_scale": ARITHMETIC}
+hidden = hidden_for(EXERCISES, BY_HAND)
+
+
 def check_param_formulas(conv_params, separable_params):
     """``conv_params(k, c_in, c_out)`` and ``separable_params(k, c_in, c_out)`` against Keras' counts."""
     import keras
 
-    ex = "Exercise 5a (conv_params, separable_params)"
+    ex = EXERCISES["param_formulas"]
+    conv_params, separable_params = (by_hand(ex, fn, ARITHMETIC) for fn in (conv_params, separable_params))
     cases = [(3, 3, 8), (3, 16, 32), (5, 7, 4), (1, 12, 6), (3, 256, 32)]
     for k, cin, cout in cases:
         want = _keras_params(keras.layers.Conv2D(cout, k), cin)
@@ -539,7 +548,8 @@ def fire_params(cin, squeeze, expand1x1, expand3x3):
 
 def check_fire_sizes(fire_sizes):
     """``fire_sizes(expand, sr, pct3x3)`` -> ``(squeeze, expand1x1, expand3x3)`` with the ratios kept."""
-    ex = "Exercise 6a (fire_sizes)"
+    ex = EXERCISES["fire_sizes"]
+    fire_sizes = by_hand(ex, fire_sizes, ARITHMETIC)
     cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (100, 0.25, 0.25), (64, 0.75, 1.0), (96, 0.5, 0.0),
              (200, 0.1, 0.3)]
     for expand, sr, pct in cases:
@@ -606,7 +616,8 @@ def check_fire_module(fire_module):
 # --------------------------------------------------------------------------
 def check_compound_scale(compound_scale):
     """``compound_scale(phi, alpha, beta, gamma)`` -> ``(depth, width, resolution)`` multipliers."""
-    ex = "Exercise 7 (compound_scale)"
+    ex = EXERCISES["compound_scale"]
+    compound_scale = by_hand(ex, compound_scale, ARITHMETIC)
 
     def run(*args, **kwargs):
         out = call(ex, compound_scale, *args, **kwargs)
@@ -696,7 +707,14 @@ def check_mini_resnet(mini_resnet):
     if len(dense) != 1 or _act(dense[0]) != "softmax":
         raise CheckFailed(ex, f"{what}: end with a single Dense(num_classes, activation='softmax').", hint=hint)
     _expect_params(ex, model, mini_resnet_params(), what, hint=hint)
-    passed(ex, f"{model.count_params():,} parameters, two residual blocks as specified")
+    seen = tuple(int(d) for d in _layers(model, "GlobalAveragePooling2D")[0].input.shape[1:])
+    want = (MINI_INPUT[0] // 4, MINI_INPUT[1] // 4, 32)
+    if seen != want:  # a block without its stride has the same parameters: only the shape tells
+        raise CheckFailed(ex, f"{what}: the global pooling should see a {want} feature map.", expected=want,
+                          found=seen, hint="The stem's pooling halves the size and the second residual block "
+                                           "(stride 2) halves it again.")
+    passed(ex, f"{model.count_params():,} parameters, two residual blocks as specified, downsampled to "
+               f"{want[0]}x{want[1]}")
 
 
 def mini_net_data():
