@@ -86,13 +86,42 @@ def test_reference_train_model_passes(ref):
     assert lab4.check_train_model(ref["train_model"], ref["build_lenet5"]) is None
 
 
-def _fit_with(optimizer="adam", epochs=None, validation=True, ret=True, metrics=("accuracy",)):
+def _fit_with(optimizer="adam", epochs=None, validation=True, ret=True, metrics=("accuracy",),
+              loss="sparse_categorical_crossentropy", batch=None, data="train"):
     def train_model(model, x_train, y_train, x_val, y_val, epochs_, batch_size):
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=list(metrics))
-        h = model.fit(x_train, y_train, epochs=epochs or epochs_, batch_size=batch_size, verbose=0,
-                      validation_data=(x_val, y_val) if validation else None)
+        model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
+        if data == "train+val":
+            x_train, y_train = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+        split = {"validation_split": 0.25} if data == "split" else {}
+        h = model.fit(x_train, y_train, epochs=epochs or epochs_, batch_size=batch or batch_size, verbose=0,
+                      validation_data=(x_val, y_val) if validation and not split else None, **split)
         return h if ret else None
     return train_model
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (_fit_with(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)), "from_logits=True"),
+    (_fit_with(loss=lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p) + 0.1 * keras.ops.sum(p * p, -1)),
+     "cross-entropy of its predicted"),
+    (_fit_with(batch=32), "default batch size"),
+    (_fit_with(batch=64), "optimiser should take"),
+    (_fit_with(data="train+val"), "optimiser should take"),
+    (_fit_with(data="split"), "optimiser should take"),
+], ids=["from-logits-on-softmax", "another-loss", "batch-size-left-out", "batch-size-hard-coded", "trains-on-validation",
+        "validation-split"])
+def test_training_that_does_the_wrong_thing_fails_whatever_it_builds(ref, wrong, match):
+    with pytest.raises(CheckFailed, match=match):
+        lab4.check_train_model(wrong, ref["build_lenet5"])
+
+
+def test_validation_curves_measured_elsewhere_fail(ref):
+    def validates_on_train(model, x_train, y_train, x_val, y_val, epochs, batch_size):
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                         validation_data=(x_train, y_train))
+
+    with pytest.raises(CheckFailed, match="not measured on"):
+        lab4.check_train_model(validates_on_train, ref["build_lenet5"])
 
 
 @pytest.mark.parametrize("wrong", [

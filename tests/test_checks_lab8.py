@@ -29,6 +29,12 @@ def _ref(name):
     return run
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _notebook_run_first():
+    """Run the notebook before any check watches a call (its cells are not the answers' calls)."""
+    _reference()
+
+
 first_layer_filters, feature_maps = _ref("first_layer_filters"), _ref("feature_maps")
 occlusion_map, grad_cam, fgsm = _ref("occlusion_map"), _ref("grad_cam"), _ref("fgsm")
 
@@ -97,6 +103,16 @@ def _cam(model, image, class_index, layer_name, score_layer="logits", relu=True)
     return (heat - heat.min()) / (heat.max() - heat.min())
 
 
+def grad_cam_per_pixel(model, image, class_index, layer_name):
+    """Each pixel weighted by its own gradient: no average over the map."""
+    head = keras.Model(model.input, [model.get_layer(layer_name).output, model.get_layer("logits").output])
+    with tf.GradientTape() as tape:
+        acts, out = head(image[None], training=False)
+        target = out[0, class_index]
+    heat = np.maximum(np.sum(np.asarray(tape.gradient(target, acts)[0]) * np.asarray(acts[0]), axis=-1), 0.0)
+    return heat / heat.max()
+
+
 def grad_cam_of_probability(model, image, class_index, layer_name):
     return _cam(model, image, class_index, layer_name, score_layer="predictions")
 
@@ -159,19 +175,23 @@ def test_wrong_occlusion_fails(wrong):
 
 @pytest.mark.parametrize("wrong, match", [(grad_cam_of_probability, "softmax probability"),
                                           (grad_cam_without_relu, "negative evidence"),
-                                          (grad_cam_wrong_class, "heatmap of class 0")])
+                                          (grad_cam_wrong_class, "heatmap of class 0"),
+                                          (grad_cam_per_pixel, "its own gradient")])
 def test_wrong_grad_cam_fails(wrong, match):
     with pytest.raises(CheckFailed, match=match):
         lab8.check_grad_cam(wrong)
 
 
-def test_the_known_network_gives_the_heatmaps_it_promises():
-    model, maps = lab8._known_cam_model(), lab8._known_cam_image()
+@pytest.mark.parametrize("spatial", [None, lab8.SPATIAL_WEIGHTS], ids=["mean", "weighted-sum"])
+def test_the_known_networks_give_the_heatmaps_they_promise(spatial):
+    model, maps = lab8._known_cam_model(spatial), lab8._known_cam_image()
     for k in (0, 1):
         heat = np.maximum(maps[..., k], 0)
         assert np.allclose(_cam(model, maps, k, "maps"), heat / heat.max(), atol=1e-5)
         assert not np.allclose(grad_cam_of_probability(model, maps, k, "maps"), heat / heat.max(), atol=0.05)
         assert not np.allclose(grad_cam_without_relu(model, maps, k, "maps"), heat / heat.max(), atol=0.05)
+        per_pixel = grad_cam_per_pixel(model, maps, k, "maps")
+        assert np.allclose(per_pixel, heat / heat.max(), atol=1e-5) == (spatial is None)  # only uneven gradients tell
 
 
 @pytest.mark.parametrize("wrong", [fgsm_raw_gradient, fgsm_descends, fgsm_unclipped])
@@ -198,7 +218,17 @@ def test_hidden_tests_pass_the_solutions(grade_id):
     _run_hidden(grade_id)
 
 
-@pytest.mark.parametrize("wrong", [grad_cam_of_probability, grad_cam_without_relu, grad_cam_wrong_class])
+@pytest.mark.parametrize("wrong", [grad_cam_of_probability, grad_cam_without_relu, grad_cam_wrong_class,
+                                   grad_cam_per_pixel])
 def test_hidden_grad_cam_test_compares_with_the_class_activation_map(wrong):
     with pytest.raises(AssertionError):
         _run_hidden("test_grad_cam", grad_cam=wrong)
+
+
+def test_the_checks_own_code_is_refused_inside_an_answer():
+    def grad_cam_through_the_checks(model, image, class_index, layer_name):
+        return lab8._over_max(grad_cam(model, image, class_index, layer_name))
+
+    with pytest.raises(CheckFailed, match="Exercise 4 \\(grad_cam\\): this exercise asks you to write it yourself: "
+                                          "`cnncourse.checks.lab8._over_max` is not allowed here"):
+        lab8.check_grad_cam(grad_cam_through_the_checks)

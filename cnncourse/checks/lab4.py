@@ -86,7 +86,8 @@ def check_train_model(train_model, build_lenet5):
     x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
     x_tr, y_tr, x_va, y_va = x[:64], y[:64], x[64:96], y[64:96]
     model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
-    h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, 2, 32)
+    epochs, batch_size = 2, 16  # not Keras' default batch size of 32: a hard-coded one shows
+    h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, epochs, batch_size)
     if not isinstance(h, keras.callbacks.History):
         raise CheckFailed(ex, "train_model should return what model.fit returns.",
                           expected="keras.callbacks.History", found=type(h).__name__)
@@ -104,7 +105,36 @@ def check_train_model(train_model, build_lenet5):
     lr = float(np.asarray(opt.learning_rate))
     if not np.isclose(lr, 1e-3):
         raise CheckFailed(ex, "use Adam's learning rate of 0.001.", expected=1e-3, found=lr)
-    passed(ex, "compiles with Adam, trains for the epochs asked and returns a History with validation curves")
+    # What the training did, not how it was written: steps taken, the loss minimised, the data validated on.
+    steps = int(np.asarray(opt.iterations))
+    want_steps = epochs * -(-len(x_tr) // batch_size)
+    if steps != want_steps:
+        per_epoch = steps / epochs
+        hint = "Pass batch_size=batch_size to model.fit, and train on x_train only."
+        if per_epoch and abs(len(x_tr) / per_epoch - 32) < 1:
+            hint = "Your fit used Keras' default batch size (32): pass batch_size=batch_size to model.fit."
+        raise CheckFailed(ex, f"with {len(x_tr)} training images, batch_size={batch_size} and epochs={epochs} the "
+                              f"optimiser should take {want_steps} steps.", expected=want_steps, found=steps,
+                          hint=hint)
+    loss_config = model.loss.get_config() if hasattr(model.loss, "get_config") else {}
+    if loss_config.get("from_logits"):  # Keras's TensorFlow backend quietly undoes the softmax; others do not
+        raise CheckFailed(ex, "the loss is told its inputs are logits (from_logits=True), but the network ends in "
+                              "a softmax: its outputs are probabilities.",
+                          hint="Use loss='sparse_categorical_crossentropy' (from_logits=False, the default).")
+    probabilities = np.asarray(model.predict(x_va, verbose=0), dtype=float)
+    cross_entropy = float(np.mean(-np.log(np.clip(probabilities[np.arange(len(y_va)), y_va], 1e-7, 1.0))))
+    measured = model.evaluate(x_va, y_va, verbose=0, return_dict=True)
+    if not np.isclose(measured["loss"], cross_entropy, rtol=1e-3, atol=1e-4):
+        raise CheckFailed(ex, "the loss the model was compiled with is not the cross-entropy of its predicted "
+                              "probabilities.", expected=round(cross_entropy, 5), found=round(float(measured["loss"]), 5),
+                          hint="The network ends in a softmax: use loss='sparse_categorical_crossentropy' "
+                               "(from_logits=False, the default) with integer labels.")
+    if not np.isclose(hist["val_loss"][-1], measured["loss"], rtol=1e-3, atol=1e-4):
+        raise CheckFailed(ex, "the validation curve is not measured on (x_val, y_val).",
+                          expected=round(float(measured["loss"]), 5), found=round(float(hist["val_loss"][-1]), 5),
+                          hint="Pass validation_data=(x_val, y_val) to model.fit (not validation_split).")
+    passed(ex, "compiles with Adam and the cross-entropy of its softmax, trains on x_train for the epochs and "
+               "batch size asked, and returns a History with validation curves on (x_val, y_val)")
 
 
 # --------------------------------------------------------------------------

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .by_hand import OWN_WORK, by_hand
 from .core import CheckFailed, call, expect_array, passed
+from .hidden import hidden_for
+
+EXERCISES = {"first_layer_filters": "Exercise 1 (first_layer_filters)", "feature_maps": "Exercise 2 (feature_maps)",
+             "occlusion_map": "Exercise 3 (occlusion_map)", "grad_cam": "Exercise 4 (grad_cam)",
+             "fgsm": "Exercise 5 (fgsm)"}
+BY_HAND = dict.fromkeys(EXERCISES, OWN_WORK)  # TensorFlow is the tool here; the checks' own code is not
+hidden = hidden_for(EXERCISES, BY_HAND)
 
 BOX_TOP_LEFT = (1, 2)
 
@@ -42,7 +50,8 @@ def check_first_layer_filters(first_layer_filters):
     """``(n_filters, kh, kw, in_channels)``, each filter scaled to [0, 1] on its own."""
     import keras
 
-    ex = "Exercise 1 (first_layer_filters)"
+    ex = EXERCISES["first_layer_filters"]
+    first_layer_filters = by_hand(ex, first_layer_filters, OWN_WORK)
     model = _model()
     conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     kernel = np.asarray(conv.get_weights()[0], dtype=float)
@@ -70,7 +79,8 @@ def check_feature_maps(feature_maps):
     """Compared with an intermediate-output model on two layers."""
     import keras
 
-    ex = "Exercise 2 (feature_maps)"
+    ex = EXERCISES["feature_maps"]
+    feature_maps = by_hand(ex, feature_maps, OWN_WORK)
     model = _model()
     image, _, _ = evidence_image(3)
     for name in ("conv1", "conv3"):
@@ -91,7 +101,8 @@ def _probability(model, image, class_index):
 
 def check_occlusion_map(occlusion_map):
     """Output size from the formula, entries that are occluded-image scores, evidence found."""
-    ex = "Exercise 3 (occlusion_map)"
+    ex = EXERCISES["occlusion_map"]
+    occlusion_map = by_hand(ex, occlusion_map, OWN_WORK)
     model = _model()
     image, label, (t, l, b, r) = evidence_image(0)
     h, w = image.shape[:2]
@@ -127,7 +138,11 @@ def check_occlusion_map(occlusion_map):
                       f"from {clean:.2f} to {got.min():.2f}")
 
 
-def _known_cam_model():
+SPATIAL_WEIGHTS = (0.25 + np.add.outer(np.arange(8), np.arange(8)) / 7.0).astype("float32")
+"""How much each pixel of a map counts in the second known network's logit: 0.25 to 2.25."""
+
+
+def _known_cam_model(spatial=None):
     """A two-class network whose Grad-CAM heatmaps are known by construction.
 
     ``image -> "maps" (a 1x1 convolution copying the two channels) -> global
@@ -136,6 +151,15 @@ def _known_cam_model():
     is the same positive number and none reaches the other map. Grad-CAM of
     class k is therefore ReLU(map k) over its maximum; differentiating the
     softmax probability instead gives ReLU(map k - other map) over its maximum.
+
+    With ``spatial`` (an 8x8 array of positive weights) the logit of class k is
+    instead the sum of map k weighted by ``spatial``: the gradient then differs
+    from pixel to pixel, but its spatial average is still one positive number
+    per map, so Grad-CAM is the same; weighting each pixel by its own gradient
+    instead (no average) gives ReLU(spatial * map k) over its maximum.
+
+    Args:
+        spatial: ``None``, or the 8x8 weights of the second network.
 
     Returns:
         The Keras model, for 8x8 images of two channels.
@@ -147,10 +171,16 @@ def _known_cam_model():
     inp = keras.Input(shape=(8, 8, channels), name="image")
     conv = L.Conv2D(channels, 1, use_bias=False, name="maps")
     dense = L.Dense(channels, name="logits")
-    out = L.Activation("softmax", name="predictions")(dense(L.GlobalAveragePooling2D()(conv(inp))))
+    pooled = L.GlobalAveragePooling2D()(conv(inp)) if spatial is None else L.Flatten()(conv(inp))
+    out = L.Activation("softmax", name="predictions")(dense(pooled))
     model = keras.Model(inp, out)
     conv.set_weights([np.eye(channels, dtype="float32")[None, None]])
-    dense.set_weights([np.eye(channels, dtype="float32"), np.zeros(channels, dtype="float32")])
+    if spatial is None:
+        kernel = np.eye(channels, dtype="float32")
+    else:  # Flatten orders (row, column, channel): logit k reads channel k of every pixel
+        kernel = np.einsum("ij,ck->ijck", np.asarray(spatial, "float32"), np.eye(channels, dtype="float32"))
+        kernel = kernel.reshape(-1, channels)
+    dense.set_weights([kernel, np.zeros(channels, dtype="float32")])
     return model
 
 
@@ -168,7 +198,8 @@ def _over_max(heat):
 
 def check_grad_cam(grad_cam):
     """Shape and range on two layers, exact heatmaps on a network whose answer is known, peak on the digit."""
-    ex = "Exercise 4 (grad_cam)"
+    ex = EXERCISES["grad_cam"]
+    grad_cam = by_hand(ex, grad_cam, OWN_WORK)
     model = _model()
     image, label, (t, l, b, r) = evidence_image(0)
     for layer_name in ("conv3", "conv2"):
@@ -183,16 +214,22 @@ def check_grad_cam(grad_cam):
             raise CheckFailed(ex, f"the heatmap of {layer_name!r} should lie in [0, 1] with maximum 1.",
                               found=(round(float(got.min()), 4), round(float(got.max()), 4)),
                               hint="Apply a ReLU, then divide by the maximum.")
-    known = _known_cam_model()
     maps = _known_cam_image().astype(float)
-    for k in (0, 1):
+    for spatial, k in ((None, 0), (None, 1), (SPATIAL_WEIGHTS, 0), (SPATIAL_WEIGHTS, 1)):
+        known = _known_cam_model(spatial)
         mine, other = maps[..., k], maps[..., 1 - k]
         expected = _over_max(np.maximum(mine, 0.0))
         found = call(ex, grad_cam, known, maps.astype("float32"), k, "maps")
         found = None if found is None else np.asarray(found, dtype=float)
-        what = (f"heatmap of class {k} on a two-class network whose logit k is the mean of map k (so its "
-                f"Grad-CAM is ReLU(map k) over its maximum)")
+        logit = "the mean of map k" if spatial is None else "a sum of map k with weights that vary over the map"
+        what = (f"heatmap of class {k} on a two-class network whose logit k is {logit} (so its Grad-CAM is "
+                f"ReLU(map k) over its maximum)")
         if found is not None and found.shape == expected.shape and not np.allclose(found, expected, atol=2e-3):
+            if spatial is not None and np.allclose(found, _over_max(np.maximum(spatial * mine, 0.0)), atol=2e-3):
+                raise CheckFailed(ex, "you weighted each pixel by its own gradient: on this network the gradients "
+                                      "differ from pixel to pixel, and the heatmap follows them.",
+                                  hint="Grad-CAM gives each channel ONE weight: its gradient averaged over the "
+                                       "layer's height and width.")
             if np.allclose(found, _over_max(np.maximum(mine - other, 0.0)), atol=2e-3):
                 raise CheckFailed(ex, "you differentiated the softmax probability.",
                                   hint="Differentiate the class score before the softmax: the output of the "
@@ -209,8 +246,8 @@ def check_grad_cam(grad_cam):
     if not (t <= (i + 0.5) * scale <= b and l <= (j + 0.5) * scale <= r):
         raise CheckFailed(ex, "the heatmap's peak should be on the digit.", expected=(t, l, b, r),
                           found=(int(i * scale), int(j * scale)))
-    passed(ex, "right shape and range on two layers, the exact heatmaps of a network whose answer is known, "
-               "and the peak sits on the digit")
+    passed(ex, "right shape and range on two layers, the exact heatmaps of two networks whose answers are "
+               "known (one with gradients that vary over the map), and the peak sits on the digit")
 
 
 def check_fgsm(fgsm):
@@ -218,7 +255,8 @@ def check_fgsm(fgsm):
     import keras
     import tensorflow as tf
 
-    ex = "Exercise 5 (fgsm)"
+    ex = EXERCISES["fgsm"]
+    fgsm = by_hand(ex, fgsm, OWN_WORK)
     model = _model()
     image, label, _ = evidence_image(5)
     probe = keras.Model(model.input, [model.get_layer("logits").output, model.output])
