@@ -8,6 +8,7 @@ one mistake added.
 import functools
 import types
 
+import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -199,3 +200,34 @@ def test_train_transfer_check(ref):
     assert lab7.check_train_transfer(ref["train_transfer"], x, y) is None
     with pytest.raises(CheckFailed):
         lab7.check_train_transfer(train_unfrozen, x, y)
+
+
+def test_the_graded_digits_are_in_no_part_the_notebook_is_given():
+    (x_pool, _), (x_test, _) = lab7.target_task()
+    _, _, (x_graded, _) = lab7._target_parts()
+    seen = {image.tobytes() for image in np.concatenate([x_pool, x_test])}
+    assert len(x_graded) >= 150 and not any(image.tobytes() in seen for image in x_graded)
+
+
+def _fits_on(get_data):
+    """The reference recipe, fitted on other data than the labels it is given."""
+    def train_transfer(x, y, epochs, batch_size, validation_data=None):
+        from cnncourse.models import source
+
+        model = keras.Sequential([source.load_base(), keras.layers.Dense(5, activation="softmax")])
+        model.layers[0].trainable = False
+        model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy")
+        x_fit, y_fit = get_data(x, y)
+        return model, model.fit(x_fit, y_fit, epochs=epochs, batch_size=batch_size, verbose=0)
+    return train_transfer
+
+
+def test_training_on_more_labels_than_given_is_refused():
+    pool = lab7.target_task()[0]
+    with pytest.raises(CheckFailed, match="optimiser steps"):
+        lab7.measure_transfer(_fits_on(lambda x, y: pool), seed=0)
+
+
+def test_reaching_the_test_set_through_the_checks_is_refused():
+    with pytest.raises(CheckFailed, match="`cnncourse.checks.lab7.target_task` is not allowed here"):
+        lab7.measure_transfer(_fits_on(lambda x, y: lab7.target_task()[1]), seed=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .by_hand import OWN_WORK, by_hand
 from .core import CheckFailed, call, expect_raises, passed
 
 STRATEGIES = ("classifier_on_top", "classifier_from_earlier_layers", "finetune_a_few_layers",
@@ -242,6 +243,7 @@ def check_train_transfer(train_transfer, x, y, num_classes=5):
     from cnncourse.models import source
 
     ex = "Exercise 5 (train_transfer)"
+    train_transfer = by_hand(ex, train_transfer, OWN_WORK)
     out = call(ex, train_transfer, x, y, epochs=1, batch_size=16)
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
@@ -252,6 +254,7 @@ def check_train_transfer(train_transfer, x, y, num_classes=5):
     if not isinstance(hist, dict) or len(hist.get("loss", [])) != 1:
         raise CheckFailed(ex, "the second item should be the History that fit returned (one epoch here).",
                           found=type(history).__name__)
+    _expect_trained_on(ex, model, len(x), epochs=1, batch_size=16)
     pred = np.asarray(model(x[:4], training=False))
     if pred.shape != (4, num_classes):
         raise CheckFailed(ex, "the model's output has the wrong shape.", expected=(4, num_classes),
@@ -295,19 +298,43 @@ def check_experiment(results, seeds):
 TARGET_CLASSES = (5, 6, 7, 8, 9)
 TARGET_SEED = 1
 TEST_FRACTION = 0.4
+"""The share of the target digits held out: half of them shown as the test set, half kept for grading."""
+
+
+def _target_parts():
+    """Pool, shown test part and graded part of the target task (60%, 20%, 20%), stratified."""
+    from cnncourse import data
+    from cnncourse.models import source
+
+    target = source.digits_on_canvas(TARGET_CLASSES, seed=TARGET_SEED)
+    pool, (x_held, y_held) = data.train_val_split(target.images, target.target, val_fraction=TEST_FRACTION, seed=0)
+    shown, graded = data.train_val_split(x_held, y_held, val_fraction=0.5, seed=0)
+    return pool, shown, graded
 
 
 def target_task():
     """The target task: digits 5-9 on the canvas, split into a label pool and a test set.
 
     Returns ``(x_pool, y_pool), (x_test, y_test)``; few-label training sets are drawn
-    from the pool with :func:`cnncourse.data.per_class_subset`.
+    from the pool with :func:`cnncourse.data.per_class_subset`. The graded
+    accuracy (:func:`measure_transfer`) is measured on other digits still, which
+    no training set of the notebook holds.
     """
-    from cnncourse import data
-    from cnncourse.models import source
+    pool, shown, _ = _target_parts()
+    return pool, shown
 
-    target = source.digits_on_canvas(TARGET_CLASSES, seed=TARGET_SEED)
-    return data.train_val_split(target.images, target.target, val_fraction=TEST_FRACTION, seed=0)
+
+def _expect_trained_on(ex, model, n, epochs, batch_size):
+    """The data a training function used, read off its optimiser: ``epochs`` passes over ``n`` examples."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not hasattr(optimizer, "iterations"):
+        raise CheckFailed(ex, "the model was never compiled and trained.", hint="compile, then fit on (x, y).")
+    steps, want = int(np.asarray(optimizer.iterations)), epochs * -(-n // batch_size)
+    if steps != want:
+        raise CheckFailed(ex, f"training on the {n} labelled images given, {epochs} epoch(s) with batch_size="
+                              f"{batch_size} take {want} optimiser steps; yours took {steps}.", expected=want,
+                          found=steps, hint="Fit on exactly the (x, y) you are given, with the epochs and "
+                                            "batch_size you are given: no other images, no other labels.")
 
 
 def measure_transfer(train_fn, seed, profile=None):
@@ -315,17 +342,22 @@ def measure_transfer(train_fn, seed, profile=None):
 
     Draws ``budget.samples`` labels (equally many per class) with ``seed``, seeds
     everything with :func:`cnncourse.runtime.set_seed`, trains for the budget's
-    epochs and returns the accuracy on the test part of the target task.
+    epochs and returns the accuracy on the graded part of the target task:
+    digits that neither the pool nor the test set :func:`target_task` gives the
+    notebook holds. The training function must fit on exactly the labels it is
+    given (its optimiser's step count says so), and may not call these checks.
     """
     from cnncourse import data
     from cnncourse.runtime import budget, set_seed
 
+    ex = "Exercise 5 (train_transfer, graded run)"
     b = budget("lab7.transfer", profile)
-    (x_pool, y_pool), (x_test, y_test) = target_task()
+    (x_pool, y_pool), _, (x_graded, y_graded) = _target_parts()
     per_class = b.samples // len(TARGET_CLASSES)
     x_few, y_few = data.per_class_subset(x_pool, y_pool, per_class, seed=seed)
     set_seed(seed)
-    out = train_fn(x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
+    out = call(ex, by_hand(ex, train_fn, OWN_WORK), x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
     model = out[0] if isinstance(out, tuple) else out
-    pred = np.asarray(model(x_test, training=False))
-    return float(np.mean(pred.argmax(axis=1) == y_test))
+    _expect_trained_on(ex, model, len(x_few), b.epochs, b.batch_size)
+    pred = np.asarray(model(x_graded, training=False))
+    return float(np.mean(pred.argmax(axis=1) == y_graded))
