@@ -43,13 +43,19 @@ def test_an_alias_import_is_seen_for_what_it_is():
         by_hand("Exercise 1 (corr2d)", corr2d, LOOPS)
 
 
-def test_a_call_hidden_from_the_source_is_caught_while_it_runs():
-    def corr2d(image, kernel):
-        module = importlib.import_module("scipy." + "sig" + "nal")
-        return getattr(module, "correlate" + "2d")(image, kernel, mode="valid")
+def _by_name(image, kernel):
+    module = importlib.import_module("scipy." + "sig" + "nal")
+    return getattr(module, "correlate" + "2d")(image, kernel, mode="valid")
 
-    assert static_violations(corr2d, LOOPS) == []
-    watched = by_hand("Exercise 1 (corr2d)", corr2d, LOOPS)
+
+def test_looking_a_function_up_by_its_name_is_refused_in_an_exercise_done_by_hand():
+    assert static_violations(_by_name, LOOPS) == ["getattr", "importlib.import_module"]
+
+
+def test_a_call_hidden_from_the_source_is_caught_while_it_runs():
+    rules = Forbidden("write the loops yourself", modules=("scipy.signal",))  # not strict: names by string pass
+    assert static_violations(_by_name, rules) == []
+    watched = by_hand("Exercise 1 (corr2d)", _by_name, rules)
     with pytest.raises(CheckFailed, match=r"`scipy.signal` is not allowed here \(your code reached it through"):
         watched(np.ones((4, 4)), np.ones((2, 2)))
 
@@ -88,8 +94,23 @@ def test_switching_the_watch_off_is_refused():
         sys.setprofile(None)
         return image
 
-    with pytest.raises(CheckFailed, match="switched off the check's watch"):
-        by_hand("x", corr2d, LOOPS)(np.ones((2, 2)), np.ones((1, 1)))
+    with pytest.raises(CheckFailed, match="`sys.setprofile` is not allowed here"):
+        by_hand("x", corr2d, LOOPS)
+    with pytest.raises(CheckFailed, match="your function reached the check's watch"):
+        by_hand("x", corr2d, Forbidden("write it yourself"))(np.ones((2, 2)), np.ones((1, 1)))
+
+
+def test_switching_the_watch_off_and_on_again_is_refused_too():
+    def corr2d(image, kernel):
+        hook = sys.getprofile()
+        sys.setprofile(None)
+        try:
+            return image
+        finally:
+            sys.setprofile(hook)
+
+    with pytest.raises(CheckFailed, match="your function reached the check's watch.*sys.getprofile"):
+        by_hand("x", corr2d, Forbidden("write it yourself"))(np.ones((2, 2)), np.ones((1, 1)))
 
 
 def test_the_checks_own_code_is_forbidden_in_every_exercise():
@@ -394,17 +415,25 @@ def test_lab2_the_checks_own_oracle_earns_nothing(ref2):
 
 
 def _memorised(honest, check, *others):
-    """A function that returns what ``honest`` answered to the visible check's calls, and 1 otherwise."""
+    """A function that answers the visible check's calls as ``honest`` did (raising where it raised), and 1 otherwise."""
     seen = {}
 
     def recording(*args, **kwargs):
-        seen[repr((args, sorted(kwargs.items())))] = answer = honest(*args, **kwargs)
+        key = repr((args, sorted(kwargs.items())))
+        try:
+            seen[key] = answer = honest(*args, **kwargs)
+        except ValueError as exc:
+            seen[key] = exc
+            raise
         return answer
 
     check(recording, *others)
 
     def table(*args, **kwargs):
-        return seen.get(repr((args, sorted(kwargs.items()))), 1)
+        answer = seen.get(repr((args, sorted(kwargs.items()))), 1)
+        if isinstance(answer, ValueError):
+            raise ValueError(str(answer))
+        return answer
 
     return table
 
@@ -416,21 +445,7 @@ def test_lab2_answers_pasted_from_the_visible_feedback_fail_the_hidden_test(ref2
     from cnncourse.checks import lab2
 
     check = getattr(lab2, f"check_{name}")
-    honest = ref2[name]
-    if name == "conv_output_size":  # it must raise too: the table answers the refused cases by raising
-        def honest(n, f, stride=1, pad=0, dilation=1, _h=ref2[name]):
-            return _h(n, f, stride=stride, pad=pad, dilation=dilation)
-    table = _memorised(honest, check)
-    if name == "conv_output_size":
-        refused = {repr(((n, f), sorted(dict(stride=s, pad=p).items())))
-                   for n, f, s, p in [(7, 3, 3, 0), (10, 3, 2, 0), (227, 11, 5, 0), (8, 5, 2, 1)]}
-        refused.add(repr(((4, 7), [])))
-        table_only = table
-
-        def table(*args, **kwargs):
-            if repr((args, sorted(kwargs.items()))) in refused:
-                raise ValueError("does not fit")
-            return table_only(*args, **kwargs)
+    table = _memorised(ref2[name], check)
     check(table)  # the visible check is passed by the table alone
     assert "\u2714" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match="a hidden test failed"):
@@ -443,3 +458,69 @@ def test_lab2_answers_pasted_from_the_visible_feedback_fail_the_hidden_test(ref2
 def test_lab2_hidden_tests_pass_the_solutions(ref2, grade_id, capsys):
     _hidden(LAB2, grade_id, ref2)
     assert capsys.readouterr().out == ""  # a hidden test speaks only when it fails
+
+
+# ---------------------------------------------------------------- routes round the rules, and honest code
+def test_a_result_that_computes_when_it_is_read_is_read_while_watched(ref1):
+    namespace = _cells("from scipy import signal as _s\n"
+                       "class Lazy:\n"
+                       "    def __init__(self, image, kernel):\n"
+                       "        self.args = (image, kernel)\n"
+                       "    def __array__(self, dtype=None, copy=None):\n"
+                       "        return _s.correlate2d(*self.args, mode='valid')\n",
+                       "def corr2d(image, kernel):\n    return Lazy(image, kernel)\n")
+    with pytest.raises(CheckFailed, match="`scipy.signal.correlate2d` is not allowed here"):
+        lab1.check_corr2d(namespace["corr2d"])
+    dynamic_only = Forbidden("write the loops yourself", modules=("scipy.signal",), strict=True)
+    watched = by_hand("x", lambda image, kernel: namespace["Lazy"](image, kernel), dynamic_only)
+    with pytest.raises(CheckFailed, match="`scipy.signal` is not allowed here"):
+        watched(np.ones((3, 3)), np.ones((2, 2)))  # read inside the watch: the lambda's Lazy is not in its source
+
+
+@pytest.mark.parametrize("source, name", [
+    ("import _thread\njobs = {'go': _thread.start_new_thread}\n"
+     "def corr2d(image, kernel):\n    jobs['go'](print, ())\n    return image\n", "_thread.start_new_thread"),
+    ("import subprocess\ndef corr2d(image, kernel):\n    subprocess.run(['true'])\n    return image\n",
+     "subprocess.run"),
+    ("def corr2d(image, kernel):\n    return np.fft.irfft2(np.fft.rfft2(image))\n", "numpy.fft.irfft2"),
+    ("def corr2d(image, kernel):\n    return eval('image')\n", "eval"),
+    ("def corr2d(image, kernel):\n    return corr2d.__globals__['np'].zeros(1)\n", "corr2d.__globals__"),
+], ids=["thread-in-a-dict", "subprocess", "fft", "eval", "globals"])
+def test_ways_out_of_the_watched_call_are_refused(source, name):
+    with pytest.raises(CheckFailed, match=f"`{name}` is not allowed here"):
+        lab1.check_corr2d(_cells(source)["corr2d"])
+
+
+def test_a_numpy_scalar_subclass_cannot_answer_for_itself():
+    from cnncourse.checks import lab6
+
+    class Liar(np.int64):
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __hash__ = np.int64.__hash__
+
+    with pytest.raises(CheckFailed):
+        lab6.check_param_formulas(lambda k, c_in, c_out: Liar(0), lambda k, c_in, c_out: Liar(0))
+    with pytest.raises(CheckFailed):
+        lab6.check_fire_sizes(lambda expand, sr, pct3x3: (Liar(0), Liar(0), Liar(0)))
+
+
+def test_an_honest_parameter_named_like_a_forbidden_global_is_not_refused(ref2):
+    from cnncourse.checks import lab2
+
+    namespace = _cells("from keras import layers\n",
+                       "def receptive_field(layers):\n"
+                       "    field, jump = 1, 1\n"
+                       "    for f, stride in layers:\n"
+                       "        field += (f - 1) * jump\n"
+                       "        jump *= stride\n"
+                       "    return field\n")
+    lab2.check_receptive_field(namespace["receptive_field"])
+    namespace = _cells("from keras import layers\n",
+                       "def receptive_field(stack):\n    return layers.Conv2D(1, stack[0][0]).kernel_size[0]\n")
+    with pytest.raises(CheckFailed, match="`keras"):  # the same name, the notebook's: refused
+        lab2.check_receptive_field(namespace["receptive_field"])

@@ -238,3 +238,14 @@ def test_hidden_most_confused_pair_test_passes_the_solution_and_fails_shortcuts(
     for wrong in (memorised, _upper_triangle_only):
         with pytest.raises(CheckFailed, match=r"Exercise 3 \(most_confused_pair\): a hidden test failed"):
             _run_hidden({"most_confused_pair": wrong})
+
+
+def test_hidden_train_model_test_uses_other_epochs_and_batch_size(ref):
+    _run_hidden({"train_model": ref["train_model"], "build_lenet5": ref["build_lenet5"]}, "test_train_model")
+
+    def fits_for_two_epochs(model, x_train, y_train, x_val, y_val, epochs, batch_size):
+        return ref["train_model"](model, x_train, y_train, x_val, y_val, 2, batch_size)  # right for the visible case
+
+    lab4.check_train_model(fits_for_two_epochs, ref["build_lenet5"])
+    with pytest.raises(CheckFailed, match=r"Exercise 2 \(train_model\): a hidden test failed"):
+        _run_hidden({"train_model": fits_for_two_epochs, "build_lenet5": ref["build_lenet5"]}, "test_train_model")

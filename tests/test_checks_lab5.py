@@ -76,6 +76,23 @@ def test_wrong_augmenters_fail(ref, wrong):
         lab5.check_build_augmenter(wrong(ref["build_augmenter"]))
 
 
+def _setting(kind, **changed):
+    return lambda cls, cfg: (cls, {**cfg, **changed} if cls.__name__ == kind else cfg)
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (_augmenter_with(_setting("RandomRotation", factor=0.5)), "RandomRotation's factor"),
+    (_augmenter_with(_setting("RandomTranslation", width_factor=0.3)), "RandomTranslation's width_factor"),
+    (_augmenter_with(_setting("RandomBrightness", factor=0.4)), "RandomBrightness's factor"),
+    (_augmenter_with(_setting("RandomContrast", factor=0.02)), "RandomContrast's factor"),
+    (_augmenter_with(_setting("RandomFlip", mode="horizontal_and_vertical")), "left to right only"),
+    (_augmenter_with(_setting("RandomRotation", seed=None)), "Pass seed=seed"),
+], ids=["rotation", "translation", "brightness", "contrast", "vertical-flip", "seed-not-passed"])
+def test_augmenters_with_other_settings_than_the_lecture_fail(ref, wrong, match):
+    with pytest.raises(CheckFailed, match=match):
+        lab5.check_build_augmenter(wrong(ref["build_augmenter"]))
+
+
 def test_an_augmenter_that_changes_images_at_inference_fails(ref):
     class Noisy(keras.layers.Layer):
         def call(self, x, training=None):
@@ -90,7 +107,8 @@ def test_an_augmenter_that_changes_images_at_inference_fails(ref):
 
 # ---------------------------------------------------------------- pipeline
 def _dataset(scale=True, cache=True, shuffle_in_eval=False, seed_shuffle=True, reshuffle=True,
-             augment_in_eval=False, prefetch=True, augment_before_cache=False, cast=True, drop_remainder=False):
+             augment_in_eval=False, prefetch=True, augment_before_cache=False, cast=True, drop_remainder=False,
+             buffer=None):
     def make_dataset(x, y, batch_size, training, seed, augmenter=None):
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         if cast:
@@ -101,7 +119,7 @@ def _dataset(scale=True, cache=True, shuffle_in_eval=False, seed_shuffle=True, r
         if cache:
             ds = ds.cache()
         if training or shuffle_in_eval:
-            ds = ds.shuffle(len(x), seed=seed if seed_shuffle else None, reshuffle_each_iteration=reshuffle)
+            ds = ds.shuffle(buffer or len(x), seed=seed if seed_shuffle else None, reshuffle_each_iteration=reshuffle)
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         if use_aug and not augment_before_cache:
             ds = ds.map(lambda im, lb: (augmenter(im, training=True), lb))
@@ -120,6 +138,7 @@ WRONG_DATASETS = {
     "augments the evaluation data": _dataset(augment_in_eval=True),
     "augments before the cache": _dataset(augment_before_cache=True),
     "drops the last batch": _dataset(drop_remainder=True),
+    "a small shuffle buffer": _dataset(buffer=10),
 }
 
 
@@ -313,3 +332,23 @@ def test_an_untrainable_cnn_gets_no_accuracy_credit():
 
     res = lab5.measure_regularized(constant, profile="fast")
     assert calibration.grade("lab5-regularization", "regularized", res.accuracy, 3, profile="fast") == 0
+
+
+@pytest.mark.parametrize("grade_id", ["test_build_augmenter", "test_early_stopping", "test_random_search",
+                                      "test_grid_search", "test_regularized_cnn"])
+def test_hidden_tests_pass_the_solutions(ref, grade_id):
+    import sources
+
+    exec(sources.hidden_tests("lab5-regularization", grade_id), dict(ref))
+
+
+def test_a_cnn_built_for_one_input_only_fails_the_hidden_test(ref):
+    import sources
+
+    def fixed_input(input_shape, num_classes):
+        return ref["build_regularized_cnn"]((25, 25, 1), 2)  # what the visible check asks for, whatever is asked
+
+    lab5.check_regularized_cnn(fixed_input)
+    with pytest.raises(CheckFailed, match=r"Exercise 6 \(build_regularized_cnn\): a hidden test failed"):
+        exec(sources.hidden_tests("lab5-regularization", "test_regularized_cnn"),
+             dict(ref, build_regularized_cnn=fixed_input))

@@ -231,3 +231,15 @@ def test_training_on_more_labels_than_given_is_refused():
 def test_reaching_the_test_set_through_the_checks_is_refused():
     with pytest.raises(CheckFailed, match="`cnncourse.checks.lab7.target_task` is not allowed here"):
         lab7.measure_transfer(_fits_on(lambda x, y: lab7.target_task()[1]), seed=0)
+
+
+def test_hidden_experiment_test_wants_a_run_per_seed(ref):
+    import sources
+
+    runs = [{"val_accuracy": [0.2 + 0.1 * s] * 3} for s in range(2)]
+    namespace = {"np": np, "checks": lab7, "SEEDS": [0, 1], "EPOCHS": 3,
+                 "results": {"transfer": runs, "scratch": runs}}
+    exec(sources.hidden_tests("lab7-transfer", "test_experiment"), dict(namespace))
+    copied = dict(namespace, results={"transfer": [runs[0], runs[0]], "scratch": runs})
+    with pytest.raises(CheckFailed, match="a run of its own"):
+        exec(sources.hidden_tests("lab7-transfer", "test_experiment"), copied)

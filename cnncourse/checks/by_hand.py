@@ -25,6 +25,8 @@ import functools
 import gc
 import inspect
 import linecache
+import operator
+import os
 import sys
 import textwrap
 import threading
@@ -37,6 +39,19 @@ from .core import CheckFailed
 
 ALWAYS = ("cnncourse.checks", "cnncourse.calibration")
 _ML = ("tensorflow", "keras", "torch", "jax")
+ESCAPES = ("threading", "_thread", "concurrent", "multiprocessing", "subprocess", "ctypes", "_ctypes")
+"""Ways out of the watched call: other threads and processes, C calls (strict rules; ``importlib`` too, in
+the source: NumPy's own lazy imports run it while an honest function is watched)."""
+_ESCAPE_FUNCTIONS = tuple(getattr(os, name) for name in ("system", "popen", "fork", "execv", "execve", "spawnv",
+                                                         "posix_spawn", "forkpty") if hasattr(os, name))
+_BY_NAME = frozenset({"getattr", "__import__", "eval", "exec", "compile", "globals", "vars", "locals",
+                      "breakpoint"})
+"""Built-ins that reach a function by its name, out of sight of the source (refused by strict rules)."""
+_INTROSPECTION = frozenset({"__dict__", "__globals__", "__builtins__", "__closure__", "__code__",
+                            "__getattribute__", "__subclasses__", "f_globals", "f_locals", "f_back", "modules",
+                            "_getframe", "setprofile", "getprofile", "settrace", "gettrace"})
+"""Attributes that open the interpreter's own tables (refused by strict rules)."""
+_WATCH = (sys.setprofile, sys.getprofile, sys.settrace, sys.gettrace)
 
 
 @dataclass(frozen=True)
@@ -56,19 +71,29 @@ class Forbidden:
     task: str
     modules: tuple[str, ...] = ()
     functions: tuple = field(default=())
+    strict: bool = False
+
+    def _all_modules(self):
+        return self.modules + ALWAYS + (ESCAPES if self.strict else ())
 
     def module_forbidden(self, name):
-        """Whether the module called ``name`` (or a package it is in) is forbidden."""
+        """Whether the module called ``name`` (or a package it is in) is forbidden in the source."""
         name = name or ""
-        return any(name == m or name.startswith(m + ".") for m in self.modules + ALWAYS)
+        named = self._all_modules() + (("importlib",) if self.strict else ())
+        return any(name == m or name.startswith(m + ".") for m in named)
 
     def matching(self, name):
         """The forbidden module that ``name`` is, or lies in (``None`` when it is allowed)."""
         name = name or ""
-        return next((m for m in self.modules + ALWAYS if name == m or name.startswith(m + ".")), None)
+        return next((m for m in self._all_modules() if name == m or name.startswith(m + ".")), None)
 
     def codes(self):
         return {_code_of(f) for f in self.functions} - {None}
+
+    def builtin_functions(self):
+        """The functions written in C the rules forbid, by identity (they have no code object to match)."""
+        extra = _ESCAPE_FUNCTIONS if self.strict else ()
+        return {id(f): _dotted(f) for f in tuple(self.functions) + extra if _code_of(f) is None}
 
 
 def _code_of(fn):
@@ -83,7 +108,7 @@ def _dotted(obj):
         return obj.__name__
     module = getattr(obj, "__module__", None) or ""
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
-    public = ".".join(part for part in module.split(".") if not part.startswith("_"))
+    public = ".".join(part for part in module.split(".") if not part.startswith("_")) or module
     return f"{public}.{name}" if public else name
 
 
@@ -110,10 +135,15 @@ def _source_tree(fn):
 
 
 def _resolve(node, namespace):
-    """The object a ``Name`` or ``a.b.c`` expression names, following modules only (no code runs)."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
+    """The object a ``Name``, ``a.b.c`` or ``a["key"].b`` expression names, without running any code."""
+    steps = []
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute):
+            steps.append(("attr", node.attr))
+        elif isinstance(node.slice, ast.Constant):
+            steps.append(("item", node.slice.value))
+        else:
+            return None
         node = node.value
     if not isinstance(node, ast.Name):
         return None
@@ -121,13 +151,63 @@ def _resolve(node, namespace):
     obj = namespace.get(node.id, getattr(builtins, node.id, missing))
     if obj is missing:
         return None
-    for attr in reversed(parts):
-        if not isinstance(obj, types.ModuleType):
-            break
-        obj = obj.__dict__.get(attr, missing)
-        if obj is missing:
+    for kind, key in reversed(steps):
+        try:
+            if kind == "attr":  # the attribute as stored: no property, __getattr__ or descriptor code runs
+                obj = inspect.getattr_static(obj, key)
+            elif isinstance(obj, dict):
+                obj = dict.__getitem__(obj, key)
+            elif isinstance(obj, (list, tuple)) and isinstance(key, int):
+                obj = (list if isinstance(obj, list) else tuple).__getitem__(obj, key)
+            else:
+                return None
+        except (AttributeError, KeyError, IndexError, TypeError):
             return None
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
     return obj
+
+
+def _held(obj, depth=2):
+    """Callables a container (or a notebook object's attributes) holds, a couple of levels down."""
+    if depth == 0:
+        return []
+    if isinstance(obj, dict):
+        values = list(dict.values(obj))
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        values = list(obj)
+    elif isinstance(obj, types.SimpleNamespace) or (
+            not isinstance(obj, (type, types.ModuleType, types.FunctionType))
+            and isinstance(inspect.getattr_static(obj, "__dict__", None), dict)):
+        values = list(object.__getattribute__(obj, "__dict__").values())
+    else:
+        return []
+    held = []
+    for value in values[:1000]:
+        if isinstance(value, (types.ModuleType, type)):
+            continue  # a namespace that holds a module holds everything: only functions held count
+        held.append(value)
+        held.extend(_held(value, depth - 1))
+    return held
+
+
+def _locally_bound(tree):
+    """Names a function's own code binds (parameters, assignments, loops...): they are not the notebook's."""
+    bound, declared_global = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared_global.update(node.names)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound - declared_global
 
 
 def static_violations(fn, rules, _seen=None):
@@ -159,13 +239,21 @@ def static_violations(fn, rules, _seen=None):
             namespace[name] = cell.cell_contents
         except ValueError:  # an empty cell
             pass
+    local = _locally_bound(tree)
+    for name in local:
+        namespace.pop(name, None)
     found, inner = set(), set()
+    home = getattr(fn, "__module__", None)
+    builtin_ids = rules.builtin_functions()
+    if rules.strict:
+        found.update(ast.unparse(node) for node in ast.walk(tree)
+                     if isinstance(node, ast.Attribute) and node.attr in _INTROSPECTION)
     for node in ast.walk(tree):  # outer nodes first: ``a.b.c`` is judged whole, not by ``a``
         if id(node) in inner:
             continue
-        if isinstance(node, ast.Attribute):
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
             part = node.value
-            while isinstance(part, (ast.Attribute, ast.Name)):
+            while isinstance(part, (ast.Attribute, ast.Name, ast.Subscript)):
                 inner.add(id(part))
                 part = getattr(part, "value", None)
         if isinstance(node, ast.Import):
@@ -173,41 +261,77 @@ def static_violations(fn, rules, _seen=None):
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             if rules.module_forbidden(node.module):
                 found.add(node.module)
-        elif isinstance(node, (ast.Name, ast.Attribute)):
+        elif isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
+            if rules.strict and isinstance(node, ast.Name) and node.id in _BY_NAME and node.id not in local:
+                found.add(node.id)
+                continue
             obj = _resolve(node, namespace)
+            if obj is None and isinstance(node, ast.Subscript):  # x[i]: what x holds, whichever i is
+                obj = _resolve(node.value, namespace)
             if obj is None:
                 continue
-            if _is_forbidden(obj, rules, codes):
-                found.add(_dotted(obj))
-            elif (isinstance(obj, types.FunctionType) and obj is not fn
-                  and obj.__module__ == getattr(fn, "__module__", None)):
-                found.update(static_violations(obj, rules, seen))  # a helper from another cell
+            for held in [obj] + _held(obj):
+                if _is_forbidden(held, rules, codes) or id(held) in builtin_ids:
+                    found.add(_dotted(held))
+                elif isinstance(held, types.FunctionType) and held is not fn and held.__module__ == home:
+                    found.update(static_violations(held, rules, seen))  # a helper from another cell
+                elif isinstance(held, type) and held.__module__ == home:  # a class from another cell
+                    for member in vars(held).values():
+                        member = getattr(member, "__func__", member)
+                        if isinstance(member, types.FunctionType):
+                            found.update(static_violations(member, rules, seen))
+                elif not isinstance(held, type) and type(held).__module__ == home and type(held) is not type(fn):
+                    for member in vars(type(held)).values():  # an object of a notebook class
+                        member = getattr(member, "__func__", member)
+                        if isinstance(member, types.FunctionType):
+                            found.update(static_violations(member, rules, seen))
     return sorted(found)
 
 
 # --- dynamic: watch the calls --------------------------------------------------------------------
 
-class _Monitor:
-    """A profile hook that records the first forbidden call made while it is on."""
+_HERE = __file__
+TAMPERED = "the check's watch on the calls your function makes (sys.setprofile)"
 
-    def __init__(self, rules):
-        self.rules, self.codes, self.found = rules, rules.codes(), None
 
-    def __call__(self, frame, event, arg):
-        if self.found is not None:
+def _monitor(rules):
+    """A profile hook recording the first forbidden call made while it is on, and a way to read it.
+
+    What it found lives in the hook's closure, out of reach of the code it watches;
+    This module's own frames (the wrapper switching the hook on and off,
+    :func:`_settle` reading the result) are not the student's, though what they call is.
+    """
+    codes, builtin_ids = rules.codes(), rules.builtin_functions()
+    watch_ids = {id(f) for f in _WATCH}
+    watch_codes = {threading.setprofile.__code__}
+    found = []
+
+    def hook(frame, event, arg):
+        if found or frame.f_code.co_filename == _HERE:
             return
         if event == "call":
-            if frame.f_code in self.codes:
-                self.found = (_dotted_code(frame), _caller_line(frame.f_back))
+            code = frame.f_code
+            if code in watch_codes:
+                found.append((TAMPERED, _caller_line(frame.f_back)))
+            elif code in codes:
+                found.append((_dotted_code(frame), _caller_line(frame.f_back)))
             else:
-                module = self.rules.matching(frame.f_globals.get("__name__", ""))
+                module = rules.matching(frame.f_globals.get("__name__", ""))
                 if module:
-                    self.found = (module, _caller_line(frame.f_back))
+                    found.append((module, _caller_line(frame.f_back)))
         elif event == "c_call":
+            if id(arg) in watch_ids:
+                found.append((TAMPERED, _caller_line(frame)))
+                return
+            if id(arg) in builtin_ids:
+                found.append((builtin_ids[id(arg)], _caller_line(frame)))
+                return
             owner = getattr(arg, "__module__", None) or getattr(type(getattr(arg, "__self__", None)), "__module__", "")
-            module = self.rules.matching(owner)
+            module = rules.matching(owner)
             if module:
-                self.found = (module, _caller_line(frame))
+                found.append((module, _caller_line(frame)))
+
+    return hook, lambda: found[0] if found else None
 
 
 def _dotted_code(frame):
@@ -229,9 +353,38 @@ class Refused(CheckFailed):
 
 def _refusal(exercise, rules, name, line=""):
     where = f" (your code reached it through `{line}`)" if line else ""
+    if name == TAMPERED:
+        return Refused(exercise, f"your function reached {TAMPERED}{where}; the exercise cannot be graded that way.")
     return Refused(exercise, f"this exercise asks you to {rules.task}: `{name}` is not allowed here{where}.",
                        hint="Write it with NumPy (or plain Python) yourself; the check compares your "
                             "result with the library's, so you can see when you have it right.")
+
+
+def _settle(value, depth=0):
+    """A result read into plain numbers and arrays now, while the call is still watched.
+
+    An object whose ``__array__`` (or ``__float__``...) computes the answer
+    would otherwise do its work when the check compares it, unwatched.
+    """
+    kind = type(value)
+    if kind in (bool, int, float, complex, str, bytes, type(None)) or depth > 4:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_settle(v, depth + 1) for v in value] if isinstance(value, list) \
+            else tuple(_settle(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return {k: _settle(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, np.generic):  # NumPy's own scalars stay; a subclass gives up the number it holds
+        return value if kind.__module__ == "numpy" else np.generic.item(value)
+    if isinstance(value, np.ndarray) or any(
+            hasattr(kind, name) for name in ("__array__", "__array_interface__", "__array_struct__")):
+        return np.array(value, copy=True, subok=False)
+    for convert in (operator.index, float, complex):
+        try:
+            return convert(value)
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return value
 
 
 def by_hand(exercise, fn, rules):
@@ -259,25 +412,26 @@ def by_hand(exercise, fn, rules):
 
     @functools.wraps(fn)
     def watched(*args, **kwargs):
-        monitor = _Monitor(rules)
+        hook, first = _monitor(rules)
         previous, previous_threads = sys.getprofile(), threading.getprofile()
         collecting = gc.isenabled()
         gc.disable()  # a finaliser run by the collector is not the student's call
-        sys.setprofile(monitor)
-        threading.setprofile(monitor)
+        threading.setprofile(hook)
+        sys.setprofile(hook)
         try:
             result = fn(*args, **kwargs)
+            if rules.strict:  # what the result computes when it is read is the function's work too
+                result = _settle(result)
         finally:
-            tampered = sys.getprofile() is not monitor
+            tampered = sys.getprofile() is not hook
             sys.setprofile(previous)
             threading.setprofile(previous_threads)
             if collecting:
                 gc.enable()
-        if monitor.found is not None:
-            raise _refusal(exercise, rules, *monitor.found)
+        if first() is not None:
+            raise _refusal(exercise, rules, *first())
         if tampered:
-            raise Refused(exercise, "your function switched off the check's watch on the calls it makes "
-                                        "(sys.setprofile); the exercise cannot be graded that way.")
+            raise _refusal(exercise, rules, TAMPERED)
         return result
 
     return watched
@@ -287,17 +441,17 @@ OWN_WORK = Forbidden("write it yourself")
 """Any exercise: only the course's own checks (their oracles, their helpers) are out of bounds."""
 
 LOOPS = Forbidden("write the loops yourself",
-                  modules=_ML + ("scipy.signal", "scipy.ndimage", "skimage", "cv2"),
-                  functions=(np.convolve, np.correlate))
+                  modules=_ML + ("scipy.signal", "scipy.ndimage", "scipy.fft", "numpy.fft", "skimage", "cv2"),
+                  functions=(np.convolve, np.correlate), strict=True)
 """Convolution and pooling written out: no library that convolves or pools."""
 
 GRADIENTS = Forbidden("derive the gradients yourself",
                       modules=_ML + ("scipy.signal", "scipy.ndimage", "autograd"),
-                      functions=(np.convolve, np.correlate))
+                      functions=(np.convolve, np.correlate), strict=True)
 """Backward passes: no automatic differentiation, no library convolution."""
 
-ARITHMETIC = Forbidden("work the numbers out from the formulas", modules=_ML)
+ARITHMETIC = Forbidden("work the numbers out from the formulas", modules=_ML, strict=True)
 """Shapes and parameter counts: no Keras model to read them from."""
 
-NUMPY_ONLY = Forbidden("write it with NumPy", modules=_ML)
+NUMPY_ONLY = Forbidden("write it with NumPy", modules=_ML, strict=True)
 """Initialisers and dropout: NumPy's random generator, not Keras's layers."""

@@ -97,8 +97,8 @@ def plain(value):
     kind = type(value)
     if kind in _EXACT:
         return value
-    if isinstance(value, np.generic) and kind.__module__ == "numpy":
-        return value
+    if isinstance(value, np.generic):  # a subclass of a NumPy scalar gives up the number it holds
+        return value if kind.__module__ == "numpy" else plain(np.generic.item(value))
     if isinstance(value, np.ndarray):
         return np.array(value, copy=True, subok=False) if kind is not np.ndarray else value
     for base, read in ((bool, bool.__bool__), (int, int.__index__), (float, float.__float__),

@@ -224,6 +224,10 @@ def check_conv_output_size(conv_output_size, seed=20):
                       hint="When (N - F + 2P) is not a multiple of S, raise ValueError.")
     expect_raises(ex, ValueError, conv_output_size, 4, 7, what="a 7x7 filter on a 4x4 input with no padding",
                   hint="The filter must fit in the (padded) input.")
+    for n, f, d in [(3, 5, 1), (6, 4, 2)]:
+        expect_raises(ex, ValueError, conv_output_size, n, f, pad="valid", dilation=d,
+                      what=f"pad='valid' with a {f}x{f} filter (dilation {d}) on a {n}x{n} input",
+                      hint="With 'valid' padding the filter's span, dilation * (f - 1) + 1, must fit in n.")
     n_str = 0
     for n, f, s, d in [(7, 3, 3, 1), (7, 3, 2, 1), (28, 5, 1, 1), (227, 11, 4, 1), (10, 3, 3, 1), (9, 3, 1, 2),
                        (13, 2, 2, 1), (16, 5, 3, 1)]:
@@ -283,6 +287,11 @@ MINI_ALEXNET = [("conv", 48, 11, 4, 0), ("pool", 3, 2), ("conv", 128, 5, 1, 2), 
                 ("flatten",), ("dense", 512), ("dense", 512), ("dense", 10)]
 
 
+UNEVEN = [("conv", 8, 3, 1, 0), ("pool", 3, 2), ("conv", 6, 3, 2, "same"), ("pool", 2, 2), ("flatten",),
+          ("dense", 5)]
+"""Pools whose windows do not divide the size (18 -> 8, not 9) and a 'same' convolution with a stride."""
+
+
 def _random_spec(rng):
     spec, n = [], int(rng.integers(20, 64))
     size = n
@@ -294,9 +303,10 @@ def _random_spec(rng):
             s = 1
         spec.append(("conv", int(rng.integers(2, 33)), f, s, p))
         size = (size - f + 2 * p) // s + 1
-        if size >= 4 and (size - 2) % 2 == 0 and rng.random() < 0.6:
-            spec.append(("pool", 2, 2))
-            size = (size - 2) // 2 + 1
+        if size >= 4 and rng.random() < 0.6:  # a window that may not divide the size: Keras drops the rest
+            pool = (2, 2) if rng.random() < 0.5 else (3, 2)
+            spec.append(("pool",) + pool)
+            size = (size - pool[0]) // pool[1] + 1
     spec += [("flatten",), ("dense", int(rng.integers(5, 60))), ("dense", int(rng.integers(2, 11)))]
     return spec, (n, n, int(rng.integers(1, 4)))
 
@@ -316,7 +326,8 @@ def check_model_table(model_table, seed=22):
     ex, model_table = _by_hand("model_table", model_table)
     keras = _keras()
     rng = _rng(seed)
-    cases = [("LeNet-5", LENET5, (28, 28, 1)), ("mini-AlexNet", MINI_ALEXNET, (227, 227, 3))]
+    cases = [("LeNet-5", LENET5, (28, 28, 1)), ("mini-AlexNet", MINI_ALEXNET, (227, 227, 3)),
+             ("an uneven model", UNEVEN, (20, 20, 3))]
     cases += [(f"random model {i + 1}",) + _random_spec(rng) for i in range(4)]
     for name, spec, shape in cases:
         rows = call(ex, model_table, spec, shape)
@@ -347,8 +358,8 @@ def check_model_table(model_table, seed=22):
                          hint="Pooling and flatten have no parameters; a layer's weights span the depth of "
                               "the layer before it.")
             seen = got_shape
-    passed(ex, f"every row matches the layer Keras builds, for LeNet-5, a mini-AlexNet and {len(cases) - 2} "
-               "random models")
+    passed(ex, f"every row matches the layer Keras builds, for LeNet-5, a mini-AlexNet, a model with uneven "
+               f"pools and {len(cases) - 3} random models")
 
 
 # --------------------------------------------------------------------------

@@ -76,8 +76,11 @@ def check_build_lenet5(build_lenet5):
                       f"({model.count_params():,} parameters for the last one)")
 
 
-def check_train_model(train_model, build_lenet5):
-    """One short run of ``train_model``: it must compile, fit and return a History."""
+def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
+    """One short run of ``train_model``: it must compile, fit and return a History.
+
+    The batch size is not Keras' default of 32, so a hard-coded or forgotten one shows.
+    """
     import keras
 
     ex = EXERCISES["train_model"]
@@ -86,7 +89,6 @@ def check_train_model(train_model, build_lenet5):
     x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
     x_tr, y_tr, x_va, y_va = x[:64], y[:64], x[64:96], y[64:96]
     model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
-    epochs, batch_size = 2, 16  # not Keras' default batch size of 32: a hard-coded one shows
     h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, epochs, batch_size)
     if not isinstance(h, keras.callbacks.History):
         raise CheckFailed(ex, "train_model should return what model.fit returns.",
@@ -97,7 +99,7 @@ def check_train_model(train_model, build_lenet5):
             raise CheckFailed(ex, f"the history has no '{key}'.", expected="loss, accuracy, val_loss, val_accuracy",
                               found=sorted(hist),
                               hint="compile with metrics=['accuracy'] and fit with validation_data=(x_val, y_val).")
-    expect_equal(ex, len(hist["loss"]), 2, what="number of epochs trained (asked for 2)",
+    expect_equal(ex, len(hist["loss"]), epochs, what=f"number of epochs trained (asked for {epochs})",
                  hint="Pass epochs=epochs to model.fit.")
     opt = model.optimizer
     if type(opt).__name__ != "Adam":
@@ -217,8 +219,13 @@ def check_most_confused_pair(most_confused_pair, seed=4):
         cm = rng.random((n, n))
         cm[np.diag_indices(n)] += n  # a plausible classifier: the diagonal dominates
         cm = cm / cm.sum(axis=1, keepdims=True)
-        got = call(ex, most_confused_pair, cm.copy())
+        given = cm.copy()
+        got = call(ex, most_confused_pair, given)
         want = _oracle_pair(cm)
+        if not np.array_equal(given, cm):
+            raise CheckFailed(ex, "your function changed the confusion matrix it was given (the notebook plots "
+                                  "and reads that matrix afterwards).",
+                              hint="Work on a copy: off = np.array(cm, dtype=float), then fill its diagonal.")
         if got is None:
             raise CheckFailed(ex, "the function returned None: return a pair (true, predicted).")
         try:

@@ -20,9 +20,19 @@ import numpy as np
 
 from . import training
 from .core import CheckFailed, call, expect_equal, passed
+from .hidden import hidden_for
 
 LAB = "lab5-regularization"
 AUGMENT_LAYERS = ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomBrightness", "RandomContrast")
+LECTURE_FACTORS = {"RandomRotation": {"factor": 0.05}, "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
+                   "RandomBrightness": {"factor": 0.1}, "RandomContrast": {"factor": 0.1}}
+"""How far each random layer of the lecture's table may go (largest factor, either direction)."""
+
+
+EXERCISES = {"build_augmenter": "Exercise 1 (build_augmenter)", "make_dataset": "Exercise 2 (make_dataset)",
+             "early_stopping": "Exercise 3 (make_early_stopping)", "random_search": "Exercise 4 (random_search)",
+             "grid_search": "Exercise 5 (grid_search)", "regularized_cnn": "Exercise 6 (build_regularized_cnn)"}
+hidden = hidden_for(EXERCISES, {})
 
 
 def _all_layers(obj):
@@ -49,7 +59,23 @@ def check_build_augmenter(build_augmenter, seed=5):
     if missing:
         raise CheckFailed(ex, f"the augmenter lacks {', '.join(missing)}.", expected=list(AUGMENT_LAYERS),
                           found=kinds, hint="Use the lecture's five layers, in a keras.Sequential.")
+    for layer in _all_layers(aug):  # the settings of the lecture's table, as Keras holds them
+        kind, config = type(layer).__name__, layer.get_config()
+        if kind == "RandomFlip" and config.get("mode") != "horizontal":
+            raise CheckFailed(ex, "RandomFlip should mirror left to right only: an upside-down face is not one "
+                                  "the model will meet.", expected="horizontal", found=config.get("mode"))
+        for key in LECTURE_FACTORS.get(kind, {}):
+            size = max(abs(float(v)) for v in np.atleast_1d(np.asarray(config.get(key), dtype=float)))
+            if not np.isclose(size, LECTURE_FACTORS[kind][key]):
+                raise CheckFailed(ex, f"{kind}'s {key} should be the lecture's {LECTURE_FACTORS[kind][key]:g}.",
+                                  expected=LECTURE_FACTORS[kind][key], found=size,
+                                  hint="Too little changes nothing; too much makes images the task never shows.")
     rng = np.random.default_rng(seed)
+    probe = rng.random((4, 16, 16, 1)).astype("float32")
+    first, again, other = (np.asarray(call(ex, build_augmenter, seed=s)(probe, training=True)) for s in (7, 7, 8))
+    if not np.allclose(first, again, atol=1e-6) or np.allclose(first, other, atol=1e-6):
+        raise CheckFailed(ex, "build_augmenter(seed=7) should augment the same way every time it is built, and "
+                              "differently from seed=8.", hint="Pass seed=seed to each of the five layers.")
     for shape in ((16, 24, 24, 1), (8, 32, 32, 3)):
         x = rng.random(shape).astype("float32")
         same = np.asarray(call(ex, aug, x, training=False))
@@ -182,6 +208,12 @@ def check_make_dataset(make_dataset):
     other = labels_of(call(ex, make_dataset, x2, y2, bs, True, 2))
     if np.array_equal(first, other):
         raise CheckFailed(ex, "a different seed should give a different order.")
+    # A buffer of the whole dataset: any example may come first (with a buffer of b, only the first b can).
+    firsts = [int(np.asarray(next(iter(call(ex, make_dataset, x2, y2, bs, True, s)))[1])[0]) for s in range(20)]
+    if max(firsts) < n // 2:
+        raise CheckFailed(ex, f"over 20 seeds the first training example always came from the first {max(firsts) + 1} "
+                              f"of {n}: the shuffle buffer is too small to mix the whole dataset.",
+                          hint="dataset.shuffle(buffer_size=len(x), seed=seed).")
     names_t = transformation_names(train_a)
     if names_t.index("CacheDataset") > names_t.index("ShuffleDataset"):
         raise CheckFailed(ex, "cache before shuffling, or every epoch replays the first epoch's order.",

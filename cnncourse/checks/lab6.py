@@ -551,7 +551,7 @@ def check_fire_sizes(fire_sizes):
     ex = EXERCISES["fire_sizes"]
     fire_sizes = by_hand(ex, fire_sizes, ARITHMETIC)
     cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (100, 0.25, 0.25), (64, 0.75, 1.0), (96, 0.5, 0.0),
-             (200, 0.1, 0.3)]
+             (200, 0.1, 0.3), (110, 0.13, 0.27), (16, 0.02, 0.5)]  # rounding, not truncation; one squeeze at least
     for expand, sr, pct in cases:
         got = call(ex, fire_sizes, expand, sr, pct)
         what = f"fire_sizes({expand}, sr={sr}, pct3x3={pct})"
@@ -567,14 +567,18 @@ def check_fire_sizes(fire_sizes):
             raise CheckFailed(ex, f"{what}: the two expand layers together should have {expand} filters.",
                               found=got)
         if abs(e3 - pct * expand) > 0.5 + 1e-9:
-            hint = ("PCT_3x3 is the share of 3x3 filters among the expand filters."
+            hint = ("PCT_3x3 is the share of 3x3 filters among the expand filters (rounded to the nearest filter)."
                     if abs(e1 - pct * expand) > 0.5 + 1e-9 else "You swapped the 1x1 and 3x3 counts.")
             raise CheckFailed(ex, f"{what}: expand3x3 / (expand1x1 + expand3x3) should be {pct}.",
                               expected=pct, found=round(e3 / expand, 4), hint=hint)
-        if abs(s - sr * expand) > 0.5 + 1e-9 or s < 1:
+        if s < 1:
+            raise CheckFailed(ex, f"{what}: a fire module needs at least one squeeze filter.", found=got,
+                              hint="When SR * expand rounds to 0, keep one filter: max(1, ...).")
+        if abs(s - max(1.0, sr * expand)) > 0.5 + 1e-9:
             raise CheckFailed(ex, f"{what}: squeeze / (expand1x1 + expand3x3) should be SR = {sr}.",
                               expected=sr, found=round(s / expand, 4),
-                              hint="SR compares the squeeze filters with all the expand filters.")
+                              hint="SR compares the squeeze filters with all the expand filters; round to the "
+                                   "nearest whole filter.")
     passed(ex, f"the squeeze ratio and the 3x3 share are kept on {len(cases)} cases")
 
 

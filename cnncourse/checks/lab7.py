@@ -13,6 +13,13 @@ import numpy as np
 
 from .by_hand import OWN_WORK, by_hand
 from .core import CheckFailed, call, expect_raises, passed
+from .hidden import hidden_for
+
+EXERCISES = {"build_transfer_model": "Exercise 1 (build_transfer_model)", "unfreeze_top": "Exercise 2 (unfreeze_top)",
+             "compile_for_finetuning": "Exercise 3 (compile_for_finetuning)",
+             "choose_strategy": "Exercise 4 (choose_strategy)", "train_transfer": "Exercise 5 (train_transfer)",
+             "experiment": "Exercise 6 (experiment)"}
+hidden = hidden_for(EXERCISES, {"train_transfer": OWN_WORK})
 
 STRATEGIES = ("classifier_on_top", "classifier_from_earlier_layers", "finetune_a_few_layers",
               "finetune_many_layers")
@@ -236,7 +243,7 @@ def check_choose_strategy(choose_strategy):
 # --------------------------------------------------------------------------
 # Exercise 5: train_transfer
 # --------------------------------------------------------------------------
-def check_train_transfer(train_transfer, x, y, num_classes=5):
+def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_size=16):
     """One short run: returns (model, history); only the head trained; the base kept its weights."""
     import keras
 
@@ -244,17 +251,17 @@ def check_train_transfer(train_transfer, x, y, num_classes=5):
 
     ex = "Exercise 5 (train_transfer)"
     train_transfer = by_hand(ex, train_transfer, OWN_WORK)
-    out = call(ex, train_transfer, x, y, epochs=1, batch_size=16)
+    out = call(ex, train_transfer, x, y, epochs=epochs, batch_size=batch_size)
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
     model, history = out
     if not isinstance(model, keras.Model):
         raise CheckFailed(ex, "the first item should be the trained keras.Model.", found=type(model).__name__)
     hist = getattr(history, "history", history)
-    if not isinstance(hist, dict) or len(hist.get("loss", [])) != 1:
-        raise CheckFailed(ex, "the second item should be the History that fit returned (one epoch here).",
+    if not isinstance(hist, dict) or len(hist.get("loss", [])) != epochs:
+        raise CheckFailed(ex, f"the second item should be the History that fit returned ({epochs} epoch(s) here).",
                           found=type(history).__name__)
-    _expect_trained_on(ex, model, len(x), epochs=1, batch_size=16)
+    _expect_trained_on(ex, model, len(x), epochs=epochs, batch_size=batch_size)
     pred = np.asarray(model(x[:4], training=False))
     if pred.shape != (4, num_classes):
         raise CheckFailed(ex, "the model's output has the wrong shape.", expected=(4, num_classes),
