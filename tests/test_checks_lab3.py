@@ -339,3 +339,13 @@ def test_hidden_experiment_test_follows_the_histories():
     exec(hidden, dict(ns, histories=rising))
     with pytest.raises(AssertionError):  # the gap of the last 3 epochs, not 5
         exec(hidden, dict(ns, histories=rising, overfit_gap=lambda h, last=5: overfit_gap(h, 3)))
+
+
+def test_an_overfitting_gap_read_off_the_checks_own_helper_is_refused():
+    from cnncourse.checks import training
+
+    def overfit_gap_by_the_checks(history, last=5):
+        return -training.generalisation_gap(history, last, metric="loss")
+
+    with pytest.raises(CheckFailed, match="`cnncourse.checks.training.generalisation_gap` is not allowed here"):
+        lab3.check_overfit_gap(overfit_gap_by_the_checks, which_overfits)

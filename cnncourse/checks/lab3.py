@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from .by_hand import GRADIENTS, NUMPY_ONLY, by_hand
+from .by_hand import GRADIENTS, NUMPY_ONLY, OWN_WORK, by_hand
 from .core import CheckFailed, NotAttempted, call, expect_raises, passed, plain
 from .hidden import hidden_for
 
@@ -39,7 +39,7 @@ EXERCISES = {"initialisers": "Exercise 1 (xavier_uniform, he_normal)",
              "selftest": "Exercise 4 (self-test)", "dropout_forward": "Exercise 5 (dropout_forward)",
              "build_net": "Exercise 6 (build_net)", "overfit_gap": "Exercise 7 (overfit_gap, which_overfits)"}
 BY_HAND = {"initialisers": NUMPY_ONLY, "conv2d_backward": GRADIENTS, "pool2d_backward": GRADIENTS,
-           "dropout_forward": NUMPY_ONLY}
+           "dropout_forward": NUMPY_ONLY, "overfit_gap": OWN_WORK}
 hidden = hidden_for(EXERCISES, BY_HAND)
 
 TF_TOL = 1e-7
@@ -411,6 +411,7 @@ def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
     import keras
 
     ex = EXERCISES["overfit_gap"]
+    overfit_gap, which_overfits = (by_hand(ex, fn, OWN_WORK) for fn in (overfit_gap, which_overfits))
     rng = _rng(seed)
     for trial in range(6):
         epochs = int(rng.integers(7, 30))
