@@ -60,9 +60,9 @@ def test_a_call_hidden_from_the_source_is_caught_while_it_runs():
         watched(np.ones((4, 4)), np.ones((2, 2)))
 
 
-def _cells(*sources):
+def _cells(*sources, **names):
     """Run notebook cells as IPython does: each one's source kept in ``linecache`` under a name of its own."""
-    namespace = {"np": np, "__name__": "__main__"}
+    namespace = {"np": np, "__name__": "__main__", **names}
     for number, source in enumerate(sources):
         name = f"<cell-{id(sources)}-{number}>"
         linecache.cache[name] = (len(source), None, source.splitlines(True), name)
@@ -487,7 +487,7 @@ def test_a_result_that_computes_when_it_is_read_is_read_while_watched(ref1):
     ("def corr2d(image, kernel):\n    return corr2d.__globals__['np'].zeros(1)\n", "corr2d.__globals__"),
 ], ids=["thread-in-a-dict", "subprocess", "fft", "eval", "globals"])
 def test_ways_out_of_the_watched_call_are_refused(source, name):
-    with pytest.raises(CheckFailed, match=f"`{name}` is not allowed here"):
+    with pytest.raises(CheckFailed, match=f"`{name}`.* is not allowed here"):
         lab1.check_corr2d(_cells(source)["corr2d"])
 
 
@@ -524,3 +524,64 @@ def test_an_honest_parameter_named_like_a_forbidden_global_is_not_refused(ref2):
                        "def receptive_field(stack):\n    return layers.Conv2D(1, stack[0][0]).kernel_size[0]\n")
     with pytest.raises(CheckFailed, match="`keras"):  # the same name, the notebook's: refused
         lab2.check_receptive_field(namespace["receptive_field"])
+
+
+def test_a_function_that_claims_to_be_the_checks_own_code_is_refused():
+    from cnncourse.checks import by_hand as module
+
+    cells = ("from scipy.signal import correlate2d as _c\n"
+             "def helper(image, kernel):\n    return _c(image, kernel, mode='valid')\n"
+             "helper.__code__ = helper.__code__.replace(co_filename=_by_hand_file, co_firstlineno=99999)\n",
+             "def corr2d(image, kernel):\n    return helper(image, kernel)\n")
+    namespace = _cells(*cells, _by_hand_file=module.__file__)
+    with pytest.raises(CheckFailed, match="cannot be read"):
+        lab1.check_corr2d(namespace["corr2d"])
+
+
+def test_an_object_that_is_not_numbers_is_refused_whatever_it_claims():
+    from cnncourse.checks import lab6
+
+    namespace = _cells("class Count:\n"
+                       "    __eq__ = lambda self, other: True\n"
+                       "    __ne__ = lambda self, other: False\n"
+                       "    __class__ = property(lambda self: int)\n",
+                       "def conv_params(k, c_in, c_out):\n    return Count()\n")
+    assert isinstance(namespace["Count"](), int)  # it says it is an int
+    with pytest.raises(CheckFailed, match="returned a Count object"):
+        lab6.check_param_formulas(namespace["conv_params"], namespace["conv_params"])
+
+
+def test_a_result_computed_when_its_rows_are_read_is_read_while_watched():
+    namespace = _cells("from scipy.signal import correlate2d\n"
+                       "class Rows:\n"
+                       "    def __init__(self, image, kernel):\n        self.args = (image, kernel)\n"
+                       "    def __len__(self):\n        return len(self.full())\n"
+                       "    def __getitem__(self, i):\n        return self.full()[i]\n"
+                       "    def full(self):\n        return correlate2d(*self.args, mode='valid')\n",
+                       "def corr2d(image, kernel):\n    return Rows(image, kernel)\n")
+    with pytest.raises(CheckFailed, match="scipy.signal"):
+        lab1.check_corr2d(namespace["corr2d"])
+
+
+def test_numpys_c_correlation_is_refused_and_an_honest_dataclass_helper_is_not(ref1):
+    namespace = _cells("from numpy._core.multiarray import correlate2\n"
+                       "def corr2d(image, kernel):\n"
+                       "    kh, kw = kernel.shape\n"
+                       "    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))\n"
+                       "    for i in range(out.shape[0]):\n"
+                       "        for a in range(kh):\n"
+                       "            out[i] += correlate2(image[i + a], kernel[a], 0)\n"
+                       "    return out\n")
+    with pytest.raises(CheckFailed, match="correlate2"):
+        lab1.check_corr2d(namespace["corr2d"])
+    namespace = _cells("from dataclasses import dataclass\n"
+                       "@dataclass\n"
+                       "class Window:\n"
+                       "    image: np.ndarray\n"
+                       "    def at(self, i, j, h, w):\n        return self.image[i:i + h, j:j + w]\n",
+                       "def corr2d(image, kernel):\n"
+                       "    win, (kh, kw) = Window(image), kernel.shape\n"
+                       "    return np.array([[np.sum(win.at(i, j, kh, kw) * kernel)\n"
+                       "                      for j in range(image.shape[1] - kw + 1)]\n"
+                       "                     for i in range(image.shape[0] - kh + 1)])\n")
+    lab1.check_corr2d(namespace["corr2d"])

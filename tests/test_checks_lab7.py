@@ -224,8 +224,35 @@ def _fits_on(get_data):
 
 def test_training_on_more_labels_than_given_is_refused():
     pool = lab7.target_task()[0]
-    with pytest.raises(CheckFailed, match="optimiser steps"):
+    with pytest.raises(CheckFailed, match="not the labelled images given"):
         lab7.measure_transfer(_fits_on(lambda x, y: pool), seed=0)
+
+
+def test_training_on_other_images_is_refused_even_with_the_step_count_faked():
+    (x_pool, y_pool), _ = lab7.target_task()
+
+    def train_transfer(x, y, epochs, batch_size, validation_data=None):
+        model, history = _fits_on(lambda x_, y_: (x_pool[-len(x_):], y_pool[-len(x_):]))(x, y, epochs, batch_size)
+        model.optimizer.iterations.assign(epochs * -(-len(x) // batch_size))
+        return model, history
+
+    with pytest.raises(CheckFailed, match="not the labelled images given"):
+        lab7.measure_transfer(train_transfer, seed=0)
+
+
+def test_training_on_a_subset_or_a_dataset_of_the_given_labels_passes_the_data_check():
+    import tensorflow as tf
+
+    def on_a_dataset(x, y, epochs, batch_size, validation_data=None):
+        from cnncourse.models import source
+
+        model = keras.Sequential([source.load_base(), keras.layers.Dense(5, activation="softmax")])
+        model.layers[0].trainable = False
+        model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy")
+        data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(batch_size)
+        return model, model.fit(data, epochs=epochs, verbose=0)
+
+    assert 0.2 < lab7.measure_transfer(on_a_dataset, seed=0) <= 1.0
 
 
 def test_reaching_the_test_set_through_the_checks_is_refused():

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import dataclasses
 import functools
 import gc
 import inspect
 import linecache
-import operator
 import os
 import sys
 import textwrap
@@ -210,6 +211,22 @@ def _locally_bound(tree):
     return bound - declared_global
 
 
+def _class_violations(cls, rules, seen):
+    """What the methods of a notebook class use (properties and other descriptors included)."""
+    found = set()
+    generated = dataclasses.is_dataclass(cls)
+    for name, member in vars(cls).items():
+        parts = [getattr(member, attr, None) for attr in ("fget", "fset", "fdel")] if isinstance(member, property) \
+            else [getattr(member, "__func__", member)]
+        for part in parts:
+            if not isinstance(part, types.FunctionType):
+                continue
+            if generated and name.startswith("__") and _source_tree(part) is None:
+                continue  # written by the dataclass decorator, not by the student
+            found.update(static_violations(part, rules, seen))
+    return found
+
+
 def static_violations(fn, rules, _seen=None):
     """Forbidden names the source of ``fn`` (and of the notebook functions it calls) uses.
 
@@ -231,7 +248,7 @@ def static_violations(fn, rules, _seen=None):
     fn = inspect.unwrap(fn) if isinstance(fn, types.FunctionType) else fn  # the source, read where it was written
     tree = _source_tree(fn)
     if tree is None:
-        return []
+        return [UNREADABLE] if rules.strict else []
     namespace = dict(getattr(fn, "__globals__", {}))
     code, cells = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
     for name, cell in zip(code.co_freevars if code else (), cells):  # names a closure holds
@@ -276,21 +293,15 @@ def static_violations(fn, rules, _seen=None):
                 elif isinstance(held, types.FunctionType) and held is not fn and held.__module__ == home:
                     found.update(static_violations(held, rules, seen))  # a helper from another cell
                 elif isinstance(held, type) and held.__module__ == home:  # a class from another cell
-                    for member in vars(held).values():
-                        member = getattr(member, "__func__", member)
-                        if isinstance(member, types.FunctionType):
-                            found.update(static_violations(member, rules, seen))
+                    found.update(_class_violations(held, rules, seen))
                 elif not isinstance(held, type) and type(held).__module__ == home and type(held) is not type(fn):
-                    for member in vars(type(held)).values():  # an object of a notebook class
-                        member = getattr(member, "__func__", member)
-                        if isinstance(member, types.FunctionType):
-                            found.update(static_violations(member, rules, seen))
+                    found.update(_class_violations(type(held), rules, seen))  # an object of a notebook class
     return sorted(found)
 
 
 # --- dynamic: watch the calls --------------------------------------------------------------------
 
-_HERE = __file__
+UNREADABLE = "<source that cannot be read>"
 TAMPERED = "the check's watch on the calls your function makes (sys.setprofile)"
 
 
@@ -307,7 +318,7 @@ def _monitor(rules):
     found = []
 
     def hook(frame, event, arg):
-        if found or frame.f_code.co_filename == _HERE:
+        if found or frame.f_code in _OWN_CODES:
             return
         if event == "call":
             code = frame.f_code
@@ -353,6 +364,15 @@ class Refused(CheckFailed):
 
 def _refusal(exercise, rules, name, line=""):
     where = f" (your code reached it through `{line}`)" if line else ""
+    if name == UNREADABLE:
+        return Refused(exercise, f"this exercise asks you to {rules.task}, and the source of your function (or of a "
+                                 "helper it calls) cannot be read, so the check cannot see how it works.",
+                       hint="Define your functions with `def` in the notebook's cells.")
+    if name in _BY_NAME or name.startswith("importlib"):
+        return Refused(exercise, f"this exercise asks you to {rules.task}: `{name}` (looking code up by its name) is "
+                                 "not allowed here.",
+                       hint="Call the functions you need by their names in your code (np.max, np.mean...), "
+                            "for instance with an if on the mode.")
     if name == TAMPERED:
         return Refused(exercise, f"your function reached {TAMPERED}{where}; the exercise cannot be graded that way.")
     return Refused(exercise, f"this exercise asks you to {rules.task}: `{name}` is not allowed here{where}.",
@@ -360,31 +380,40 @@ def _refusal(exercise, rules, name, line=""):
                             "result with the library's, so you can see when you have it right.")
 
 
+class NotAnAnswer(TypeError):
+    """A result that is not numbers, arrays or containers of them (an object that would answer for itself)."""
+
+
+_READ = ((int, int.__index__), (float, float.__float__), (complex, complex.__complex__), (str, str.__str__),
+         (bytes, bytes.__bytes__))
+
+
 def _settle(value, depth=0):
     """A result read into plain numbers and arrays now, while the call is still watched.
 
-    An object whose ``__array__`` (or ``__float__``...) computes the answer
-    would otherwise do its work when the check compares it, unwatched.
+    An object whose ``__array__``, ``__getitem__`` or ``__float__`` computes the
+    answer would otherwise do its work when the check reads it, unwatched; one
+    that is not numbers at all (its ``==`` may say yes to anything) is refused.
+    Types are read with ``type()``, which no ``__class__`` property can change.
     """
     kind = type(value)
     if kind in (bool, int, float, complex, str, bytes, type(None)) or depth > 4:
         return value
-    if isinstance(value, (list, tuple)):
-        return [_settle(v, depth + 1) for v in value] if isinstance(value, list) \
-            else tuple(_settle(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return {k: _settle(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, np.generic):  # NumPy's own scalars stay; a subclass gives up the number it holds
+    for base, read in _READ:
+        if issubclass(kind, base):
+            return read(value)
+    if issubclass(kind, np.generic):  # NumPy's own scalars stay; a subclass gives up the number it holds
         return value if kind.__module__ == "numpy" else np.generic.item(value)
-    if isinstance(value, np.ndarray) or any(
-            hasattr(kind, name) for name in ("__array__", "__array_interface__", "__array_struct__")):
-        return np.array(value, copy=True, subok=False)
-    for convert in (operator.index, float, complex):
-        try:
-            return convert(value)
-        except (TypeError, ValueError, OverflowError):
-            continue
-    return value
+    if issubclass(kind, (list, tuple)):
+        items = [_settle(v, depth + 1) for v in (list.__iter__ if issubclass(kind, list) else tuple.__iter__)(value)]
+        return items if issubclass(kind, list) else tuple(items)
+    if issubclass(kind, dict):
+        return {_settle(k, depth + 1): _settle(v, depth + 1) for k, v in dict.items(value)}
+    array = np.array(value, copy=True, subok=False) if issubclass(kind, np.ndarray) else np.asarray(value)
+    array = np.array(array, copy=True, subok=False)
+    if array.dtype == object:
+        raise NotAnAnswer(kind.__name__)
+    return array
 
 
 def by_hand(exercise, fn, rules):
@@ -418,10 +447,14 @@ def by_hand(exercise, fn, rules):
         gc.disable()  # a finaliser run by the collector is not the student's call
         threading.setprofile(hook)
         sys.setprofile(hook)
+        not_an_answer = None
         try:
             result = fn(*args, **kwargs)
             if rules.strict:  # what the result computes when it is read is the function's work too
-                result = _settle(result)
+                try:
+                    result = _settle(result)
+                except NotAnAnswer as exc:
+                    not_an_answer = str(exc)
         finally:
             tampered = sys.getprofile() is not hook
             sys.setprofile(previous)
@@ -432,6 +465,9 @@ def by_hand(exercise, fn, rules):
             raise _refusal(exercise, rules, *first())
         if tampered:
             raise _refusal(exercise, rules, TAMPERED)
+        if not_an_answer:
+            raise Refused(exercise, f"your function returned a {not_an_answer} object: this exercise's answer is "
+                                    "numbers (int, float, NumPy arrays, or tuples and lists of them).")
         return result
 
     return watched
@@ -440,14 +476,28 @@ def by_hand(exercise, fn, rules):
 OWN_WORK = Forbidden("write it yourself")
 """Any exercise: only the course's own checks (their oracles, their helpers) are out of bounds."""
 
+def _numpy_cores(*names):
+    """NumPy's C functions behind ``np.correlate`` and ``np.convolve`` (where this NumPy has them)."""
+    import importlib
+
+    found = []
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            found += [getattr(importlib.import_module(module), n) for n in names
+                      if hasattr(importlib.import_module(module), n)]
+        except ImportError:
+            continue
+    return tuple(found)
+
+
 LOOPS = Forbidden("write the loops yourself",
                   modules=_ML + ("scipy.signal", "scipy.ndimage", "scipy.fft", "numpy.fft", "skimage", "cv2"),
-                  functions=(np.convolve, np.correlate), strict=True)
+                  functions=(np.convolve, np.correlate) + _numpy_cores("correlate", "correlate2"), strict=True)
 """Convolution and pooling written out: no library that convolves or pools."""
 
 GRADIENTS = Forbidden("derive the gradients yourself",
                       modules=_ML + ("scipy.signal", "scipy.ndimage", "autograd"),
-                      functions=(np.convolve, np.correlate), strict=True)
+                      functions=(np.convolve, np.correlate) + _numpy_cores("correlate", "correlate2"), strict=True)
 """Backward passes: no automatic differentiation, no library convolution."""
 
 ARITHMETIC = Forbidden("work the numbers out from the formulas", modules=_ML, strict=True)
@@ -455,3 +505,52 @@ ARITHMETIC = Forbidden("work the numbers out from the formulas", modules=_ML, st
 
 NUMPY_ONLY = Forbidden("write it with NumPy", modules=_ML, strict=True)
 """Initialisers and dropout: NumPy's random generator, not Keras's layers."""
+
+
+@contextlib.contextmanager
+def recording_calls(owner, name):
+    """Record the arguments of every call to ``owner.name`` while the block runs.
+
+    For checks of what a function did (which data a training function fitted
+    on). The recording wrapper is this module's code, so a watched call that
+    goes through it is not taken for a call into the checks.
+
+    Args:
+        owner: a class, such as ``keras.Model``.
+        name: the method's name, such as ``"fit"``.
+
+    Returns:
+        A context manager giving the list of ``(args, kwargs)`` of the calls.
+
+    Example:
+        >>> with recording_calls(keras.Model, "fit") as fits:  # doctest: +SKIP
+        ...     train(x, y)
+    """
+    calls = []
+    had_own = name in vars(owner)
+    original = vars(owner)[name] if had_own else getattr(owner, name)
+
+    def recorded(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    setattr(owner, name, recorded)
+    try:
+        yield calls
+    finally:
+        if had_own:
+            setattr(owner, name, original)
+        else:
+            delattr(owner, name)
+
+
+def _codes_within(code):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes_within(const)
+
+
+_OWN_CODES = frozenset(inner for fn in (by_hand, _settle, _monitor, recording_calls.__wrapped__)
+                       for inner in _codes_within(fn.__code__))
+"""This module's own code while it watches (by identity: a student's code cannot claim to be it)."""

@@ -94,21 +94,21 @@ def plain(value):
         >>> plain(Yes(3)) == 4
         False
     """
-    kind = type(value)
+    kind = type(value)  # type(), not isinstance(): a __class__ property cannot change it
     if kind in _EXACT:
         return value
-    if isinstance(value, np.generic):  # a subclass of a NumPy scalar gives up the number it holds
+    if issubclass(kind, np.generic):  # a subclass of a NumPy scalar gives up the number it holds
         return value if kind.__module__ == "numpy" else plain(np.generic.item(value))
-    if isinstance(value, np.ndarray):
+    if issubclass(kind, np.ndarray):
         return np.array(value, copy=True, subok=False) if kind is not np.ndarray else value
     for base, read in ((bool, bool.__bool__), (int, int.__index__), (float, float.__float__),
                        (complex, complex.__complex__), (str, str.__str__), (bytes, bytes.__bytes__)):
-        if isinstance(value, base):
+        if issubclass(kind, base):
             return read(value)
-    if isinstance(value, (list, tuple, set, frozenset)):
-        base = next(b for b in (list, tuple, set, frozenset) if isinstance(value, b))
-        return base(plain(v) for v in base.__iter__(value))
-    if isinstance(value, dict):
+    for base in (list, tuple, set, frozenset):
+        if issubclass(kind, base):
+            return base(plain(v) for v in base.__iter__(value))
+    if issubclass(kind, dict):
         return {plain(k): plain(v) for k, v in dict.items(value)}
     return value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .by_hand import OWN_WORK, by_hand
+from .by_hand import OWN_WORK, by_hand, recording_calls
 from .core import CheckFailed, call, expect_raises, passed
 from .hidden import hidden_for
 
@@ -251,7 +251,8 @@ def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_si
 
     ex = "Exercise 5 (train_transfer)"
     train_transfer = by_hand(ex, train_transfer, OWN_WORK)
-    out = call(ex, train_transfer, x, y, epochs=epochs, batch_size=batch_size)
+    with recording_calls(keras.Model, "fit") as fits:
+        out = call(ex, train_transfer, x, y, epochs=epochs, batch_size=batch_size)
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
     model, history = out
@@ -261,6 +262,7 @@ def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_si
     if not isinstance(hist, dict) or len(hist.get("loss", [])) != epochs:
         raise CheckFailed(ex, f"the second item should be the History that fit returned ({epochs} epoch(s) here).",
                           found=type(history).__name__)
+    _expect_fitted_on(ex, fits, x)
     _expect_trained_on(ex, model, len(x), epochs=epochs, batch_size=batch_size)
     pred = np.asarray(model(x[:4], training=False))
     if pred.shape != (4, num_classes):
@@ -331,6 +333,36 @@ def target_task():
     return pool, shown
 
 
+def _rows(data, limit):
+    """The examples a ``fit`` call was given (arrays, or a ``tf.data`` dataset of batches), as bytes."""
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        rows = []
+        for element in data.take(limit):
+            batch = element[0] if isinstance(element, (tuple, list)) else element
+            rows.extend(np.asarray(batch, dtype=np.float32))
+            if len(rows) > limit:
+                break
+        return [r.tobytes() for r in rows]
+    return [r.tobytes() for r in np.asarray(data, dtype=np.float32)] if data is not None else []
+
+
+def _expect_fitted_on(ex, fits, x):
+    """Every image a ``fit`` call trained on is one of the labelled images ``x`` given."""
+    if not fits:
+        raise CheckFailed(ex, "your function did not train with model.fit.",
+                          hint="Compile the model, then model.fit(x, y, epochs=epochs, batch_size=batch_size).")
+    given = {r.tobytes() for r in np.asarray(x, dtype=np.float32)}
+    for args, kwargs in fits:
+        data = kwargs.get("x", args[1] if len(args) > 1 else None)
+        rows = _rows(data, limit=20 * len(given))
+        if not rows or any(r not in given for r in rows):
+            raise CheckFailed(ex, "model.fit trained on images that are not the labelled images given.",
+                              hint="Fit on exactly the (x, y) your function receives: the point is how well "
+                                   "transfer does with few labels.")
+
+
 def _expect_trained_on(ex, model, n, epochs, batch_size):
     """The data a training function used, read off its optimiser: ``epochs`` passes over ``n`` examples."""
     optimizer = getattr(model, "optimizer", None)
@@ -363,8 +395,12 @@ def measure_transfer(train_fn, seed, profile=None):
     per_class = b.samples // len(TARGET_CLASSES)
     x_few, y_few = data.per_class_subset(x_pool, y_pool, per_class, seed=seed)
     set_seed(seed)
-    out = call(ex, by_hand(ex, train_fn, OWN_WORK), x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
+    import keras
+
+    with recording_calls(keras.Model, "fit") as fits:
+        out = call(ex, by_hand(ex, train_fn, OWN_WORK), x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
     model = out[0] if isinstance(out, tuple) else out
+    _expect_fitted_on(ex, fits, x_few)
     _expect_trained_on(ex, model, len(x_few), b.epochs, b.batch_size)
     pred = np.asarray(model(x_graded, training=False))
     return float(np.mean(pred.argmax(axis=1) == y_graded))
