@@ -124,13 +124,36 @@ def _is_forbidden(obj, rules, codes):
 
 # --- static: read the source --------------------------------------------------------------------
 
+def _lambda_tree(text):
+    """A lambda read out of the lines that hold it, when they hold the code around it too (a call's argument)."""
+    start = text.find("lambda")
+    if start < 0:
+        return None
+    text = text[start:]
+    for end in range(min(len(text), 2000), 6, -1):  # the longest piece that is a whole expression
+        try:
+            tree = ast.parse("(" + text[:end] + "\n)", mode="eval")
+        except SyntaxError:
+            continue
+        if isinstance(tree.body, ast.Lambda):
+            return tree
+    return None
+
+
 def _source_tree(fn):
     """The syntax tree of ``fn`` alone (a lambda's source line may hold the code around it too)."""
+    is_lambda = getattr(fn, "__name__", "") == "<lambda>"
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
+        text = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
         return None
-    if getattr(fn, "__name__", "") == "<lambda>":
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, IndentationError):
+        tree = _lambda_tree(text) if is_lambda else None
+        if tree is None:
+            return None
+    if is_lambda:
         return ast.Module(body=[ast.Expr(n) for n in ast.walk(tree) if isinstance(n, ast.Lambda)], type_ignores=[])
     return tree
 
