@@ -234,6 +234,12 @@ BUDGETS = {
     # small budget of labels and epochs gives.
     "lab7.transfer": {"fast": Budget(samples=50, epochs=6, batch_size=16, seeds=2),
                       "full": Budget(samples=50, epochs=6, batch_size=16, seeds=5)},
+    # Lab 3: a deep CNN with and without batch normalisation at a high learning rate.
+    "lab3.batchnorm": {"fast": Budget(samples=600, epochs=5, batch_size=32),
+                       "full": Budget(samples=600, epochs=5, batch_size=32)},
+    # Lab 9: a small CNN trained with the student's optimiser and learning-rate schedule.
+    "lab9.optimizer": {"fast": Budget(samples=600, epochs=6, batch_size=32),
+                       "full": Budget(samples=None, epochs=12, batch_size=32)},
 }
 
 # Per-cell time limits for nbgrader (seconds), by profile. A training cell
