@@ -62,9 +62,9 @@ def run(args):
             limits = limits_from_args(args, workers=1)
             r = grade_one_staged(args.course_dir, args.assignment, args.one, limits, args.profile, args.sandbox,
                                  preflight=not args.no_preflight)
-            print(f"{r['student']}: {r['status']} {r['score']:g}/{r['max_score']:g} {r['reason']}".rstrip())
+            print(f"{r.student}: {r.status} {r.score:g}/{r.max_score:g} {r.reason}".rstrip())
             print("Staged; `cnncourse grade {} --resume` merges it into the gradebook.".format(args.assignment))
-            return 1 if r["status"] == "error" else 0
+            return 1 if r.status == "error" else 0
         workers = args.workers or default_workers(args.backend)
         limits = limits_from_args(args, workers)
         summary = grade_class(args.course_dir, args.assignment, students=args.students, workers=workers,

@@ -120,3 +120,38 @@ def test_sample_kinds_break_the_middle_answer(tmp_path):
     partial = sample.make("partial", tmp_path / "s.ipynb", tmp_path / "r.ipynb")
     answers = [c for c in partial.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert "NotImplementedError" in answers[-1].source and "NotImplementedError" not in answers[0].source
+
+
+def _task(max_score=5.0):
+    from autograder.grading.task import GradingTask
+
+    spec = {"max_score": max_score, "notebooks": [{"name": "lab", "grade_cells": [
+        {"name": "test_a", "max_score": 2.0}, {"name": "test_b", "max_score": 3.0}]}]}
+    return GradingTask(assignment="lab", student="ada", files={"lab.ipynb": b"{}"}, source_files={}, spec=spec,
+                       config_text="", limits=limits.Limits())
+
+
+def test_a_failed_task_gets_zero_in_every_cell_and_status_error():
+    from autograder.grading.result import GradingResult
+
+    r = GradingResult.failure(_task(), "worker died", seconds=2.5)
+    assert (r.status, r.reason, r.score, r.max_score, r.seconds) == ("error", "worker died", 0.0, 5.0, 2.5)
+    assert r.cells == {"test_a": [0.0, 2.0], "test_b": [0.0, 3.0]} and not r.ok
+
+
+def test_a_result_survives_staging_with_its_files(tmp_path):
+    from autograder.grading import state
+    from autograder.grading.result import GradingResult
+
+    r = GradingResult.start(_task(), host="h", slot="cpu 0")
+    r.status, r.scores = "ok", {"notebooks": {"lab": {"grades": {
+        "test_a": {"auto_score": 2.0, "max_score": 2.0}, "test_b": {"auto_score": 1.5, "max_score": 3.0}}}}}
+    r.files = {"lab.ipynb": b"\x00\xffbinary", "data/x.npy": b"123"}
+    r.finish(time.monotonic())
+    back = state.load_staged(state.stage(tmp_path, r))
+    assert back == r and back.score == 3.5 and back.files["lab.ipynb"] == b"\x00\xffbinary"
+    summary = state.ResultsFile(tmp_path, "lab")
+    summary.record(back)
+    entry = state.ResultsFile(tmp_path, "lab").students["ada"]  # read back from the file
+    assert (entry["status"], entry["score"], entry["cells"]["test_b"]) == ("ok", 3.5, [1.5, 3.0])
+    assert "files" not in entry

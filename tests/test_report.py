@@ -6,11 +6,13 @@ grade`` uses.
 """
 
 import csv
+import time
 
 import pytest
 
 from autograder import course
 from autograder.grading import merge, state
+from autograder.grading.result import GradingResult
 from autograder.grading.sample import tiny_course
 from autograder.report import collect, write_report
 
@@ -20,12 +22,14 @@ pytestmark = pytest.mark.slow
 def fake_result(student, scores, status="ok", reason="", seconds=3.0):
     grades = {gid: {"auto_score": s, "max_score": m, "needs_manual_grade": False}
               for gid, (s, m) in scores.items()}
-    return {"assignment": "tiny", "student": student, "status": status, "reason": reason,
-            "digest": "x", "events": [{"kind": "kernel_died", "cell": "cell 4 (mul)"}] if reason else [],
-            "scores": {"timestamp": None, "notebooks": {"tiny": {"late_submission_penalty": None,
-                                                                  "grades": grades, "comments": {}}}},
-            "files": {}, "score": sum(s for s, _ in scores.values()), "max_score": 6.0,
-            "cells": {k: list(v) for k, v in scores.items()}, "seconds": seconds}
+    result = GradingResult("tiny", student, "x", status=status, reason=reason, max_score=6.0,
+                           events=[{"kind": "kernel_died", "cell": "cell 4 (mul)"}] if reason else [],
+                           scores={"timestamp": None, "notebooks": {"tiny": {"late_submission_penalty": None,
+                                                                             "grades": grades, "comments": {}}}})
+    result.finish(time.monotonic())
+    result.seconds = seconds
+    assert result.score == sum(s for s, _ in scores.values())
+    return result
 
 
 @pytest.fixture(scope="module")

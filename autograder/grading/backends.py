@@ -1,9 +1,14 @@
 """Where submissions are graded: a local process pool, or a Dask cluster.
 
-Both backends take an iterable of :class:`~autograder.grading.task.GradingTask`
-and call ``on_result(result)`` in the calling thread for each finished one
-(the caller is the single writer). At most two tasks per worker are in
-flight, so a class of hundreds is never held in memory at once.
+Both backends are given the work function, ``work(task, slot, launcher)``
+(the runner passes :func:`autograder.grading.worker.grade_task`; it must be
+importable by name, since it travels to other processes), take an iterable of
+:class:`~autograder.grading.task.GradingTask` and call ``on_result(result)``
+(a :class:`~autograder.grading.result.GradingResult`) in the calling thread
+for each finished one (the caller is the single writer). At most two tasks
+per worker are in flight, so a class of hundreds is never held in memory at
+once. A task whose worker never answers gets
+:meth:`GradingResult.failure <autograder.grading.result.GradingResult.failure>`.
 
 ``LocalBackend``
     A ``ProcessPoolExecutor`` of N workers. Each worker takes one slot at
@@ -25,27 +30,28 @@ flight, so a class of hundreds is never held in memory at once.
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing as mp
 import os
 import signal
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from autograder.grading.limits import die_with_parent
 from autograder.grading.resources import assign_slots, cpu_count, visible_gpus
+from autograder.grading.result import GradingResult
+from autograder.grading.task import GradingTask
+
+Work = Callable[..., GradingResult]
+"""``work(task, slot, launcher=...)``: grade one task with one worker's share of the machine."""
+OnResult = Callable[[GradingResult], None]
+
+PRELOAD = ("nbgrader.apps.nbgraderapp", "nbgrader.converters", "autograder.grading.execute")
+"""Modules each local worker imports once, so every forked grading process starts at once."""
 
 _SLOT = None
-
-
-def failure_result(task, reason, seconds=0.0):
-    """The result of a task whose worker never returned one."""
-    from autograder.grading.worker import _finish, _zero_scores
-
-    result = {"assignment": task.assignment, "student": task.student, "digest": task.digest,
-              "status": "error", "reason": reason, "events": [], "scores": _zero_scores(task.spec),
-              "files": {}, "max_score": float(task.spec.get("max_score", 0.0)), "started": time.time(),
-              "host": "", "slot": "", "peak_memory": 0}
-    r = _finish(result, time.monotonic())
-    r["seconds"] = seconds
-    return r
 
 
 def _init_local_worker(slots_queue):
@@ -53,29 +59,37 @@ def _init_local_worker(slots_queue):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     die_with_parent()
     _SLOT = slots_queue.get()
-    # Imported once here, so each forked grading process starts at once.
-    import nbgrader.apps.nbgraderapp  # noqa: F401
-    import nbgrader.converters  # noqa: F401
-
-    import autograder.grading.execute  # noqa: F401
+    for name in PRELOAD:
+        importlib.import_module(name)
 
 
 def _noop():
     return None
 
 
-def _run_local(task):
-    from autograder.grading.worker import grade_task
-
-    return grade_task(task, _SLOT)
+def _run_local(work, task):
+    return work(task, _SLOT)
 
 
 class LocalBackend:
+    """A pool of ``workers`` local processes, each with its slot of CPU threads and GPU.
+
+    Args:
+        work: the work function (see the module's docstring).
+        workers: how many submissions are graded at once.
+        cpus: CPU cores to share out (default: this machine's).
+        gpus: GPU ids to share out (default: the visible ones).
+        fork_is_safe: ``() -> bool``, whether this process may be forked (else fresh interpreters start).
+    """
+
     name = "local"
 
-    def __init__(self, workers, cpus=None, gpus=None):
+    def __init__(self, work: Work, workers: int, cpus: int | None = None, gpus: list[str] | None = None,
+                 fork_is_safe: Callable[[], bool] = lambda: False):
+        self.work = work
         self.workers = max(1, int(workers))
         self.slots = assign_slots(self.workers, cpus, gpus)
+        self.fork_is_safe = fork_is_safe
 
     def describe(self):
         s = self.slots[0]
@@ -84,21 +98,13 @@ class LocalBackend:
                 f"thread{'s' if s.threads != 1 else ''} each, " + (f"GPUs {', '.join(gpus)}" if gpus else "no GPU"))
 
     def _pool(self, method=None):
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
         if method is None:
             # Forking this process gives workers that start at once, with nbgrader already
             # imported; where that is not safe, start fresh interpreters.
-            from autograder.grading.worker import fork_is_safe
-
-            method = "fork" if fork_is_safe() else "spawn"
+            method = "fork" if self.fork_is_safe() else "spawn"
         if method == "fork":
-            import nbgrader.apps.nbgraderapp  # noqa: F401  (imported once, inherited by every worker)
-            import nbgrader.converters  # noqa: F401
-
-            import autograder.grading.execute  # noqa: F401
-            import autograder.grading.worker  # noqa: F401
+            for name in PRELOAD + (self.work.__module__,):  # imported once, inherited by every worker
+                importlib.import_module(name)
         ctx = mp.get_context(method)
         queue = ctx.Queue()
         for slot in self.slots:
@@ -127,11 +133,8 @@ class LocalBackend:
     def __exit__(self, *exc):
         self.close()
 
-    def run(self, tasks, on_result):
+    def run(self, tasks: Iterable[GradingTask], on_result: OnResult) -> None:
         """Grade ``tasks``, calling ``on_result`` for each; the workers stay up for the next run."""
-        from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
-
         tasks = iter(tasks)
         retry = []  # tasks whose worker died under them, with the number of tries so far
         self.start()
@@ -150,7 +153,7 @@ class LocalBackend:
                             continue
                     else:
                         break
-                    pending[self._pool_now.submit(_run_local, task)] = (task, tries, time.monotonic())
+                    pending[self._pool_now.submit(_run_local, self.work, task)] = (task, tries, time.monotonic())
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -162,14 +165,14 @@ class LocalBackend:
                     except BrokenProcessPool:
                         broken = True
                         if tries >= 1:
-                            on_result(failure_result(task, "grading worker process died (twice)",
-                                                     time.monotonic() - t0))
+                            on_result(GradingResult.failure(task, "grading worker process died (twice)",
+                                                            time.monotonic() - t0))
                         else:
                             retry.append((task, tries + 1))
                         continue
                     except Exception as exc:  # noqa: BLE001 - recorded, never lost
-                        result = failure_result(task, f"grader error: {type(exc).__name__}: {exc}"[:300],
-                                                time.monotonic() - t0)
+                        result = GradingResult.failure(task, f"grader error: {type(exc).__name__}: {exc}"[:300],
+                                                       time.monotonic() - t0)
                     on_result(result)
                 if broken:
                     for task, tries, _t0 in list(pending.values()):
@@ -207,22 +210,29 @@ def slot_map(workers_info):
     return out
 
 
-def _run_dask(task, slots):
+def _run_dask(work, task, slots):
     """Runs on a Dask worker: grade one task with this worker's share of its host."""
     from distributed import get_worker
-
-    from autograder.grading.worker import grade_task
 
     index, count = slots.get(get_worker().address, (0, 1))
     gpus = visible_gpus()
     slot = assign_slots(count, cpu_count(), gpus)[index % count]
-    return grade_task(task, slot, launcher="exec")
+    return work(task, slot, launcher="exec")
 
 
 class DaskBackend:
+    """One task per submission on a Dask cluster.
+
+    Args:
+        work: the work function (see the module's docstring).
+        workers: the size of the ``LocalCluster`` started when no scheduler is given.
+        scheduler: the address of an existing scheduler (``tcp://host:8786``).
+    """
+
     name = "dask"
 
-    def __init__(self, workers, scheduler=None):
+    def __init__(self, work: Work, workers: int, scheduler: str | None = None):
+        self.work = work
         self.workers = max(1, int(workers))
         self.scheduler = scheduler
 
@@ -260,7 +270,7 @@ class DaskBackend:
     def __exit__(self, *exc):
         self.close()
 
-    def run(self, tasks, on_result):
+    def run(self, tasks: Iterable[GradingTask], on_result: OnResult) -> None:
         """Grade ``tasks`` on the cluster, calling ``on_result`` for each; the connection stays open."""
         from distributed import as_completed
 
@@ -277,7 +287,7 @@ class DaskBackend:
                 task = next(tasks, None)
                 if task is None:
                     return False
-                fut = client.submit(_run_dask, task, slots, pure=False,
+                fut = client.submit(_run_dask, self.work, task, slots, pure=False,
                                     key=f"grade-{task.assignment}-{task.student}-{os.urandom(4).hex()}")
                 meta[fut.key] = (task, time.monotonic())
                 queue.add(fut)
@@ -291,8 +301,8 @@ class DaskBackend:
                 try:
                     result = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: recorded, never lost
-                    result = failure_result(task, f"Dask task failed: {type(exc).__name__}: {exc}"[:300],
-                                            time.monotonic() - t0)
+                    result = GradingResult.failure(task, f"Dask task failed: {type(exc).__name__}: {exc}"[:300],
+                                                   time.monotonic() - t0)
                 fut.release()
                 on_result(result)
                 submit()

@@ -37,8 +37,8 @@ def _chmod_and_retry(func, path, _exc):
 
 def write_files(course_dir, result):
     """Replace ``autograded/<student>/<assignment>/`` with the result's files (remove it when there are none)."""
-    files = result.get("files") or {}
-    dest = Path(course_dir) / "autograded" / result["student"] / result["assignment"]
+    files = result.files
+    dest = Path(course_dir) / "autograded" / result.student / result.assignment
     if not files:
         # Nothing came out of this grading (e.g. a malformed notebook): no stale copy either.
         if dest.exists():
@@ -59,7 +59,7 @@ def write_files(course_dir, result):
 
 def _failed_cell(result):
     """The grade id of the cell a failure happened in, when it has one."""
-    for event in reversed(result.get("events") or []):
+    for event in reversed(result.events):
         m = re.search(r"\(([^()]+)\)$", event.get("cell", ""))
         if m:
             return m.group(1)
@@ -71,10 +71,10 @@ def merge_scores(db_url, result, course_id=None):
     from nbgrader.api import Gradebook, MissingEntry
     from sqlalchemy import exc as sa_exc
 
-    assignment, student = result["assignment"], result["student"]
-    scores = result.get("scores") or {"notebooks": {}}
-    failed = result.get("status") != "ok"
-    reason = result.get("reason") or ""
+    assignment, student = result.assignment, result.student
+    scores = result.scores or {"notebooks": {}}
+    failed = not result.ok
+    reason = result.reason
     with Gradebook(db_url, course_id) if course_id else Gradebook(db_url) as gb, warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings.
         warnings.simplefilter("ignore", sa_exc.SAWarning)

@@ -58,7 +58,7 @@ def solution_task(course_dir, assignment, spec, limits, profile, sandbox, config
 
 def _graded_cells(result):
     """Every cell of the graded notebooks in ``result``, with its position (unreadable notebooks skipped)."""
-    for name, data in (result.get("files") or {}).items():
+    for name, data in result.files.items():
         if not name.endswith(".ipynb"):
             continue
         try:
@@ -92,17 +92,17 @@ def _cut_cells(result):
 
 def verdict(result):
     """``""`` when the solution earned full marks with status ``ok``, its output whole; else what went wrong."""
-    full = result.get("status") == "ok" and result.get("score") == result.get("max_score")
+    full = result.ok and result.score == result.max_score
     cut = _cut_cells(result)
     if full and not cut:
         return ""
     if full:
         return (f"the output limit cut the solution's own output at {', '.join(cut)}: raise it "
                 "(--max-output) so that correct work is never cut")
-    lines = [f"status {result.get('status')}: {result.get('reason') or 'no reason recorded'}; "
-             f"score {result.get('score', 0):g} of {result.get('max_score', 0):g}"]
+    lines = [f"status {result.status}: {result.reason or 'no reason recorded'}; "
+             f"score {result.score:g} of {result.max_score:g}"]
     errors = _cell_errors(result)
-    for cell, (score, max_score) in (result.get("cells") or {}).items():
+    for cell, (score, max_score) in result.cells.items():
         if score is None or score < max_score:
             shown = "-" if score is None else f"{score:g}"
             lines.append(f"  {cell}: {shown} of {max_score:g}" + (f": {errors[cell]}" if cell in errors else ""))

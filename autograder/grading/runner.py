@@ -24,7 +24,8 @@ from pathlib import Path
 from autograder.grading import config as config_mod
 from autograder.grading import merge as merge_mod
 from autograder.grading import spec as spec_mod
-from autograder.grading import state
+from autograder.grading import state, worker
+from autograder.grading.backends import DaskBackend, LocalBackend
 from autograder.grading.limits import MAX_OUTPUT, MAX_PROCESSES, Limits, format_size, parse_size
 from autograder.grading.task import build_task, list_submissions, read_folder, submission_folder, digest
 
@@ -153,9 +154,9 @@ class _Progress:
                         dynamic_ncols=True, smoothing=0.1)
 
     def update(self, result):
-        if result.get("status") != "ok":
+        if not result.ok:
             self.failures += 1
-        self.bar.set_postfix_str(f"failed {self.failures}, last {result['student']}: {result['status']}",
+        self.bar.set_postfix_str(f"failed {self.failures}, last {result.student}: {result.status}",
                                  refresh=False)
         self.bar.update(1)
 
@@ -165,13 +166,12 @@ class _Progress:
 
 def _prepare(course_dir, assignment):
     from autograder.course import CourseError, course_root
-    from autograder.grading.worker import ensure_scripts_on_path
 
     try:
         course_dir = course_root(course_dir)
     except CourseError as exc:
         raise GradingError(str(exc)) from None
-    ensure_scripts_on_path()
+    worker.ensure_scripts_on_path()
     try:
         db_url, course_id = config_mod.existing_gradebook(course_dir)
     except config_mod.NoGradebook as exc:
@@ -211,7 +211,7 @@ def _run_preflight(engine, task, out):
     except preflight.PreflightFailed as exc:
         raise GradingError(f"preflight failed: {exc}") from None
     r = got[0]
-    print(f"Preflight: the solution earns {r['score']:g}/{r['max_score']:g} ({time.monotonic() - t0:.0f} s).",
+    print(f"Preflight: the solution earns {r.score:g}/{r.max_score:g} ({time.monotonic() - t0:.0f} s).",
           file=out)
 
 
@@ -238,10 +238,9 @@ class _Direct:
 
     def run(self, tasks, on_result):
         from autograder.grading.resources import assign_slots
-        from autograder.grading.worker import grade_task
 
         for task in tasks:
-            on_result(grade_task(task, assign_slots(1)[0], launcher="exec"))
+            on_result(worker.grade_task(task, assign_slots(1)[0], launcher="exec"))
 
 
 def grade_one_staged(course_dir, assignment, student, limits, profile=None, sandbox="auto", preflight=True,
@@ -279,8 +278,6 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
     results file but not into the gradebook, so it is never a student's zero
     and ``--resume`` grades it again.
     """
-    from autograder.grading.backends import DaskBackend, LocalBackend
-
     out = out or sys.stdout
     t_start = time.monotonic()
     course_dir, db_url, course_id, spec = _prepare(course_dir, assignment)
@@ -304,11 +301,11 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
         graded = []
 
         def accept(result):
-            if result.get("status") != "error":
+            if result.status != "error":
                 merge_mod.merge(course_dir, db_url, result, course_id)
-                in_gradebook.add(result["student"])
+                in_gradebook.add(result.student)
             results.record(result)
-            graded.append(result["student"])
+            graded.append(result.student)
 
         # Results staged by one-student runs (a Slurm job array, an earlier --one), merged after the preflight.
         staged, stale = [], []
@@ -317,11 +314,10 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
                 result = state.load_staged(path)
             except (OSError, ValueError):
                 continue  # being written, or broken: left for a later run
-            student = result.get("student")
-            if student not in digests:
+            if result.student not in digests:
                 continue  # not asked for this time: kept for a later run
-            (staged if result.get("digest") == digests[student] else stale).append((path, result))
-        from_staging = {result["student"] for _, result in staged}
+            (staged if result.digest == digests[result.student] else stale).append((path, result))
+        from_staging = {result.student for _, result in staged}
 
         todo = []
         skipped = []
@@ -337,9 +333,9 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
                 todo.append(s)
 
         if backend == "dask":
-            engine = DaskBackend(workers, scheduler)
+            engine = DaskBackend(worker.grade_task, workers, scheduler)
         else:
-            engine = LocalBackend(workers)
+            engine = LocalBackend(worker.grade_task, workers, fork_is_safe=worker.fork_is_safe)
         print(f"Grading {len(todo)} submission(s) of {assignment}" +
               (f" ({len(skipped)} already graded)" if skipped else "") + f" on {engine.describe()}.", file=out)
         print(f"Limits: {limits.describe()}. Results: {results.path}", file=out)

@@ -21,14 +21,12 @@ only one grader writes to a course's gradebook at a time.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import os
 from pathlib import Path
 
-SUMMARY_KEYS = ("isolation", "status", "reason", "score", "max_score", "cells", "seconds", "digest", "events", "host",
-                "slot", "peak_memory", "started")
+from autograder.grading.result import GradingResult
 
 
 def grading_dir(course_dir, assignment=None):
@@ -65,10 +63,11 @@ class ResultsFile:
     def students(self):
         return self.data["students"]
 
-    def record(self, result):
-        entry = {k: result.get(k) for k in SUMMARY_KEYS}
+    def record(self, result: GradingResult) -> None:
+        """Keep ``result``'s summary (:meth:`GradingResult.to_summary`) and save the file."""
+        entry = result.to_summary()
         entry["graded_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        self.students[result["student"]] = entry
+        self.students[result.student] = entry
         self.data["updated"] = entry["graded_at"]
         self.save()
 
@@ -76,21 +75,10 @@ class ResultsFile:
         _atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True))
 
 
-def _encode(result):
-    out = dict(result)
-    out["files"] = {k: base64.b64encode(v).decode("ascii") for k, v in result.get("files", {}).items()}
-    return out
-
-
-def _decode(data):
-    data["files"] = {k: base64.b64decode(v) for k, v in data.get("files", {}).items()}
-    return data
-
-
-def stage(course_dir, result):
+def stage(course_dir, result: GradingResult) -> Path:
     """Write a result for a later merge; return its path."""
-    path = grading_dir(course_dir, result["assignment"]) / "staged" / f"{result['student']}.json"
-    _atomic_write(path, json.dumps(_encode(result)))
+    path = grading_dir(course_dir, result.assignment) / "staged" / f"{result.student}.json"
+    _atomic_write(path, json.dumps(result.to_json()))
     return path
 
 
@@ -100,8 +88,9 @@ def staged(course_dir, assignment):
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-def load_staged(path):
-    return _decode(json.loads(Path(path).read_text()))
+def load_staged(path) -> GradingResult:
+    """The result :func:`stage` wrote to ``path``."""
+    return GradingResult.from_json(json.loads(Path(path).read_text()))
 
 
 class GraderBusy(RuntimeError):

@@ -12,14 +12,14 @@
    (a fork of this process where that is safe, else ``python -m nbgrader
    autograde``), with this worker's CPU threads and GPU in its environment,
    under the :class:`~autograder.grading.limits.Supervisor`;
-4. returns a plain dict (JSON-friendly apart from file contents): status,
+4. returns a :class:`~autograder.grading.result.GradingResult`: status,
    reason, per-cell scores, the autograded files, timings. It never writes
    to the course: a single writer merges results
    (:mod:`autograder.grading.merge`).
 
 ``cnncourse grade ASSIGNMENT --one STUDENT`` runs it for one student (the
-step of a Slurm job array, see docs/grading.md) and stages the result in
-``autograded/.grading/ASSIGNMENT/staged/STUDENT.json``; the next
+step of a Slurm job array, see docs/grading.md; :func:`autograder.grading.runner.grade_one_staged`)
+and stages the result in ``autograded/.grading/ASSIGNMENT/staged/STUDENT.json``; the next
 ``cnncourse grade ASSIGNMENT --resume`` merges it into the gradebook.
 """
 
@@ -40,10 +40,11 @@ from pathlib import Path
 from autograder.grading import limits as limits_mod
 from autograder.grading import sandbox as sandbox_mod
 from autograder.grading import spec as spec_mod
+from autograder.grading.result import GradingResult, zero_scores
+from autograder.grading.task import read_folder
 
 PROGRESS_FILE = "progress.json"
 MAX_OUTPUT_FILE = 20 * 1024 ** 2  # files a graded kernel writes bigger than this are not kept
-STATUSES = ("ok", "flagged", "timeout", "kernel_died", "out_of_memory", "too_many_processes", "malformed", "error")
 FATAL = {"timeout": "timed out", "out_of_memory": "out of memory", "kernel_died": "kernel died",
          "too_many_processes": "too many processes"}
 
@@ -108,19 +109,10 @@ def check_notebooks(folder, spec):
     return ""
 
 
-def _zero_scores(spec):
-    return {"timestamp": None, "notebooks": {
-        nb["name"]: {"late_submission_penalty": None,
-                     "grades": {c["name"]: {"auto_score": 0.0, "max_score": float(c["max_score"]),
-                                            "needs_manual_grade": False}
-                                for c in nb["grade_cells"]},
-                     "comments": {}}
-        for nb in spec["notebooks"]}}
-
 
 def _scores_from_progress(spec, progress):
     """Scores of the cells that finished, from the progress file (zero for the rest)."""
-    scores = _zero_scores(spec)
+    scores = zero_scores(spec)
     for nb_name, nb in scores["notebooks"].items():
         done = progress.get("notebooks", {}).get(nb_name, {}).get("scores", {})
         for grade_id, g in nb["grades"].items():
@@ -303,20 +295,25 @@ def _environment(slot, task):
 
 
 def grade_task(task, slot=None, launcher="auto", keep=False):
-    """Grade one :class:`~autograder.grading.task.GradingTask`; return the result dict."""
-    started = time.time()
+    """Grade one :class:`~autograder.grading.task.GradingTask`; return its :class:`GradingResult`.
+
+    Args:
+        task: what to grade, by value.
+        slot: this worker's share of the machine (:class:`~autograder.grading.resources.Slot`).
+        launcher: ``"fork"``, ``"exec"`` (a fresh ``python -m nbgrader``) or ``"auto"`` (fork where safe).
+        keep: keep the private course directory (for debugging; so does ``CNNCOURSE_GRADING_KEEP``).
+
+    Returns:
+        The result; never raises for the submission's or the grader's failures (status ``error``).
+    """
     t0 = time.monotonic()
-    result = {"assignment": task.assignment, "student": task.student, "digest": task.digest,
-              "status": "error", "reason": "", "events": [], "scores": None, "files": {},
-              "max_score": float(task.spec.get("max_score", 0.0)), "started": started,
-              "host": socket.gethostname(), "slot": slot.describe() if slot is not None else "",
-              "peak_memory": 0, "returncode": None, "isolation": ""}
+    result = GradingResult.start(task, host=socket.gethostname(), slot=slot.describe() if slot is not None else "")
     base = os.environ.get("CNNCOURSE_GRADING_TMP") or None
     workdir = Path(tempfile.mkdtemp(prefix=f"grade-{task.assignment}-", dir=base))
     try:
         limits = task.limits
         isolation = sandbox_mod.resolve(task.sandbox)
-        result["isolation"] = isolation
+        result.isolation = isolation
         config = task.config_text + OVERRIDES.format(progress=PROGRESS_FILE, kernel=sandbox_mod.KERNEL_NAME)
         if isolation == "bubblewrap":
             config += ('c.KernelManager.transport = "ipc"  # the sandbox has no network\n'
@@ -334,8 +331,8 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
         if not task.files:
             bad = "no files submitted"
         if bad:
-            result.update(status="malformed", reason=bad, scores=_zero_scores(task.spec))
-            return _finish(result, t0)
+            result.status, result.reason, result.scores = "malformed", bad, zero_scores(task.spec)
+            return result.finish(t0)
 
         db_url = "sqlite:///" + str(workdir / "gradebook.db")
         ensure_scripts_on_path()
@@ -349,8 +346,8 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
         use_fork = launcher == "fork" or (launcher == "auto" and fork_is_safe())
         pid, poll = (_launch_fork if use_fork else _launch_exec)(workdir, args, env, log_path)
         outcome = limits_mod.Supervisor(pid, poll, limits, workdir).run()
-        result["returncode"] = outcome.returncode
-        result["peak_memory"] = outcome.peak_memory
+        result.returncode = outcome.returncode
+        result.peak_memory = outcome.peak_memory
 
         try:
             progress = json.loads((workdir / PROGRESS_FILE).read_text())
@@ -358,7 +355,7 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
             progress = {"notebooks": {}, "events": []}
         progress["_workdir"] = str(workdir)
         events = progress.get("events", [])
-        result["events"] = events
+        result.events = events
         log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
 
         scores = None if outcome.hard_killed else spec_mod.read_scores(db_url, task.assignment, task.student)
@@ -379,45 +376,25 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
             if missing and status == "ok":
                 status, reason = "flagged", (f"test cells missing from the submission: {', '.join(missing[:5])}; "
                                              "nbgrader leaves them ungraded for a human")
-            from autograder.grading.task import read_folder
-
-            dropped = []
-            result["files"] = read_folder(workdir / "autograded" / task.student / task.assignment,
-                                          max_file_bytes=MAX_OUTPUT_FILE, dropped=dropped)
-            if dropped:
-                result["dropped_files"] = dropped
-            broken = environment_errors(result["files"], task.spec)
+            result.files = read_folder(workdir / "autograded" / task.student / task.assignment,
+                                       max_file_bytes=MAX_OUTPUT_FILE, dropped=result.dropped_files)
+            broken = environment_errors(result.files, task.spec)
             if broken and status in ("ok", "flagged"):
                 status, reason = "error", ("the grading environment failed a test, not the submission: "
                                            + "; ".join(broken[:3]))[:300]
-        result.update(status=status, reason=reason, scores=scores)
+        result.status, result.reason, result.scores = status, reason, scores
         if status != "ok":
-            result["log_tail"] = log_text[-4000:]
-        return _finish(result, t0)
+            result.log_tail = log_text[-4000:]
+        return result.finish(t0)
     except Exception as exc:  # the grader's own failure must not lose the submission
         import traceback
 
-        result.update(status="error", reason=f"grader error: {type(exc).__name__}: {exc}"[:300],
-                      log_tail=traceback.format_exc()[-4000:])
-        if result["scores"] is None:
-            result["scores"] = _zero_scores(task.spec)
-        return _finish(result, t0)
+        result.status, result.reason = "error", f"grader error: {type(exc).__name__}: {exc}"[:300]
+        result.log_tail = traceback.format_exc()[-4000:]
+        if result.scores is None:
+            result.scores = zero_scores(task.spec)
+        return result.finish(t0)
     finally:
         if not keep and not os.environ.get("CNNCOURSE_GRADING_KEEP"):
             shutil.rmtree(workdir, ignore_errors=True)
 
-
-def _finish(result, t0):
-    result["seconds"] = round(time.monotonic() - t0, 3)
-    scores = result.get("scores") or {"notebooks": {}}
-    many = len(scores["notebooks"]) > 1
-    cells = {}
-    total = 0.0
-    for nb_name, nb in scores["notebooks"].items():
-        for grade_id, g in nb["grades"].items():
-            key = f"{nb_name}:{grade_id}" if many else grade_id
-            cells[key] = [g["auto_score"], g["max_score"]]
-            total += g["auto_score"] or 0.0
-    result["cells"] = cells
-    result["score"] = round(total, 6)
-    return result
