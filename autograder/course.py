@@ -273,13 +273,12 @@ def validate(course_dir, notebook):
 
 def grade_table(grades):
     """A plain-text table of ``{student: StudentGrade}`` for printing."""
-    rows = [("student", "score", "max", "%", "note")]
+    from autograder.table import text_table
+
+    rows = []
     for sid in sorted(grades):
         g = grades[sid]
         pct = "" if g.percent is None else f"{g.percent:5.1f}"
         score = "-" if g.score is None else f"{g.score:g}"
         rows.append((sid, score, f"{g.max_score:g}", pct, g.reason))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return text_table(("student", "score", "max", "%", "note"), rows)

@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
 import statistics
 import sys
 from pathlib import Path
 
-STATUS_COLORS = {"ok": "#4c72b0", "timeout": "#dd8452", "kernel_died": "#c44e52", "out_of_memory": "#8172b3",
-                 "malformed": "#937860", "error": "#da8bc3", "flagged": "#ccb974", "too_many_processes": "#64b5cd"}
+def status_colors():
+    """``{status: colour}`` from seaborn's "deep" palette, one colour per status (``ok`` gets the first)."""
+    import seaborn as sns
+
+    from autograder.grading.result import STATUSES
+
+    return dict(zip(STATUSES, sns.color_palette("deep", len(STATUSES)).as_hex()))
 
 
 def add_arguments(parser):
@@ -102,10 +106,6 @@ def _graded(rows):
     return [r for r in rows if r["score"] is not None]
 
 
-def _score_text(r):
-    return "-" if r["score"] is None else f"{r['score']:g}"
-
-
 def write_csv(path, questions, rows):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,9 +142,10 @@ def plot_distribution(rows):
     pct = np.array([100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in rows])
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     bins = np.linspace(0, 100, 11)
-    ax.hist(pct, bins=bins, color="#4c72b0", edgecolor="white")
+    colors = status_colors()
+    ax.hist(pct, bins=bins, color=colors["ok"], edgecolor="white")
     if len(pct):
-        ax.axvline(pct.mean(), color="#c44e52", linestyle="--", label=f"mean {pct.mean():.0f}%")
+        ax.axvline(pct.mean(), color=colors["kernel_died"], linestyle="--", label=f"mean {pct.mean():.0f}%")
         ax.legend(frameon=False)
     ax.set_xlim(0, 100)
     ax.set_xticks(bins)
@@ -176,9 +177,10 @@ def plot_questions(questions, rows):
     names = [s[0] for s in stats]
     y = np.arange(len(names))
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 0.45 * len(names) + 1.4), sharey=True)
-    axes[0].barh(y, [s[1] for s in stats], color="#4c72b0")
+    colors = status_colors()
+    axes[0].barh(y, [s[1] for s in stats], color=colors["ok"])
     axes[0].set_title("mean score (% of the question's points)")
-    axes[1].barh(y, [s[2] for s in stats], color="#c44e52")
+    axes[1].barh(y, [s[2] for s in stats], color=colors["kernel_died"])
     axes[1].set_title("failure rate (% below full marks)")
     for ax, vals in zip(axes, ([s[1] for s in stats], [s[2] for s in stats])):
         ax.set_xlim(0, 105)
@@ -197,15 +199,16 @@ def plot_times(rows):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
+    colors = status_colors()
     timed = sorted([r for r in rows if r["seconds"] is not None], key=lambda r: r["seconds"])
     fig, ax = plt.subplots(figsize=(6.4, max(2.4, 0.28 * len(timed) + 1.2)))
     if timed:
         ax.barh(range(len(timed)), [r["seconds"] for r in timed],
-                color=[STATUS_COLORS.get(r["status"], "#999999") for r in timed])
+                color=[colors.get(r["status"], "#999999") for r in timed])
         ax.set_yticks(range(len(timed)))
         ax.set_yticklabels([r["student"] for r in timed], fontsize=8 if len(timed) > 20 else 9)
         seen = sorted({r["status"] for r in timed})
-        ax.legend(handles=[Patch(color=STATUS_COLORS.get(s, "#999999"), label=s) for s in seen], frameon=False,
+        ax.legend(handles=[Patch(color=colors.get(s, "#999999"), label=s) for s in seen], frameon=False,
                   fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="status", title_fontsize=8)
     else:
         ax.text(0.5, 0.5, "no timings recorded", ha="center", va="center", transform=ax.transAxes)
@@ -218,70 +221,38 @@ def plot_times(rows):
 # --------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------
-_CSS = """
-body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto; max-width: 1000px;
-       color: #222; line-height: 1.4; padding: 0 1em; }
-h1 { margin-bottom: 0.2em; } .sub { color: #666; margin-top: 0; }
-table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1.5em; }
-th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.cards { display: flex; gap: 1em; flex-wrap: wrap; } .card { background: #f6f8fa; border-radius: 6px;
-        padding: 0.6em 1em; } .card b { display: block; font-size: 1.4em; }
-img { max-width: 100%; } .status-ok { color: #2a7a2a; } .fail { color: #b22; }
-"""
+TEMPLATE = "report.html.j2"
+"""The page's Jinja2 template, in ``autograder/templates/`` (Jinja2 comes with nbconvert)."""
 
 
-def _img(png, alt):
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+def _points(value):
+    return "-" if value is None else f"{value:g}"
 
 
 def render_html(assignment, questions, rows):
-    n = len(rows)
-    pct = [100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in _graded(rows)]
-    failures = [r for r in rows if r["status"] != "ok"]
-    mean = statistics.mean(pct) if pct else 0.0
-    median = statistics.median(pct) if pct else 0.0
+    """The class report as one self-contained HTML page (plots embedded as PNG)."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
+                             autoescape=jinja2.select_autoescape(["j2", "html"]), trim_blocks=True,
+                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["points"] = _points
+    graded = _graded(rows)
+    pct = [100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in graded]
     times = [r["seconds"] for r in rows if r["seconds"] is not None]
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}: class report"
-             f"</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(assignment)}</h1><p class='sub'>Class report from nbgrader's gradebook</p>",
-             "<div class='cards'>",
-             f"<div class='card'><b>{n}</b>submissions</div>",
-             f"<div class='card'><b>{mean:.0f}%</b>mean score</div>",
-             f"<div class='card'><b>{median:.0f}%</b>median score</div>",
-             f"<div class='card'><b>{len(failures)}</b>failed to grade cleanly</div>",
-             (f"<div class='card'><b>{sum(times) / len(times):.0f} s</b>mean grading time</div>" if times else ""),
-             "</div>"]
-    if n:
-        parts += ["<h2>Scores</h2>", _img(plot_distribution(rows), "score distribution"),
-                  "<h2>Questions</h2>", _img(plot_questions(questions, rows), "per-question mean and failure rate")]
-        stats = question_stats(questions, rows)
-        parts.append("<table><tr><th>question</th><th>points</th><th>mean</th><th>failure rate</th></tr>")
-        for (q, m), (_, mean_q, fail_q) in zip(questions, stats):
-            parts.append(f"<tr><td>{html.escape(q)}</td><td class='num'>{m:g}</td><td class='num'>{mean_q:.0f}%</td>"
-                         f"<td class='num'>{fail_q:.0f}%</td></tr>")
-        parts.append("</table>")
-        parts += ["<h2>Grading time</h2>", _img(plot_times(rows), "grading time per submission")]
-    parts.append(f"<h2>Failures ({len(failures)})</h2>")
-    if failures:
-        parts.append("<table><tr><th>student</th><th>status</th><th>score</th><th>reason</th></tr>")
-        for r in failures:
-            parts.append(f"<tr><td>{html.escape(r['student'])}</td><td class='fail'>{html.escape(r['status'])}</td>"
-                         f"<td class='num'>{_score_text(r)} / {r['max_score']:g}</td>"
-                         f"<td>{html.escape(r['reason'])}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append("<p>None: every submission ran to the end within its limits.</p>")
-    parts.append("<h2>All students</h2><table><tr><th>student</th><th>status</th><th>score</th>"
-                 + "".join(f"<th>{html.escape(q)}</th>" for q, _ in questions) + "</tr>")
-    for r in rows:
-        cls = "status-ok" if r["status"] == "ok" else "fail"
-        cells = "".join("<td class='num'>" + ("-" if r["cells"].get(q) is None else f"{r['cells'][q]:g}") + "</td>"
-                        for q, _ in questions)
-        parts.append(f"<tr><td>{html.escape(r['student'])}</td><td class='{cls}'>{html.escape(r['status'])}</td>"
-                     f"<td class='num'>{_score_text(r)} / {r['max_score']:g}</td>{cells}</tr>")
-    parts.append("</table></body></html>")
-    return "\n".join(parts)
+    summary = {"mean": statistics.mean(pct) if pct else 0.0, "median": statistics.median(pct) if pct else 0.0,
+               "mean_seconds": statistics.mean(times) if times else None}
+    plots = {}
+    question_rows = []
+    if rows:
+        plots = {"distribution": plot_distribution(rows), "questions": plot_questions(questions, rows),
+                 "times": plot_times(rows)}
+        plots = {k: base64.b64encode(v).decode("ascii") for k, v in plots.items()}
+        question_rows = [{"name": q, "points": m, "mean": mean_q, "failed": fail_q}
+                         for (q, m), (_, mean_q, fail_q) in zip(questions, question_stats(questions, rows))]
+    return env.get_template(TEMPLATE).render(
+        assignment=assignment, questions=questions, rows=rows, failures=[r for r in rows if r["status"] != "ok"],
+        summary=summary, plots=plots, question_rows=question_rows)
 
 
 def write_report(course_dir, assignment, output=None, feedback=False):

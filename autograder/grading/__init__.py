@@ -5,14 +5,19 @@ One idea per module:
 ============  ===============================================================
 module        what it does
 ============  ===============================================================
-resources     each worker's share of CPU threads and its GPU
-limits        cell / submission / memory limits and the supervisor
-execute       nbgrader's executor, keeping scores when the kernel dies
-spec          the assignment's definition, carried to a private gradebook
 task          one unit of work: one student's submission, by value
-worker        grade one task in a private course directory (also a command)
+spec          the assignment's definition, carried to a private gradebook
+resources     each worker's share of CPU threads and its GPU
+limits        cell / submission / memory / process limits and the supervisor
+sandbox       the bubblewrap sandbox each graded kernel starts in
+guard         the hidden tests' guard: snapshots and restores what a
+              submission may not change, flags what it changed
+execute       nbgrader's executor, keeping scores when the kernel dies
+worker        grade one task in a private course directory
+result        :class:`GradingResult`, what grading one submission gives
 merge         the single writer into the gradebook and autograded/
 state         results file, staged results, the grader's lock
+preflight     the course's own solution, graded first the same way
 backends      local process pool, Dask
 runner        plan, dispatch, merge, progress, summary
 config        the course's gradebook URL and course id
@@ -23,7 +28,8 @@ sample        sample submissions, good and bad (demo, benchmark, tests)
 docs/grading.md.
 """
 
-from autograder.grading.limits import Limits, parse_size  # noqa: F401
-from autograder.grading.runner import GradingError, grade_class, print_summary  # noqa: F401
+from autograder.grading.limits import Limits, parse_size
+from autograder.grading.result import GradingResult
+from autograder.grading.runner import GradingError, grade_class, print_summary
 
-__all__ = ["GradingError", "Limits", "grade_class", "parse_size", "print_summary"]
+__all__ = ["GradingError", "GradingResult", "Limits", "grade_class", "parse_size", "print_summary"]

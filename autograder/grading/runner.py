@@ -27,6 +27,7 @@ from autograder.grading import spec as spec_mod
 from autograder.grading import state, worker
 from autograder.grading.backends import DaskBackend, LocalBackend
 from autograder.grading.limits import MAX_OUTPUT, MAX_PROCESSES, Limits, format_size, parse_size
+from autograder.table import text_table
 from autograder.grading.task import build_task, list_submissions, read_folder, submission_folder, digest
 
 
@@ -129,7 +130,7 @@ class Summary:
 
 
 def _format_table(results):
-    rows = [("student", "status", "score", "max", "%", "time", "reason")]
+    rows = []
     for sid in sorted(results):
         r = results[sid]
         score, mx = r.get("score"), r.get("max_score") or 0
@@ -139,10 +140,7 @@ def _format_table(results):
         reason = r.get("reason") or ""
         rows.append((sid, r.get("status", "?"), "-" if score is None else f"{score:g}", f"{mx:g}", pct,
                      f"{r.get('seconds') or 0:.1f}s", reason if len(reason) <= 90 else reason[:89] + "…"))
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return text_table(("student", "status", "score", "max", "%", "time", "reason"), rows)
 
 
 class _Progress:
