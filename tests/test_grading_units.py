@@ -155,3 +155,27 @@ def test_a_result_survives_staging_with_its_files(tmp_path):
     entry = state.ResultsFile(tmp_path, "lab").students["ada"]  # read back from the file
     assert (entry["status"], entry["score"], entry["cells"]["test_b"]) == ("ok", 3.5, [1.5, 3.0])
     assert "files" not in entry
+
+
+@pytest.mark.skipif(not limits.HAS_PSS, reason="this kernel has no /proc/PID/smaps_rollup")
+def test_memory_shared_by_forked_children_counts_once():
+    script = ("import os, time\n"
+              "block = bytearray(os.urandom(1 << 20)) * 150  # 150 MiB, every page touched\n"
+              "for _ in range(3):\n"
+              "    if os.fork() == 0:\n"
+              "        time.sleep(60); os._exit(0)\n"
+              "print('ready', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        tree = [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True)
+        assert len(tree) == 4
+        summed, proportional = limits.memory_used(tree, pss=False), limits.memory_used(tree, pss=True)
+        block = 150 * 1024 ** 2
+        assert summed > 3.5 * block  # the block counted in each of the four processes
+        assert block < proportional < 1.5 * block  # counted once
+    finally:
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            p.kill()
+        proc.kill()
+        proc.wait()

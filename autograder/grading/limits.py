@@ -7,7 +7,8 @@ Three limits apply to every submission:
   scores zero) and goes on with the next cell.
 * ``timeout``: seconds the whole submission may take.
 * ``memory``: bytes the kernel and everything it starts may use together
-  (resident memory, sampled several times a second).
+  (proportional set sizes, so shared pages count once; sampled several
+  times a second; see :func:`memory_used`).
 * ``processes``: how many processes the kernel may have at once (a fork
   bomb is stopped; counted once a second).
 
@@ -150,13 +151,34 @@ def _tree(proc):
         return []
 
 
-def _rss(procs):
+def _has_pss():
+    return os.path.exists(f"/proc/{os.getpid()}/smaps_rollup")
+
+
+HAS_PSS = _has_pss()
+"""Whether this kernel gives each process's proportional set size cheaply (``/proc/PID/smaps_rollup``, Linux 4.14+)."""
+
+
+def memory_used(procs, pss=None):
+    """Bytes of memory ``procs`` use together.
+
+    Each process counts its proportional set size (PSS): a page shared by
+    ``n`` of them counts ``1/n`` in each, so forked children that share their
+    parent's pages (a kernel's workers, a fork bomb) are not counted again and
+    again, as they are when resident sizes are summed. Where the kernel has no
+    ``smaps_rollup`` (older Linux, macOS), resident sizes are summed instead.
+    Reading a PSS costs about 0.4 ms a process.
+    """
+    pss = HAS_PSS if pss is None else pss
     total = 0
     for p in procs:
         try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
+            total += p.memory_full_info().pss if pss else p.memory_info().rss
+        except (psutil.Error, AttributeError):
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
     return total
 
 
@@ -255,7 +277,7 @@ class Supervisor:
                     self._record(killed, f"{len(procs)} processes, limit {limits.processes}")
                     kill_tree([q for p in procs if _is_kernel(p) for q in _tree(p)] or procs)
                     hard_deadline = now + limits.grace
-            used = _rss(procs)
+            used = memory_used(procs)
             peak = max(peak, used)
             if not killed:
                 if limits.memory and used > limits.memory:
