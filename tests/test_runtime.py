@@ -140,3 +140,18 @@ def test_tests_run_with_the_kernel_environment():
     import os
 
     assert all(os.environ[k] == v for k, v in runtime.KERNEL_ENV.items())
+
+
+@pytest.mark.parametrize("module", ["cnncourse.checks.lab1", "keras.src.layers", "tensorflow.python.ops", "keras"])
+def test_a_deprecation_in_the_course_keras_or_tensorflow_fails_the_tests(module):
+    import warnings
+
+    with pytest.raises(DeprecationWarning):
+        warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module=module)
+
+
+def test_other_libraries_deprecations_are_theirs():
+    import warnings
+
+    for module in ("numpy.core", "kerasish", "jupyter_client.session"):
+        warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module=module)  # no error
