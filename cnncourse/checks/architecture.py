@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
+from collections import Counter
 
-from .core import CheckFailed
+import numpy as np
+
+from .core import CheckFailed, NotAttempted, call
 
 # The get_config() fields worth comparing, by layer class.
 KEY_FIELDS = {
@@ -174,3 +178,210 @@ def check_architecture(model, expected, exercise="Architecture", hint=None, chec
 def summary_table(model):
     """The model's layers as rows ``(kind, output shape, params)``, for printing."""
     return [(s.kind, s.output_shape, s.params) for s in describe(model)]
+
+
+# --------------------------------------------------------------------------
+# Blocks: what Keras built and how it behaves
+# --------------------------------------------------------------------------
+def block_model(ex, block, input_shape, *args, hint=None):
+    """Build a student's functional block on a fresh input and wrap it in a model.
+
+    Args:
+        ex: the exercise's name, as feedback shows it.
+        block: the student's ``block(x, *args)``, returning the output tensor.
+        input_shape: the input's shape without the batch axis.
+        *args: the block's other arguments.
+        hint: the hint to give when the block fails to build.
+
+    Returns:
+        ``keras.Model(x, block(x, *args))``; a :class:`CheckFailed` explains a
+        block that returns ``None``, a model, or a tensor not computed from ``x``.
+
+    Example:
+        >>> model = block_model("Ex 1", vgg_block, (16, 16, 3), 2, 8)  # doctest: +SKIP
+    """
+    import keras
+
+    inp = keras.Input(shape=input_shape)
+    try:
+        out = call(ex, block, inp, *args)
+    except NotAttempted:
+        raise
+    except CheckFailed as exc:
+        raise CheckFailed(ex, exc.problem, hint=hint or exc.hint) from None
+    if out is None:
+        raise CheckFailed(ex, "the block returned None: did you forget to `return` the output tensor?")
+    if isinstance(out, keras.Model) or not hasattr(out, "shape"):
+        raise CheckFailed(ex, "the block should return the output *tensor* of its last layer (functional API).",
+                          found=type(out).__name__, hint="Write `y = SomeLayer(...)(x)` layer after layer and "
+                                                         "`return y`.")
+    try:
+        return keras.Model(inp, out)
+    except Exception as exc:  # the output does not come from the input
+        raise CheckFailed(ex, f"the output tensor is not computed from the input x ({type(exc).__name__}).",
+                          hint="Apply every layer to x, or to a tensor computed from x.") from None
+
+
+def output_shape(model):
+    """The shape of the model's (first) output, without the batch axis."""
+    return tuple(model.outputs[0].shape)[1:]
+
+
+def layer_kind(layer):
+    """The layer's class name (``"Conv2D"``)."""
+    return type(layer).__name__
+
+
+def layers_of_kind(model, kind):
+    """The model's layers of class name ``kind``, in order."""
+    return [layer for layer in model.layers if layer_kind(layer) == kind]
+
+
+def activation_of(layer):
+    """The name of the layer's activation, ``"linear"`` when it has none."""
+    act = _activation_name(layer)
+    return "linear" if act in (None, "linear") else act
+
+
+def as_pair(v):
+    """``(v, v)`` for a single size, the pair itself for a pair (``kernel_size``, ``strides``)."""
+    return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
+
+
+def conv_signature(layer):
+    """What makes a ``Conv2D`` the layer it is, as a hashable tuple.
+
+    Args:
+        layer: a built ``keras.layers.Conv2D``.
+
+    Returns:
+        ``(kernel, filters, input channels, strides, padding, activation, groups)``;
+        a 1x1 convolution's padding reads ``"same"`` (it never pads).
+    """
+    cfg = layer.get_config()
+    k = as_pair(cfg["kernel_size"])
+    padding = cfg["padding"]
+    if k == (1, 1):
+        padding = "same"  # a 1x1 convolution never pads: 'same' and 'valid' are the same layer
+    return (k[0], cfg["filters"], int(layer.input.shape[-1]), as_pair(cfg["strides"])[0], padding,
+            activation_of(layer), cfg.get("groups", 1))
+
+
+def describe_conv_signature(d):
+    """A :func:`conv_signature` in words, for feedback."""
+    k, f, cin, s, pad, act, g = d
+    extra = f", groups={g}" if g != 1 else ""
+    return (f"Conv2D {k}x{k}, {f} filters on {cin} input channels, strides={s}, padding='{pad}', "
+            f"activation={act}{extra}")
+
+
+def compare_conv_inventory(ex, what, found, expected, hint=None):
+    """Fail unless two multisets of :func:`conv_signature` are equal, listing what is missing and extra.
+
+    Blocks with parallel paths may build their layers in any order; comparing
+    multisets accepts every order and still names each wrong layer.
+    """
+    found_c, expected_c = Counter(found), Counter(expected)
+    if found_c == expected_c:
+        return
+    missing = list((expected_c - found_c).elements())
+    extra = list((found_c - expected_c).elements())
+    lines = ([f"missing: {describe_conv_signature(d)}" for d in missing]
+             + [f"unexpected: {describe_conv_signature(d)}" for d in extra])
+    raise CheckFailed(ex, f"{what}: the convolutions differ from the specification:\n    " + "\n    ".join(lines),
+                      hint=hint)
+
+
+def expect_params(ex, model, expected, what, hint=None):
+    """Fail unless ``model.count_params()`` is ``expected`` (a closed-form count)."""
+    got = int(model.count_params())
+    if got != expected:
+        raise CheckFailed(ex, f"{what}: wrong number of parameters.", expected=expected, found=got, hint=hint)
+
+
+def expect_layer_count(ex, model, kind, expected, what, hint=None):
+    """Fail unless the model has ``expected`` layers of class name ``kind``."""
+    n = len(layers_of_kind(model, kind))
+    if n != expected:
+        raise CheckFailed(ex, f"{what}: expected {expected} {kind} layer(s), found {n}.", hint=hint)
+
+
+def forward(model, x):
+    """The model's output on ``x`` in inference mode, as a NumPy array."""
+    return np.asarray(model(x, training=False))
+
+
+def reach(model, shape, seed=0, trials=2, bump=8.0):
+    """How far a one-pixel change of the input spreads through a block, per output channel.
+
+    The centre pixel of a random input (all its channels) is raised by
+    ``bump``; a position of the output counts as changed when it moves by more
+    than 1e-5. A 3x3 'same' convolution spreads a change by 1 pixel, two of
+    them by 2, a 1x1 by 0: the behaviour of each path of a block, whatever
+    layers it was built from.
+
+    Args:
+        model: a block wrapped by :func:`block_model` (same height and width in and out).
+        shape: the input's shape, ``(height, width, channels)``.
+        seed: the seed of the random inputs.
+        trials: how many random inputs (the farthest change over all of them counts).
+        bump: how much the centre pixel is raised.
+
+    Returns:
+        An int array with one value per output channel: the Chebyshev distance
+        from the centre to the farthest changed position (-1: never changed).
+    """
+    rng = np.random.default_rng(seed)
+    h, w, _ = shape
+    ci, cj = h // 2, w // 2
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    dist = np.maximum(abs(rows - ci), abs(cols - cj))
+    farthest = None
+    for _ in range(trials):
+        x = rng.normal(size=(1,) + tuple(shape)).astype("float32")
+        x2 = x.copy()
+        x2[0, ci, cj, :] += bump
+        changed = np.abs(forward(model, x2) - forward(model, x))[0] > 1e-5  # (h, w, c)
+        r = np.where(changed, dist[..., None], -1).max(axis=(0, 1))
+        farthest = r if farthest is None else np.maximum(farthest, r)
+    return farthest
+
+
+def _slices(sizes):
+    out, start = [], 0
+    for s in sizes:
+        out.append(slice(start, start + s))
+        start += s
+    return out
+
+
+def check_path_reach(ex, model, shape, sizes, radii, names, order_hint):
+    """Fail unless each path of a block (a slice of its output channels) spreads a change exactly its radius.
+
+    Args:
+        ex: the exercise's name.
+        model: the block as a model (:func:`block_model`).
+        shape: the input's shape.
+        sizes: each path's number of output channels, in concatenation order.
+        radii: each path's expected :func:`reach` (a 3x3 path 1, a 5x5 path 2...).
+        names: each path's name, for feedback.
+        order_hint: the hint when the paths are all there but concatenated in another order.
+    """
+    far = reach(model, shape)
+
+    def per_path(order):
+        return [int(far[sl].max()) if sl.stop > sl.start else -1
+                for sl in _slices([sizes[i] for i in order])]
+
+    got = per_path(range(len(sizes)))
+    if got == list(radii):
+        return
+    for order in itertools.permutations(range(len(sizes))):
+        if per_path(order) == [radii[i] for i in order]:
+            raise CheckFailed(ex, "the paths are concatenated in the wrong order.",
+                              expected=list(names), found=[names[i] for i in order], hint=order_hint)
+    raise CheckFailed(ex, "a one-pixel change of the input spreads wrongly through your paths "
+                          "(how many pixels away each path's channels change).",
+                      expected=dict(zip(names, radii)), found=dict(zip(names, got)),
+                      hint="A 1x1 convolution looks at one pixel, a 3x3 at 1 pixel around it, a 5x5 at 2; "
+                           "check each path's kernel sizes and what it is applied to.")

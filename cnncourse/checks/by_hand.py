@@ -503,14 +503,13 @@ def _numpy_cores(*names):
     """NumPy's C functions behind ``np.correlate`` and ``np.convolve`` (where this NumPy has them)."""
     import importlib
 
-    found = []
-    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):  # NumPy 2, else NumPy 1 (deprecated in 2)
         try:
-            found += [getattr(importlib.import_module(module), n) for n in names
-                      if hasattr(importlib.import_module(module), n)]
+            core = importlib.import_module(module)
         except ImportError:
             continue
-    return tuple(found)
+        return tuple(getattr(core, n) for n in names if hasattr(core, n))
+    return ()
 
 
 LOOPS = Forbidden("write the loops yourself",

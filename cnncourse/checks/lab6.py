@@ -20,16 +20,16 @@ on 16x16 texture patches (brick, grass, gravel).
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
-from collections import Counter
 
 import numpy as np
 
-from .architecture import LayerSpec, check_architecture
+from .architecture import (LayerSpec, activation_of, as_pair, block_model, check_architecture, check_path_reach,
+                           compare_conv_inventory, conv_signature, expect_layer_count, expect_params, forward,
+                           layers_of_kind, output_shape, reach)
 from .by_hand import ARITHMETIC, by_hand
-from .core import CheckFailed, NotAttempted, call, passed
+from .core import CheckFailed, call, passed
 from .hidden import hidden_for
 
 LAB = "lab6-architectures"
@@ -40,156 +40,8 @@ LEARNING_RATE = 3e-3
 """Adam's learning rate when a check trains a mini network (calibrated with it)."""
 
 
-# --------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------
 def _rng(seed):
     return np.random.default_rng(seed)
-
-
-def _block_model(ex, block, input_shape, *args, hint=None):
-    """Call ``block(keras.Input(shape=input_shape), *args)`` and wrap it in a model."""
-    import keras
-
-    inp = keras.Input(shape=input_shape)
-    try:
-        out = call(ex, block, inp, *args)
-    except NotAttempted:
-        raise
-    except CheckFailed as exc:
-        raise CheckFailed(ex, exc.problem, hint=hint or exc.hint) from None
-    if out is None:
-        raise CheckFailed(ex, "the block returned None: did you forget to `return` the output tensor?")
-    if isinstance(out, keras.Model) or not hasattr(out, "shape"):
-        raise CheckFailed(ex, "the block should return the output *tensor* of its last layer (functional API).",
-                          found=type(out).__name__, hint="Write `y = SomeLayer(...)(x)` layer after layer and "
-                                                         "`return y`.")
-    try:
-        return keras.Model(inp, out)
-    except Exception as exc:  # the output does not come from the input
-        raise CheckFailed(ex, f"the output tensor is not computed from the input x ({type(exc).__name__}).",
-                          hint="Apply every layer to x, or to a tensor computed from x.") from None
-
-
-def _out_shape(model):
-    return tuple(model.outputs[0].shape)[1:]
-
-
-def _kind(layer):
-    return type(layer).__name__
-
-
-def _layers(model, kind):
-    return [layer for layer in model.layers if _kind(layer) == kind]
-
-
-def _act(layer):
-    act = layer.get_config().get("activation")
-    if isinstance(act, dict):
-        act = act.get("config", {}).get("name") or act.get("class_name")
-    return "linear" if act in (None, "linear") else act
-
-
-def _pair(v):
-    return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
-
-
-def _conv_desc(layer):
-    """(kernel, filters, input channels, strides, padding, activation, groups) of a Conv2D."""
-    cfg = layer.get_config()
-    k = _pair(cfg["kernel_size"])
-    padding = cfg["padding"]
-    if k == (1, 1):
-        padding = "same"  # a 1x1 convolution never pads: 'same' and 'valid' are the same layer
-    return (k[0], cfg["filters"], int(layer.input.shape[-1]), _pair(cfg["strides"])[0], padding,
-            _act(layer), cfg.get("groups", 1))
-
-
-def _describe_conv(d):
-    k, f, cin, s, pad, act, g = d
-    extra = f", groups={g}" if g != 1 else ""
-    return (f"Conv2D {k}x{k}, {f} filters on {cin} input channels, strides={s}, padding='{pad}', "
-            f"activation={act}{extra}")
-
-
-def _compare_inventory(ex, what, found, expected, hint=None):
-    """Fail unless two multisets of layer descriptions are equal, listing what is missing and extra."""
-    found_c, expected_c = Counter(found), Counter(expected)
-    if found_c == expected_c:
-        return
-    missing = list((expected_c - found_c).elements())
-    extra = list((found_c - expected_c).elements())
-    lines = [f"missing: {_describe_conv(d)}" for d in missing] + [f"unexpected: {_describe_conv(d)}" for d in extra]
-    raise CheckFailed(ex, f"{what}: the convolutions differ from the specification:\n    " + "\n    ".join(lines),
-                      hint=hint)
-
-
-def _expect_params(ex, model, expected, what, hint=None):
-    got = int(model.count_params())
-    if got != expected:
-        raise CheckFailed(ex, f"{what}: wrong number of parameters.", expected=expected, found=got, hint=hint)
-
-
-def _count(ex, model, kind, expected, what, hint=None):
-    n = len(_layers(model, kind))
-    if n != expected:
-        raise CheckFailed(ex, f"{what}: expected {expected} {kind} layer(s), found {n}.", hint=hint)
-
-
-def _forward(model, x):
-    return np.asarray(model(x, training=False))
-
-
-def _reach(model, shape, seed=0, trials=2, bump=8.0):
-    """Chebyshev distance from the centre pixel to the farthest output position it changes, per channel.
-
-    The input is random; the centre pixel (all channels) is raised by ``bump``.
-    Returns an int array with one value per output channel (-1: never changed).
-    """
-    rng = _rng(seed)
-    h, w, _ = shape
-    ci, cj = h // 2, w // 2
-    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-    dist = np.maximum(abs(rows - ci), abs(cols - cj))
-    reach = None
-    for _ in range(trials):
-        x = rng.normal(size=(1,) + tuple(shape)).astype("float32")
-        x2 = x.copy()
-        x2[0, ci, cj, :] += bump
-        changed = np.abs(_forward(model, x2) - _forward(model, x))[0] > 1e-5  # (h, w, c)
-        r = np.where(changed, dist[..., None], -1).max(axis=(0, 1))
-        reach = r if reach is None else np.maximum(reach, r)
-    return reach
-
-
-def _slices(sizes):
-    out, start = [], 0
-    for s in sizes:
-        out.append(slice(start, start + s))
-        start += s
-    return out
-
-
-def _check_path_reach(ex, model, shape, sizes, radii, names, order_hint):
-    """Each channel slice (a path of the block) must reach exactly its radius."""
-    reach = _reach(model, shape)
-
-    def per_path(order):
-        return [int(reach[sl].max()) if sl.stop > sl.start else -1
-                for sl in _slices([sizes[i] for i in order])]
-
-    got = per_path(range(len(sizes)))
-    if got == list(radii):
-        return
-    for order in itertools.permutations(range(len(sizes))):
-        if per_path(order) == [radii[i] for i in order]:
-            raise CheckFailed(ex, "the paths are concatenated in the wrong order.",
-                              expected=list(names), found=[names[i] for i in order], hint=order_hint)
-    raise CheckFailed(ex, "a one-pixel change of the input spreads wrongly through your paths "
-                          "(how many pixels away each path's channels change).",
-                      expected=dict(zip(names, radii)), found=dict(zip(names, got)),
-                      hint="A 1x1 convolution looks at one pixel, a 3x3 at 1 pixel around it, a 5x5 at 2; "
-                           "check each path's kernel sizes and what it is applied to.")
 
 
 # --------------------------------------------------------------------------
@@ -202,8 +54,8 @@ def check_vgg_block(vgg_block):
     for shape, n, f in cases:
         h, w, cin = shape
         what = f"vgg_block(x, num_convs={n}, filters={f}) on x of shape {shape}"
-        model = _block_model(ex, vgg_block, shape, n, f)
-        got, want = _out_shape(model), (h // 2, w // 2, f)
+        model = block_model(ex, vgg_block, shape, n, f)
+        got, want = output_shape(model), (h // 2, w // 2, f)
         if got != want:
             hint = "Each convolution keeps the size (padding='same'); only the 2x2 pooling halves it."
             if len(got) == 3 and got[-1] == f and got[0] < want[0]:
@@ -222,15 +74,15 @@ def check_vgg_block(vgg_block):
                            hint="num_convs Conv2D(filters, 3, padding='same', activation='relu'), "
                                 "then MaxPooling2D(pool_size=2).")
         expected = sum(9 * c_in * f + f for c_in in [cin] + [f] * (n - 1))
-        _expect_params(ex, model, expected, what, hint="A 3x3 convolution has 3*3*C_in*C_out weights "
+        expect_params(ex, model, expected, what, hint="A 3x3 convolution has 3*3*C_in*C_out weights "
                                                        "and C_out biases.")
     # Behaviour: the block commutes with a translation by an even number of pixels.
-    model = _block_model(ex, vgg_block, (16, 16, 2), 2, 4)
+    model = block_model(ex, vgg_block, (16, 16, 2), 2, 4)
     rng = _rng(7)
     x = np.zeros((1, 16, 16, 2), "float32")
     x[0, 5:9, 4:8] = rng.uniform(0.2, 1.0, size=(4, 4, 2))
     moved = np.roll(x, 2, axis=2)
-    y, y_moved = _forward(model, x), _forward(model, moved)
+    y, y_moved = forward(model, x), forward(model, moved)
     if (y < -1e-6).any():
         raise CheckFailed(ex, "the block outputs negative values.", hint="Use activation='relu' in the convolutions.")
     if not np.allclose(np.roll(y, 1, axis=2), y_moved, atol=1e-5):
@@ -257,22 +109,22 @@ def check_inception_block(inception_block):
         h, w, cin = shape
         c1, c3r, c3, c5r, c5, pp = sizes
         what = f"inception_block(x, {', '.join(map(str, sizes))}) on x of shape {shape}"
-        model = _block_model(ex, inception_block, shape, *sizes,
+        model = block_model(ex, inception_block, shape, *sizes,
                              hint="Concatenate joins tensors that differ only along the concatenation axis: "
                                   "use axis=-1 (channels) and padding='same' everywhere.")
-        got, want = _out_shape(model), (h, w, c1 + c3 + c5 + pp)
+        got, want = output_shape(model), (h, w, c1 + c3 + c5 + pp)
         if got != want:
             hint = "Every path keeps the spatial size; the output channels are c1 + c3 + c5 + pool_proj."
             if len(got) == 3 and (got[0] != h or got[1] != w) and got[-1] != want[-1]:
                 hint = ("Your paths were stacked along a spatial axis: concatenate along the channels, "
                         "Concatenate(axis=-1).")
             raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
-        concats = _layers(model, "Concatenate")
+        concats = layers_of_kind(model, "Concatenate")
         if len(concats) != 1 or concats[0].get_config()["axis"] not in (-1, 3):
             raise CheckFailed(ex, f"{what}: join the four paths with one Concatenate(axis=-1).",
                               found=[c.get_config()["axis"] for c in concats])
-        pools = _layers(model, "MaxPooling2D")
-        if len(pools) != 1 or (_pair(pools[0].get_config()["pool_size"]), _pair(pools[0].get_config()["strides"]),
+        pools = layers_of_kind(model, "MaxPooling2D")
+        if len(pools) != 1 or (as_pair(pools[0].get_config()["pool_size"]), as_pair(pools[0].get_config()["strides"]),
                                pools[0].get_config()["padding"]) != ((3, 3), (1, 1), "same"):
             raise CheckFailed(ex, f"{what}: the fourth path starts with a 3x3 max pool, stride 1, padding 'same'.",
                               found=[(p.get_config()["pool_size"], p.get_config()["strides"],
@@ -280,14 +132,14 @@ def check_inception_block(inception_block):
         expected = [(1, c1, cin, 1, "same", "relu", 1), (1, c3r, cin, 1, "same", "relu", 1),
                     (3, c3, c3r, 1, "same", "relu", 1), (1, c5r, cin, 1, "same", "relu", 1),
                     (5, c5, c5r, 1, "same", "relu", 1), (1, pp, cin, 1, "same", "relu", 1)]
-        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected,
+        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected,
                            hint="Path 1: 1x1. Path 2: 1x1 reduce, then 3x3. Path 3: 1x1 reduce, then 5x5. "
                                 "Path 4: 3x3 max pool, then 1x1. All with ReLU and padding='same'.")
-        _expect_params(ex, model, inception_params(cin, *sizes), what)
+        expect_params(ex, model, inception_params(cin, *sizes), what)
     shape, sizes = cases[0]
-    model = _block_model(ex, inception_block, shape, *sizes)
+    model = block_model(ex, inception_block, shape, *sizes)
     c1, c3r, c3, c5r, c5, pp = sizes
-    _check_path_reach(ex, model, shape, (c1, c3, c5, pp), (0, 1, 2, 1), ("1x1", "3x3", "5x5", "pool"),
+    check_path_reach(ex, model, shape, (c1, c3, c5, pp), (0, 1, 2, 1), ("1x1", "3x3", "5x5", "pool"),
                       order_hint="Concatenate the paths in the order 1x1, 3x3, 5x5, pool.")
     passed(ex, f"four paths, channels and parameters right on {len(cases)} inputs; "
                       "each path sees as far as its kernel")
@@ -305,8 +157,8 @@ def residual_params(cin, filters, stride):
 
 def _zero_main_path(model, kernel=3):
     """Set the weights of every ``kernel`` x ``kernel`` convolution to zero (the main path)."""
-    for layer in _layers(model, "Conv2D"):
-        if _pair(layer.get_config()["kernel_size"]) == (kernel, kernel):
+    for layer in layers_of_kind(model, "Conv2D"):
+        if as_pair(layer.get_config()["kernel_size"]) == (kernel, kernel):
             layer.set_weights([np.zeros_like(v) for v in layer.get_weights()])
 
 
@@ -326,35 +178,35 @@ def check_residual_block(residual_block):
         h, w, cin = shape
         projection = s != 1 or cin != f
         what = f"residual_block(x, filters={f}, stride={s}) on x of shape {shape}"
-        model = _block_model(ex, residual_block, shape, f, s,
+        model = block_model(ex, residual_block, shape, f, s,
                              hint="Add needs two tensors of the same shape. When the stride is not 1 or "
                                   "the channels change, pass x through a 1x1 Conv2D(filters, strides=stride) "
                                   "first (a projection shortcut).")
-        got, want = _out_shape(model), (math.ceil(h / s), math.ceil(w / s), f)
+        got, want = output_shape(model), (math.ceil(h / s), math.ceil(w / s), f)
         if got != want:
             raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got,
                               hint="The first 3x3 convolution has strides=stride, both use padding='same'.")
-        _count(ex, model, "Add", 1, what, hint="Join the main path and the shortcut with Add().")
+        expect_layer_count(ex, model, "Add", 1, what, hint="Join the main path and the shortcut with Add().")
         expected = [(3, f, cin, s, "same", "relu", 1), (3, f, f, 1, "same", "linear", 1)]
         if projection:
             expected.append((1, f, cin, s, "same", "linear", 1))
         hint = ("Main path: Conv2D(filters, 3, strides=stride, padding='same', activation='relu'), then "
                 "Conv2D(filters, 3, padding='same') with no activation. Shortcut: x itself, or "
                 "Conv2D(filters, 1, strides=stride) when the shapes differ. ReLU after the Add.")
-        if not projection and len(_layers(model, "Conv2D")) == 3:
+        if not projection and len(layers_of_kind(model, "Conv2D")) == 3:
             hint = "Here the shapes already match: the shortcut is x itself, with no 1x1 convolution."
-        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected, hint=hint)
-        _expect_params(ex, model, residual_params(cin, f, s), what)
+        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected, hint=hint)
+        expect_params(ex, model, residual_params(cin, f, s), what)
         # Behaviour: with the main path's weights at zero the block is ReLU(shortcut(x)).
         x = _rng(11).normal(size=(2,) + shape).astype("float32")
-        y = _forward(model, x)
+        y = forward(model, x)
         if (y < -1e-6).any():
             raise CheckFailed(ex, f"{what}: the block outputs negative values.",
                               hint="Apply a ReLU after the Add.")
         _zero_main_path(model)
-        y0 = _forward(model, x)
+        y0 = forward(model, x)
         if projection:
-            proj = [layer for layer in _layers(model, "Conv2D") if _pair(layer.get_config()["kernel_size"]) == (1, 1)]
+            proj = [layer for layer in layers_of_kind(model, "Conv2D") if as_pair(layer.get_config()["kernel_size"]) == (1, 1)]
             target = np.maximum(_conv1x1(x, proj[0], s), 0.0)
         else:
             target = np.maximum(x, 0.0)
@@ -369,11 +221,11 @@ def check_residual_block(residual_block):
                            "yours outputs something else.")
             raise CheckFailed(ex, f"{what}: {problem}", hint="y = ReLU(main(x) + shortcut(x)).")
     # Behaviour: two stacked 3x3 convolutions see 2 pixels around.
-    model = _block_model(ex, residual_block, (9, 9, 4), 4, 1)
-    reach = int(_reach(model, (9, 9, 4)).max())
-    if reach != 2:
+    model = block_model(ex, residual_block, (9, 9, 4), 4, 1)
+    spread = int(reach(model, (9, 9, 4)).max())
+    if spread != 2:
         raise CheckFailed(ex, "a one-pixel change should reach 2 pixels away through two 3x3 convolutions.",
-                          expected=2, found=reach)
+                          expected=2, found=spread)
     passed(ex, f"structure, parameters and shortcut right on {len(cases)} inputs; with the main path "
                       "zeroed the block is ReLU(x)")
 
@@ -395,14 +247,14 @@ def check_resnext_block(resnext_block):
     for shape, f, g in cases:
         h, w, cin = shape
         what = f"resnext_block(x, filters={f}, groups={g}) on x of shape {shape}"
-        model = _block_model(ex, resnext_block, shape, f, g,
+        model = block_model(ex, resnext_block, shape, f, g,
                              hint="When the channels change, the shortcut needs a 1x1 Conv2D(filters).")
-        got, want = _out_shape(model), (h, w, f)
+        got, want = output_shape(model), (h, w, f)
         if got != want:
             raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got,
                               hint="All convolutions use stride 1 and padding='same'.")
-        _count(ex, model, "Add", 1, what, hint="Add the shortcut to the main path.")
-        grouped = [layer for layer in _layers(model, "Conv2D") if _pair(layer.get_config()["kernel_size"]) == (3, 3)]
+        expect_layer_count(ex, model, "Add", 1, what, hint="Add the shortcut to the main path.")
+        grouped = [layer for layer in layers_of_kind(model, "Conv2D") if as_pair(layer.get_config()["kernel_size"]) == (3, 3)]
         if len(grouped) != 1 or grouped[0].get_config().get("groups", 1) != g:
             raise CheckFailed(ex, f"{what}: the 3x3 convolution should be grouped.",
                               expected=f"one Conv2D(filters, 3, groups={g})",
@@ -412,32 +264,32 @@ def check_resnext_block(resnext_block):
                     (1, f, f, 1, "same", "linear", 1)]
         if cin != f:
             expected.append((1, f, cin, 1, "same", "linear", 1))
-        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected,
+        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected,
                            hint="1x1 (ReLU) -> grouped 3x3 (ReLU) -> 1x1 (no activation), "
                                 "+ shortcut, then ReLU.")
         grouped_params = grouped[0].count_params()
         if grouped_params != 9 * (f // g) * f + f:
             raise CheckFailed(ex, f"{what}: the grouped convolution has the wrong number of parameters.",
                               expected=9 * (f // g) * f + f, found=grouped_params)
-        _expect_params(ex, model, resnext_params(cin, f, g), what)
+        expect_params(ex, model, resnext_params(cin, f, g), what)
     # Parameters shrink by about the number of groups.
     f, g = 32, 8
-    dense_model = _block_model(ex, resnext_block, (6, 6, f), f, 1)
-    grouped_model = _block_model(ex, resnext_block, (6, 6, f), f, g)
-    p1 = [layer.count_params() for layer in _layers(dense_model, "Conv2D") if layer.get_config().get("groups", 1) == 1
-          and _pair(layer.get_config()["kernel_size"]) == (3, 3)]
-    pg = [layer.count_params() for layer in _layers(grouped_model, "Conv2D")
-          if _pair(layer.get_config()["kernel_size"]) == (3, 3)]
+    dense_model = block_model(ex, resnext_block, (6, 6, f), f, 1)
+    grouped_model = block_model(ex, resnext_block, (6, 6, f), f, g)
+    p1 = [layer.count_params() for layer in layers_of_kind(dense_model, "Conv2D") if layer.get_config().get("groups", 1) == 1
+          and as_pair(layer.get_config()["kernel_size"]) == (3, 3)]
+    pg = [layer.count_params() for layer in layers_of_kind(grouped_model, "Conv2D")
+          if as_pair(layer.get_config()["kernel_size"]) == (3, 3)]
     ratio = p1[0] / pg[0]
     if not 0.9 * g <= ratio <= g:
         raise CheckFailed(ex, f"{g} groups should cut the 3x3 layer's parameters about {g} times.",
                           expected=f"about {g}", found=round(ratio, 2))
     # Behaviour: with every convolution at zero the identity block is ReLU(x).
     x = _rng(12).normal(size=(2, 8, 8, 16)).astype("float32")
-    model = _block_model(ex, resnext_block, (8, 8, 16), 16, 4)
-    for layer in _layers(model, "Conv2D"):
+    model = block_model(ex, resnext_block, (8, 8, 16), 16, 4)
+    for layer in layers_of_kind(model, "Conv2D"):
         layer.set_weights([np.zeros_like(v) for v in layer.get_weights()])
-    y0 = _forward(model, x)
+    y0 = forward(model, x)
     if not np.allclose(y0, np.maximum(x, 0.0), atol=1e-5):
         problem = ("outputs zeros: the shortcut is missing" if np.allclose(y0, 0.0)
                    else "does not output ReLU(x)")
@@ -505,8 +357,8 @@ def check_separable_block(separable_block):
     for shape, f in cases:
         h, w, cin = shape
         what = f"separable_block(x, filters={f}) on x of shape {shape}"
-        model = _block_model(ex, separable_block, shape, f)
-        got = _out_shape(model)
+        model = block_model(ex, separable_block, shape, f)
+        got = output_shape(model)
         if got != (h, w, f):
             hint = ("padding='same' keeps the size." if len(got) == 3 and got[0] < h
                     else "The pointwise 1x1 Conv2D sets the number of output channels.")
@@ -521,18 +373,18 @@ def check_separable_block(separable_block):
                                 "Conv2D(filters, 1, activation='relu').")
     # Behaviour: the same function as Keras' SeparableConv2D with the same weights.
     shape, f = (10, 6, 16), 32
-    model = _block_model(ex, separable_block, shape, f)
-    depthwise = _layers(model, "DepthwiseConv2D")[0].get_weights()[0]
-    pointwise = _layers(model, "Conv2D")[0].get_weights()
+    model = block_model(ex, separable_block, shape, f)
+    depthwise = layers_of_kind(model, "DepthwiseConv2D")[0].get_weights()[0]
+    pointwise = layers_of_kind(model, "Conv2D")[0].get_weights()
     rng = _rng(13)
     pointwise = [rng.normal(size=v.shape).astype("float32") for v in pointwise]
-    _layers(model, "Conv2D")[0].set_weights(pointwise)
+    layers_of_kind(model, "Conv2D")[0].set_weights(pointwise)
     oracle = keras.layers.SeparableConv2D(f, 3, padding="same", activation="relu")
     inp = keras.Input(shape=shape)
     ref = keras.Model(inp, oracle(inp))
     oracle.set_weights([depthwise, pointwise[0], pointwise[1]])
     x = rng.normal(size=(2,) + shape).astype("float32")
-    if not np.allclose(_forward(model, x), _forward(ref, x), atol=1e-4):
+    if not np.allclose(forward(model, x), forward(ref, x), atol=1e-4):
         raise CheckFailed(ex, "with the same weights, your block and Keras' SeparableConv2D (ReLU) disagree.",
                           hint="Depthwise first, pointwise second, ReLU at the end only.")
     passed(ex, f"structure right on {len(cases)} inputs; computes what SeparableConv2D computes")
@@ -590,27 +442,27 @@ def check_fire_module(fire_module):
         h, w, cin = shape
         s, e1, e3 = sizes
         what = f"fire_module(x, {s}, {e1}, {e3}) on x of shape {shape}"
-        model = _block_model(ex, fire_module, shape, *sizes,
+        model = block_model(ex, fire_module, shape, *sizes,
                              hint="Concatenate the two expand layers along the channels (axis=-1); the 3x3 "
                                   "expand needs padding='same'.")
-        got, want = _out_shape(model), (h, w, e1 + e3)
+        got, want = output_shape(model), (h, w, e1 + e3)
         if got != want:
             hint = "The output has expand1x1 + expand3x3 channels and the input's height and width."
             if len(got) == 3 and (got[0] != h or got[1] != w):
                 hint = "Concatenate along the channels (axis=-1), with padding='same' in the 3x3 expand."
             raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
-        concats = _layers(model, "Concatenate")
+        concats = layers_of_kind(model, "Concatenate")
         if len(concats) != 1 or concats[0].get_config()["axis"] not in (-1, 3):
             raise CheckFailed(ex, f"{what}: join the two expand layers with Concatenate(axis=-1).")
         expected = [(1, s, cin, 1, "same", "relu", 1), (1, e1, s, 1, "same", "relu", 1),
                     (3, e3, s, 1, "same", "relu", 1)]
-        _compare_inventory(ex, what, [_conv_desc(layer) for layer in _layers(model, "Conv2D")], expected,
+        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected,
                            hint="Squeeze: Conv2D(squeeze, 1). Both expands read the squeezed tensor. "
                                 "All with ReLU and padding='same'.")
-        _expect_params(ex, model, fire_params(cin, *sizes), what)
+        expect_params(ex, model, fire_params(cin, *sizes), what)
     shape, (s, e1, e3) = cases[0]
-    model = _block_model(ex, fire_module, shape, s, e1, e3)
-    _check_path_reach(ex, model, shape, (e1, e3), (0, 1), ("expand1x1", "expand3x3"),
+    model = block_model(ex, fire_module, shape, s, e1, e3)
+    check_path_reach(ex, model, shape, (e1, e3), (0, 1), ("expand1x1", "expand3x3"),
                       order_hint="Concatenate the 1x1 expand first, then the 3x3 expand.")
     passed(ex, f"squeeze, expand paths, channels and parameters right on {len(cases)} inputs")
 
@@ -692,7 +544,7 @@ def check_mini_vgg(mini_vgg):
             LayerSpec("Dense", (MINI_CLASSES,), None, {}, "softmax")]
     check_architecture(model, spec, ex, hint="vgg_block(x, 1, 16), vgg_block(x, 2, 32), Flatten(), "
                                              "Dense(num_classes, activation='softmax').")
-    _expect_params(ex, model, mini_vgg_params(), f"mini_vgg({MINI_INPUT}, {MINI_CLASSES})")
+    expect_params(ex, model, mini_vgg_params(), f"mini_vgg({MINI_INPUT}, {MINI_CLASSES})")
     passed(ex, f"{model.count_params():,} parameters, layers as specified")
 
 
@@ -703,15 +555,15 @@ def check_mini_resnet(mini_resnet):
     what = f"mini_resnet({MINI_INPUT}, {MINI_CLASSES})"
     hint = ("Conv2D(16, 3, padding='same', activation='relu'), MaxPooling2D(2), residual_block(x, 16, 1), "
             "residual_block(x, 32, 2), GlobalAveragePooling2D(), Dense(num_classes, activation='softmax').")
-    _count(ex, model, "Add", 2, what, hint=hint)
-    _count(ex, model, "MaxPooling2D", 1, what, hint=hint)
-    _count(ex, model, "GlobalAveragePooling2D", 1, what, hint=hint)
-    _count(ex, model, "Conv2D", 6, what, hint=hint)
-    dense = _layers(model, "Dense")
-    if len(dense) != 1 or _act(dense[0]) != "softmax":
+    expect_layer_count(ex, model, "Add", 2, what, hint=hint)
+    expect_layer_count(ex, model, "MaxPooling2D", 1, what, hint=hint)
+    expect_layer_count(ex, model, "GlobalAveragePooling2D", 1, what, hint=hint)
+    expect_layer_count(ex, model, "Conv2D", 6, what, hint=hint)
+    dense = layers_of_kind(model, "Dense")
+    if len(dense) != 1 or activation_of(dense[0]) != "softmax":
         raise CheckFailed(ex, f"{what}: end with a single Dense(num_classes, activation='softmax').", hint=hint)
-    _expect_params(ex, model, mini_resnet_params(), what, hint=hint)
-    seen = tuple(int(d) for d in _layers(model, "GlobalAveragePooling2D")[0].input.shape[1:])
+    expect_params(ex, model, mini_resnet_params(), what, hint=hint)
+    seen = tuple(int(d) for d in layers_of_kind(model, "GlobalAveragePooling2D")[0].input.shape[1:])
     want = (MINI_INPUT[0] // 4, MINI_INPUT[1] // 4, 32)
     if seen != want:  # a block without its stride has the same parameters: only the shape tells
         raise CheckFailed(ex, f"{what}: the global pooling should see a {want} feature map.", expected=want,
