@@ -87,7 +87,9 @@ case "$job" in
         echo ">>> checking that release/ is generated from source/"
         cnncourse release --check
         echo ">>> running the tests"
-        exec python -m pytest -n 2 --dist worksteal --durations=15 "$@"
+        # loadgroup: the tests of one xdist_group (a module whose fixture grades a class, the wheels)
+        # run on one worker, so each heavy fixture is built once.
+        exec python -m pytest -n 2 --dist loadgroup --durations=15 "$@"
         ;;
     *)
         echo "usage: bash setup.sh demo|test [arguments for the job]" >&2

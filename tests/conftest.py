@@ -22,3 +22,27 @@ def rng():
 
     return np.random.default_rng(0)
 
+
+
+STRICT = os.environ.get("CNNCOURSE_TEST_STRICT") == "1"
+"""Set by .ci/run: continuous integration installs everything the tests need, so a skip there
+(no bubblewrap, no PostgreSQL, no browser, no Keras) is a failure, not a quiet gap."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped where nothing may be ({reason}): CNNCOURSE_TEST_STRICT=1 asks for every test to run"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A whole module skipped at collection (``pytest.importorskip``) fails a strict run too."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if STRICT and skipped and exitstatus == 0:
+        reporter.write_line(f"CNNCOURSE_TEST_STRICT=1: {len(skipped)} skip(s) where nothing may be skipped", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

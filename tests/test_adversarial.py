@@ -30,7 +30,7 @@ import corpus
 from autograder import course
 from autograder.grading import Limits, grade_class, sandbox
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("adversarial"),  # the corpus is graded once, on one worker
               pytest.mark.skipif(bool(sandbox.probe()), reason=f"no sandbox here: {sandbox.probe()}")]
 
 # output: the output cases (tests/corpus.py) are sized for a 1 MiB cap, below the 8 MiB default

@@ -16,7 +16,7 @@ import pytest
 from autograder import course
 from autograder.grading import Limits, grade_class, sample
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading-local")]  # the class is graded once
 
 KINDS = ["perfect", "blank", "crashing", "endless", "memory", "malformed"]
 

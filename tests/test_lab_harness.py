@@ -5,17 +5,23 @@ JupyterHub): nbgrader releases it, the released notebook is handed in
 unchanged, and ``cnncourse grade`` grades it in the sandbox. Its preflight
 grades the source notebook's solutions first, through the same path, so a
 passing run proves both halves: the solution earns full marks with status
-``ok`` (its output uncut), and the release earns zero. This runs twice: with
-the course installed as ``setup.sh`` installs it (editable), and from wheels
-installed in a fresh virtual environment. ``nbgrader validate`` passes each
-source notebook copied to a folder of its own, with the course's kernel (no
-TensorFlow line may reach a check cell), and fails the blank release.
+``ok`` (its output uncut), and the release earns zero.
+
+Each lab is graded once, through one of the two ways the course is installed:
+labs that read the student package's data files (calibration records, shipped
+weights) from the wheels installed in a fresh virtual environment, as a student
+image has them; the others with the course installed as ``setup.sh`` installs it
+(editable). Both ways are exercised on every run, and every lab's package data
+is read from a wheel. ``nbgrader validate`` passes each source notebook copied
+to a folder of its own, with the course's kernel (no TensorFlow line may reach a
+check cell), and fails the blank release.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +32,17 @@ from autograder import course
 from sources import ROOT
 
 LABS = course.list_labs(ROOT)
+
+
+def reads_package_data(lab):
+    """Whether the lab's notebook uses the student package's data files (calibration records, shipped models)."""
+    text = (ROOT / "source" / lab / f"{lab}.ipynb").read_text(encoding="utf-8")
+    return bool(re.search(r"cnncourse\.(calibration|models)\b|from cnncourse import [^\n]*\b(calibration|models)\b",
+                          text))
+
+
+WHEEL_LABS = [lab for lab in LABS if reads_package_data(lab)]
+DEVELOPMENT_LABS = [lab for lab in LABS if lab not in WHEEL_LABS]
 # The variables the course's kernelspec sets: the tests must see what a student's kernel sees,
 # so they are not inherited from this process.
 KERNEL_VARS = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")
@@ -86,6 +103,7 @@ def wheels(tmp_path_factory):
     return build_wheels(tmp_path_factory.mktemp("dist"))
 
 
+@pytest.mark.xdist_group("wheels")
 def test_no_wheel_holds_a_solution_or_a_hidden_test(wheels):
     import zipfile
 
@@ -138,8 +156,13 @@ def wheel_venv(tmp_path_factory, wheels):
     return venv
 
 
+def test_both_ways_of_installing_are_graded_and_every_lab_once():
+    assert WHEEL_LABS and DEVELOPMENT_LABS and sorted(WHEEL_LABS + DEVELOPMENT_LABS) == sorted(LABS)
+    assert reads_package_data("lab4-first-cnn") and not reads_package_data("lab1-convolution")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize("lab", DEVELOPMENT_LABS)
 def test_lab_grades_full_and_zero_as_installed_for_development(lab, tmp_path):
     c = outside_course(tmp_path, lab)
     proc, results = grade_with(shutil.which("cnncourse") or os.path.join(os.path.dirname(sys.executable),
@@ -148,7 +171,8 @@ def test_lab_grades_full_and_zero_as_installed_for_development(lab, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.xdist_group("wheels")  # one worker builds the wheels and their environment, once
+@pytest.mark.parametrize("lab", WHEEL_LABS)
 def test_lab_grades_full_and_zero_from_the_wheels(lab, tmp_path, wheel_venv):
     c = outside_course(tmp_path, lab)
     proc, results = grade_with(wheel_venv / "bin" / "cnncourse", c, lab)

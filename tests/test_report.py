@@ -16,7 +16,7 @@ from autograder.grading.result import GradingResult
 from autograder.grading.sample import tiny_course
 from autograder.report import collect, write_report
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report")]  # the gradebook is filled once
 
 
 def fake_result(student, scores, status="ok", reason="", seconds=3.0):
