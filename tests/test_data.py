@@ -77,11 +77,11 @@ def test_load_mnist_from_data_dir(data_home, rng):
     xte = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
     np.savez(data_home / "mnist.npz", x_train=xtr, y_train=np.arange(20) % 10,
              x_test=xte, y_test=np.arange(10))
-    b = data.load_mnist(download=False)
+    b = data.fetch_mnist(download=False)
     assert b.images.shape == (20, 28, 28, 1)
     assert np.allclose(b.images[..., 0], xtr / 255.0)
-    assert data.load_mnist("test", download=False).images.shape == (10, 28, 28, 1)
-    x, y = data.load_mnist("all", download=False, return_X_y=True)
+    assert data.fetch_mnist("test", download=False).images.shape == (10, 28, 28, 1)
+    x, y = data.fetch_mnist("all", download=False, return_X_y=True)
     assert x.shape[0] == 30 and y.tolist()[-10:] == list(range(10))
 
 
@@ -94,7 +94,7 @@ def test_load_mnist_from_read_only_keras_home(tmp_path, monkeypatch, rng):
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(tmp_path / "empty"))
     try:
-        assert data.load_mnist("test", download=False).images.shape == (2, 28, 28, 1)
+        assert data.fetch_mnist("test", download=False).images.shape == (2, 28, 28, 1)
     finally:
         keras_home.chmod(0o755)
 
@@ -107,7 +107,7 @@ def test_load_fashion_mnist_idx_files(data_home, rng):
     _write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(12) % 10)
     _write_idx(folder / "t10k-images-idx3-ubyte.gz", imgs[:4])
     _write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(4))
-    b = data.load_fashion_mnist(download=False)
+    b = data.fetch_fashion_mnist(download=False)
     assert b.images.shape == (12, 28, 28, 1) and b.target.tolist() == (np.arange(12) % 10).tolist()
     assert np.allclose(b.images[3, ..., 0], imgs[3] / 255.0)
     assert b.target_names[9] == "Ankle boot"
@@ -122,17 +122,17 @@ def test_load_cifar10_pickled_batches(data_home, rng):
         images[name] = x
         with open(folder / name, "wb") as f:
             pickle.dump({b"data": x, b"labels": [1, 2, 3]}, f)
-    b = data.load_cifar10(download=False)
+    b = data.fetch_cifar10(download=False)
     assert b.images.shape == (15, 32, 32, 3)
     # the pickles store channel planes (R then G then B); the loader returns HWC
     assert np.allclose(b.images[0, 0, 0] * 255, images["data_batch_1"][0, [0, 1024, 2048]])
-    assert data.load_cifar10("test", download=False).target.tolist() == [1, 2, 3]
+    assert data.fetch_cifar10("test", download=False).target.tolist() == [1, 2, 3]
 
 
 @pytest.mark.parametrize("loader,needle", [
-    (data.load_mnist, "mnist.npz"),
-    (data.load_fashion_mnist, "fashion-mnist/"),
-    (data.load_cifar10, "cifar-10-batches-py/"),
+    (data.fetch_mnist, "mnist.npz"),
+    (data.fetch_fashion_mnist, "fashion-mnist/"),
+    (data.fetch_cifar10, "cifar-10-batches-py/"),
 ])
 def test_missing_dataset_says_which_file_goes_where(data_home, loader, needle):
     with pytest.raises(data.DatasetNotFoundError) as err:
@@ -143,7 +143,7 @@ def test_missing_dataset_says_which_file_goes_where(data_home, loader, needle):
 
 def test_subset_argument_is_validated(data_home):
     with pytest.raises(ValueError, match="subset"):
-        data.load_mnist("validation", download=False)
+        data.fetch_mnist("validation", download=False)
 
 
 # ---------------------------------------------------------------- splits

@@ -1,12 +1,12 @@
 """Datasets Keras downloads: MNIST, Fashion-MNIST and CIFAR-10.
 
-Each loader first looks for the files Keras itself would download, in the
+Each ``fetch_*`` first looks for the files Keras itself would download, in the
 course's data directory (``$CNNCOURSE_DATA_DIR``), then in Keras' cache. Only
 when neither has them does it ask ``keras.datasets`` to download. Offline, it
 fails with a :class:`DatasetNotFoundError` that names the file and the folder
 to put it in.
 
-Every loader takes ``subset="train"``, ``"test"`` or ``"all"`` and returns the
+Every ``fetch_*`` takes ``subset="train"``, ``"test"`` or ``"all"`` and returns the
 same Bunch as the offline loaders (``images`` float32 in [0, 1], NHWC).
 """
 
@@ -69,7 +69,7 @@ def _to_images(x):
     return x[..., None] if x.ndim == 3 else x
 
 
-def load_mnist(subset="train", data_home=None, download=True, return_X_y=False):
+def fetch_mnist(subset="train", data_home=None, download=True, return_X_y=False):
     """Load MNIST (70,000 grey 28x28 digits) from ``mnist.npz``.
 
     Looks for ``mnist.npz`` in the data directory and Keras' cache; downloads
@@ -108,7 +108,7 @@ def _read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
 
 
-def load_fashion_mnist(subset="train", data_home=None, download=True, return_X_y=False):
+def fetch_fashion_mnist(subset="train", data_home=None, download=True, return_X_y=False):
     """Load Fashion-MNIST (70,000 grey 28x28 clothing images, 10 classes).
 
     Looks for the four ``*-ubyte.gz`` files in ``fashion-mnist/`` under the data
@@ -145,7 +145,7 @@ def _read_cifar_batch(path):
     return data, np.asarray(d[b"labels"], np.int64)
 
 
-def load_cifar10(subset="train", data_home=None, download=True, return_X_y=False):
+def fetch_cifar10(subset="train", data_home=None, download=True, return_X_y=False):
     """Load CIFAR-10 (60,000 colour 32x32 images, 10 classes).
 
     Looks for the extracted ``cifar-10-batches-py/`` folder (``data_batch_1``
