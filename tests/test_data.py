@@ -72,7 +72,7 @@ def data_home(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-def test_load_mnist_from_data_dir(data_home, rng):
+def test_fetch_mnist_from_data_dir(data_home, rng):
     xtr = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
     xte = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
     np.savez(data_home / "mnist.npz", x_train=xtr, y_train=np.arange(20) % 10,
@@ -85,7 +85,7 @@ def test_load_mnist_from_data_dir(data_home, rng):
     assert x.shape[0] == 30 and y.tolist()[-10:] == list(range(10))
 
 
-def test_load_mnist_from_read_only_keras_home(tmp_path, monkeypatch, rng):
+def test_fetch_mnist_from_read_only_keras_home(tmp_path, monkeypatch, rng):
     keras_home = tmp_path / "shared-keras"
     (keras_home / "datasets").mkdir(parents=True)
     np.savez(keras_home / "datasets" / "mnist.npz", x_train=np.zeros((3, 28, 28), np.uint8),
@@ -99,7 +99,7 @@ def test_load_mnist_from_read_only_keras_home(tmp_path, monkeypatch, rng):
         keras_home.chmod(0o755)
 
 
-def test_load_fashion_mnist_idx_files(data_home, rng):
+def test_fetch_fashion_mnist_idx_files(data_home, rng):
     folder = data_home / "fashion-mnist"
     folder.mkdir()
     imgs = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
@@ -113,7 +113,7 @@ def test_load_fashion_mnist_idx_files(data_home, rng):
     assert b.target_names[9] == "Ankle boot"
 
 
-def test_load_cifar10_pickled_batches(data_home, rng):
+def test_fetch_cifar10_pickled_batches(data_home, rng):
     folder = data_home / "cifar-10-batches-py"
     folder.mkdir()
     images = {}
