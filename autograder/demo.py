@@ -104,7 +104,8 @@ def run(args):
     sys.stdout.flush()
     c = build_class(out / "course", args.lab, kinds)
     cell = args.cell_timeout or demo_cell_timeout(args.lab)
-    limits = Limits(cell_timeout=cell, timeout=max(5 * cell, 120), memory=parse_size(args.memory_limit))
+    # The defaults of every grading run (Limits.default), with the demo's shorter cell limit and memory.
+    limits = Limits.default(args.workers or 1, cell_timeout=cell, memory=parse_size(args.memory_limit))
     try:
         summary = grade_class(c, args.lab, workers=args.workers, backend=args.backend, limits=limits,
                               progress=not args.no_progress)
