@@ -84,6 +84,8 @@ case "$job" in
         export CNNCOURSE_PROFILE="${CNNCOURSE_PROFILE:-fast}"
         echo ">>> linting the code and the notebooks (ruff; rules in pyproject.toml)"
         ruff check --quiet .
+        echo ">>> type-checking (mypy: the grading engine strictly, the rest gradually; pyproject.toml)"
+        mypy
         echo ">>> checking that release/ is generated from source/"
         cnncourse release --check
         echo ">>> running the tests"

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ class CourseError(RuntimeError):
     """Something in the course directory is not as nbgrader needs it."""
 
 
-def course_root(path=None):
+def course_root(path: str | Path | None = None) -> Path:
     """The course directory, found as nbgrader finds it.
 
     Args:
@@ -63,7 +64,7 @@ def _nbgrader(args, cwd, env=None, timeout=None):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def make_course_copy(dest, labs, root=None):
+def make_course_copy(dest: str | Path, labs: Iterable[str], root: str | Path | None = None) -> Path:
     """Copy the config and the given labs' sources into a fresh course directory ``dest``."""
     root = course_root(root)
     dest = Path(dest)
@@ -78,7 +79,7 @@ def make_course_copy(dest, labs, root=None):
     return dest
 
 
-def generate_release(course_dir, lab, into=None):
+def generate_release(course_dir: str | Path, lab: str, into: str | Path | None = None) -> Path:
     """Run ``nbgrader generate_assignment`` for one lab in ``course_dir``; return its release folder.
 
     nbgrader also records the lab (its cells, points and hidden tests) in the
@@ -167,7 +168,7 @@ def _grade_id(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def perfect_submission(source_nb, release_nb):
+def perfect_submission(source_nb: str | Path, release_nb: str | Path) -> nbformat.NotebookNode:
     """The released notebook with every answer cell filled in from the source's solution."""
     source = nbformat.read(str(source_nb), as_version=NB_VERSION)
     released = nbformat.read(str(release_nb), as_version=NB_VERSION)
@@ -181,12 +182,13 @@ def perfect_submission(source_nb, release_nb):
     return out
 
 
-def blank_submission(release_nb):
+def blank_submission(release_nb: str | Path) -> nbformat.NotebookNode:
     """The released notebook handed in unchanged."""
     return nbformat.read(str(release_nb), as_version=NB_VERSION)
 
 
-def write_submission(course_dir, lab, student, notebook):
+def write_submission(course_dir: str | Path, lab: str, student: str, notebook: nbformat.NotebookNode | bytes | str
+                     ) -> Path:
     """Place a notebook (a NotebookNode, or raw bytes/str for broken files) as a student's submission."""
     folder = Path(course_dir) / "submitted" / student / lab
     folder.mkdir(parents=True, exist_ok=True)

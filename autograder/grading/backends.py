@@ -35,26 +35,42 @@ import multiprocessing as mp
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, Protocol
 
 from autograder.grading.limits import die_with_parent
-from autograder.grading.resources import assign_slots, cpu_count, visible_gpus
+from autograder.grading.resources import Slot, assign_slots, cpu_count, visible_gpus
 from autograder.grading.result import GradingResult
 from autograder.grading.task import GradingTask
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+    from dask.typing import Key
+    from distributed import Client, LocalCluster
 
 Work = Callable[..., GradingResult]
 """``work(task, slot, launcher=...)``: grade one task with one worker's share of the machine."""
 OnResult = Callable[[GradingResult], None]
 
+
+class Backend(Protocol):
+    """What the runner asks of a backend (and of the one-task backend of ``--one``)."""
+
+    def run(self, tasks: Iterable[GradingTask], on_result: OnResult) -> None:
+        """Grade ``tasks``, calling ``on_result`` for each result in the calling thread."""
+
+
 PRELOAD = ("nbgrader.apps.nbgraderapp", "nbgrader.converters", "autograder.grading.execute")
 """Modules each local worker imports once, so every forked grading process starts at once."""
 
-_SLOT = None
+_SLOT: Slot | None = None
+"""This local worker's slot (set in each worker process by :func:`_init_local_worker`)."""
 
 
-def _init_local_worker(slots_queue):
+def _init_local_worker(slots_queue: Queue[Slot]) -> None:
     global _SLOT
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     die_with_parent()
@@ -63,11 +79,11 @@ def _init_local_worker(slots_queue):
         importlib.import_module(name)
 
 
-def _noop():
+def _noop() -> None:
     return None
 
 
-def _run_local(work, task):
+def _run_local(work: Work, task: GradingTask) -> GradingResult:
     return work(task, _SLOT)
 
 
@@ -83,21 +99,22 @@ class LocalBackend:
     """
 
     name = "local"
+    _pool_now: ProcessPoolExecutor | None = None  # the running pool, from start() to close()
 
     def __init__(self, work: Work, workers: int, cpus: int | None = None, gpus: list[str] | None = None,
-                 fork_is_safe: Callable[[], bool] = lambda: False):
+                 fork_is_safe: Callable[[], bool] = lambda: False) -> None:
         self.work = work
         self.workers = max(1, int(workers))
         self.slots = assign_slots(self.workers, cpus, gpus)
         self.fork_is_safe = fork_is_safe
 
-    def describe(self):
+    def describe(self) -> str:
         s = self.slots[0]
         gpus = sorted({x.gpu for x in self.slots if x.gpu is not None})
         return (f"local pool of {self.workers} worker{'s' if self.workers != 1 else ''}, {s.threads} CPU "
                 f"thread{'s' if s.threads != 1 else ''} each, " + (f"GPUs {', '.join(gpus)}" if gpus else "no GPU"))
 
-    def _pool(self, method=None):
+    def _pool(self, method: str | None = None) -> ProcessPoolExecutor:
         if method is None:
             # Forking this process gives workers that start at once, with nbgrader already
             # imported; where that is not safe, start fresh interpreters.
@@ -106,7 +123,7 @@ class LocalBackend:
             for name in PRELOAD + (self.work.__module__,):  # imported once, inherited by every worker
                 importlib.import_module(name)
         ctx = mp.get_context(method)
-        queue = ctx.Queue()
+        queue: Queue[Slot] = ctx.Queue()
         for slot in self.slots:
             queue.put(slot)
         pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_local_worker,
@@ -115,30 +132,31 @@ class LocalBackend:
             pool.submit(_noop).result()  # fork all workers now, before any thread starts here
         return pool
 
-    def start(self):
+    def start(self) -> LocalBackend:
         """Start the workers (call before starting threads, e.g. a progress bar); idempotent."""
-        if getattr(self, "_pool_now", None) is None:
+        if self._pool_now is None:
             self._pool_now = self._pool()
         return self
 
-    def close(self):
+    def close(self) -> None:
         """Stop the workers."""
-        pool, self._pool_now = getattr(self, "_pool_now", None), None
+        pool, self._pool_now = self._pool_now, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self):
+    def __enter__(self) -> LocalBackend:
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def run(self, tasks: Iterable[GradingTask], on_result: OnResult) -> None:
         """Grade ``tasks``, calling ``on_result`` for each; the workers stay up for the next run."""
-        tasks = iter(tasks)
-        retry = []  # tasks whose worker died under them, with the number of tries so far
-        self.start()
-        pending = {}
+        remaining = iter(tasks)
+        retry: list[tuple[GradingTask, int]] = []  # tasks whose worker died under them, with the tries so far
+        pool = self.start()._pool_now
+        assert pool is not None
+        pending: dict[Future[GradingResult], tuple[GradingTask, int, float]] = {}
         exhausted = False
         try:
             while True:
@@ -146,14 +164,14 @@ class LocalBackend:
                     if retry:
                         task, tries = retry.pop(0)
                     elif not exhausted:
-                        task = next(tasks, None)
-                        tries = 0
-                        if task is None:
+                        nxt = next(remaining, None)
+                        if nxt is None:
                             exhausted = True
                             continue
+                        task, tries = nxt, 0
                     else:
                         break
-                    pending[self._pool_now.submit(_run_local, self.work, task)] = (task, tries, time.monotonic())
+                    pending[pool.submit(_run_local, self.work, task)] = (task, tries, time.monotonic())
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -178,15 +196,15 @@ class LocalBackend:
                     for task, tries, _t0 in list(pending.values()):
                         retry.append((task, tries))  # not at fault: same count
                     pending.clear()
-                    self._pool_now.shutdown(wait=False, cancel_futures=True)
-                    self._pool_now = self._pool("spawn")
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool_now = pool = self._pool("spawn")
         except BaseException:
             self._kill(self._pool_now)
             self.close()
             raise
 
     @staticmethod
-    def _kill(pool):
+    def _kill(pool: ProcessPoolExecutor | None) -> None:
         for proc in list(getattr(pool, "_processes", {}).values()):
             try:
                 proc.kill()
@@ -197,12 +215,12 @@ class LocalBackend:
 # --------------------------------------------------------------------------
 # Dask
 # --------------------------------------------------------------------------
-def slot_map(workers_info):
+def slot_map(workers_info: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
     """``{worker address: (index on its host, workers on its host)}`` from ``scheduler_info()["workers"]``."""
-    by_host = {}
+    by_host: dict[str, list[tuple[str, str]]] = {}
     for address, info in workers_info.items():
         by_host.setdefault(info.get("host", address), []).append((str(info.get("name", address)), address))
-    out = {}
+    out: dict[str, tuple[int, int]] = {}
     for members in by_host.values():
         members.sort()
         for i, (_name, address) in enumerate(members):
@@ -210,7 +228,7 @@ def slot_map(workers_info):
     return out
 
 
-def _run_dask(work, task, slots):
+def _run_dask(work: Work, task: GradingTask, slots: Mapping[str, tuple[int, int]]) -> GradingResult:
     """Runs on a Dask worker: grade one task with this worker's share of its host."""
     from distributed import get_worker
 
@@ -230,17 +248,19 @@ class DaskBackend:
     """
 
     name = "dask"
+    _client_now: Client | None = None  # from start() to close()
+    _cluster: LocalCluster | None = None  # the LocalCluster start() made (none with a scheduler)
 
-    def __init__(self, work: Work, workers: int, scheduler: str | None = None):
+    def __init__(self, work: Work, workers: int, scheduler: str | None = None) -> None:
         self.work = work
         self.workers = max(1, int(workers))
         self.scheduler = scheduler
 
-    def describe(self):
+    def describe(self) -> str:
         where = f"scheduler {self.scheduler}" if self.scheduler else f"a local Dask cluster of {self.workers} workers"
         return f"Dask, {where}, one submission per task"
 
-    def _client(self):
+    def _client(self) -> tuple[Client, LocalCluster | None]:
         from distributed import Client, LocalCluster
 
         if self.scheduler:
@@ -249,42 +269,42 @@ class DaskBackend:
                                dashboard_address=None, silence_logs=40)
         return Client(cluster), cluster
 
-    def start(self):
+    def start(self) -> DaskBackend:
         """Connect to the scheduler (or start a LocalCluster); idempotent."""
-        if getattr(self, "_client_now", None) is None:
+        if self._client_now is None:
             self._client_now, self._cluster = self._client()
             self._client_now.wait_for_workers(1, timeout=120)
         return self
 
-    def close(self):
-        client, self._client_now = getattr(self, "_client_now", None), None
+    def close(self) -> None:
+        client, self._client_now = self._client_now, None
         if client is not None:
             client.close()
-        cluster, self._cluster = getattr(self, "_cluster", None), None
+        cluster, self._cluster = self._cluster, None
         if cluster is not None:
             cluster.close()
 
-    def __enter__(self):
+    def __enter__(self) -> DaskBackend:
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def run(self, tasks: Iterable[GradingTask], on_result: OnResult) -> None:
         """Grade ``tasks`` on the cluster, calling ``on_result`` for each; the connection stays open."""
         from distributed import as_completed
 
-        self.start()
-        client = self._client_now
+        client = self.start()._client_now
+        assert client is not None
         try:
             slots = slot_map(client.scheduler_info()["workers"])
             n = max(1, len(client.scheduler_info()["workers"]))
-            tasks = iter(tasks)
-            meta = {}
+            remaining = iter(tasks)
+            meta: dict[Key, tuple[GradingTask, float]] = {}
             queue = as_completed()
 
-            def submit():
-                task = next(tasks, None)
+            def submit() -> bool:
+                task = next(remaining, None)
                 if task is None:
                     return False
                 fut = client.submit(_run_dask, self.work, task, slots, pure=False,

@@ -9,7 +9,7 @@ class NoGradebook(LookupError):
     """The course has no gradebook yet (nothing was released or graded in it)."""
 
 
-def load(course_dir):
+def load(course_dir: str | Path) -> tuple[str, str]:
     """``(db_url, course_id)`` from the course's ``nbgrader_config.py`` (nbgrader's own defaults otherwise)."""
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
@@ -22,7 +22,7 @@ def load(course_dir):
     return cd.db_url, cd.course_id
 
 
-def existing_gradebook(course_dir):
+def existing_gradebook(course_dir: str | Path) -> tuple[str, str]:
     """``(db_url, course_id)`` of a gradebook that exists; never creates one.
 
     nbgrader creates an empty SQLite gradebook wherever it is asked to open a

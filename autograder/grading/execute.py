@@ -32,6 +32,8 @@ import copy
 import json
 import os
 import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
@@ -41,14 +43,20 @@ from nbgrader.preprocessors import Execute, IgnorePattern
 from nbgrader.utils import determine_grade, is_grade
 
 from autograder.grading.guard import Guard, bound_names
-from autograder.grading.limits import MAX_OUTPUT, read_kill
+from autograder.grading.limits import MAX_OUTPUT, format_size, read_kill
+
+if TYPE_CHECKING:
+    from jupyter_client.manager import KernelManager
+
+Resources = dict[str, Any]
+"""nbconvert's resources, passed along with a notebook through the preprocessors."""
 
 KIND_NAMES = {"timeout": "SubmissionTimeout", "out_of_memory": "OutOfMemory", "kernel_died": "KernelDied",
               "too_many_processes": "TooManyProcesses"}
 NOTE = "[the grader cut this cell's output here: it was longer than {size}]\n"
 
 
-def _role(cell):
+def _role(cell: NotebookNode) -> str:
     """``"answer"``, ``"test"``, ``"instructor"`` (locked code) or ``""`` for a cell."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if meta.get("solution"):
@@ -60,7 +68,7 @@ def _role(cell):
     return ""
 
 
-def _size(msg):
+def _size(msg: Mapping[str, Any]) -> int:
     content = msg.get("content", {})
     if "text" in content:
         return len(content["text"])
@@ -68,13 +76,14 @@ def _size(msg):
     return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
 
 
-def cell_label(cell, index):
+def cell_label(cell: NotebookNode, index: int) -> str:
     """How reasons name a cell: its nbgrader id where it has one, else its position."""
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return f"cell {index + 1} ({grade_id})" if grade_id else f"cell {index + 1}"
 
 
-class ResilientExecute(Execute):
+# nbgrader has no type information: its Execute is Any to mypy.
+class ResilientExecute(Execute):  # type: ignore[misc]
     """``Execute`` that records progress and survives a dead kernel."""
 
     progress_file = Unicode("", help="JSON file where progress is written (empty: none).").tag(config=True)
@@ -82,7 +91,17 @@ class ResilientExecute(Execute):
                                   "and zero a test during which it changed (see autograder.grading.guard).").tag(config=True)
     max_output_bytes = Integer(MAX_OUTPUT, help="Characters of output one cell may keep (0: no limit).").tag(config=True)
 
-    def _write_progress(self):
+    # The state of one notebook's run, set by preprocess().
+    _progress: dict[str, Any]  # what the progress file holds: {"notebooks": {name: ...}, "events": [...]}
+    _nb_name: str
+    _nb_progress: dict[str, Any]  # this notebook's entry: cells done, scores, the current cell
+    _ignore: IgnorePattern
+    _guard: Guard | None
+    _guard_ready: bool
+    _out_bytes: dict[int, int]  # output kept so far, per cell index
+    _timed_out: list[str]  # labels of the cells stopped at their time limit
+
+    def _write_progress(self) -> None:
         if not self.progress_file:
             return
         tmp = self.progress_file + ".tmp"
@@ -90,14 +109,16 @@ class ResilientExecute(Execute):
             json.dump(self._progress, f)
         os.replace(tmp, self.progress_file)
 
-    def _load_progress(self):
+    def _load_progress(self) -> dict[str, Any]:
         try:
             with open(self.progress_file) as f:
-                return json.load(f)
+                progress: dict[str, Any] = json.load(f)
+                return progress
         except (OSError, ValueError, TypeError):
             return {"notebooks": {}, "events": []}
 
-    def preprocess(self, nb, resources=None, km=None):
+    def preprocess(self, nb: NotebookNode, resources: Resources | None = None, km: KernelManager | None = None
+                   ) -> tuple[NotebookNode, Resources]:
         self._progress = self._load_progress()
         name = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
         self._nb_name = name
@@ -106,9 +127,10 @@ class ResilientExecute(Execute):
         self._guard = Guard() if self.guard_tests else None
         self._guard_ready = False
         self._out_bytes = {}
-        self._timed_out = []  # labels of the cells stopped at their time limit
+        self._timed_out = []
         try:
-            return super().preprocess(nb, resources, km)
+            done: tuple[NotebookNode, Resources] = super().preprocess(nb, resources, km)
+            return done
         except DeadKernelError:
             return self._after_death(nb)
         except CellTimeoutError:
@@ -117,14 +139,16 @@ class ResilientExecute(Execute):
             return self._after_death(nb, stuck=True)
 
     # ---- the guard (see autograder.grading.guard) ----
-    def _guard_call(self, action, names=()):
+    def _guard_call(self, action: str, names: Iterable[str] = ()) -> tuple[bool, list[str]]:
         """Run the guard's ``action`` silently in the kernel; ``(ok, changed)``."""
-        code = self._guard.setup_code() if action == "snapshot" else ""
+        guard = self._guard
+        assert guard is not None, "called only when guarding tests"
+        code = guard.setup_code() if action == "snapshot" else ""
         msg_id = self.kc.execute(code, silent=True, store_history=False,
-                                 user_expressions={"r": self._guard.expression(action, names)})
-        return self._guard.read(self.wait_for_reply(msg_id))
+                                 user_expressions={"r": guard.expression(action, names)})
+        return guard.read(self.wait_for_reply(msg_id))
 
-    def _tampered(self, cell, label, when, changed):
+    def _tampered(self, cell: NotebookNode, label: str, when: str, changed: list[str]) -> None:
         what = ", ".join(changed)
         self._progress["events"].append({"kind": "tampering", "notebook": self._nb_name, "cell": label,
                                          "when": when, "detail": what[:500]})
@@ -134,21 +158,22 @@ class ResilientExecute(Execute):
             cell.outputs = list(cell.get("outputs", [])) + [NotebookNode(
                 output_type="error", ename="TamperingDetected", evalue=msg, traceback=[f"TamperingDetected: {msg}"])]
 
-    def output(self, outs, msg, display_id, cell_index):
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+               ) -> NotebookNode | None:
         if self.max_output_bytes and msg.get("msg_type") != "error":
             used = self._out_bytes.get(cell_index, 0)
             size = _size(msg)
             self._out_bytes[cell_index] = used + size
             if used + size > self.max_output_bytes:
                 if used <= self.max_output_bytes:  # the first time over: say so, once
-                    from autograder.grading.limits import format_size
-
                     outs.append(NotebookNode(output_type="stream", name="stderr",
                                              text=NOTE.format(size=format_size(self.max_output_bytes))))
                 return None
-        return super().output(outs, msg, display_id, cell_index)
+        kept: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
+        return kept
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: Resources, index: int
+                        ) -> tuple[NotebookNode, Resources]:
         role = _role(cell) if cell.cell_type == "code" and cell.source.strip() else ""
         label = cell_label(cell, index)
         if cell.cell_type == "code" and cell.source.strip():
@@ -185,7 +210,7 @@ class ResilientExecute(Execute):
             self._write_progress()
         return cell, resources
 
-    def _explain_timeouts(self, cell, label):
+    def _explain_timeouts(self, cell: NotebookNode, label: str) -> None:
         """Name the time limit in a timed-out cell, and the timed-out cell in the errors it caused later."""
         outputs = cell.get("outputs", [])
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in outputs):
@@ -204,14 +229,15 @@ class ResilientExecute(Execute):
                     o["evalue"] = str(o.get("evalue", "")) + note
                     o["traceback"] = list(o.get("traceback", [])) + [f"NameError: {o['evalue']}"]
 
-    def _score(self, cell, resources, index):
+    def _score(self, cell: NotebookNode, resources: Resources, index: int) -> float | None:
         probe = copy.deepcopy(cell)
         if self._ignore.enabled:
             probe, _ = self._ignore.preprocess_cell(probe, resources, index)
+        score: float | None
         score, _ = determine_grade(probe, self.log)
         return score
 
-    def _after_death(self, nb, stuck=False):
+    def _after_death(self, nb: NotebookNode, stuck: bool = False) -> tuple[NotebookNode, Resources]:
         current = self._nb_progress.get("current", {})
         index = current.get("index", 0)
         label = current.get("label", "the first cell")

@@ -38,6 +38,8 @@ from __future__ import annotations
 import ast
 import json
 import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 # Modules whose attributes tests rely on: exact names, and package prefixes (all submodules).
 GUARDED_MODULES = ("builtins", "math", "operator", "functools", "numpy", "numpy.testing", "numpy.linalg",
@@ -201,13 +203,13 @@ del __GUARD__factory
 '''
 
 
-def bound_names(source):
+def bound_names(source: str) -> list[str]:
     """Names a cell's code binds at its top level (imports, definitions, assignments)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    names = []
+    names: list[str] = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.append(node.name)
@@ -223,19 +225,19 @@ def bound_names(source):
 class Guard:
     """The grader's side: the code to send, and how to read the kernel's answers."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.token = secrets.token_hex(16)
         self.name = "_cnncourse_guard_" + secrets.token_hex(6)
 
-    def setup_code(self):
+    def setup_code(self) -> str:
         return (_KERNEL_CODE.replace("__GUARD__", self.name).replace("__TOKEN__", repr(self.token))
                 .replace("__MODULES__", repr(GUARDED_MODULES)).replace("__PACKAGES__", repr(GUARDED_PACKAGES))
                 .replace("__TOPS__", repr(TRUSTED_TOPS)))
 
-    def expression(self, action, names=()):
+    def expression(self, action: str, names: Iterable[str] = ()) -> str:
         return f"{self.name}({action!r}, {tuple(names)!r})"
 
-    def read(self, reply):
+    def read(self, reply: Mapping[str, Any] | None) -> tuple[bool, list[str]]:
         """``(ok, changed)`` from an execute reply whose user expression ``r`` called the guard.
 
         ``ok`` is False when the guard did not answer with this run's secret (the

@@ -24,6 +24,7 @@ outlives it.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import os
@@ -31,15 +32,19 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import psutil
+
+from cnncourse import runtime
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2,
           "g": 1024 ** 3, "gb": 1024 ** 3, "gib": 1024 ** 3, "t": 1024 ** 4, "tb": 1024 ** 4, "tib": 1024 ** 4}
 
 
-def parse_size(text):
+def parse_size(text: str | float | None) -> int | None:
     """Bytes in a size such as ``"4G"``, ``"512MiB"`` or ``"1.5gb"`` (``None``, ``"0"``, ``"none"``: no limit).
 
     >>> parse_size("1.5G")
@@ -58,7 +63,7 @@ def parse_size(text):
     return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
-def format_size(n):
+def format_size(n: float | None) -> str:
     if n is None:
         return "no limit"
     for unit, size in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
@@ -67,7 +72,7 @@ def format_size(n):
     return f"{n} B"
 
 
-def default_memory_limit(workers):
+def default_memory_limit(workers: int) -> int:
     """80% of the machine's memory, shared between the workers."""
     return int(psutil.virtual_memory().total * 0.8 / max(1, workers))
 
@@ -95,21 +100,21 @@ class Limits:
     output: int | None = MAX_OUTPUT
 
     @classmethod
-    def default(cls, workers=1, profile=None, **changes):
+    def default(cls, workers: int = 1, profile: str | None = None, **changes: Any) -> Limits:
         """The default limits for ``workers`` parallel workers under ``profile`` (default: the active one).
 
         The cell limit is the profile's (``cnncourse.runtime.CELL_TIMEOUTS``), the
         submission limit :data:`TIMEOUT_CELLS` times that, the memory limit a
         share of 80% of the machine's; ``changes`` replace any of them.
         """
-        from cnncourse.runtime import cell_timeout
-
-        cell = changes.pop("cell_timeout", None) or cell_timeout(profile)
-        values = {"cell_timeout": cell, "timeout": TIMEOUT_CELLS * cell, "memory": default_memory_limit(workers)}
+        # (cnncourse.runtime is not annotated yet)
+        cell = changes.pop("cell_timeout", None) or runtime.cell_timeout(profile)  # type: ignore[no-untyped-call]
+        values: dict[str, Any] = {"cell_timeout": cell, "timeout": TIMEOUT_CELLS * cell,
+                                  "memory": default_memory_limit(workers)}
         values.update(changes)
         return cls(**values)
 
-    def describe(self):
+    def describe(self) -> str:
         cell = "nbgrader's default" if self.cell_timeout is None else f"{self.cell_timeout:g} s"
         sub = "none" if self.timeout is None else f"{self.timeout:g} s"
         return (f"cell {cell}, submission {sub}, memory {format_size(self.memory)}, "
@@ -118,8 +123,11 @@ class Limits:
 
 KILL_FILE = "kill.json"
 
+Poll = Callable[[], int | None]
+"""``poll()``: the exit status of a process once it has ended, else ``None`` (``Popen.poll``, a ``waitpid`` wrapper)."""
 
-def die_with_parent():
+
+def die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere).
 
     Grading workers and grading processes use it, so killing the grader stops
@@ -128,30 +136,29 @@ def die_with_parent():
     if not sys.platform.startswith("linux"):
         return
     try:
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
 
-def read_kill(workdir):
+def read_kill(workdir: str | Path) -> dict[str, Any]:
     """What the supervisor recorded when it stopped a kernel (``{}`` when it did not)."""
     try:
-        return json.loads((Path(workdir) / KILL_FILE).read_text())
+        killed: dict[str, Any] = json.loads((Path(workdir) / KILL_FILE).read_text())
+        return killed
     except (OSError, ValueError):
         return {}
 
 
-def _tree(proc):
+def _tree(proc: psutil.Process) -> list[psutil.Process]:
     try:
-        return [proc] + proc.children(recursive=True)
+        return [proc, *proc.children(recursive=True)]
     except psutil.Error:
         return []
 
 
-def _has_pss():
+def _has_pss() -> bool:
     return os.path.exists(f"/proc/{os.getpid()}/smaps_rollup")
 
 
@@ -159,7 +166,7 @@ HAS_PSS = _has_pss()
 """Whether this kernel gives each process's proportional set size cheaply (``/proc/PID/smaps_rollup``, Linux 4.14+)."""
 
 
-def memory_used(procs, pss=None):
+def memory_used(procs: Iterable[psutil.Process], pss: bool | None = None) -> int:
     """Bytes of memory ``procs`` use together.
 
     Each process counts its proportional set size (PSS): a page shared by
@@ -182,14 +189,14 @@ def memory_used(procs, pss=None):
     return total
 
 
-def _alive(p):
+def _alive(p: psutil.Process) -> bool:
     try:
-        return p.status() != psutil.STATUS_ZOMBIE
+        return bool(p.status() != psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return False
 
 
-def kill_tree(procs):
+def kill_tree(procs: Iterable[psutil.Process]) -> None:
     """SIGKILL every process in ``procs`` and wait for them (already-gone ones and zombies are fine)."""
     procs = [p for p in procs if _alive(p)]
     for p in procs:
@@ -205,7 +212,7 @@ def kill_tree(procs):
             time.sleep(0.02)
 
 
-def _is_kernel(proc):
+def _is_kernel(proc: psutil.Process) -> bool:
     try:
         return any("ipykernel" in part for part in proc.cmdline())
     except psutil.Error:
@@ -233,31 +240,33 @@ class Supervisor:
     interval = 0.1  # seconds between memory samples
     scan_interval = 1.0  # seconds between walks of the process tree
 
-    def __init__(self, pid, poll, limits, workdir, clock=time.monotonic):
+    def __init__(self, pid: int, poll: Poll, limits: Limits, workdir: str | Path,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.pid = pid
         self.poll = poll
         self.limits = limits
         self.workdir = Path(workdir)
         self.clock = clock
 
-    def _record(self, kind, detail):
+    def _record(self, kind: str, detail: str) -> None:
         tmp = self.workdir / (KILL_FILE + ".tmp")
         tmp.write_text(json.dumps({"kind": kind, "detail": detail, "time": time.time()}))
         os.replace(tmp, self.workdir / KILL_FILE)
 
-    def run(self):
+    def run(self) -> Outcome:
         start = self.clock()
         limits = self.limits
+        root: psutil.Process | None
         try:
             root = psutil.Process(self.pid)
         except psutil.Error:
             root = None
         killed = ""
-        hard_deadline = None
+        hard_deadline: float | None = None  # set when the kernel is stopped
         peak = 0
         returncode = None
-        last_seen = []
-        procs = []
+        last_seen: list[psutil.Process] = []
+        procs: list[psutil.Process] = []
         next_scan = start
         while True:
             returncode = self.poll()
@@ -295,12 +304,12 @@ class Supervisor:
                 if killed:
                     procs = _tree(root)[1:] if root is not None else []
                     kernels = [p for p in procs if _is_kernel(p)]
-                    victims = []
+                    victims: list[psutil.Process] = []
                     for k in kernels or procs:
                         victims.extend(_tree(k))
                     kill_tree(victims)
                     hard_deadline = now + limits.grace
-            elif now > hard_deadline:
+            elif hard_deadline is not None and now > hard_deadline:
                 self._kill_group(root)
                 returncode = self._wait_after_kill()
                 return Outcome(returncode, self.clock() - start, killed, True, peak)
@@ -310,7 +319,7 @@ class Supervisor:
         kill_tree(last_seen)
         return Outcome(returncode, self.clock() - start, killed, False, peak)
 
-    def _kill_group(self, root):
+    def _kill_group(self, root: psutil.Process | None) -> None:
         procs = _tree(root) if root is not None else []
         try:
             os.killpg(self.pid, signal.SIGKILL)
@@ -318,7 +327,7 @@ class Supervisor:
             pass
         kill_tree(procs)
 
-    def _wait_after_kill(self):
+    def _wait_after_kill(self) -> int:
         for _ in range(100):
             rc = self.poll()
             if rc is not None:

@@ -24,40 +24,53 @@ import os
 import re
 import shutil
 import stat
+import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from autograder.grading.result import GradingResult
 
 REASON_PREFIX = "Autograder: "
 
 
-def _chmod_and_retry(func, path, _exc):
+def _chmod_and_retry(func: Callable[[str], object], path: str, _exc: object) -> None:
     os.chmod(path, stat.S_IWUSR | stat.S_IRUSR | stat.S_IXUSR)
     func(path)
 
 
-def write_files(course_dir, result):
+def _remove_tree(path: Path) -> None:
+    """Remove a folder, making read-only entries writable first (``onexc`` from Python 3.12, ``onerror`` before)."""
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=_chmod_and_retry)
+    else:
+        shutil.rmtree(path, onerror=_chmod_and_retry)
+
+
+def write_files(course_dir: str | Path, result: GradingResult) -> Path | None:
     """Replace ``autograded/<student>/<assignment>/`` with the result's files (remove it when there are none)."""
     files = result.files
     dest = Path(course_dir) / "autograded" / result.student / result.assignment
     if not files:
         # Nothing came out of this grading (e.g. a malformed notebook): no stale copy either.
         if dest.exists():
-            shutil.rmtree(dest, onerror=_chmod_and_retry)
+            _remove_tree(dest)
         return None
     tmp = dest.with_name(dest.name + ".merging")
     if tmp.exists():
-        shutil.rmtree(tmp, onerror=_chmod_and_retry)
+        _remove_tree(tmp)
     for name, data in files.items():
         target = tmp / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     if dest.exists():
-        shutil.rmtree(dest, onerror=_chmod_and_retry)
+        _remove_tree(dest)
     os.replace(tmp, dest)
     return dest
 
 
-def _failed_cell(result):
+def _failed_cell(result: GradingResult) -> str | None:
     """The grade id of the cell a failure happened in, when it has one."""
     for event in reversed(result.events):
         m = re.search(r"\(([^()]+)\)$", event.get("cell", ""))
@@ -66,7 +79,7 @@ def _failed_cell(result):
     return None
 
 
-def merge_scores(db_url, result, course_id=None):
+def merge_scores(db_url: str, result: GradingResult, course_id: str | None = None) -> None:
     """Write one result's scores (and reason) into the gradebook at ``db_url``."""
     from nbgrader.api import Gradebook, MissingEntry
     from sqlalchemy import exc as sa_exc
@@ -79,7 +92,7 @@ def merge_scores(db_url, result, course_id=None):
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings.
         warnings.simplefilter("ignore", sa_exc.SAWarning)
         gb.update_or_create_student(student)
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if scores.get("timestamp"):
             kwargs["timestamp"] = dt.datetime.fromisoformat(scores["timestamp"])
         gb.update_or_create_submission(assignment, student, **kwargs)
@@ -115,7 +128,7 @@ def merge_scores(db_url, result, course_id=None):
         gb.db.commit()
 
 
-def merge(course_dir, db_url, result, course_id=None):
+def merge(course_dir: str | Path, db_url: str, result: GradingResult, course_id: str | None = None) -> None:
     """Merge one result: gradebook first, then the autograded files."""
     merge_scores(db_url, result, course_id)
     write_files(course_dir, result)

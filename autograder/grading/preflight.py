@@ -14,11 +14,20 @@ saying which cell lost points and why. ``--no-preflight`` skips it.
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
+from autograder import course
+from autograder.course import perfect_submission
+from autograder.grading import spec as spec_mod
 from autograder.grading.execute import NOTE
+from autograder.grading.limits import Limits
+from autograder.grading.result import GradingResult
+from autograder.grading.spec import AssignmentSpec
 from autograder.grading.task import GradingTask, read_folder
 
 CUT_MARK = NOTE.split("{")[0]  # "[the grader cut this cell's output here: it was longer than "
@@ -30,10 +39,8 @@ class PreflightFailed(RuntimeError):
     """The course's own solution did not earn full marks through the grading path."""
 
 
-def solution_files(course_dir, assignment, spec):
+def solution_files(course_dir: str | Path, assignment: str, spec: AssignmentSpec) -> dict[str, bytes]:
     """What a perfect student hands in: the released files, each notebook's answers from the source."""
-    from autograder.course import perfect_submission
-
     course_dir = Path(course_dir)
     release = course_dir / "release" / assignment
     source = course_dir / "source" / assignment
@@ -49,14 +56,15 @@ def solution_files(course_dir, assignment, spec):
     return files
 
 
-def solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text, source_files, seed_db):
+def solution_task(course_dir: str | Path, assignment: str, spec: AssignmentSpec, limits: Limits, profile: str | None,
+                  sandbox: str, config_text: str, source_files: dict[str, bytes], seed_db: bytes) -> GradingTask:
     """The grading task of the course's own solution (the same settings as every student's)."""
     return GradingTask(assignment=assignment, student=SOLUTION_ID,
                        files=solution_files(course_dir, assignment, spec), source_files=source_files, spec=spec,
                        config_text=config_text, limits=limits, profile=profile, seed_db=seed_db, sandbox=sandbox)
 
 
-def _graded_cells(result):
+def _graded_cells(result: GradingResult) -> Iterator[tuple[int, dict[str, Any]]]:
     """Every cell of the graded notebooks in ``result``, with its position (unreadable notebooks skipped)."""
     for name, data in result.files.items():
         if not name.endswith(".ipynb"):
@@ -68,9 +76,9 @@ def _graded_cells(result):
         yield from enumerate(cells)
 
 
-def _cell_errors(result):
+def _cell_errors(result: GradingResult) -> dict[str, str]:
     """``{grade_id: "what the cell printed as its error"}`` from the graded notebooks."""
-    out = {}
+    out: dict[str, str] = {}
     for _, cell in _graded_cells(result):
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         texts = []
@@ -84,13 +92,13 @@ def _cell_errors(result):
     return out
 
 
-def _cut_cells(result):
+def _cut_cells(result: GradingResult) -> list[str]:
     """Grade ids (or positions) of the cells whose output the output limit cut."""
     return [cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
             for i, cell in _graded_cells(result) if CUT_MARK in json.dumps(cell.get("outputs", []))]
 
 
-def verdict(result):
+def verdict(result: GradingResult) -> str:
     """``""`` when the solution earned full marks with status ``ok``, its output whole; else what went wrong."""
     full = result.ok and result.score == result.max_score
     cut = _cut_cells(result)
@@ -103,25 +111,25 @@ def verdict(result):
              f"score {result.score:g} of {result.max_score:g}"]
     errors = _cell_errors(result)
     for cell, (score, max_score) in result.cells.items():
-        if score is None or score < max_score:
+        if score is None or score < (max_score or 0.0):
             shown = "-" if score is None else f"{score:g}"
             lines.append(f"  {cell}: {shown} of {max_score:g}" + (f": {errors[cell]}" if cell in errors else ""))
     return "\n".join(lines)
 
 
-def _cells(spec):
+def _cells(spec: AssignmentSpec) -> dict[tuple[str, ...], tuple[object, ...]]:
     """``{(notebook, cell): what nbgrader recorded}`` for the cells that decide a grade."""
-    out = {}
+    out: dict[tuple[str, ...], tuple[object, ...]] = {}
     for nb in spec["notebooks"]:
         for c in nb["grade_cells"] + nb["task_cells"]:
             out[(nb["name"], c["name"])] = ("points", c["max_score"])
-        for c in nb["source_cells"]:
-            if c["locked"] or (nb["name"], c["name"]) in out:
-                out[(nb["name"], c["name"], "source")] = ("source", c["checksum"], c["source"])
+        for src in nb["source_cells"]:
+            if src["locked"] or (nb["name"], src["name"]) in out:
+                out[(nb["name"], src["name"], "source")] = ("source", src["checksum"], src["source"])
     return out
 
 
-def gradebook_problem(course_dir, assignment, spec):
+def gradebook_problem(course_dir: str | Path, assignment: str, spec: AssignmentSpec) -> str:
     """``""`` when the gradebook holds ``assignment`` as ``source/`` has it now; else which cells differ.
 
     Grading reads points and hidden tests from the gradebook, which nbgrader
@@ -129,12 +137,6 @@ def gradebook_problem(course_dir, assignment, spec):
     old tests. nbgrader generates the lab afresh in a scratch copy of the course,
     and what it records there is compared with the course's gradebook.
     """
-    import tempfile
-    from pathlib import Path
-
-    from autograder import course
-    from autograder.grading import spec as spec_mod
-
     with tempfile.TemporaryDirectory() as tmp:
         scratch = course.make_course_copy(Path(tmp) / "course", [assignment], course_dir)
         db_url = f"sqlite:///{scratch / 'gradebook.db'}"
@@ -151,7 +153,7 @@ def gradebook_problem(course_dir, assignment, spec):
             f"`cnncourse release {assignment}` (it records the lab in the gradebook), then grade again.")
 
 
-def check(result, assignment):
+def check(result: GradingResult, assignment: str) -> None:
     """Raise :class:`PreflightFailed` unless ``result`` (the solution's) earned full marks."""
     problem = verdict(result)
     if problem:

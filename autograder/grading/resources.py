@@ -22,6 +22,7 @@ import dataclasses
 import os
 import shutil
 import subprocess
+from collections.abc import Callable, Iterable, Mapping
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                     "TF_NUM_INTRAOP_THREADS")
@@ -35,7 +36,7 @@ class Slot:
     threads: int
     gpu: str | None = None  # a CUDA device id (index or UUID), None on a CPU
 
-    def environment(self):
+    def environment(self) -> dict[str, str]:
         """The environment variables that give a kernel this share."""
         env = {name: str(self.threads) for name in THREAD_VARIABLES}
         env["TF_NUM_INTEROP_THREADS"] = str(max(1, min(2, self.threads)))
@@ -44,12 +45,12 @@ class Slot:
             env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
         return env
 
-    def describe(self):
+    def describe(self) -> str:
         gpu = f"GPU {self.gpu}" if self.gpu is not None else "no GPU"
         return f"worker {self.index}: {self.threads} thread{'s' if self.threads != 1 else ''}, {gpu}"
 
 
-def cpu_count():
+def cpu_count() -> int:
     """CPUs this process may use (honours affinity masks, e.g. a Slurm allocation)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -57,7 +58,14 @@ def cpu_count():
         return max(1, os.cpu_count() or 1)
 
 
-def visible_gpus(environ=None, query=None):
+def _nvidia_smi_gpus() -> str:
+    """``nvidia-smi``'s list of GPU indices, one a line (``""`` when it fails)."""
+    out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+                         capture_output=True, text=True, timeout=20)
+    return out.stdout if out.returncode == 0 else ""
+
+
+def visible_gpus(environ: Mapping[str, str] | None = None, query: Callable[[], str] | None = None) -> list[str]:
     """CUDA device ids this process may hand out.
 
     ``CUDA_VISIBLE_DEVICES`` wins when it is set (a scheduler such as Slurm
@@ -73,11 +81,7 @@ def visible_gpus(environ=None, query=None):
     if query is None:
         if shutil.which("nvidia-smi") is None:
             return []
-
-        def query():
-            out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=20)
-            return out.stdout if out.returncode == 0 else ""
+        query = _nvidia_smi_gpus
     try:
         text = query()
     except (OSError, subprocess.SubprocessError):
@@ -85,7 +89,7 @@ def visible_gpus(environ=None, query=None):
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def assign_slots(workers, cpus=None, gpus=None):
+def assign_slots(workers: int, cpus: int | None = None, gpus: Iterable[str] | None = None) -> list[Slot]:
     """Split ``cpus`` threads and the GPU ids ``gpus`` between ``workers`` workers.
 
     Threads are shared evenly (at least one each); GPUs go round-robin.
@@ -97,11 +101,11 @@ def assign_slots(workers, cpus=None, gpus=None):
     """
     workers = max(1, int(workers))
     cpus = cpu_count() if cpus is None else max(1, int(cpus))
-    gpus = visible_gpus() if gpus is None else list(gpus)
+    ids = visible_gpus() if gpus is None else list(gpus)
     threads = max(1, cpus // workers)
-    return [Slot(i, threads, gpus[i % len(gpus)] if gpus else None) for i in range(workers)]
+    return [Slot(i, threads, ids[i % len(ids)] if ids else None) for i in range(workers)]
 
 
-def slot_for(index, workers, cpus=None, gpus=None):
+def slot_for(index: int, workers: int, cpus: int | None = None, gpus: Iterable[str] | None = None) -> Slot:
     """The slot of worker ``index`` among ``workers`` (see :func:`assign_slots`)."""
     return assign_slots(workers, cpus, gpus)[index % max(1, workers)]

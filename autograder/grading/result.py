@@ -14,7 +14,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from autograder.grading.spec import AssignmentSpec
+    from autograder.grading.task import GradingTask
 
 STATUSES = ("ok", "flagged", "timeout", "kernel_died", "out_of_memory", "too_many_processes", "malformed", "error")
 """Every status a result can have; ``error`` is the grader's failure, never the student's score."""
@@ -23,7 +27,7 @@ Scores = dict[str, Any]
 """nbgrader's scores of one submission: ``{"notebooks": {name: {"grades": {grade_id: {...}}}}}``."""
 
 
-def zero_scores(spec: dict[str, Any]) -> Scores:
+def zero_scores(spec: AssignmentSpec) -> Scores:
     """Scores of zero for every graded cell of the assignment ``spec`` (from :mod:`~autograder.grading.spec`)."""
     return {"timestamp": None, "notebooks": {
         nb["name"]: {"late_submission_penalty": None,
@@ -80,18 +84,18 @@ class GradingResult:
     log_tail: str = ""
     dropped_files: list[str] = dataclasses.field(default_factory=list)
 
-    SUMMARY = ("isolation", "status", "reason", "score", "max_score", "cells", "seconds", "digest", "events", "host",
-               "slot", "peak_memory", "started")
+    SUMMARY: ClassVar[tuple[str, ...]] = ("isolation", "status", "reason", "score", "max_score", "cells", "seconds",
+                                          "digest", "events", "host", "slot", "peak_memory", "started")
     """The fields the results file keeps for each student."""
 
     @classmethod
-    def start(cls, task: Any, host: str = "", slot: str = "") -> GradingResult:
+    def start(cls, task: GradingTask, host: str = "", slot: str = "") -> GradingResult:
         """A result for ``task`` (a :class:`~autograder.grading.task.GradingTask`) about to be graded."""
         return cls(assignment=task.assignment, student=task.student, digest=task.digest,
                    max_score=float(task.spec.get("max_score", 0.0)), started=time.time(), host=host, slot=slot)
 
     @classmethod
-    def failure(cls, task: Any, reason: str, seconds: float = 0.0) -> GradingResult:
+    def failure(cls, task: GradingTask, reason: str, seconds: float = 0.0) -> GradingResult:
         """The result of a task whose worker never returned one: status ``error``, zero scores, nothing recorded."""
         result = cls.start(task)
         result.reason = reason

@@ -16,37 +16,44 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 from autograder.grading import config as config_mod
 from autograder.grading import merge as merge_mod
+from autograder.grading import sandbox as sandbox_mod
 from autograder.grading import spec as spec_mod
 from autograder.grading import state, worker
-from autograder.grading.backends import DaskBackend, LocalBackend
+from autograder.grading.backends import Backend, DaskBackend, LocalBackend, OnResult
 from autograder.grading.limits import MAX_OUTPUT, MAX_PROCESSES, Limits, format_size, parse_size
+from autograder.grading.resources import assign_slots, cpu_count
+from autograder.grading.result import GradingResult
+from autograder.grading.spec import AssignmentSpec, StudentInfo
 from autograder.table import text_table
-from autograder.grading.task import build_task, list_submissions, read_folder, submission_folder, digest
+from autograder.grading.task import GradingTask, build_task, list_submissions, read_folder, submission_folder, digest
+
+_Number = TypeVar("_Number", int, float)
 
 
 class GradingError(RuntimeError):
     """Grading cannot start (no such assignment, no submissions, another grader running...)."""
 
 
-def default_workers(backend="local"):
+def default_workers(backend: str = "local") -> int:
     """CPU cores (at most 4) for the local pool; 2 for a Dask LocalCluster."""
-    from autograder.grading.resources import cpu_count
-
     return min(cpu_count(), 4) if backend == "local" else 2
 
 
-def _number(convert, what, allow_zero=False):
+def _number(convert: Callable[[str], _Number], what: str, allow_zero: bool = False) -> Callable[[str], _Number]:
     """An argparse ``type``: ``convert(text)``, refused (usage error, exit 2) unless it is above 0."""
-    import argparse
 
-    def parse(text):
+    def parse(text: str) -> _Number:
+        value: _Number | None
         try:
             value = convert(text)
         except ValueError:
@@ -58,10 +65,8 @@ def _number(convert, what, allow_zero=False):
     return parse
 
 
-def _size(text):
+def _size(text: str) -> str:
     """An argparse ``type``: a size as :func:`parse_size` reads it, kept as written."""
-    import argparse
-
     try:
         parse_size(text)
     except ValueError as exc:
@@ -75,7 +80,7 @@ COUNT_OR_ZERO = _number(int, "a whole number (0: no limit)", allow_zero=True)
 SIZE = _size
 
 
-def add_limit_arguments(p):
+def add_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=["fast", "full"], default=None,
                    help="training budget in the kernels (default: CNNCOURSE_PROFILE, else full with a GPU, "
                         "fast without); also sets the default cell time limit")
@@ -96,9 +101,9 @@ def add_limit_arguments(p):
                         "'none' for no limit)")
 
 
-def limits_from_args(args, workers):
+def limits_from_args(args: argparse.Namespace, workers: int) -> Limits:
     """The limits the command line asks for, :meth:`Limits.default` for what it leaves out."""
-    changes = {"processes": getattr(args, "max_processes", MAX_PROCESSES) or None}
+    changes: dict[str, Any] = {"processes": getattr(args, "max_processes", MAX_PROCESSES) or None}
     if args.cell_timeout:
         changes["cell_timeout"] = args.cell_timeout
     if args.timeout:
@@ -113,23 +118,23 @@ def limits_from_args(args, workers):
 @dataclasses.dataclass
 class Summary:
     assignment: str
-    results: dict  # student -> results-file entry, for every student asked for
-    graded: list  # students graded (or merged from staging) in this run
-    skipped: list  # students already done (--resume)
+    results: dict[str, dict[str, Any]]  # student -> results-file entry, for every student asked for
+    graded: list[str]  # students graded (or merged from staging) in this run
+    skipped: list[str]  # students already done (--resume)
     seconds: float
     results_path: Path
 
     @property
-    def failures(self):
+    def failures(self) -> dict[str, dict[str, Any]]:
         return {s: r for s, r in self.results.items() if r.get("status") != "ok"}
 
     @property
-    def errors(self):
+    def errors(self) -> dict[str, dict[str, Any]]:
         """Students whose grading failed for the grader's reasons (status ``error``; not in the gradebook)."""
         return {s: r for s, r in self.results.items() if r.get("status") == "error"}
 
 
-def _format_table(results):
+def _format_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     rows = []
     for sid in sorted(results):
         r = results[sid]
@@ -144,25 +149,25 @@ def _format_table(results):
 
 
 class _Progress:
-    def __init__(self, total, enabled=True):
+    def __init__(self, total: int, enabled: bool = True) -> None:
         from tqdm import tqdm
 
         self.failures = 0
         self.bar = tqdm(total=total, unit="sub", desc="grading", file=sys.stderr, disable=not enabled or total == 0,
                         dynamic_ncols=True, smoothing=0.1)
 
-    def update(self, result):
+    def update(self, result: GradingResult) -> None:
         if not result.ok:
             self.failures += 1
         self.bar.set_postfix_str(f"failed {self.failures}, last {result.student}: {result.status}",
                                  refresh=False)
         self.bar.update(1)
 
-    def close(self):
+    def close(self) -> None:
         self.bar.close()
 
 
-def _prepare(course_dir, assignment):
+def _prepare(course_dir: str | Path | None, assignment: str) -> tuple[Path, str, str, AssignmentSpec]:
     from autograder.course import CourseError, course_root
 
     try:
@@ -181,25 +186,23 @@ def _prepare(course_dir, assignment):
     return course_dir, db_url, course_id, spec
 
 
-def _isolation(mode, out=None):
+def _isolation(mode: str, out: TextIO | None = None) -> str:
     """Check the sandbox before grading starts; print loudly when submissions will not be isolated."""
-    from autograder.grading import sandbox
-
     try:
-        isolation = sandbox.resolve(mode)
-    except sandbox.SandboxUnavailable as exc:
+        isolation = sandbox_mod.resolve(mode)
+    except sandbox_mod.SandboxUnavailable as exc:
         raise GradingError(str(exc)) from None
     if isolation == "none":
-        line = sandbox.warning(mode)
+        line = sandbox_mod.warning(mode)
         print(f"\n*** {line} ***\n", file=out or sys.stderr)
     return isolation
 
 
-def _run_preflight(engine, task, out):
+def _run_preflight(engine: Backend, task: GradingTask, out: TextIO) -> None:
     """Grade the course's own solution on ``engine``; raise :class:`GradingError` unless it earns full marks."""
     from autograder.grading import preflight
 
-    got = []
+    got: list[GradingResult] = []
     t0 = time.monotonic()
     print("Preflight: grading the course's own solution the same way first ...", file=out)
     out.flush()
@@ -213,8 +216,9 @@ def _run_preflight(engine, task, out):
           file=out)
 
 
-def _solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text=None, source_files=None,
-                   seed_db=b""):
+def _solution_task(course_dir: Path, assignment: str, spec: AssignmentSpec, limits: Limits, profile: str | None,
+                   sandbox: str, config_text: str | None = None, source_files: dict[str, bytes] | None = None,
+                   seed_db: bytes = b"") -> GradingTask:
     from autograder.grading import preflight
 
     config_text = config_text if config_text is not None else (course_dir / "nbgrader_config.py").read_text()
@@ -234,15 +238,14 @@ def _solution_task(course_dir, assignment, spec, limits, profile, sandbox, confi
 class _Direct:
     """A backend of one: grade tasks here, one after the other (``--one``)."""
 
-    def run(self, tasks, on_result):
-        from autograder.grading.resources import assign_slots
-
+    def run(self, tasks: Iterable[GradingTask], on_result: OnResult) -> None:
         for task in tasks:
             on_result(worker.grade_task(task, assign_slots(1)[0], launcher="exec"))
 
 
-def grade_one_staged(course_dir, assignment, student, limits, profile=None, sandbox="auto", preflight=True,
-                     out=None):
+def grade_one_staged(course_dir: str | Path | None, assignment: str, student: str, limits: Limits,
+                     profile: str | None = None, sandbox: str = "auto", preflight: bool = True,
+                     out: TextIO | None = None) -> GradingResult:
     """The unit of work as a command: grade one student, stage the result (no gradebook write).
 
     With ``preflight`` the course's own solution is graded first, here, the same way.
@@ -259,14 +262,16 @@ def grade_one_staged(course_dir, assignment, student, limits, profile=None, sand
         _run_preflight(engine, _solution_task(course_dir, assignment, spec, limits, profile, sandbox,
                                               seed_db=seed_db), out)
     task = build_task(course_dir, assignment, student, spec, limits, profile, info, seed_db=seed_db, sandbox=sandbox)
-    got = []
+    got: list[GradingResult] = []
     engine.run([task], got.append)
     state.stage(course_dir, got[0])
     return got[0]
 
 
-def grade_class(course_dir, assignment, students=None, workers=None, backend="local", scheduler=None,
-                limits=None, profile=None, resume=False, progress=True, out=None, sandbox="auto", preflight=True):
+def grade_class(course_dir: str | Path | None, assignment: str, students: Sequence[str] | None = None,
+                workers: int | None = None, backend: str = "local", scheduler: str | None = None,
+                limits: Limits | None = None, profile: str | None = None, resume: bool = False, progress: bool = True,
+                out: TextIO | None = None, sandbox: str = "auto", preflight: bool = True) -> Summary:
     """Grade ``assignment`` for ``students`` (default: every submission); return a :class:`Summary`.
 
     With ``preflight`` (the default) the course's own solution is graded first
@@ -296,9 +301,9 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
         results = state.ResultsFile(course_dir, assignment)
         digests = {s: digest(read_folder(submission_folder(course_dir, assignment, s))) for s in students}
         in_gradebook = _submissions_in_gradebook(db_url, course_id, assignment)
-        graded = []
+        graded: list[str] = []
 
-        def accept(result):
+        def accept(result: GradingResult) -> None:
             if result.status != "error":
                 merge_mod.merge(course_dir, db_url, result, course_id)
                 in_gradebook.add(result.student)
@@ -306,7 +311,8 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
             graded.append(result.student)
 
         # Results staged by one-student runs (a Slurm job array, an earlier --one), merged after the preflight.
-        staged, stale = [], []
+        staged: list[tuple[Path, GradingResult]] = []
+        stale: list[tuple[Path, GradingResult]] = []
         for path in state.staged(course_dir, assignment):
             try:
                 result = state.load_staged(path)
@@ -317,8 +323,8 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
             (staged if result.digest == digests[result.student] else stale).append((path, result))
         from_staging = {result.student for _, result in staged}
 
-        todo = []
-        skipped = []
+        todo: list[str] = []
+        skipped: list[str] = []
         for s in students:
             entry = results.students.get(s)
             done = (entry is not None and entry.get("digest") == digests[s] and s in in_gradebook
@@ -330,6 +336,7 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
             else:
                 todo.append(s)
 
+        engine: DaskBackend | LocalBackend
         if backend == "dask":
             engine = DaskBackend(worker.grade_task, workers, scheduler)
         else:
@@ -347,12 +354,12 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
                   "'isolation'.", file=out)
         out.flush()
 
-        info_cache = {}
+        info_cache: dict[str, StudentInfo] = {}
         config_text = (course_dir / "nbgrader_config.py").read_text()
         source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
         seed_db = spec_mod.template_db(spec, db_url) if work else b""
 
-        def tasks():
+        def tasks() -> Iterator[GradingTask]:
             for s in todo:
                 info_cache[s] = spec_mod.student_info(db_url, s, course_id) if s in in_gradebook else {}
                 yield build_task(course_dir, assignment, s, spec, limits, profile, info_cache[s], config_text,
@@ -372,7 +379,7 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
             if todo:
                 bar = _Progress(len(todo), enabled=progress)
 
-                def on_result(result):
+                def on_result(result: GradingResult) -> None:
                     accept(result)
                     bar.update(result)
 
@@ -389,7 +396,7 @@ def grade_class(course_dir, assignment, students=None, workers=None, backend="lo
     return summary
 
 
-def _submissions_in_gradebook(db_url, course_id, assignment):
+def _submissions_in_gradebook(db_url: str, course_id: str, assignment: str) -> set[str]:
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(db_url, course_id) as gb:
@@ -400,7 +407,7 @@ def _submissions_in_gradebook(db_url, course_id, assignment):
         return {sub.student_id for sub in a.submissions}
 
 
-def print_summary(summary, out=None):
+def print_summary(summary: Summary, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     print(_format_table(summary.results), file=out)
     n = len(summary.results)

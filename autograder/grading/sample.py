@@ -21,8 +21,15 @@ malformed  the notebook file is cut off half-way (not valid JSON)
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import nbformat
+from nbformat.notebooknode import NotebookNode
+
+from autograder import course
+from autograder.course import blank_submission, perfect_submission
 
 KINDS = ("perfect", "partial", "blank", "crashing", "endless", "stuck", "memory", "malformed")
 
@@ -34,15 +41,13 @@ MEMORY = ("import numpy as _np\n_hog = []\nwhile True:  # 128 MiB more each time
           "    _hog.append(_np.ones(1 << 24))\n")
 
 
-def _answer_cells(nb):
+def _answer_cells(nb: NotebookNode) -> list[NotebookNode]:
     return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
             and c.cell_type == "code"]
 
 
-def make(kind, source_nb, release_nb):
+def make(kind: str, source_nb: str | Path, release_nb: str | Path) -> NotebookNode | bytes:
     """A submission of ``kind`` (see the table above): a NotebookNode, or bytes for ``malformed``."""
-    from autograder.course import blank_submission, perfect_submission
-
     if kind not in KINDS:
         raise ValueError(f"Unknown kind {kind!r}; choose from {', '.join(KINDS)}.")
     if kind == "blank":
@@ -51,7 +56,7 @@ def make(kind, source_nb, release_nb):
     if kind == "perfect":
         return perfect
     if kind == "malformed":
-        text = nbformat.writes(perfect)
+        text: str = nbformat.writes(perfect)
         return text[: len(text) // 2].encode()
     nb = copy.deepcopy(perfect)
     answers = _answer_cells(nb)
@@ -68,12 +73,12 @@ def make(kind, source_nb, release_nb):
     return nb
 
 
-def tiny_source(sleep=0.0):
+def tiny_source(sleep: float = 0.0) -> NotebookNode:
     """A three-question nbgrader source notebook that runs in a second (for tests).
 
     ``sleep`` seconds are spent in the first answer (to make grading take a while).
     """
-    def meta(grade_id, **kw):
+    def meta(grade_id: str, **kw: Any) -> dict[str, dict[str, Any]]:
         m = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": False,
              "task": False}
         m.update(kw)
@@ -92,20 +97,17 @@ def tiny_source(sleep=0.0):
         cells.append(nbformat.v4.new_code_cell(answer, metadata=meta(name, solution=True)))
         cells.append(nbformat.v4.new_code_cell(test, metadata=meta(f"test_{name}", grade=True, locked=True,
                                                                    points=points)))
-    nb = nbformat.v4.new_notebook(cells=cells)
+    nb: NotebookNode = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
 
-def tiny_course(path, kinds=(), sleep=0.0, db_url=None, root=None):
+def tiny_course(path: str | Path, kinds: Iterable[str] = (), sleep: float = 0.0, db_url: str | None = None,
+                root: str | Path | None = None) -> Path:
     """A course copy at ``path`` with :func:`tiny_source` released as ``tiny`` and one submission per kind.
 
     ``db_url`` points the course at another gradebook (e.g. PostgreSQL).
     """
-    from pathlib import Path
-
-    from autograder import course
-
     c = course.make_course_copy(Path(path), [], root)
     if db_url:
         with open(c / "nbgrader_config.py", "a") as f:

@@ -33,12 +33,17 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from cnncourse.runtime import KERNEL_ENV
 
 KERNEL_NAME = "cnncourse-graded"
 MODES = ("auto", "require", "off")
@@ -63,7 +68,7 @@ class SandboxUnavailable(RuntimeError):
 
 
 @functools.lru_cache(maxsize=None)
-def probe():
+def probe() -> str:
     """``""`` when bubblewrap can create a sandbox here, else why not."""
     bwrap = shutil.which("bwrap")
     if not bwrap:
@@ -78,7 +83,7 @@ def probe():
     return ""
 
 
-def resolve(mode):
+def resolve(mode: str) -> str:
     """The isolation grading will use for ``mode`` (auto, require, off): ``"bubblewrap"`` or ``"none"``.
 
     Raises :class:`SandboxUnavailable` for ``require`` when bubblewrap cannot run.
@@ -96,7 +101,7 @@ def resolve(mode):
     return "none"
 
 
-def warning(mode):
+def warning(mode: str) -> str:
     """The loud line printed when grading is not isolated (``""`` when it is, or was switched off)."""
     if mode == "off":
         return "NOT ISOLATED: --sandbox off was given; submissions run with your permissions."
@@ -104,7 +109,7 @@ def warning(mode):
     return NOT_ISOLATED.format(why=why) if why else ""
 
 
-def _system_binds():
+def _system_binds() -> list[str]:
     args = ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
@@ -116,11 +121,9 @@ def _system_binds():
     return args
 
 
-def _python_paths():
+def _python_paths() -> list[str]:
     """Folders the kernel's Python needs: prefixes, and where cnncourse is imported from."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    import importlib.util
-
     spec = importlib.util.find_spec("cnncourse")
     if spec is not None and spec.origin:
         paths.add(os.path.dirname(spec.origin))
@@ -128,7 +131,7 @@ def _python_paths():
         if entry and "site-packages" in entry and os.path.isdir(entry):
             paths.add(entry)
     # Keep the outermost folders only, and never the system's own roots.
-    out = []
+    out: list[str] = []
     for p in sorted({os.path.realpath(p) for p in paths}, key=len):
         if p in ("/", "/usr", "/etc") or any(p == q or p.startswith(q + os.sep) for q in out):
             continue
@@ -136,7 +139,7 @@ def _python_paths():
     return [p for p in out if not p.startswith("/usr" + os.sep)]
 
 
-def _data_paths(env):
+def _data_paths(env: Mapping[str, str]) -> list[str]:
     from cnncourse.data._home import get_data_home, keras_cache_dirs
 
     paths = []
@@ -149,10 +152,8 @@ def _data_paths(env):
     return sorted(set(paths))
 
 
-def kernel_environment(env, home):
+def kernel_environment(env: Mapping[str, str], home: str | Path) -> dict[str, str]:
     """The kernel's environment: the kept variables of ``env``, the course's kernel variables, a private home."""
-    from cnncourse.runtime import KERNEL_ENV
-
     out = {k: v for k, v in env.items() if k in ENV_KEEP}
     out.update(KERNEL_ENV)
     out.update(HOME=str(home), TMPDIR="/tmp", MPLCONFIGDIR=str(Path(home) / ".config" / "matplotlib"),
@@ -165,7 +166,7 @@ def kernel_environment(env, home):
     return out
 
 
-def bwrap_command(cwd, runtime_dir, home, env):
+def bwrap_command(cwd: str | Path, runtime_dir: str | Path, home: str | Path, env: Mapping[str, str]) -> list[str]:
     """The ``env -i bwrap ... --`` prefix for a kernel that runs in ``cwd`` (all three folders writable).
 
     ``env -i`` starts bubblewrap itself with an empty environment: the sandbox's
@@ -185,15 +186,15 @@ def bwrap_command(cwd, runtime_dir, home, env):
         args += ["--dev-bind-try", dev, dev]  # GPUs stay usable
     if os.path.isdir("/proc/driver/nvidia"):
         args += ["--ro-bind-try", "/proc/driver/nvidia", "/proc/driver/nvidia"]
-    for p in (runtime_dir, home, cwd):
-        args += ["--bind", str(p), str(p)]
+    for folder in (runtime_dir, home, cwd):
+        args += ["--bind", str(folder), str(folder)]
     args += ["--chdir", str(cwd), "--clearenv"]
     for k, v in sorted(kernel_environment(env, home).items()):
         args += ["--setenv", k, v]
     return args + ["--"]
 
 
-def _seed_home(home):
+def _seed_home(home: str | Path) -> None:
     """A private home with matplotlib's font cache, so each kernel does not rebuild it."""
     mpl = Path(home) / ".config" / "matplotlib"
     mpl.mkdir(parents=True, exist_ok=True)
@@ -207,7 +208,7 @@ def _seed_home(home):
         pass
 
 
-def write_kernel(workdir, cwd, env, isolation):
+def write_kernel(workdir: str | Path, cwd: str | Path, env: Mapping[str, str], isolation: str) -> dict[str, str]:
     """Write the graded kernel's kernelspec under ``workdir``; return the environment for nbgrader.
 
     ``cwd`` is the folder the notebook runs in (nbgrader's autograded copy).
@@ -228,8 +229,8 @@ def write_kernel(workdir, cwd, env, isolation):
         _seed_home(home)
         kernel = bwrap_command(cwd, runtime, home, env) + kernel
         out["JUPYTER_RUNTIME_DIR"] = str(runtime)
-    spec = {"argv": kernel, "display_name": "Python 3 (graded)", "language": "python",
-            "metadata": {"isolation": isolation}}
+    spec: dict[str, Any] = {"argv": kernel, "display_name": "Python 3 (graded)", "language": "python",
+                            "metadata": {"isolation": isolation}}
     if isolation == "bubblewrap":
         # Signals stop at the sandbox's first process: interrupts go as a message, and the
         # kernel interrupts itself.

@@ -12,17 +12,73 @@ is SQLite or PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from autograder.grading.result import Scores
 
 
-def _iso(value):
+class CellSpec(TypedDict):
+    """A solution cell: its nbgrader id."""
+
+    name: str
+
+
+class GradedCellSpec(TypedDict):
+    """A graded test cell or task cell: its id, its points and its kind (``code`` or ``markdown``)."""
+
+    name: str
+    max_score: float
+    cell_type: str
+
+
+class SourceCellSpec(TypedDict):
+    """A cell nbgrader keeps the source of (locked cells, tests): what a submission's copy is checked against."""
+
+    name: str
+    cell_type: str
+    locked: bool
+    source: str
+    checksum: str | None
+
+
+class NotebookSpec(TypedDict):
+    """One notebook of an assignment: its name (without ``.ipynb``) and its cells by kind."""
+
+    name: str
+    grade_cells: list[GradedCellSpec]
+    solution_cells: list[CellSpec]
+    task_cells: list[GradedCellSpec]
+    source_cells: list[SourceCellSpec]
+
+
+class AssignmentSpec(TypedDict):
+    """An assignment's definition, as :func:`extract` reads it (plain data: it travels by value)."""
+
+    name: str
+    duedate: str | None  # ISO 8601
+    course_id: str
+    notebooks: list[NotebookSpec]
+    max_score: float
+
+
+StudentInfo = dict[str, str]
+"""A student's row in the gradebook: ``first_name``, ``last_name``, ``email``, ``lms_user_id`` (those set)."""
+
+
+def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
-def _from_iso(value):
+def _from_iso(value: str | dt.datetime | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def extract(db_url, assignment, course_id=None):
+def extract(db_url: str, assignment: str, course_id: str | None = None) -> AssignmentSpec:
     """The definition of ``assignment`` in the gradebook at ``db_url`` (a dict)."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -32,7 +88,7 @@ def extract(db_url, assignment, course_id=None):
         except MissingEntry:
             raise LookupError(f"The gradebook has no assignment {assignment!r}: run "
                               f"`cnncourse release {assignment}` first (it records the lab in the gradebook).") from None
-        notebooks = []
+        notebooks: list[NotebookSpec] = []
         for nb in a.notebooks:
             notebooks.append({
                 "name": nb.name,
@@ -48,7 +104,7 @@ def extract(db_url, assignment, course_id=None):
                 "max_score": float(a.max_score)}
 
 
-def student_info(db_url, student, course_id=None):
+def student_info(db_url: str, student: str, course_id: str | None = None) -> StudentInfo:
     """A student's row (names, email, LMS id) as a dict, ``{}`` when unknown."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -61,21 +117,22 @@ def student_info(db_url, student, course_id=None):
                 if getattr(s, k, None) is not None}
 
 
-def alembic_version(db_url):
+def alembic_version(db_url: str) -> str | None:
     """The schema version recorded in the gradebook at ``db_url`` (``None`` when unknown)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            version: str | None = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return version
     except Exception:  # noqa: BLE001 - no table, no server: fall back to nbgrader's own lookup
         return None
     finally:
         engine.dispose()
 
 
-def template_db(spec, db_url=None):
+def template_db(spec: AssignmentSpec, db_url: str | None = None) -> bytes:
     """A new SQLite gradebook holding the assignment ``spec``, as bytes.
 
     Made once per grading run and copied for every submission. Creating a
@@ -83,9 +140,6 @@ def template_db(spec, db_url=None):
     to start) for the schema version; the main gradebook's version is used
     instead where it is known.
     """
-    import os
-    import tempfile
-
     import nbgrader.api as nb_api
 
     version = alembic_version(db_url) if db_url else None
@@ -102,7 +156,8 @@ def template_db(spec, db_url=None):
         nb_api.get_alembic_version = original
 
 
-def seed_sqlite(path, template, spec, student, info=None):
+def seed_sqlite(path: str | Path, template: bytes, spec: AssignmentSpec, student: str,
+                info: Mapping[str, str] | None = None) -> None:
     """Write the gradebook ``template`` (bytes from :func:`template_db`) to ``path`` and add ``student``."""
     from nbgrader.api import Gradebook
 
@@ -112,7 +167,7 @@ def seed_sqlite(path, template, spec, student, info=None):
         gb.update_or_create_student(student, **(info or {}))
 
 
-def seed(db_url, spec, student, info=None):
+def seed(db_url: str, spec: AssignmentSpec, student: str | None, info: Mapping[str, str] | None = None) -> None:
     """Write the assignment ``spec`` and ``student`` (unless ``None``) into the new gradebook at ``db_url``."""
     from nbgrader.api import Gradebook
 
@@ -124,19 +179,19 @@ def seed(db_url, spec, student, info=None):
             for c in nb["grade_cells"]:
                 gb.add_grade_cell(c["name"], nb["name"], spec["name"], max_score=c["max_score"],
                                   cell_type=c["cell_type"])
-            for c in nb["solution_cells"]:
-                gb.add_solution_cell(c["name"], nb["name"], spec["name"])
+            for sc in nb["solution_cells"]:
+                gb.add_solution_cell(sc["name"], nb["name"], spec["name"])
             for c in nb["task_cells"]:
                 gb.add_task_cell(c["name"], nb["name"], spec["name"], max_score=c["max_score"],
                                  cell_type=c["cell_type"])
-            for c in nb["source_cells"]:
-                gb.add_source_cell(c["name"], nb["name"], spec["name"], cell_type=c["cell_type"],
-                                   locked=c["locked"], source=c["source"], checksum=c["checksum"])
+            for src in nb["source_cells"]:
+                gb.add_source_cell(src["name"], nb["name"], spec["name"], cell_type=src["cell_type"],
+                                   locked=src["locked"], source=src["source"], checksum=src["checksum"])
         if student is not None:
             gb.update_or_create_student(student, **(info or {}))
 
 
-def read_scores(db_url, assignment, student):
+def read_scores(db_url: str, assignment: str, student: str) -> Scores | None:
     """What autograding stored for one submission: per notebook, its grades and comments."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -145,7 +200,7 @@ def read_scores(db_url, assignment, student):
             sub = gb.find_submission(assignment, student)
         except MissingEntry:
             return None
-        out = {"timestamp": _iso(sub.timestamp), "notebooks": {}}
+        out: Scores = {"timestamp": _iso(sub.timestamp), "notebooks": {}}
         for nb in sub.notebooks:
             out["notebooks"][nb.name] = {
                 "late_submission_penalty": nb.late_submission_penalty,

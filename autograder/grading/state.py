@@ -25,20 +25,21 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from autograder.grading.result import GradingResult
 
 
-def grading_dir(course_dir, assignment=None):
+def grading_dir(course_dir: str | Path, assignment: str | None = None) -> Path:
     base = Path(course_dir) / "autograded" / ".grading"
     return base / assignment if assignment else base
 
 
-def results_path(course_dir, assignment):
+def results_path(course_dir: str | Path, assignment: str) -> Path:
     return Path(course_dir) / "autograded" / f"{assignment}.results.json"
 
 
-def _atomic_write(path, text):
+def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(text)
@@ -48,10 +49,10 @@ def _atomic_write(path, text):
 class ResultsFile:
     """``autograded/<assignment>.results.json``: status, reason and scores per student."""
 
-    def __init__(self, course_dir, assignment):
+    def __init__(self, course_dir: str | Path, assignment: str) -> None:
         self.assignment = assignment
         self.path = results_path(course_dir, assignment)
-        self.data = {"assignment": assignment, "students": {}}
+        self.data: dict[str, Any] = {"assignment": assignment, "students": {}}
         if self.path.exists():
             try:
                 self.data = json.loads(self.path.read_text())
@@ -60,8 +61,10 @@ class ResultsFile:
         self.data.setdefault("students", {})
 
     @property
-    def students(self):
-        return self.data["students"]
+    def students(self) -> dict[str, dict[str, Any]]:
+        """``{student: their entry}``, each entry :meth:`GradingResult.to_summary` and ``graded_at``."""
+        students: dict[str, dict[str, Any]] = self.data["students"]
+        return students
 
     def record(self, result: GradingResult) -> None:
         """Keep ``result``'s summary (:meth:`GradingResult.to_summary`) and save the file."""
@@ -71,24 +74,24 @@ class ResultsFile:
         self.data["updated"] = entry["graded_at"]
         self.save()
 
-    def save(self):
+    def save(self) -> None:
         _atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True))
 
 
-def stage(course_dir, result: GradingResult) -> Path:
+def stage(course_dir: str | Path, result: GradingResult) -> Path:
     """Write a result for a later merge; return its path."""
     path = grading_dir(course_dir, result.assignment) / "staged" / f"{result.student}.json"
     _atomic_write(path, json.dumps(result.to_json()))
     return path
 
 
-def staged(course_dir, assignment):
+def staged(course_dir: str | Path, assignment: str) -> list[Path]:
     """Paths of the staged results of ``assignment``."""
     folder = grading_dir(course_dir, assignment) / "staged"
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-def load_staged(path) -> GradingResult:
+def load_staged(path: str | Path) -> GradingResult:
     """The result :func:`stage` wrote to ``path``."""
     return GradingResult.from_json(json.loads(Path(path).read_text()))
 
@@ -100,12 +103,12 @@ class GraderBusy(RuntimeError):
 class GraderLock:
     """An exclusive lock on a course's gradebook for one grader (released on exit, even on SIGKILL)."""
 
-    def __init__(self, course_dir):
+    def __init__(self, course_dir: str | Path) -> None:
         self.path = grading_dir(course_dir) / "grader.lock"
-        self._fd = None
+        self._fd: int | None = None
 
-    def __enter__(self):
-        import fcntl
+    def __enter__(self) -> GraderLock:
+        import fcntl  # Unix only: imported here so that the module imports everywhere
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -120,7 +123,7 @@ class GraderLock:
         os.write(self._fd, str(os.getpid()).encode())
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -11,25 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from autograder.grading.limits import Limits
+from autograder.grading.spec import AssignmentSpec, StudentInfo
 
 SKIP_PARTS = {".ipynb_checkpoints", "__pycache__"}
 
 
-def read_folder(folder, skip_notebooks=False, max_file_bytes=None, dropped=None):
+def read_folder(folder: str | Path, skip_notebooks: bool = False, max_file_bytes: int | None = None,
+                dropped: list[str] | None = None) -> dict[str, bytes]:
     """``{relative path: bytes}`` of the regular files under ``folder`` (sorted, caches skipped).
 
     Symbolic links are never followed (a graded kernel could plant one that points at the
     hidden tests). Files over ``max_file_bytes`` are left out and their names added to
     ``dropped``.
     """
-    import os
-    import stat
-
     folder = Path(folder)
-    out = {}
+    out: dict[str, bytes] = {}
     if not folder.is_dir() or folder.is_symlink():
         return out
     for root, dirs, files in os.walk(folder, followlinks=False):
@@ -54,7 +56,7 @@ def read_folder(folder, skip_notebooks=False, max_file_bytes=None, dropped=None)
     return dict(sorted(out.items()))
 
 
-def digest(files):
+def digest(files: Mapping[str, bytes]) -> str:
     """A checksum of a submission's files (names and contents)."""
     h = hashlib.sha256()
     for name in sorted(files):
@@ -62,11 +64,11 @@ def digest(files):
     return h.hexdigest()
 
 
-def submission_folder(course_dir, assignment, student):
+def submission_folder(course_dir: str | Path, assignment: str, student: str) -> Path:
     return Path(course_dir) / "submitted" / student / assignment
 
 
-def list_submissions(course_dir, assignment):
+def list_submissions(course_dir: str | Path, assignment: str) -> list[str]:
     """Student ids with a submission of ``assignment``, sorted."""
     root = Path(course_dir) / "submitted"
     if not root.is_dir():
@@ -78,23 +80,25 @@ def list_submissions(course_dir, assignment):
 class GradingTask:
     assignment: str
     student: str
-    files: dict
-    source_files: dict
-    spec: dict
+    files: dict[str, bytes]
+    source_files: dict[str, bytes]
+    spec: AssignmentSpec
     config_text: str
     limits: Limits
-    student_info: dict = dataclasses.field(default_factory=dict)
+    student_info: StudentInfo = dataclasses.field(default_factory=dict)
     profile: str | None = None
     seed_db: bytes = b""  # the assignment's gradebook template (see spec.template_db)
     sandbox: str = "auto"  # auto, require or off (see autograder.grading.sandbox)
 
     @property
-    def digest(self):
+    def digest(self) -> str:
         return digest(self.files)
 
 
-def build_task(course_dir, assignment, student, spec, limits, profile=None, info=None, config_text=None,
-               source_files=None, seed_db=b"", sandbox="auto"):
+def build_task(course_dir: str | Path, assignment: str, student: str, spec: AssignmentSpec, limits: Limits,
+               profile: str | None = None, info: StudentInfo | None = None, config_text: str | None = None,
+               source_files: dict[str, bytes] | None = None, seed_db: bytes = b"", sandbox: str = "auto"
+               ) -> GradingTask:
     course_dir = Path(course_dir)
     if config_text is None:
         config_text = (course_dir / "nbgrader_config.py").read_text()

@@ -31,17 +31,27 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from cnncourse.errors import ENVIRONMENT_ERRORS
+from cnncourse.runtime import KERNEL_ENV
 
 from autograder.grading import limits as limits_mod
 from autograder.grading import sandbox as sandbox_mod
 from autograder.grading import spec as spec_mod
-from autograder.grading.result import GradingResult, zero_scores
-from autograder.grading.task import read_folder
+from autograder.grading.limits import Limits, Outcome, Poll
+from autograder.grading.resources import Slot
+from autograder.grading.result import GradingResult, Scores, zero_scores
+from autograder.grading.spec import AssignmentSpec
+from autograder.grading.task import GradingTask, read_folder
 
 PROGRESS_FILE = "progress.json"
 MAX_OUTPUT_FILE = 20 * 1024 ** 2  # files a graded kernel writes bigger than this are not kept
@@ -67,21 +77,21 @@ c.Execute.kernel_name = "{kernel}"  # the graded kernel (sandboxed), whatever th
 '''
 
 
-def ensure_scripts_on_path():
+def ensure_scripts_on_path() -> None:
     """nbgrader runs ``alembic`` from PATH when it creates a gradebook: put this interpreter's scripts first."""
     scripts = os.path.dirname(sys.executable)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def _write_files(folder, files):
+def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
     for name, data in files.items():
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
 
 
-def check_notebooks(folder, spec):
+def check_notebooks(folder: str | Path, spec: AssignmentSpec) -> str:
     """``""`` when every submitted notebook of the assignment reads as a valid notebook, else why not.
 
     A submission holding none of the assignment's notebooks by name (a renamed
@@ -110,7 +120,7 @@ def check_notebooks(folder, spec):
 
 
 
-def _scores_from_progress(spec, progress):
+def _scores_from_progress(spec: AssignmentSpec, progress: Mapping[str, Any]) -> Scores:
     """Scores of the cells that finished, from the progress file (zero for the rest)."""
     scores = zero_scores(spec)
     for nb_name, nb in scores["notebooks"].items():
@@ -121,7 +131,7 @@ def _scores_from_progress(spec, progress):
     return scores
 
 
-def _last_error(log_text):
+def _last_error(log_text: str) -> str:
     lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
     for ln in reversed(lines):
         if re.match(r"^[\w.]*(Error|Exception|Exit)\b.*:", ln):
@@ -132,7 +142,8 @@ def _last_error(log_text):
     return lines[-1][:300] if lines else "no output"
 
 
-def _reason(events, outcome, progress, limits):
+def _reason(events: list[dict[str, Any]], outcome: Outcome, progress: Mapping[str, Any], limits: Limits
+            ) -> tuple[str, str]:
     """(status, reason) from what the executor and the supervisor recorded."""
     fatal = [e for e in events if e.get("kind") in FATAL]
     timeouts = [e for e in events if e.get("kind") == "cell_timeout"]
@@ -165,7 +176,7 @@ def _reason(events, outcome, progress, limits):
     return "ok", ""
 
 
-def environment_errors(files, spec):
+def environment_errors(files: Mapping[str, bytes], spec: AssignmentSpec) -> list[str]:
     """``["cell 12 (test_x): ModuleNotFoundError: ...", ...]``: test cells that failed for want of the environment.
 
     A test cell whose error is one of :data:`cnncourse.errors.ENVIRONMENT_ERRORS`
@@ -173,8 +184,6 @@ def environment_errors(files, spec):
     says nothing about the student's work: the submission is then an
     ``error``, not a score.
     """
-    from cnncourse.errors import ENVIRONMENT_ERRORS
-
     found = []
     for nb in spec["notebooks"]:
         try:
@@ -195,7 +204,7 @@ METADATA_ERRORS = ("the nbgrader metadata may be corrupted", "use an old version
                    "Duplicate grade id")
 
 
-def _missing_tests(spec, scores):
+def _missing_tests(spec: AssignmentSpec, scores: Scores) -> list[str]:
     """Autograded test cells nbgrader could not grade (deleted from the submission)."""
     missing = []
     for nb in spec["notebooks"]:
@@ -207,7 +216,7 @@ def _missing_tests(spec, scores):
     return missing
 
 
-def fork_is_safe():
+def fork_is_safe() -> bool:
     """Whether a fork of this process can run nbgrader: Linux, one thread, and TensorFlow not loaded.
 
     A forked child gets only the thread that forked; TensorFlow's runtime keeps native threads
@@ -218,7 +227,7 @@ def fork_is_safe():
             and "tensorflow" not in sys.modules)
 
 
-def _launch_fork(workdir, args, env, log_path):
+def _launch_fork(workdir: Path, args: list[str], env: Mapping[str, str], log_path: Path) -> tuple[int, Poll]:
     """Run nbgrader's app for ``args`` in a forked child (no interpreter start-up, no re-imports)."""
     import nbgrader.apps.nbgraderapp  # noqa: F401  (imported once, before forking)
 
@@ -243,8 +252,6 @@ def _launch_fork(workdir, args, env, log_path):
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:
-            import traceback
-
             traceback.print_exc()
         finally:
             try:
@@ -253,7 +260,7 @@ def _launch_fork(workdir, args, env, log_path):
             finally:
                 os._exit(code)
 
-    def poll():
+    def poll() -> int | None:
         try:
             done, status = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
@@ -265,9 +272,7 @@ def _launch_fork(workdir, args, env, log_path):
     return pid, poll
 
 
-def _launch_exec(workdir, args, env, log_path):
-    import subprocess
-
+def _launch_exec(workdir: Path, args: list[str], env: Mapping[str, str], log_path: Path) -> tuple[int, Poll]:
     log = open(log_path, "wb")
     proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=str(workdir), env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -275,14 +280,12 @@ def _launch_exec(workdir, args, env, log_path):
     return proc.pid, proc.poll
 
 
-def _environment(slot, task):
+def _environment(slot: Slot | None, task: GradingTask) -> dict[str, str]:
     """The grading process's environment: this worker's share of the machine and the course's kernel variables.
 
     Kernels import what is installed, exactly as a student's do: nothing is
     added to ``PYTHONPATH`` (not the course directory, not the instructor package).
     """
-    from cnncourse.runtime import KERNEL_ENV
-
     env = dict(os.environ)
     env.update(slot.environment() if slot is not None else {})
     env.update(KERNEL_ENV)
@@ -294,7 +297,8 @@ def _environment(slot, task):
     return env
 
 
-def grade_task(task, slot=None, launcher="auto", keep=False):
+def grade_task(task: GradingTask, slot: Slot | None = None, launcher: str = "auto", keep: bool = False
+               ) -> GradingResult:
     """Grade one :class:`~autograder.grading.task.GradingTask`; return its :class:`GradingResult`.
 
     Args:
@@ -349,6 +353,7 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
         result.returncode = outcome.returncode
         result.peak_memory = outcome.peak_memory
 
+        progress: dict[str, Any]
         try:
             progress = json.loads((workdir / PROGRESS_FILE).read_text())
         except (OSError, ValueError):
@@ -363,7 +368,7 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
             g["auto_score"] is not None or g["needs_manual_grade"]
             for nb in scores["notebooks"].values() for g in nb["grades"].values()) and outcome.returncode == 0
         status, reason = _reason(events, outcome, progress, limits)
-        if not graded:
+        if not graded or scores is None:
             scores = _scores_from_progress(task.spec, progress)
             if status == "ok" and any(m in log_text for m in METADATA_ERRORS):
                 status, reason = "malformed", ("malformed notebook: its nbgrader cell metadata was changed or "
@@ -387,8 +392,6 @@ def grade_task(task, slot=None, launcher="auto", keep=False):
             result.log_tail = log_text[-4000:]
         return result.finish(t0)
     except Exception as exc:  # the grader's own failure must not lose the submission
-        import traceback
-
         result.status, result.reason = "error", f"grader error: {type(exc).__name__}: {exc}"[:300]
         result.log_tail = traceback.format_exc()[-4000:]
         if result.scores is None:

@@ -407,8 +407,12 @@ class NotAnAnswer(TypeError):
     """A result that is not numbers, arrays or containers of them (an object that would answer for itself)."""
 
 
-_READ = ((int, int.__index__), (float, float.__float__), (complex, complex.__complex__), (str, str.__str__),
-         (bytes, bytes.__bytes__))
+if sys.version_info >= (3, 11):
+    _READ = ((int, int.__index__), (float, float.__float__), (complex, complex.__complex__), (str, str.__str__),
+             (bytes, bytes.__bytes__))
+else:  # complex.__complex__ and bytes.__bytes__ are new in 3.11: the base types' own +z and b"" + b read the same
+    _READ = ((int, int.__index__), (float, float.__float__), (complex, complex.__pos__), (str, str.__str__),
+             (bytes, functools.partial(bytes.__add__, b"")))
 
 
 def _settle(value, depth=0):
@@ -573,6 +577,6 @@ def _codes_within(code):
             yield from _codes_within(const)
 
 
-_OWN_CODES = frozenset(inner for fn in (by_hand, _settle, _monitor, recording_calls.__wrapped__)
+_OWN_CODES = frozenset(inner for fn in (by_hand, _settle, _monitor, inspect.unwrap(recording_calls))
                        for inner in _codes_within(fn.__code__))
 """This module's own code while it watches (by identity: a student's code cannot claim to be it)."""

@@ -22,7 +22,7 @@ class DatasetNotFoundError(MissingDatasetError):
     """A dataset or weights file is not on this machine and cannot be fetched."""
 
 
-def get_data_home(data_home=None):
+def get_data_home(data_home: str | os.PathLike[str] | None = None) -> Path:
     """Return the course's data directory as a :class:`~pathlib.Path`.
 
     In order: the ``data_home`` argument, ``$CNNCOURSE_DATA_DIR``, then
@@ -36,7 +36,7 @@ def get_data_home(data_home=None):
     return Path("~/cnncourse_data").expanduser()
 
 
-def keras_cache_dirs():
+def keras_cache_dirs() -> list[Path]:
     """Keras' dataset caches, most specific first (they may not exist)."""
     dirs = []
     if os.environ.get("KERAS_HOME"):
