@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -198,15 +199,25 @@ def _isolation(mode: str, out: TextIO | None = None) -> str:
     return isolation
 
 
-def _run_preflight(engine: Backend, task: GradingTask, out: TextIO) -> None:
-    """Grade the course's own solution on ``engine``; raise :class:`GradingError` unless it earns full marks."""
+def _run_preflight(engine: Backend, task: GradingTask, out: TextIO, course_dir: Path, spec: AssignmentSpec) -> None:
+    """Grade the course's own solution on ``engine``; raise :class:`GradingError` unless it earns full marks.
+
+    Meanwhile, in a thread of this process (idle while the engine grades), nbgrader generates the lab
+    afresh to see whether the gradebook holds the lab as ``source/`` has it now: a stale gradebook is
+    named before anything else, since old hidden tests may be why the solution lost points.
+    """
     from autograder.grading import preflight
 
     got: list[GradingResult] = []
     t0 = time.monotonic()
     print("Preflight: grading the course's own solution the same way first ...", file=out)
     out.flush()
-    engine.run([task], got.append)
+    with ThreadPoolExecutor(1, thread_name_prefix="gradebook-check") as pool:
+        stale = pool.submit(preflight.gradebook_problem, course_dir, task.assignment, spec)
+        engine.run([task], got.append)
+        problem = stale.result()
+    if problem:
+        raise GradingError(f"preflight failed: {problem}")
     try:
         preflight.check(got[0], task.assignment)
     except preflight.PreflightFailed as exc:
@@ -225,14 +236,10 @@ def _solution_task(course_dir: Path, assignment: str, spec: AssignmentSpec, limi
     if source_files is None:
         source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
     try:
-        task = preflight.solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text,
+        return preflight.solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text,
                                        source_files, seed_db)
     except preflight.PreflightFailed as exc:
         raise GradingError(f"preflight failed: {exc}") from None
-    stale = preflight.gradebook_problem(course_dir, assignment, spec)
-    if stale:
-        raise GradingError(f"preflight failed: {stale}")
-    return task
 
 
 class _Direct:
@@ -260,7 +267,7 @@ def grade_one_staged(course_dir: str | Path | None, assignment: str, student: st
     engine = _Direct()
     if preflight:
         _run_preflight(engine, _solution_task(course_dir, assignment, spec, limits, profile, sandbox,
-                                              seed_db=seed_db), out)
+                                              seed_db=seed_db), out, course_dir, spec)
     task = build_task(course_dir, assignment, student, spec, limits, profile, info, seed_db=seed_db, sandbox=sandbox)
     got: list[GradingResult] = []
     engine.run([task], got.append)
@@ -370,7 +377,7 @@ def grade_class(course_dir: str | Path | None, assignment: str, students: Sequen
                 engine.start()  # workers first: forking must happen before the progress bar's thread
                 if preflight:
                     _run_preflight(engine, _solution_task(course_dir, assignment, spec, limits, profile, sandbox,
-                                                          config_text, source_files, seed_db), out)
+                                                          config_text, source_files, seed_db), out, course_dir, spec)
             for path, result in staged:
                 accept(result)
                 path.unlink()
