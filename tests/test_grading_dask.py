@@ -4,8 +4,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from autograder import course  # noqa: E402
-from autograder.grading import Limits, grade_class, sample  # noqa: E402
+from autograder import course
+from autograder.grading import Limits, grade_class, sample
 
 pytestmark = pytest.mark.slow
 

@@ -422,7 +422,7 @@ def test_zero_to_jupyterhub_values_have_the_course_and_a_gpu_profile():
         environment = {"A": "1"}
         working_dir = None
 
-        class user:  # noqa: N801
+        class user:
             name = "grader-cnncourse"
 
     spawner = FakeSpawner()

@@ -112,7 +112,7 @@ def check_notebooks(folder: str | Path, spec: AssignmentSpec) -> str:
         try:
             node = nbformat.read(str(path), as_version=4)
             nbformat.validate(node)
-        except Exception as exc:  # JSON errors, schema errors, bad encodings...
+        except Exception as exc:  # noqa: BLE001 - JSON errors, schema errors, bad encodings...
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             text = text.split(": '")[0].rstrip(":")  # drop the quoted file contents nbformat adds
             return f"malformed notebook {path.name}: {text[:200]}"
@@ -251,7 +251,7 @@ def _launch_fork(workdir: Path, args: list[str], env: Mapping[str, str], log_pat
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - the forked child reports anything, then exits
             traceback.print_exc()
         finally:
             try:
@@ -391,7 +391,7 @@ def grade_task(task: GradingTask, slot: Slot | None = None, launcher: str = "aut
         if status != "ok":
             result.log_tail = log_text[-4000:]
         return result.finish(t0)
-    except Exception as exc:  # the grader's own failure must not lose the submission
+    except Exception as exc:  # noqa: BLE001 - the grader's own failure must not lose the submission
         result.status, result.reason = "error", f"grader error: {type(exc).__name__}: {exc}"[:300]
         result.log_tail = traceback.format_exc()[-4000:]
         if result.scores is None:

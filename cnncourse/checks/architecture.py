@@ -217,7 +217,7 @@ def block_model(ex, block, input_shape, *args, hint=None):
                                                          "`return y`.")
     try:
         return keras.Model(inp, out)
-    except Exception as exc:  # the output does not come from the input
+    except Exception as exc:  # noqa: BLE001 - the output does not come from the input
         raise CheckFailed(ex, f"the output tensor is not computed from the input x ({type(exc).__name__}).",
                           hint="Apply every layer to x, or to a tensor computed from x.") from None
 

@@ -167,7 +167,7 @@ def expect_raises(exercise, exc_type, fn, *args, what="this input", hint=None, *
         raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` with your code.") from None
     except exc_type:
         return
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any other exception is the student's, told as such
         raise CheckFailed(exercise, f"{what} should raise {exc_type.__name__}, but raised "
                                     f"{type(exc).__name__}: {exc}", hint=hint) from None
     raise CheckFailed(exercise, f"{what} should raise {exc_type.__name__}, but nothing was raised.", hint=hint)

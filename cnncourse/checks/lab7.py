@@ -210,7 +210,7 @@ def check_compile_for_finetuning(compile_for_finetuning):
         y = np.array([0, 2])
         try:
             model.train_on_batch(x, y)
-        except Exception as exc:  # loss or metrics unusable with integer labels
+        except Exception as exc:  # noqa: BLE001 - loss or metrics unusable with integer labels
             raise CheckFailed(ex, f"the compiled model cannot train on integer labels: {type(exc).__name__}: {exc}",
                               hint="Use loss='sparse_categorical_crossentropy' and metrics=['accuracy'].") from None
     passed(ex, "a tenth of the learning rate, read from the optimizer or given")

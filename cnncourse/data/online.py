@@ -52,7 +52,7 @@ def _try_keras_download(loader):
     """Run a ``keras.datasets`` loader; return None instead of a network error."""
     try:
         return loader()
-    except Exception:  # no network, proxy, read-only cache...: all mean "not here"
+    except Exception:  # noqa: BLE001 - no network, proxy, read-only cache...: all mean "not here"
         return None
 
 
