@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,7 +133,6 @@ def release(labs=None, check=False, root=None, workdir=None):
     the course): the result says, per lab, whether the committed release
     differs from what nbgrader generates now.
     """
-    import tempfile
 
     root = course_root(root)
     labs = list(labs) if labs else list_labs(root)

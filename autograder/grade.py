@@ -18,6 +18,7 @@ and Kubernetes.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -54,8 +55,6 @@ def run(args):
     if args.scheduler and args.backend != "dask":
         args.backend = "dask"
     if args.profile:
-        import os
-
         os.environ["CNNCOURSE_PROFILE"] = args.profile
     try:
         if args.one:

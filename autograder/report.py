@@ -24,9 +24,11 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import statistics
 import sys
 from pathlib import Path
+
 
 def status_colors():
     """``{status: colour}`` from seaborn's "deep" palette, one colour per status (``ok`` gets the first)."""
@@ -47,7 +49,6 @@ def add_arguments(parser):
 
 def _cell_order(course_dir, assignment, notebook):
     """``{grade_id: position}`` from the released (else source) notebook; ``{}`` when neither is there."""
-    import json
 
     for folder in ("release", "source"):
         path = Path(course_dir) / folder / assignment / f"{notebook}.ipynb"

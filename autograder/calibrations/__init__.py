@@ -5,6 +5,7 @@ Each module defines ``CHECKS``: a dict from check name to :class:`Spec`.
 
 from __future__ import annotations
 
+import linecache
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -45,8 +46,6 @@ def solution_namespace(lab, grade_ids=None, root=None, skip=()):
     ``skip`` names solution cells not to run (for example one that needs trained results);
     ``root`` is the course directory (default: the current one).
     """
-    import linecache
-
     import nbformat
 
     from autograder.course import course_root, strip_solution_markers
