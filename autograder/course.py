@@ -133,7 +133,6 @@ def release(labs=None, check=False, root=None, workdir=None):
     the course): the result says, per lab, whether the committed release
     differs from what nbgrader generates now.
     """
-
     root = course_root(root)
     labs = list(labs) if labs else list_labs(root)
     unknown = [lab for lab in labs if not (root / "source" / lab / f"{lab}.ipynb").exists()]
