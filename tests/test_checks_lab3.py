@@ -41,7 +41,10 @@ def _notebook_run_first():
 conv2d_forward, pool2d_forward = _ref("conv2d_forward"), _ref("pool2d_forward")
 conv2d_backward, pool2d_backward = _ref("conv2d_backward"), _ref("pool2d_backward")
 xavier_uniform, he_normal, dropout_forward = _ref("xavier_uniform"), _ref("he_normal"), _ref("dropout_forward")
+dropout_backward = _ref("dropout_backward")
 build_net, overfit_gap, which_overfits = _ref("build_net"), _ref("overfit_gap"), _ref("which_overfits")
+batchnorm_forward, batchnorm_backward = _ref("batchnorm_forward"), _ref("batchnorm_backward")
+build_deep_cnn, epochs_to_reach, which_trains = _ref("build_deep_cnn"), _ref("epochs_to_reach"), _ref("which_trains")
 
 
 # --------------------------------------------------------------------------
@@ -195,17 +198,17 @@ def test_dropout_wrong_answers():
         return dropout_forward(h, 1 - p, training, rng) if 0 < p < 1 else dropout_forward(h, p, training, rng)
 
     def not_inverted(h, p, training, rng):
-        out = dropout_forward(h, p, training, rng)
-        return out * (1 - p) if training else out
+        out, cache = dropout_forward(h, p, training, rng)
+        return (out * (1 - p) if training else out), cache
 
     def old_style_test_time(h, p, training, rng):
-        return dropout_forward(h, p, True, rng) if training else h * (1 - p)
+        return dropout_forward(h, p, True, rng) if training else (h * (1 - p), None)
 
     def no_validation(h, p, training, rng):
         if not training or p <= 0:
-            return np.array(h, copy=True)
+            return np.array(h, copy=True), None
         mask = rng.random(np.shape(h)) >= p
-        return np.where(mask, h / max(1 - p, 1e-12), 0.0)
+        return np.where(mask, h / max(1 - p, 1e-12), 0.0), mask
 
     def global_rng(h, p, training, rng):
         return dropout_forward(h, p, training, np.random.default_rng())
@@ -214,14 +217,17 @@ def test_dropout_wrong_answers():
         if not 0 <= p < 1:
             raise ValueError
         if not training:
-            return np.array(h, copy=True)
+            return np.array(h, copy=True), None
         mask = rng.random(np.shape(h)[1:]) >= p
-        return np.where(mask, h / (1 - p), 0.0)
+        return np.where(mask, h / (1 - p), 0.0), mask
 
     def in_place(h, p, training, rng):
-        out = dropout_forward(h, p, training, rng)
+        out, cache = dropout_forward(h, p, training, rng)
         h[...] = out
-        return out
+        return out, cache
+
+    def output_only(h, p, training, rng):
+        return dropout_forward(h, p, training, rng)[0]
 
     _fails(lab3.check_dropout_forward, keep_prob, match="DROPPING")
     _fails(lab3.check_dropout_forward, not_inverted, match="not rescaled")
@@ -230,6 +236,76 @@ def test_dropout_wrong_answers():
     _fails(lab3.check_dropout_forward, global_rng, match="rng")
     _fails(lab3.check_dropout_forward, one_mask_per_batch, match="own random mask")
     _fails(lab3.check_dropout_forward, in_place)
+    _fails(lab3.check_dropout_forward, output_only, match=r"tuple \(out, cache\)")
+
+
+def _dropout_pair(scale=True, use_mask=True, identity_at_test=True, redraw=False, in_place=False):
+    """Dropout's forward and backward passes, with one of the usual backward mistakes switched on.
+
+    The forward pass is right in every case (its cache is ``(kept or None, p)``), so that the mistake
+    is the only thing the backward check can see.
+    """
+    def forward(h, p, training, rng):
+        if p < 0 or p >= 1:
+            raise ValueError(p)
+        h = np.array(h, dtype=float)
+        if not training:
+            return h, (None, p)
+        kept = rng.random(h.shape) >= p
+        return h * kept / (1 - p), (kept, p)
+
+    def backward(dout, cache):
+        kept, p = cache
+        if kept is None:  # test time
+            return np.array(dout, dtype=float) if identity_at_test else dout / (1 - p)
+        if redraw:  # another mask than the forward pass's
+            kept = np.roll(kept, 1)
+        if in_place:
+            dout *= kept
+            grad = dout
+        else:
+            grad = dout * kept if use_mask else np.array(dout, dtype=float)
+        return grad / (1 - p) if scale else grad
+
+    return forward, backward
+
+
+def test_dropout_backward_right_answers_pass(capsys):
+    assert lab3.check_dropout_backward(dropout_backward, dropout_forward) is None
+    forward, backward = _dropout_pair()
+    assert lab3.check_dropout_forward(forward) is None
+    assert lab3.check_dropout_backward(backward, forward) is None  # the mistakes are the only change
+    assert capsys.readouterr().out.count("\u2714") == 3
+
+
+def test_dropout_backward_wrong_answers():
+    def check(**mistake):
+        forward, backward = _dropout_pair(**mistake)
+        lab3.check_dropout_backward(backward, forward)
+
+    with pytest.raises(CheckFailed, match=r"Exercise 6 \(dropout_backward\).*dout / \(1 - p\)(.|\n)*not rescaled"):
+        check(scale=False)
+    with pytest.raises(CheckFailed, match="should be 0 for the units the forward pass dropped(.|\n)*mask"):
+        check(use_mask=False)
+    with pytest.raises(CheckFailed, match="should be 0 for the units the forward pass dropped"):
+        check(redraw=True)
+    with pytest.raises(CheckFailed, match="at test time .* dx must equal dout"):
+        check(identity_at_test=False)
+    with pytest.raises(CheckFailed, match="changed its input dout in place"):
+        check(in_place=True)
+    # a backward pass that ignores the mask and the scaling, with the notebook's forward pass
+    _fails(lab3.check_dropout_backward, lambda d, c: np.array(d, dtype=float), dropout_forward, match="dropped")
+    _fails(lab3.check_dropout_backward, lambda d, c: dropout_backward(d, c)[:1], dropout_forward, match="shape")
+
+
+def test_dropout_backward_is_checked_through_the_forward_pass():
+    def todo(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(NotAttempted, match="write exercise 5 first"):
+        lab3.check_dropout_backward(dropout_backward, todo)
+    with pytest.raises(CheckFailed, match=r"tuple \(out, cache\)"):
+        lab3.check_dropout_backward(dropout_backward, lambda h, p, t, r: dropout_forward(h, p, t, r)[0])
 
 
 # --------------------------------------------------------------------------
@@ -280,7 +356,11 @@ def test_not_attempted_is_reported():
         raise NotImplementedError()
 
     for check, args in [(lab3.check_initialisers, (todo, todo)), (lab3.check_dropout_forward, (todo,)),
-                        (lab3.check_conv2d_backward, (todo, conv2d_forward)), (lab3.check_build_net, (todo,))]:
+                        (lab3.check_conv2d_backward, (todo, conv2d_forward)), (lab3.check_build_net, (todo,)),
+                        (lab3.check_dropout_backward, (todo, dropout_forward)),
+                        (lab3.check_batchnorm_forward, (todo,)),
+                        (lab3.check_batchnorm_backward, (todo, batchnorm_forward)),
+                        (lab3.check_build_deep_cnn, (todo,)), (lab3.check_which_trains, (todo, todo))]:
         with pytest.raises(NotAttempted):
             check(*args)
 
@@ -349,3 +429,345 @@ def test_an_overfitting_gap_read_off_the_checks_own_helper_is_refused():
 
     with pytest.raises(CheckFailed, match="`cnncourse.checks.training.generalisation_gap` is not allowed here"):
         lab3.check_overfit_gap(overfit_gap_by_the_checks, which_overfits)
+
+
+# --------------------------------------------------------------------------
+# Batch normalisation
+# --------------------------------------------------------------------------
+def _bn_forward(x, gamma, beta, bn_param, test_batch_stats=False, ddof=0, running_ddof=None, axes=None,
+                swapped=False, update=True, start_var=1.0, eps_outside=False, check_mode=True):
+    """Batch normalisation's forward pass with one of the usual mistakes switched on (all off: a right answer).
+
+    Its cache is ``(x, gamma, eps, axes)``; :func:`_bn_backward` reads it.
+    """
+    if check_mode and bn_param["mode"] not in ("train", "test"):
+        raise ValueError(bn_param["mode"])
+    x = np.asarray(x, dtype=float)
+    over = axes if axes is not None and x.ndim == 4 else tuple(range(x.ndim - 1))  # the axes are NHWC's
+    eps, mom = bn_param.get("eps", 1e-3), bn_param.get("momentum", 0.99)
+    c = x.shape[-1]
+    old_mean = bn_param.get("running_mean", np.zeros(c))
+    old_var = bn_param.get("running_var", np.full(c, start_var))
+
+    def normalise(centre, spread):
+        scale = np.sqrt(spread) + eps if eps_outside else np.sqrt(spread + eps)
+        return gamma * (x - centre) / scale + beta
+
+    if bn_param["mode"] == "test" and not test_batch_stats:
+        return normalise(old_mean, old_var), None
+    centre = x.mean(axis=over, keepdims=True)
+    n = int(np.prod([x.shape[a] for a in over]))
+    spread = ((x - centre) ** 2).sum(axis=over, keepdims=True) / (n - ddof)
+    if bn_param["mode"] == "train" and update:
+        keep = 1 - mom if swapped else mom
+        batch_var = spread if running_ddof is None else spread * (n - ddof) / (n - running_ddof)
+        per_channel = tuple(range(x.ndim - 1))  # (the same values again when the axes are right)
+        bn_param["running_mean"] = keep * old_mean + (1 - keep) * np.broadcast_to(centre, x.shape).mean(per_channel)
+        bn_param["running_var"] = keep * old_var + (1 - keep) * np.broadcast_to(batch_var, x.shape).mean(per_channel)
+    return normalise(centre, spread), (x, gamma, eps, over)
+
+
+def _bn_backward(dout, cache, mean_path=True, var_path=True, dgamma_axes=None, dbeta_mean=False):
+    """Batch normalisation's backward pass, written from the chain rule step by step, mistakes optional."""
+    x, gamma, eps, over = cache
+    n = x.size // x.shape[-1]
+    centred = x - x.mean(axis=over, keepdims=True)
+    var = (centred ** 2).mean(axis=over, keepdims=True)
+    inv = 1.0 / np.sqrt(var + eps)
+    normalised = centred * inv
+    g_hat = dout * gamma
+    g_var = -0.5 * inv ** 3 * (g_hat * centred).sum(axis=over, keepdims=True)
+    g_mean = -inv * g_hat.sum(axis=over, keepdims=True)
+    dx = g_hat * inv
+    if var_path:
+        dx = dx + g_var * 2 * centred / n
+    if mean_path:
+        dx = dx + g_mean / n
+    summed = over if dgamma_axes is None else dgamma_axes
+    dgamma = (dout * normalised).sum(axis=summed)
+    dbeta = dout.mean(axis=over) if dbeta_mean else dout.sum(axis=over)
+    return dx, dgamma, dbeta
+
+
+def test_batchnorm_right_answers_pass(capsys):
+    assert lab3.check_batchnorm_forward(batchnorm_forward) is None
+    assert lab3.check_batchnorm_backward(batchnorm_backward, batchnorm_forward) is None
+    assert lab3.check_batchnorm_forward(_bn_forward) is None  # the mistakes are the only change
+    assert lab3.check_batchnorm_backward(_bn_backward, _bn_forward) is None
+    assert capsys.readouterr().out.count("\u2714") == 4
+
+
+@pytest.mark.parametrize("mistake,match", [
+    ({"test_batch_stats": True}, r"in test mode(.|\n)*test batch's own statistics"),
+    ({"ddof": 1}, r"in training mode(.|\n)*biased batch variance"),
+    ({"axes": (0,)}, r"x\(6, 4, 5, 3\)(.|\n)*every axis but the last"),
+    ({"axes": (1, 2)}, r"x\(6, 4, 5, 3\)(.|\n)*per example"),
+    ({"swapped": True}, r"running_mean(.|\n)*momentum = 1 - momentum"),
+    ({"running_ddof": 1}, r"running_var(.|\n)*Keras updates the running variance with the biased"),
+    ({"start_var": 0.0}, r"running_var(.|\n)*starts the running variance at 1"),
+    ({"update": False}, r"bn_param has no 'running_mean'"),
+    ({"eps_outside": True}, r"in training mode(.|\n)*eps inside the square root"),
+    ({"check_mode": False}, r"'inference' should raise ValueError"),
+], ids=["batch statistics at test time", "unbiased variance", "statistics over the batch axis only",
+        "statistics per example", "momentum the wrong way round", "unbiased running variance",
+        "running variance starting at 0", "no running averages", "eps outside the root", "any mode"])
+def test_batchnorm_forward_wrong_answers(mistake, match):
+    def forward(x, gamma, beta, bn_param):
+        return _bn_forward(x, gamma, beta, bn_param, **mistake)
+
+    with pytest.raises(CheckFailed, match=r"Exercise 9 \(batchnorm_forward\): (.|\n)*" + match):
+        lab3.check_batchnorm_forward(forward)
+
+
+def test_batchnorm_forward_more_wrong_answers():
+    def test_mode_updates(x, gamma, beta, bn_param):
+        out, cache = _bn_forward(x, gamma, beta, bn_param)
+        if bn_param["mode"] == "test":
+            _bn_forward(x, gamma, beta, dict(bn_param, mode="train"))
+            bn_param["running_mean"] = bn_param["running_mean"] + 1.0
+        return out, cache
+
+    def output_only(x, gamma, beta, bn_param):
+        return _bn_forward(x, gamma, beta, bn_param)[0]
+
+    def keras_layer(x, gamma, beta, bn_param):
+        import keras
+
+        layer = keras.layers.BatchNormalization(epsilon=bn_param.get("eps", 1e-3), dtype="float64")
+        return np.asarray(layer(x, training=bn_param["mode"] == "train")), None
+
+    def in_place(x, gamma, beta, bn_param):
+        out, cache = _bn_forward(x, gamma, beta, bn_param)
+        x -= x.mean()
+        return out, cache
+
+    _fails(lab3.check_batchnorm_forward, test_mode_updates, match="in test mode bn_param")
+    _fails(lab3.check_batchnorm_forward, output_only, match=r"tuple \(out, cache\)")
+    _fails(lab3.check_batchnorm_forward, keras_layer, match="asks you to write it with NumPy: `keras")
+    _fails(lab3.check_batchnorm_forward, in_place, match="in place")
+
+
+def test_batchnorm_backward_wrong_answers():
+    def backward(**mistake):
+        return lambda dout, cache: _bn_backward(dout, cache, **mistake)
+
+    # forgetting the paths through the mean and the variance: the constant-dout case says which path
+    _fails(lab3.check_batchnorm_backward, backward(mean_path=False, var_path=False), _bn_forward,
+           match=r"Exercise 10 \(batchnorm_backward\): for a dout that is the same(.|\n)*path through the mean")
+    _fails(lab3.check_batchnorm_backward, backward(mean_path=False), _bn_forward, match="path through the mean")
+    _fails(lab3.check_batchnorm_backward, backward(var_path=False), _bn_forward,
+           match=r"dx differs from tf.GradientTape(.|\n)*the mean and the variance")
+    _fails(lab3.check_batchnorm_backward, backward(dgamma_axes=(0,)), _bn_forward,
+           match=r"dgamma has the wrong shape(.|\n)*every axis but the last")
+    _fails(lab3.check_batchnorm_backward, backward(dbeta_mean=True), _bn_forward, match="dbeta differs")
+    _fails(lab3.check_batchnorm_backward, lambda d, c: _bn_backward(d, c)[:2], _bn_forward,
+           match=r"tuple \(dx, dgamma, dbeta\)")
+
+    def unbiased_forward(x, gamma, beta, bn_param):
+        return _bn_forward(x, gamma, beta, bn_param, ddof=1)
+
+    _fails(lab3.check_batchnorm_backward, _bn_backward, unbiased_forward, match="Make exercise 9 pass first")
+
+    def by_the_tape(dout, cache):
+        import tensorflow as tf
+
+        x, gamma, eps, over = cache
+        tx, tg, tb = tf.Variable(x), tf.Variable(gamma), tf.Variable(np.zeros_like(gamma))
+        with tf.GradientTape() as tape:
+            mean, var = tf.nn.moments(tx, axes=list(over))
+            loss = tf.reduce_sum(tf.nn.batch_normalization(tx, mean, var, tb, tg, eps) * dout)
+        return [g.numpy() for g in tape.gradient(loss, [tx, tg, tb])]
+
+    x = np.random.default_rng(0).normal(size=(4, 3, 3, 2))
+    out, cache = _bn_forward(x, np.ones(2), np.zeros(2), {"mode": "train"})
+    for mine, tape in zip(_bn_backward(np.ones_like(x) + x, cache), by_the_tape(np.ones_like(x) + x, cache)):
+        assert np.allclose(mine, tape)  # the numbers are right: only the rule refuses it
+    _fails(lab3.check_batchnorm_backward, by_the_tape, _bn_forward,
+           match="asks you to derive the gradients yourself: `tensorflow")
+
+
+def test_batchnorm_backward_is_checked_through_the_forward_pass():
+    def todo(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(NotAttempted, match="write exercise 9 first"):
+        lab3.check_batchnorm_backward(batchnorm_backward, todo)
+
+
+# --------------------------------------------------------------------------
+# The batch-norm experiment
+# --------------------------------------------------------------------------
+def _deep_cnn(batchnorm, momentum=0.9, bias=None, init="he_normal", bn_after_relu=False, depth=8,
+              skip_bn=False):
+    """The experiment's network, with one of the usual mistakes switched on (all off: a right answer)."""
+    import keras
+
+    L = keras.layers
+    model = keras.Sequential([keras.Input(shape=(8, 8, 1))])
+    for _ in range(depth):
+        model.add(L.Conv2D(16, (3, 3), padding="same", kernel_initializer=init,
+                           use_bias=(not batchnorm) if bias is None else bias))
+        norm = [L.BatchNormalization(momentum=momentum)] if batchnorm and not skip_bn else []
+        relu = [L.Activation("relu")]
+        for layer in (relu + norm if bn_after_relu else norm + relu):
+            model.add(layer)
+    model.add(L.GlobalAveragePooling2D())
+    model.add(L.Dense(10, activation="softmax"))
+    return model
+
+
+def test_build_deep_cnn_right_and_wrong():
+    assert lab3.check_build_deep_cnn(build_deep_cnn) is None
+    assert lab3.check_build_deep_cnn(_deep_cnn) is None
+
+    def variant(**mistake):
+        return lambda batchnorm: _deep_cnn(batchnorm, **mistake)
+
+    _fails(lab3.check_build_deep_cnn, variant(skip_bn=True), match="batchnorm=True(.|\n)*missing")
+    _fails(lab3.check_build_deep_cnn, variant(momentum=0.99), match="momentum(.|\n)*0.99 suits")
+    _fails(lab3.check_build_deep_cnn, variant(bias=True), match="use_bias=True, expected False")
+    _fails(lab3.check_build_deep_cnn, variant(init="glorot_uniform"), match="GlorotUniform")
+    _fails(lab3.check_build_deep_cnn, variant(bn_after_relu=True), match="batchnorm=True")
+    _fails(lab3.check_build_deep_cnn, variant(depth=6), match="missing")
+    _fails(lab3.check_build_deep_cnn, lambda batchnorm: _deep_cnn(True), match="batchnorm=False")
+
+
+def _run(accuracy):
+    return {"loss": [1.0] * len(accuracy), "accuracy": list(accuracy), "val_loss": [1.0] * len(accuracy),
+            "val_accuracy": [0.0] * len(accuracy)}
+
+
+def test_which_trains_right_and_wrong_answers():
+    assert lab3.check_which_trains(epochs_to_reach, which_trains) is None
+
+    def history_of(h):
+        return h.history if hasattr(h, "history") else h
+
+    def from_zero(h, target=0.5):
+        return next((i for i, a in enumerate(history_of(h)["accuracy"]) if a >= target), None)
+
+    def validation(h, target=0.5):
+        return next((i + 1 for i, a in enumerate(history_of(h)["val_accuracy"]) if a >= target), None)
+
+    def strictly_above(h, target=0.5):
+        return next((i + 1 for i, a in enumerate(history_of(h)["accuracy"]) if a > target), None)
+
+    def minus_one(h, target=0.5):
+        found = epochs_to_reach(h, target)
+        return -1 if found is None else found
+
+    def last_crossing(h, target=0.5):
+        above = [i + 1 for i, a in enumerate(history_of(h)["accuracy"]) if a >= target]
+        return above[-1] if above else None
+
+    _fails(lab3.check_which_trains, from_zero, which_trains, match="Count epochs from 1")
+    _fails(lab3.check_which_trains, validation, which_trains, match="not the validation accuracy")
+    _fails(lab3.check_which_trains, strictly_above, which_trains, match="equal to the target")
+    _fails(lab3.check_which_trains, minus_one, which_trains, match="Return None")
+    _fails(lab3.check_which_trains, last_crossing, which_trains, match="FIRST epoch")
+
+    def slowest(hs, target=0.5):
+        done = {k: epochs_to_reach(h, target) for k, h in hs.items() if epochs_to_reach(h, target) is not None}
+        return max(done, key=done.get) if done else None
+
+    def never_counts_as_zero(hs, target=0.5):
+        return min(hs, key=lambda k: epochs_to_reach(hs[k], target) or 0)
+
+    def highest_final(hs, target=0.5):
+        return max(hs, key=lambda k: history_of(hs[k])["accuracy"][-1])
+
+    def ignores_target(hs, target=0.5):
+        return which_trains(hs)
+
+    _fails(lab3.check_which_trains, epochs_to_reach, slowest, match="fewest epochs")
+    _fails(lab3.check_which_trains, epochs_to_reach, never_counts_as_zero, match="Runs that never reach it")
+    _fails(lab3.check_which_trains, epochs_to_reach, highest_final, match="which_trains is wrong")
+    _fails(lab3.check_which_trains, epochs_to_reach, ignores_target, match="the target 0.8")
+    _fails(lab3.check_which_trains, epochs_to_reach, lambda hs, target=0.5: "batch norm", match="which_trains is wrong")
+    real = {"no batch norm": _run([0.1, 0.1, 0.1]), "batch norm": _run([0.3, 0.7, 0.9])}
+    assert lab3.check_which_trains(epochs_to_reach, which_trains, real) is None
+    with pytest.raises(CheckFailed, match="your own training histories"):
+        lab3.check_which_trains(epochs_to_reach, lambda hs, target=0.5: "no batch norm" if "batch norm" in hs
+                                else which_trains(hs, target), real)
+
+
+def test_an_answer_read_off_the_checks_is_refused():
+    def epochs_by_the_checks(history, target=0.5):
+        return lab3._epoch_hint(None, None, {"val_accuracy": []}, target) and epochs_to_reach(history, target)
+
+    with pytest.raises(CheckFailed, match="`cnncourse.checks.lab3"):
+        lab3.check_which_trains(epochs_by_the_checks, which_trains)
+
+
+# --------------------------------------------------------------------------
+# The new hidden tests: they pass the solutions and fail wrong answers
+# --------------------------------------------------------------------------
+def _namespace(**answers):
+    return dict(_reference(), **answers)
+
+
+@pytest.mark.parametrize("grade_id", ["test_dropout_forward", "test_dropout_backward", "test_batchnorm_forward",
+                                      "test_batchnorm_backward", "test_build_deep_cnn"])
+def test_new_hidden_tests_pass_the_solutions(grade_id):
+    exec(_hidden_tests(grade_id), _namespace())
+
+
+def test_new_hidden_tests_fail_wrong_answers():
+    forward, backward = _dropout_pair(scale=False)
+    with pytest.raises(CheckFailed, match=r"Exercise 6 \(dropout_backward\): a hidden test failed.*dout / \(1 - p\)"):
+        exec(_hidden_tests("test_dropout_backward"), _namespace(dropout_forward=forward, dropout_backward=backward))
+    with pytest.raises(CheckFailed, match=r"Exercise 5 \(dropout_forward\): a hidden test failed"):
+        exec(_hidden_tests("test_dropout_forward"), _namespace(dropout_forward=lambda h, p, t, r: (h, None)))
+    for mistake, case in [({"test_batch_stats": True}, "test-mode output"), ({"swapped": True}, "running mean"),
+                          ({"axes": (0,)}, r"output of x\(2, 3, 5, 4\)"), ({"ddof": 1}, r"output of x\(9, 6\)")]:
+        def forward(x, gamma, beta, bn_param, mistake=mistake):
+            return _bn_forward(x, gamma, beta, bn_param, **mistake)
+
+        with pytest.raises(CheckFailed, match=r"Exercise 9 \(batchnorm_forward\): a hidden test failed.*" + case):
+            exec(_hidden_tests("test_batchnorm_forward"), _namespace(batchnorm_forward=forward))
+    with pytest.raises(CheckFailed, match=r"Exercise 10 \(batchnorm_backward\): a hidden test failed.*dx for x"):
+        exec(_hidden_tests("test_batchnorm_backward"),
+             _namespace(batchnorm_forward=_bn_forward,
+                        batchnorm_backward=lambda d, c: _bn_backward(d, c, mean_path=False, var_path=False)))
+    with pytest.raises(CheckFailed, match=r"Exercise 11 \(build_deep_cnn\): a hidden test failed.*with batch norm"):
+        exec(_hidden_tests("test_build_deep_cnn"), _namespace(build_deep_cnn=lambda b: _deep_cnn(b, bias=True)))
+
+
+def test_hidden_batchnorm_experiment_test_follows_the_histories():
+    hidden = _hidden_tests("test_which_trains")
+    ns = {"np": np, "checks": lab3, "epochs_to_reach": epochs_to_reach, "which_trains": which_trains}
+    ok = {"no batch norm": _run([0.1, 0.09, 0.1, 0.1]), "batch norm": _run([0.4, 0.5, 0.8, 0.9])}
+    exec(hidden, dict(ns, bn_histories=ok))
+    with pytest.raises(CheckFailed, match="which_trains on your own runs"):  # an answer that ignores the runs
+        exec(hidden, dict(ns, bn_histories=ok, which_trains=lambda hs, target=0.5: "no batch norm"))
+    with pytest.raises(CheckFailed, match="epochs_to_reach on your own run"):
+        exec(hidden, dict(ns, bn_histories=ok, epochs_to_reach=lambda h, target=0.5: 3))
+    both = {"no batch norm": _run([0.1, 0.3, 0.6, 0.8]), "batch norm": _run([0.4, 0.5, 0.8, 0.9])}
+    with pytest.raises(CheckFailed, match="only the network with batch normalisation trains"):
+        exec(hidden, dict(ns, bn_histories=both))
+
+    def val_reach(h, target=0.5):
+        return next((i + 1 for i, a in enumerate(h["val_accuracy"]) if a >= target), None)
+
+    with pytest.raises(CheckFailed):  # read off the wrong curve
+        exec(hidden, dict(ns, bn_histories=ok, epochs_to_reach=val_reach))
+
+
+@pytest.mark.slow
+def test_only_batch_norm_trains_across_seeds():
+    """The graded answer of the batch-norm experiment ('batch norm' trains, the plain network not) holds
+    for several seeds, with a margin: the plain network stays near chance, the other passes 0.5 early."""
+    experiment = sources.cell_source(LAB, "bn-experiment")
+    margins = {}
+    for seed in (0, 1, 2):
+        namespace = dict(_reference(), SEED=seed)
+        exec(experiment, namespace)
+        runs = {k: v.history for k, v in namespace["bn_histories"].items()}
+        assert which_trains(runs) == "batch norm", runs
+        plain, normed = runs["no batch norm"]["accuracy"], runs["batch norm"]["accuracy"]
+        margins[seed] = {"plain best": max(plain), "bn reaches 0.5 at": epochs_to_reach(runs["batch norm"]),
+                         "bn last": normed[-1], "held out": namespace["held_out"]}
+    print("batch-norm experiment across seeds:", margins)
+    assert max(m["plain best"] for m in margins.values()) < 0.4, margins  # the graded target is 0.5
+    assert max(m["bn reaches 0.5 at"] for m in margins.values()) <= 3, margins
+    assert min(m["bn last"] for m in margins.values()) > 0.75, margins
