@@ -560,6 +560,10 @@ CASES = [
         _orig_transform = _ip.transform_cell
         _ip.transform_cell = lambda raw: "pass\\n" if ("assert" in raw or "checks." in raw) else _orig_transform(raw)
         """), "flagged", 2, "transform_cell", tamper=True),
+    Case("patch_the_checks_oracle", _tamper("""
+        import scipy.signal
+        scipy.signal.correlate2d = lambda a, k, mode="valid", **kw: corr2d(a, k)
+        """), "flagged", 1, "scipy.signal.correlate2d"),  # not put back (never seen whole): every later test scores 0
     Case("hide_tracebacks", _tamper("""
         _ip = get_ipython()
         _ip.showtraceback = lambda *a, **k: None

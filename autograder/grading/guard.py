@@ -12,7 +12,12 @@ from outside the notebook, with code the student never sees:
    the modules tests rely on (``builtins``, ``numpy``, ``cnncourse``,
    ``keras``...), the methods of their classes, their entries in
    ``sys.modules``, the notebook names bound to them (``np``, ``checks``),
-   and the IPython machinery that runs cells and shows errors;
+   and the IPython machinery that runs cells and shows errors. The oracles
+   checks compare with (SciPy's and TensorFlow's convolutions, Keras's layers
+   and their base classes) are among those modules. A guarded module that an
+   answer imports first and patches before a snapshot sees it cannot be put
+   back: a value defined in the notebook found in it flags the submission and
+   zeroes every test from then on;
 2. **restore** before each graded test cell: whatever the answers changed is
    put back, so the test runs against the real ``numpy.allclose``, the real
    checks, and its own names;
@@ -45,7 +50,10 @@ from typing import Any
 GUARDED_MODULES = ("builtins", "math", "operator", "functools", "numpy", "numpy.testing", "numpy.linalg",
                    "numpy.random", "numpy.fft", "unittest", "keras", "keras.layers", "keras.ops", "keras.models",
                    "keras.optimizers", "keras.losses", "keras.metrics", "keras.callbacks", "keras.utils",
-                   "keras.random", "keras.backend", "IPython", "ipykernel")
+                   "keras.random", "keras.backend", "IPython", "ipykernel",
+                   # the oracles checks compare with: SciPy's and TensorFlow's convolution, pooling, gradients
+                   "scipy.signal", "scipy.ndimage", "tensorflow", "tensorflow._api.v2.nn", "tensorflow._api.v2.math",
+                   "tensorflow._api.v2.image", "tensorflow._api.v2.signal")
 GUARDED_PACKAGES = ("cnncourse",)
 TRUSTED_TOPS = ("numpy", "cnncourse", "keras", "matplotlib", "matplotlib_inline", "seaborn", "math", "builtins", "IPython",
                 "ipykernel", "unittest", "scipy", "sklearn", "skimage", "tensorflow", "pandas")
@@ -65,7 +73,7 @@ def __GUARD__factory(token, modules_exact, packages, trusted_tops):
     SHELL_METHODS = ("run_cell", "run_cell_async", "run_code", "run_ast_nodes", "transform_cell",
                      "transform_ast", "should_run_async", "showtraceback", "_showtraceback", "showsyntaxerror",
                      "showindentationerror", "_get_exc_info", "get_exception_only")
-    snap = {"modules": {}, "classes": {}, "sysmods": {}, "names": {}}
+    snap = {"modules": {}, "classes": {}, "sysmods": {}, "names": {}, "planted": []}
 
     ROUTINES = ("function", "builtin_function_or_method", "ufunc", "_ArrayFunctionDispatcher", "method")
     SKIP_KEYS = ("_", "__", "___", "__warningregistry__")
@@ -76,6 +84,18 @@ def __GUARD__factory(token, modules_exact, packages, trusted_tops):
 
     def named_thing(value):
         return _isinstance(value, (_ModuleType, _type)) or _type(value).__name__ in ROUTINES
+
+    def from_notebook(value):
+        # Defined in the notebook's cells (a function, a class, an instance of one, a partial of one).
+        value = _getattr(value, "func", value) if _type(value).__name__ == "partial" else value
+        return (_getattr(value, "__module__", None) == "__main__"
+                or _getattr(_type(value), "__module__", None) == "__main__")
+
+    def snap_class(cls):
+        # The class and its trusted bases: a method inherited from a base lives in the base's __dict__.
+        for c in _getattr(cls, "__mro__", (cls,)):
+            if c is not object and trusted(c) and _id(c) not in snap["classes"]:
+                snap["classes"][_id(c)] = (c, _dict(c.__dict__))
 
     def guarded_names():
         for name in _list(_mods):
@@ -90,9 +110,11 @@ def __GUARD__factory(token, modules_exact, packages, trusted_tops):
             d = _dict(mod.__dict__)
             snap["modules"][name] = (mod, d)
             snap["sysmods"][name] = mod
-            for value in d.values():
-                if _isinstance(value, _type) and trusted(value) and _id(value) not in snap["classes"]:
-                    snap["classes"][_id(value)] = (value, _dict(value.__dict__))
+            for k, value in d.items():
+                if from_notebook(value):  # first imported by an answer, and patched before this snapshot
+                    snap["planted"].append(f"{name}.{k}")
+                elif _isinstance(value, _type) and trusted(value):
+                    snap_class(value)
         for cls in _type(_ip).__mro__ + _type(_getattr(_ip, "kernel", None)).__mro__:
             if _id(cls) not in snap["classes"] and cls is not object:
                 snap["classes"][_id(cls)] = (cls, _dict(cls.__dict__))
@@ -110,7 +132,11 @@ def __GUARD__factory(token, modules_exact, packages, trusted_tops):
             snap["hooks"] = (sys.excepthook, sys.displayhook, sys.gettrace(), sys.getprofile())
 
     def check(fix):
-        changed = []
+        changed = _list(snap["planted"])  # what cannot be put back: the module's own value is unknown
+        for name in guarded_names():  # a guarded module the answers imported since the last snapshot
+            mod = _mods.get(name)
+            if name not in snap["modules"] and _isinstance(mod, _ModuleType):
+                changed += [f"{name}.{k}" for k, v in _list(mod.__dict__.items()) if from_notebook(v)]
         for name, (mod, d) in snap["modules"].items():
             if _mods.get(name) is not mod:
                 changed.append(f"sys.modules[{name!r}]")
