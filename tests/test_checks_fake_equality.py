@@ -92,3 +92,31 @@ def test_lab3_self_test_answer_must_be_a_plain_letter():
     with pytest.raises(CheckFailed, match="one of the letters"):
         lab3.check_choice(AlwaysEqualStr("not a letter"))
     lab3.check_choice("b")  # an honest answer is recorded
+
+
+def _run_hidden(lab, grade_id, namespace):
+    exec(sources.hidden_tests(lab, grade_id), namespace)
+
+
+def test_lab7_hidden_test_reads_a_strategy_that_equals_anything_as_what_it_is():
+    table = {("small", "similar"): "finetune_many_layers", ("small", "different"): "finetune_a_few_layers",
+             ("large", "similar"): "classifier_from_earlier_layers", ("large", "different"): "classifier_on_top"}
+
+    def choose_strategy(dataset_size, similarity):  # four different strategies, each in the wrong cell
+        if (dataset_size, similarity) not in table:
+            raise ValueError(f"{dataset_size!r}, {similarity!r}")
+        return AlwaysEqualStr(table[(dataset_size, similarity)])
+
+    lab7.check_choose_strategy(choose_strategy)  # the visible check cannot know which is which
+    with pytest.raises(CheckFailed, match="choose_strategy.*hidden test failed"):
+        _run_hidden("lab7-transfer", "test_choose_strategy", {"checks": lab7, "choose_strategy": choose_strategy})
+    right = sources.solutions("lab7-transfer", ["choose_strategy"])["choose_strategy"]
+    _run_hidden("lab7-transfer", "test_choose_strategy", {"checks": lab7, "choose_strategy": right})
+
+
+def test_lab6_hidden_test_reads_the_more_efficient_network_as_what_it_is():
+    results = {"mini-VGG": {"accuracy": 0.9, "params": 1000}, "mini-ResNet": {"accuracy": 0.9, "params": 5000}}
+    with pytest.raises(AssertionError):
+        _run_hidden("lab6-architectures", "test_efficiency", {"results": results,
+                                                             "more_efficient": AlwaysEqualStr("mini-ResNet")})
+    _run_hidden("lab6-architectures", "test_efficiency", {"results": results, "more_efficient": "mini-VGG"})
