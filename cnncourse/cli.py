@@ -22,7 +22,12 @@ INSTRUCTOR_COMMANDS = ("release", "grade", "report", "demo", "calibrate", "new-l
 
 
 def commands():
-    """``{name: entry point}`` of the installed subcommands, sorted by name."""
+    """Return the installed subcommands, sorted by name.
+
+    Returns:
+        ``{name: entry point}`` of the ``cnncourse.commands`` entry-point
+        group.
+    """
     found = {ep.name: ep for ep in entry_points(group=GROUP)}
     return dict(sorted(found.items()))
 
@@ -33,7 +38,23 @@ def _summary(module):
 
 
 def build_parser(available=None):
-    """The argument parser, with one subparser per installed command."""
+    """Return the argument parser, with one subparser per installed command.
+
+    A command whose module cannot be loaded is left out, with a message on
+    stderr, so one broken command does not take the others down.
+
+    Args:
+        available: ``{name: entry point}`` of the commands (``None``:
+            :func:`commands`).
+
+    Returns:
+        An ``argparse.ArgumentParser``; each subparser's defaults hold the
+        command's module as ``_module``.
+
+    Example:
+        >>> build_parser({}).prog
+        'cnncourse'
+    """
     from cnncourse import __version__
 
     available = commands() if available is None else available
@@ -55,6 +76,16 @@ def build_parser(available=None):
 
 
 def main(argv=None):
+    """Run the ``cnncourse`` command.
+
+    Args:
+        argv: the arguments (``None``: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: the command's (0 when it returns ``None``); 2 when
+        no command is given or an instructor command is asked for without the
+        instructor package; 130 when interrupted.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     available = commands()
     first = next((a for a in argv if not a.startswith("-")), None)

@@ -32,12 +32,32 @@ INSTALL_FIX = ("pip install -e '.[cpu]' in the course repository (or '.[gpu]' on
 
 @dataclass
 class Finding:
+    """One line of the report: a topic, its status, what was found and the fix.
+
+    Args:
+        topic: what was checked, e.g. ``"GPU"``.
+        status: :data:`OK`, :data:`WARN` or :data:`FAIL` (``"ok"``,
+            ``"note"``, ``"problem"``); only a problem makes the command fail.
+        detail: what was found.
+        fix: what to do about it (shown unless the status is :data:`OK`).
+    """
     topic: str
     status: str
     detail: str
     fix: str = ""
 
     def line(self):
+        """Return the finding as the report prints it.
+
+        Returns:
+            ``"<mark> <topic>: <detail>"``, followed by an indented ``fix:`` line
+            when there is a fix and the status is not :data:`OK`.
+
+        Example:
+            >>> print(Finding("GPU", WARN, "none found", "install with '.[gpu]'").line())
+            • GPU: none found
+                fix: install with '.[gpu]'
+        """
         text = f"{MARKS[self.status]} {self.topic}: {self.detail}"
         if self.fix and self.status != OK:
             text += f"\n    fix: {self.fix}"
@@ -62,6 +82,16 @@ def _dist_version(*names):
 
 
 def check_versions():
+    """Check the versions of Python, TensorFlow, Keras, nbgrader and JupyterLab.
+
+    Python must be 3.10 or newer and the packages at least
+    :data:`MIN_VERSIONS` (TensorFlow under any of its distribution names);
+    having both ``tensorflow`` and ``tensorflow-cpu`` installed is a problem
+    too.
+
+    Returns:
+        A list of :class:`Finding`.
+    """
     out = []
     py = sys.version_info
     out.append(Finding("Python", OK if py >= (3, 10) else FAIL, f"{py.major}.{py.minor}.{py.micro}",
@@ -84,6 +114,16 @@ def check_versions():
 
 
 def check_backend_and_device():
+    """Check the Keras backend, the GPUs TensorFlow sees, and the grading profile.
+
+    Imports TensorFlow. ``KERAS_BACKEND`` set to anything but
+    ``tensorflow`` is a problem; no GPU is a note.
+
+    Returns:
+        A list of :class:`Finding`; a problem in place of the GPU and profile
+        findings when TensorFlow does not import or ``CNNCOURSE_PROFILE``
+        holds no profile.
+    """
     out = []
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend != "tensorflow":
@@ -109,7 +149,12 @@ def check_backend_and_device():
 
 
 def check_kernel():
-    """The course's kernelspec: TensorFlow quiet from the kernel's start (see :mod:`cnncourse.kernel`)."""
+    """Check the course's kernelspec: TensorFlow quiet from the kernel's start (see :mod:`cnncourse.kernel`).
+
+    Returns:
+        A list of one :class:`Finding`: a problem when the ``python3``
+        kernelspec lacks the course's variables.
+    """
     from cnncourse import kernel
 
     missing = kernel.missing_env(kernel.read_spec())
@@ -120,6 +165,13 @@ def check_kernel():
 
 
 def check_data():
+    """Check the data directory and which optional datasets and weights are in it.
+
+    Returns:
+        A list of :class:`Finding`: the data directory (a note when it does
+        not exist), the offline datasets, and one per entry of
+        :data:`OPTIONAL_FILES` (a note when absent).
+    """
     from cnncourse.data._home import find_file, get_data_home
 
     home = get_data_home()
@@ -147,6 +199,16 @@ def _run(cmd, timeout=60):
 
 
 def check_nbgrader_extensions(runner=_run):
+    """Check that nbgrader's JupyterLab and server extensions are installed and enabled.
+
+    Args:
+        runner: ``runner(command) -> str``, the output (stdout and stderr) of
+            a command given as a list; the default runs it with a 60 s
+            timeout. Tests pass a stand-in.
+
+    Returns:
+        A list of two :class:`Finding`.
+    """
     jupyter = [sys.executable, "-m", "jupyter"]
     labext = runner(jupyter + ["labextension", "list"])
     server = runner(jupyter + ["server", "extension", "list"])
@@ -167,7 +229,18 @@ def check_nbgrader_extensions(runner=_run):
 
 
 def diagnose(include_extensions=True):
-    """Every finding, in the order they are printed."""
+    """Return every finding, in the order they are printed.
+
+    The backend and device checks are left out when TensorFlow is missing or
+    too old.
+
+    Args:
+        include_extensions: whether to ask Jupyter about nbgrader's
+            extensions (slow).
+
+    Returns:
+        A list of :class:`Finding`.
+    """
     findings = check_versions()
     if not any(f.topic == "tensorflow" and f.status == FAIL for f in findings):
         findings += check_backend_and_device()
@@ -179,11 +252,30 @@ def diagnose(include_extensions=True):
 
 
 def add_arguments(parser):
+    """Add the ``doctor`` command's arguments to its parser.
+
+    Args:
+        parser: the ``argparse`` subparser of ``cnncourse doctor``.
+
+    Returns:
+        None.
+    """
     parser.add_argument("--skip-extensions", action="store_true",
                         help="do not ask Jupyter about nbgrader's extensions (faster)")
 
 
 def run(args):
+    """Run ``cnncourse doctor``: print every finding and a summary.
+
+    The course kernel's variables (:data:`cnncourse.runtime.KERNEL_ENV`) are
+    set first where unset, so TensorFlow is as quiet here as in the kernel.
+
+    Args:
+        args: the parsed arguments (``skip_extensions``).
+
+    Returns:
+        The exit status: 1 when something needs fixing, else 0.
+    """
     from cnncourse.runtime import KERNEL_ENV
 
     for name, value in KERNEL_ENV.items():  # TensorFlow as quiet here as in the course's kernel

@@ -24,12 +24,32 @@ DISPLAY_NAME = "Python 3 (cnncourse)"
 
 
 def spec_path(prefix=None):
-    """Where this environment's default kernelspec lives (``<prefix>/share/jupyter/kernels/python3``)."""
+    """Return where this environment's default kernelspec file lives.
+
+    Args:
+        prefix: the environment (``None``: the running one, ``sys.prefix``).
+
+    Returns:
+        ``<prefix>/share/jupyter/kernels/python3/kernel.json``, a
+        :class:`~pathlib.Path` (it may not exist).
+
+    Example:
+        >>> spec_path("/opt/env").as_posix()
+        '/opt/env/share/jupyter/kernels/python3/kernel.json'
+    """
     return Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
 
 
 def read_spec(prefix=None):
-    """The kernelspec as a dict, or ``None`` when there is none."""
+    """Return the kernelspec as a dict, or ``None`` when there is none.
+
+    Args:
+        prefix: the environment (``None``: the running one, ``sys.prefix``).
+
+    Returns:
+        The parsed ``kernel.json``; ``None`` when it is missing, cannot be
+        read or is not valid JSON.
+    """
     try:
         return json.loads(spec_path(prefix).read_text())
     except (OSError, ValueError):
@@ -37,7 +57,19 @@ def read_spec(prefix=None):
 
 
 def missing_env(spec):
-    """Names of the course's kernel variables that ``spec`` does not set to the course's values."""
+    """Return the names of the course's kernel variables that ``spec`` does not set to the course's values.
+
+    Args:
+        spec: a kernelspec dict (its ``"env"`` is read), or ``None``.
+
+    Returns:
+        A list of names of :data:`cnncourse.runtime.KERNEL_ENV`, in its
+        order; empty when the kernel is set up.
+
+    Example:
+        >>> missing_env(None)
+        ['TF_CPP_MIN_LOG_LEVEL', 'TF_ENABLE_ONEDNN_OPTS']
+    """
     from cnncourse.runtime import KERNEL_ENV
 
     env = (spec or {}).get("env") or {}
@@ -62,7 +94,17 @@ def install(prefix=None):
 
 
 def ensure(prefix=None, out=None):
-    """Install the kernelspec when it lacks the course's variables; return True when it was written."""
+    """Install the kernelspec when it lacks the course's variables.
+
+    Args:
+        prefix: the environment (``None``: the running one, ``sys.prefix``).
+        out: where to print the line that says it was set up (``None``:
+            ``sys.stdout``).
+
+    Returns:
+        True when the kernelspec was written, False when it was already
+        right.
+    """
     if not missing_env(read_spec(prefix)):
         return False
     path = install(prefix)
@@ -71,7 +113,14 @@ def ensure(prefix=None, out=None):
 
 
 def main(argv=None):
-    """``python -m cnncourse.kernel``: install the kernelspec (setup scripts and images run it)."""
+    """Install the kernelspec: ``python -m cnncourse.kernel`` (setup scripts and images run it).
+
+    Args:
+        argv: ignored (the command takes no arguments).
+
+    Returns:
+        The exit status, 0.
+    """
     path = install()
     print(f"Installed the course's Jupyter kernel in {path}.")
     return 0

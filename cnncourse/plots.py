@@ -36,7 +36,28 @@ def _grid(n, ncols):
 
 
 def image_grid(images, titles=None, ncols=8, cmap="gray", size=1.6, suptitle=None):
-    """Show ``images`` (a sequence or ``(n, h, w[, c])`` array) in a grid."""
+    """Show ``images`` in a grid, with optional titles.
+
+    Args:
+        images: a sequence of images or an ``(n, h, w[, c])`` array; a single
+            channel is shown in ``cmap``.
+        titles: one title per image (``None``: no titles).
+        ncols: the most columns (fewer when there are fewer images).
+        cmap: the colour map of single-channel images.
+        size: each tile's side, in inches.
+        suptitle: the figure's title (``None``: none).
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Raises:
+        ValueError: ``images`` is empty.
+
+    Example:
+        >>> fig = image_grid(np.random.rand(5, 8, 8), ncols=3)
+        >>> len(fig.axes)
+        6
+    """
     plt = _plt()
     n = len(images)
     if n == 0:
@@ -57,7 +78,21 @@ def image_grid(images, titles=None, ncols=8, cmap="gray", size=1.6, suptitle=Non
 
 
 def show_kernel(image, kernel, filtered, name="kernel"):
-    """Three panels: the photo, the kernel's weights (annotated), the filtered photo."""
+    """Show three panels: the photo, the kernel's weights (annotated), the filtered photo.
+
+    Args:
+        image: the photo, ``(h, w)`` or ``(h, w, 1)``.
+        kernel: the kernel's weights, a 2-D array, drawn on a colour scale
+            symmetric around 0.
+        filtered: the photo after the kernel.
+        name: the kernel's name, for the titles.
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Example:
+        >>> fig = show_kernel(photo, kernel, corr2d(photo, kernel), name="edge")  # doctest: +SKIP
+    """
     plt = _plt()
     kernel = np.asarray(kernel, dtype=float)
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 1.4, 3]})
@@ -83,8 +118,28 @@ def _history_dict(history):
 
 
 def plot_history(history, metrics=("loss", "accuracy"), title=None):
-    """Plot a Keras ``History`` (or its ``.history`` dict): one panel per metric,
-    training and validation curves together, epochs counted from 1."""
+    """Plot a Keras ``History`` (or its ``.history`` dict), one panel per metric.
+
+    Training and validation curves are drawn together (the validation curve
+    where the history has ``val_<metric>``), epochs counted from 1. Metrics
+    the history lacks are left out.
+
+    Args:
+        history: a Keras ``History``, or a dict of per-epoch lists.
+        metrics: the metrics to draw, e.g. ``("loss", "accuracy")``.
+        title: the figure's title (``None``: none).
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Raises:
+        ValueError: the history has none of ``metrics``.
+
+    Example:
+        >>> fig = plot_history({"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7]}, metrics=("loss",))
+        >>> len(fig.axes)
+        1
+    """
     plt = _plt()
     hist = _history_dict(history)
     metrics = [m for m in metrics if m in hist]
@@ -108,7 +163,22 @@ def plot_history(history, metrics=("loss", "accuracy"), title=None):
 
 
 def compare_histories(histories, metric="val_accuracy", title=None):
-    """One curve per run: ``histories`` maps a label to a ``History`` or dict."""
+    """Plot several runs' curves of one metric on one plot.
+
+    Args:
+        histories: ``{label: History or dict}``, one curve per run.
+        metric: the curve to draw, e.g. ``"val_accuracy"``.
+        title: the plot's title (``None``: the metric's name).
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Raises:
+        KeyError: a history lacks ``metric``.
+
+    Example:
+        >>> fig = compare_histories({"a": {"val_accuracy": [0.5, 0.7]}, "b": {"val_accuracy": [0.6, 0.65]}})
+    """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, h in histories.items():
@@ -124,10 +194,27 @@ def compare_histories(histories, metric="val_accuracy", title=None):
 
 
 def confusion_matrix(y_true, y_pred, class_names=None, normalize=True, title=None):
-    """A confusion matrix as a seaborn heatmap; rows are true classes.
+    """Show a confusion matrix as a seaborn heatmap; rows are true classes.
 
     With ``normalize=True`` every row sums to 1 (the share of each true class
     predicted as each class). The matrix is attached as ``fig.matrix``.
+
+    Args:
+        y_true: the true labels.
+        y_pred: the predicted labels.
+        class_names: the names of the classes 0, 1, ... (``None``: the labels
+            found in either array, named by their value).
+        normalize: whether to divide every row by its sum.
+        title: the plot's title (``None``: a default that says whether rows
+            are normalised).
+
+    Returns:
+        The ``matplotlib`` figure, with the matrix (float) as ``fig.matrix``.
+
+    Example:
+        >>> fig = confusion_matrix([0, 0, 1, 1], [0, 1, 1, 1], class_names=["cat", "dog"])
+        >>> fig.matrix.tolist()
+        [[0.5, 0.5], [0.0, 1.0]]
     """
     import seaborn as sns
     from sklearn.metrics import confusion_matrix as _cm
@@ -164,6 +251,20 @@ def filter_grid(weights, ncols=8, title="learned filters"):
 
     Each filter is scaled to [0, 1] on its own. Three input channels are shown
     in colour; otherwise the first input channel in grey.
+
+    Args:
+        weights: the kernel of a ``Conv2D``, ``(kh, kw, in, out)``.
+        ncols: the most columns.
+        title: the figure's title.
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Raises:
+        ValueError: ``weights`` is not 4-D.
+
+    Example:
+        >>> fig = filter_grid(model.get_layer("conv1").get_weights()[0])  # doctest: +SKIP
     """
     w = np.asarray(weights)
     if w.ndim != 4:
@@ -177,7 +278,20 @@ def filter_grid(weights, ncols=8, title="learned filters"):
 
 
 def feature_map_grid(maps, ncols=8, title="feature maps", max_maps=32):
-    """Show the channels of one activation ``(h, w, c)`` (or ``(1, h, w, c)``)."""
+    """Show the channels of one activation ``(h, w, c)`` (or ``(1, h, w, c)``).
+
+    Args:
+        maps: one image's activation; with a batch axis, its first image.
+        ncols: the most columns.
+        title: the figure's title.
+        max_maps: the most channels shown (the first ones).
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Raises:
+        ValueError: ``maps`` is not ``(h, w, c)`` or ``(1, h, w, c)``.
+    """
     m = np.asarray(maps)
     if m.ndim == 4:
         m = m[0]
@@ -189,7 +303,24 @@ def feature_map_grid(maps, ncols=8, title="feature maps", max_maps=32):
 
 
 def heatmap_overlay(image, heatmap, alpha=0.45, title=None, cmap="jet"):
-    """Show ``heatmap`` (any size, resized to the image) over ``image``, beside the image."""
+    """Show ``heatmap`` over ``image``, beside the image alone.
+
+    The heatmap may have any size: it is resized to the image (bilinear) and
+    scaled to [0, 1].
+
+    Args:
+        image: the image, ``(h, w)``, ``(h, w, 1)`` or ``(h, w, 3)``.
+        heatmap: a 2-D map, e.g. an occlusion map or a Grad-CAM heatmap.
+        alpha: the heatmap's opacity.
+        title: the overlay's title (``None``: ``"heatmap"``).
+        cmap: the heatmap's colour map.
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Example:
+        >>> fig = heatmap_overlay(image, grad_cam(model, image, label, "conv3"))  # doctest: +SKIP
+    """
     from skimage.transform import resize
 
     plt = _plt()
@@ -209,7 +340,17 @@ def heatmap_overlay(image, heatmap, alpha=0.45, title=None, cmap="jet"):
 
 
 def save(fig, path, dpi=110):
-    """Save a figure as PNG and close it; returns the path."""
+    """Save a figure and close it.
+
+    Args:
+        fig: a ``matplotlib`` figure.
+        path: where to write it; the extension chooses the format (``.png``:
+            PNG).
+        dpi: the resolution, in dots per inch.
+
+    Returns:
+        ``path``, unchanged.
+    """
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     _plt().close(fig)
     return path

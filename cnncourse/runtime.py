@@ -42,7 +42,16 @@ KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 # Devices
 # --------------------------------------------------------------------------
 def gpus():
-    """Return the physical GPUs TensorFlow can see (an empty list on a CPU)."""
+    """Return the physical GPUs TensorFlow can see.
+
+    Returns:
+        A list of ``tf.config.PhysicalDevice``; empty on a machine without a
+        GPU.
+
+    Example:
+        >>> gpus()  # doctest: +SKIP
+        []
+    """
     import tensorflow as tf
 
     return tf.config.list_physical_devices("GPU")
@@ -51,8 +60,22 @@ def gpus():
 def compute_capability(device, details_fn=None):
     """Return a GPU's compute capability as ``(major, minor)``, or ``None``.
 
-    ``details_fn`` defaults to ``tf.config.experimental.get_device_details``;
-    tests pass a stand-in to exercise the GPU code path on a CPU.
+    Args:
+        device: a physical GPU, as :func:`gpus` lists it.
+        details_fn: ``details_fn(device) -> dict`` (default:
+            ``tf.config.experimental.get_device_details``); tests pass a
+            stand-in to exercise the GPU code path on a CPU.
+
+    Returns:
+        A tuple of two ints, or ``None`` when the details have no
+        ``compute_capability`` or cannot be read (``ValueError`` or
+        ``RuntimeError``).
+
+    Example:
+        >>> compute_capability("GPU:0", details_fn=lambda d: {"compute_capability": (8, 0)})
+        (8, 0)
+        >>> compute_capability("GPU:0", details_fn=lambda d: {}) is None
+        True
     """
     if details_fn is None:
         import tensorflow as tf
@@ -69,18 +92,44 @@ def compute_capability(device, details_fn=None):
 
 
 def supports_mixed_precision(capabilities):
-    """True when every GPU has compute capability 7.0 or newer.
+    """Return whether every GPU has compute capability 7.0 or newer.
 
     Older GPUs have no tensor cores: float16 there is slower, not faster.
-    ``capabilities`` is a list of ``(major, minor)`` tuples (``None`` for
-    unknown); an empty list (no GPU) means no.
+
+    Args:
+        capabilities: a list of ``(major, minor)`` tuples, ``None`` for a GPU
+            whose capability is unknown.
+
+    Returns:
+        True when the list is not empty and every entry is at least
+        ``(7, 0)``; an empty list (no GPU) or an unknown entry means False.
+
+    Example:
+        >>> supports_mixed_precision([(8, 0), (7, 5)])
+        True
+        >>> supports_mixed_precision([(8, 0), (6, 1)])
+        False
+        >>> supports_mixed_precision([])
+        False
     """
     return bool(capabilities) and all(cc is not None and cc >= (7, 0) for cc in capabilities)
 
 
 @dataclasses.dataclass(frozen=True)
 class DeviceReport:
-    """What :func:`configure_devices` found and did."""
+    """What :func:`configure_devices` found and did.
+
+    Printed, it is one sentence for people (the GPUs, their compute
+    capabilities, mixed precision on or off).
+
+    Args:
+        gpus: the physical GPUs found.
+        compute_capabilities: each GPU's ``(major, minor)``, or ``None`` where
+            unknown.
+        mixed_precision: whether the ``mixed_float16`` policy was set.
+        memory_growth: whether memory growth was switched on for at least one
+            GPU.
+    """
 
     gpus: tuple
     compute_capabilities: tuple
@@ -89,6 +138,7 @@ class DeviceReport:
 
     @property
     def has_gpu(self):
+        """Whether at least one GPU was found."""
         return len(self.gpus) > 0
 
     def __str__(self):
@@ -106,10 +156,26 @@ def configure_devices(mixed_precision="auto", tf_module=None, details_fn=None):
       grading workers) can share one card;
     * mixed precision (``mixed_float16``) is switched on only when
       ``mixed_precision`` is ``True``, or ``"auto"`` and every GPU has compute
-      capability >= 7.0.
+      capability >= 7.0; otherwise Keras' global policy is set to
+      ``float32``.
 
-    ``tf_module`` and ``details_fn`` exist so tests can run the GPU path on a
-    CPU with a stand-in device list. Call this before building any model.
+    Call this before building any model.
+
+    Args:
+        mixed_precision: ``"auto"``, ``True`` (on wherever there is a GPU) or
+            ``False``.
+        tf_module: the TensorFlow module to use (default: ``tensorflow``);
+            tests pass a stand-in with a fake device list to run the GPU path
+            on a CPU.
+        details_fn: as in :func:`compute_capability` (default:
+            ``tf_module.config.experimental.get_device_details``).
+
+    Returns:
+        A :class:`DeviceReport`.
+
+    Example:
+        >>> print(configure_devices())  # doctest: +SKIP
+        No GPU found: training runs on the CPU (profile 'fast' by default).
     """
     if tf_module is None:
         import tensorflow as tf_module
@@ -143,7 +209,19 @@ def set_seed(seed=0, deterministic=True):
 
     With ``deterministic=True`` TensorFlow uses deterministic kernels
     (``tf.config.experimental.enable_op_determinism``), so the same seed gives
-    the same trained weights on the same machine. Returns the seed.
+    the same trained weights on the same machine.
+
+    Args:
+        seed: the seed, anything ``int()`` accepts.
+        deterministic: whether to switch on TensorFlow's deterministic ops
+            (once on, they stay on in this process).
+
+    Returns:
+        The seed, as an int.
+
+    Example:
+        >>> set_seed(0)  # doctest: +SKIP
+        0
     """
     import keras
     import numpy as np
@@ -173,10 +251,26 @@ def _gpu_visible_cheaply():
 def profile(detect="tensorflow"):
     """Return the active grading profile, ``"fast"`` or ``"full"``.
 
-    ``CNNCOURSE_PROFILE`` wins when it is set. Otherwise the profile is
-    ``"full"`` where a GPU is present and ``"fast"`` where not.
-    ``detect="cheap"`` looks for a GPU without importing TensorFlow (used by
-    ``nbgrader_config.py``).
+    ``CNNCOURSE_PROFILE`` wins when it is set (case and surrounding spaces
+    ignored). Otherwise the profile is ``"full"`` where a GPU is present and
+    ``"fast"`` where not.
+
+    Args:
+        detect: how to look for a GPU: ``"tensorflow"`` asks TensorFlow
+            (:func:`gpus`); ``"cheap"`` looks for ``nvidia-smi`` and
+            ``/dev/nvidia0`` without importing TensorFlow (used by
+            ``nbgrader_config.py``), and counts ``CUDA_VISIBLE_DEVICES`` set
+            to ``""`` or ``-1`` as no GPU.
+
+    Returns:
+        ``"fast"`` or ``"full"``.
+
+    Raises:
+        ValueError: ``CNNCOURSE_PROFILE`` is set to something else.
+
+    Example:
+        >>> profile()  # doctest: +SKIP
+        'fast'
     """
     chosen = os.environ.get(PROFILE_ENV, "").strip().lower()
     if chosen:
@@ -194,9 +288,11 @@ def profile(detect="tensorflow"):
 class Budget:
     """How big one training run is.
 
-    ``samples`` is the number of training examples (``None``: all of them),
-    ``epochs`` and ``batch_size`` are passed to ``fit``. ``seeds`` is how many
-    seeds a check averages over or a calibration uses.
+    Args:
+        samples: the number of training examples (``None``: all of them).
+        epochs: passed to ``fit``.
+        batch_size: passed to ``fit``.
+        seeds: how many seeds a check averages over or a calibration uses.
     """
 
     samples: int | None
@@ -250,8 +346,22 @@ CELL_TIMEOUTS = {"fast": 180, "full": 900}
 def budget(name, profile_name=None):
     """Return the :class:`Budget` of training run ``name`` under a profile.
 
-    >>> budget("lab4.lenet", "fast").epochs
-    8
+    Args:
+        name: the run's key in :data:`BUDGETS`, ``"<lab>.<run>"``.
+        profile_name: ``"fast"`` or ``"full"`` (``None``: the active
+            :func:`profile`).
+
+    Returns:
+        A :class:`Budget`.
+
+    Raises:
+        KeyError: no budget is called ``name``.
+        ValueError: the profile is unknown (given, or set in
+            ``CNNCOURSE_PROFILE``).
+
+    Example:
+        >>> budget("lab4.lenet", "fast") == BUDGETS["lab4.lenet"]["fast"]
+        True
     """
     if name not in BUDGETS:
         known = ", ".join(sorted(BUDGETS))
@@ -263,5 +373,22 @@ def budget(name, profile_name=None):
 
 
 def cell_timeout(profile_name=None):
-    """Seconds nbgrader lets one cell run under a profile."""
+    """Return the seconds nbgrader lets one cell run under a profile.
+
+    Args:
+        profile_name: ``"fast"`` or ``"full"`` (``None``: the active profile,
+            found without importing TensorFlow).
+
+    Returns:
+        The time limit in seconds, an int.
+
+    Raises:
+        KeyError: ``profile_name`` is not a profile.
+        ValueError: ``profile_name`` is ``None`` and ``CNNCOURSE_PROFILE`` is
+            set to something else than a profile.
+
+    Example:
+        >>> cell_timeout("fast")
+        180
+    """
     return CELL_TIMEOUTS[profile_name or profile(detect="cheap")]

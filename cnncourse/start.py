@@ -51,7 +51,18 @@ def release_dirs(extra=None):
 
 
 def available_labs(folders):
-    """``{lab: folder}`` of every released lab found in ``folders`` (first one wins)."""
+    """Return every released lab found in ``folders`` (first one wins).
+
+    A released lab is a folder ``<folder>/<lab>/`` that holds
+    ``<lab>.ipynb``.
+
+    Args:
+        folders: folders to search, most specific first (see
+            :func:`release_dirs`).
+
+    Returns:
+        ``{lab: folder}``.
+    """
     labs = {}
     for folder in folders:
         for nb in sorted(folder.glob("*/*.ipynb")):
@@ -61,7 +72,15 @@ def available_labs(folders):
 
 
 def find_lab(lab, extra=None):
-    """The released folder of ``lab``.
+    """Return the released folder of ``lab``.
+
+    Args:
+        lab: the lab id, e.g. ``"lab1-convolution"``.
+        extra: a folder with released labs (see :func:`release_dirs`), or
+            ``None``.
+
+    Returns:
+        The lab's folder, a :class:`~pathlib.Path`.
 
     Raises:
         StartError: no released labs were found, or not this one (the message lists the labs).
@@ -84,15 +103,29 @@ def _backup_name(dest):
 def start(lab, dest=None, extra=None, force=False, ask=None):
     """Copy ``lab``'s release to ``dest`` (default ``~/cnncourse/<lab>``); return the notebook's path.
 
+    An existing, non-empty work folder is replaced only when ``force`` is
+    set or ``ask`` says yes; it is then renamed to a timestamped backup
+    beside it (and a line says so). Checkpoints and ``__pycache__`` folders
+    are not copied.
+
     Args:
         lab: the lab id, e.g. ``"lab1-convolution"``.
-        dest: the work folder.
+        dest: the work folder (``None``: ``~/cnncourse/<lab>``).
         extra: a folder with released labs (see :func:`release_dirs`).
         force: replace an existing work folder, keeping it as a backup.
         ask: ``ask(question) -> bool`` for an existing work folder (default: refuse).
 
+    Returns:
+        The path of the copied notebook, ``<dest>/<lab>.ipynb``.
+
     Raises:
-        StartError: the lab is unknown, or its work folder exists and may not be replaced.
+        StartError: the lab is unknown, ``dest`` is (or holds, or lies in)
+            the released lab itself, or the work folder exists and may not
+            be replaced.
+
+    Example:
+        >>> start("lab1-convolution")  # doctest: +SKIP
+        PosixPath('/home/me/cnncourse/lab1-convolution/lab1-convolution.ipynb')
     """
     src = find_lab(lab, extra)
     dest = Path(dest).expanduser() if dest is not None else DEFAULT_HOME.expanduser() / lab
@@ -115,6 +148,14 @@ def start(lab, dest=None, extra=None, force=False, ask=None):
 
 
 def add_arguments(parser):
+    """Add the ``start`` command's arguments to its parser.
+
+    Args:
+        parser: the ``argparse`` subparser of ``cnncourse start``.
+
+    Returns:
+        None.
+    """
     parser.add_argument("lab", nargs="?", help="the lab id, e.g. lab1-convolution (none: list the labs)")
     parser.add_argument("--dir", default=None, help="work folder (default: ~/cnncourse/LAB)")
     parser.add_argument("--from", dest="source", default=None, metavar="DIR",
@@ -130,6 +171,15 @@ def _ask(question):
 
 
 def run(args):
+    """Run ``cnncourse start``: list the labs, or copy one and set up the course's kernel.
+
+    Args:
+        args: the parsed arguments (``lab``, ``dir``, ``source``, ``force``).
+
+    Returns:
+        The exit status: 0 when done, 1 when no lab was found or the lab
+        cannot be started (the reason is printed on stderr).
+    """
     from cnncourse import kernel
 
     if not args.lab:

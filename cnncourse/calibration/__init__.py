@@ -36,14 +36,20 @@ class Record:
     """The calibration of one check under one profile.
 
     Args:
-        lab, check, profile: what was calibrated (``"lab4-first-cnn"``, ``"lenet"``, ``"fast"``).
+        lab: the lab id, e.g. ``"lab4-first-cnn"``.
+        check: the check's name, e.g. ``"lenet"``.
+        profile: the profile it was calibrated under, ``"fast"`` or ``"full"``.
         metric: what the check measures, in words.
         reference: the reference solution's value for each seed.
         weak: ``{name: values per seed}`` of each weak answer.
-        threshold: the bar for full points; ``partial`` the bar for half (or ``None``).
-        margin: the distance from the bar to the nearest measured value on either side.
+        threshold: the bar for full points.
+        partial: the bar for half the points (or ``None``: no half points).
+        margin: the distance from the bar to the nearest measured value on
+            either side.
         higher_is_better: whether larger values are better.
-        seeds, budget, notes: how it was measured.
+        seeds: the seeds measured.
+        budget: the training budget used.
+        notes: how it was measured, in words.
     """
 
     lab: str
@@ -61,7 +67,17 @@ class Record:
     notes: str = ""
 
     def summary(self):
-        """One line for the bar and one per weak answer, for people."""
+        """Return one line for the bar and one per weak answer, for people.
+
+        Returns:
+            A string: the bar, its margin, the reference's worst and mean value,
+            then each weak answer's best and mean value.
+
+        Example:
+            >>> rec = load_records("lab4-first-cnn")[("lenet", "fast")]
+            >>> rec.summary().startswith("lab4-first-cnn/lenet [fast]")
+            True
+        """
         arrow = ">=" if self.higher_is_better else "<="
         worst = min(self.reference) if self.higher_is_better else max(self.reference)
         lines = [f"{self.lab}/{self.check} [{self.profile}] {self.metric} {arrow} {self.threshold:.4f} "
@@ -74,7 +90,18 @@ class Record:
 
 
 def record_path(lab):
-    """The JSON file that holds ``lab``'s records."""
+    """Return the JSON file that holds ``lab``'s records.
+
+    Args:
+        lab: the lab id, e.g. ``"lab4-first-cnn"``.
+
+    Returns:
+        A :class:`~pathlib.Path` in this package's folder (it may not exist).
+
+    Example:
+        >>> record_path("lab4-first-cnn").name
+        'lab4-first-cnn.json'
+    """
     return CAL_DIR / f"{lab}.json"
 
 
@@ -95,7 +122,7 @@ def load_records(lab):
 
 
 def record(lab, check, profile=None, fallback=True):
-    """The record a check grades against under the active (or given) profile.
+    """Return the record a check grades against under the active (or given) profile.
 
     A lab is calibrated under both profiles. Where the ``full`` record is
     missing (a lab calibrated only on a CPU so far), ``fallback`` grades
@@ -103,8 +130,25 @@ def record(lab, check, profile=None, fallback=True):
     student: the fast bar was measured with a smaller budget, so for
     accuracy-like metrics it is the more lenient one.
 
+    Args:
+        lab: the lab id, e.g. ``"lab4-first-cnn"``.
+        check: the check's name, e.g. ``"lenet"``.
+        profile: ``"fast"`` or ``"full"`` (``None``: the active
+            :func:`cnncourse.runtime.profile`).
+        fallback: whether a missing ``full`` record may be replaced by the
+            ``fast`` one (a note is printed).
+
+    Returns:
+        A :class:`Record`.
+
     Raises:
         MissingCalibrationError: no record for the check under the profile.
+        ValueError: ``profile`` is ``None`` and ``CNNCOURSE_PROFILE`` holds no
+            profile.
+
+    Example:
+        >>> record("lab4-first-cnn", "lenet", "fast").higher_is_better
+        True
     """
     from cnncourse.runtime import profile as active_profile
 
@@ -121,13 +165,16 @@ def record(lab, check, profile=None, fallback=True):
 
 
 def grade(lab, check, value, points, profile=None, what=None):
-    """Points for a measured ``value``: full at the bar, half above the partial bar, else none.
+    """Return the points for a measured ``value``: full at the bar, half above the partial bar, else none.
 
     Prints the number reached and the bar, so the feedback says why. A graded
     cell ends with this call: nbgrader takes its value as the cell's score.
+    Full points need ``value`` at the bar or better; half points a value
+    strictly better than the partial bar.
 
     Args:
-        lab, check: which calibrated bar.
+        lab: the lab id of the calibrated bar.
+        check: the check's name in the calibration.
         value: what the check measured.
         points: the cell's points.
         profile: the profile whose bar applies (default: the active one).
@@ -135,6 +182,16 @@ def grade(lab, check, value, points, profile=None, what=None):
 
     Returns:
         The points earned, a ``float``.
+
+    Raises:
+        MissingCalibrationError: no record for the check under the profile.
+        ValueError: ``profile`` is ``None`` and ``CNNCOURSE_PROFILE`` holds no
+            profile.
+
+    Example:
+        >>> grade("lab4-first-cnn", "lenet", 1.0, 10, profile="fast", what="accuracy")  # doctest: +ELLIPSIS
+        accuracy: 1.000; the bar (fast profile) is at least 0...: full credit.
+        10.0
     """
     rec = record(lab, check, profile)
     value = float(value)

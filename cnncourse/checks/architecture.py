@@ -38,7 +38,21 @@ IGNORED = ("InputLayer",)
 
 @dataclasses.dataclass
 class LayerSpec:
-    """What one layer should be. ``None`` fields are not compared."""
+    """What one layer should be; ``None`` fields (and config keys not given) are not compared.
+
+    Args:
+        kind: the layer's class name, e.g. ``"Conv2D"``.
+        output_shape: the layer's output shape without the batch axis.
+        params: the layer's ``count_params()``.
+        config: ``get_config()`` fields and their values, e.g.
+            ``{"filters": 6, "padding": "same"}`` (lists and tuples compare
+            alike).
+        activation: the name of the layer's activation, e.g. ``"relu"``.
+
+    Example:
+        >>> str(LayerSpec("Conv2D", (28, 28, 6), config={"filters": 6}, activation="relu"))
+        '(Conv2D, out=(28, 28, 6), filters=6, activation=relu)'
+    """
 
     kind: str
     output_shape: tuple | None = None
@@ -75,7 +89,26 @@ def _activation_name(layer):
 
 
 def describe(model, with_params=True):
-    """Return the :class:`LayerSpec` list of a built Keras model."""
+    """Return the :class:`LayerSpec` list of a built Keras model.
+
+    One spec per entry of ``model.layers``, in order, input layers left out:
+    the class name, the output shape without the batch axis (``None`` where
+    it cannot be read), the parameter count, the :data:`KEY_FIELDS` of the
+    layer's class found in its ``get_config()`` (lists turned into tuples),
+    and the activation's name for a layer whose config has one.
+
+    Args:
+        model: a built ``keras.Model``.
+        with_params: whether to record each layer's ``count_params()``
+            (``False``: ``params`` is ``None``, so it is not compared).
+
+    Returns:
+        A list of :class:`LayerSpec`, usable as the ``expected`` of
+        :func:`compare`.
+
+    Example:
+        >>> expected = describe(reference_model)  # doctest: +SKIP
+    """
     specs = []
     for layer in model.layers:
         kind = type(layer).__name__
@@ -102,6 +135,24 @@ def compare(model, expected, exercise="Architecture", check_activation=True):
     An empty list means the model matches. Layers are aligned by class name
     (a diff of the two sequences), so one missing layer is reported as
     "missing", not as a cascade of mismatches.
+
+    Args:
+        model: the student's built ``keras.Model``.
+        expected: the specification, a list of :class:`LayerSpec` or of
+            dicts with its keys.
+        exercise: not used; accepted so that the call reads like
+            :func:`check_architecture`'s.
+        check_activation: ``False`` leaves out every difference whose text
+            mentions "activation".
+
+    Returns:
+        A list of strings such as ``"missing layer #2: (Dense, ...)"``,
+        ``"extra layer #3: ..."`` or ``"layer #1 (Conv2D): output shape (26,
+        26, 6), expected (28, 28, 6)"``.
+
+    Example:
+        >>> compare(model, [LayerSpec("Dense", (10,), activation="softmax")])  # doctest: +SKIP
+        []
     """
     found = describe(model)
     expected = [_as_spec(s) for s in expected]
@@ -166,7 +217,27 @@ def _compare_layer(exp, got, position):
 
 
 def check_architecture(model, expected, exercise="Architecture", hint=None, check_activation=True):
-    """Raise :class:`CheckFailed` listing every difference; return ``None`` when there is none."""
+    """Check a model against a specification, listing every difference at once.
+
+    Args:
+        model: the student's built ``keras.Model``.
+        expected: the specification, a list of :class:`LayerSpec` or of
+            dicts with its keys.
+        exercise: the exercise's name as feedback shows it.
+        hint: how to fix it, shown on failure (``None``: no hint).
+        check_activation: ``False`` ignores the differences that mention an
+            activation (see :func:`compare`).
+
+    Returns:
+        None when the model matches.
+
+    Raises:
+        CheckFailed: the model differs; the message lists the first 12
+            differences (and how many more there are).
+
+    Example:
+        >>> check_architecture(model, lenet_spec((28, 28, 1), 10, "relu"), "Exercise 1")  # doctest: +SKIP
+    """
     problems = compare(model, expected, exercise, check_activation=check_activation)
     if problems:
         shown = "\n    ".join(problems[:12])
@@ -176,7 +247,15 @@ def check_architecture(model, expected, exercise="Architecture", hint=None, chec
 
 
 def summary_table(model):
-    """The model's layers as rows ``(kind, output shape, params)``, for printing."""
+    """Return the model's layers as rows ``(kind, output shape, params)``, for printing.
+
+    Args:
+        model: a built ``keras.Model``.
+
+    Returns:
+        A list of tuples, one per layer of :func:`describe` (input layers
+        left out).
+    """
     return [(s.kind, s.output_shape, s.params) for s in describe(model)]
 
 
@@ -191,11 +270,16 @@ def block_model(ex, block, input_shape, *args, hint=None):
         block: the student's ``block(x, *args)``, returning the output tensor.
         input_shape: the input's shape without the batch axis.
         *args: the block's other arguments.
-        hint: the hint to give when the block fails to build.
+        hint: the hint to give when the block fails to build (``None``: the
+            hint of the failure itself).
 
     Returns:
-        ``keras.Model(x, block(x, *args))``; a :class:`CheckFailed` explains a
-        block that returns ``None``, a model, or a tensor not computed from ``x``.
+        ``keras.Model(x, block(x, *args))``.
+
+    Raises:
+        NotAttempted: the block still raises ``NotImplementedError``.
+        CheckFailed: the block crashes, or returns ``None``, a model, or a
+            tensor not computed from ``x``.
 
     Example:
         >>> model = block_model("Ex 1", vgg_block, (16, 16, 3), 2, 8)  # doctest: +SKIP
@@ -223,40 +307,89 @@ def block_model(ex, block, input_shape, *args, hint=None):
 
 
 def output_shape(model):
-    """The shape of the model's (first) output, without the batch axis."""
+    """Return the shape of the model's (first) output, without the batch axis.
+
+    Args:
+        model: a built ``keras.Model``.
+
+    Returns:
+        A tuple, e.g. ``(8, 8, 16)``.
+    """
     return tuple(model.outputs[0].shape)[1:]
 
 
 def layer_kind(layer):
-    """The layer's class name (``"Conv2D"``)."""
+    """Return the layer's class name (``"Conv2D"``).
+
+    Args:
+        layer: a Keras layer.
+
+    Returns:
+        ``type(layer).__name__``.
+    """
     return type(layer).__name__
 
 
 def layers_of_kind(model, kind):
-    """The model's layers of class name ``kind``, in order."""
+    """Return the model's layers of class name ``kind``, in order.
+
+    Only ``model.layers`` is searched: layers inside a nested model are not.
+
+    Args:
+        model: a built ``keras.Model``.
+        kind: a class name, e.g. ``"Conv2D"`` (a subclass does not count).
+
+    Returns:
+        A list of layers.
+    """
     return [layer for layer in model.layers if layer_kind(layer) == kind]
 
 
 def activation_of(layer):
-    """The name of the layer's activation, ``"linear"`` when it has none."""
+    """Return the name of the layer's activation, ``"linear"`` when it has none.
+
+    Args:
+        layer: a Keras layer.
+
+    Returns:
+        The activation's name, e.g. ``"relu"``; ``"linear"`` also for a
+        layer without an activation setting.
+    """
     act = _activation_name(layer)
     return "linear" if act in (None, "linear") else act
 
 
 def as_pair(v):
-    """``(v, v)`` for a single size, the pair itself for a pair (``kernel_size``, ``strides``)."""
+    """Return ``(v, v)`` for a single size, the pair itself for a pair.
+
+    For config fields that Keras may hold either way (``kernel_size``,
+    ``strides``, ``pool_size``).
+
+    Args:
+        v: an int, or a list or tuple of two.
+
+    Returns:
+        A tuple.
+
+    Example:
+        >>> as_pair(3)
+        (3, 3)
+        >>> as_pair([2, 1])
+        (2, 1)
+    """
     return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
 
 
 def conv_signature(layer):
-    """What makes a ``Conv2D`` the layer it is, as a hashable tuple.
+    """Return what makes a ``Conv2D`` the layer it is, as a hashable tuple.
 
     Args:
         layer: a built ``keras.layers.Conv2D``.
 
     Returns:
-        ``(kernel, filters, input channels, strides, padding, activation, groups)``;
-        a 1x1 convolution's padding reads ``"same"`` (it never pads).
+        ``(kernel, filters, input channels, strides, padding, activation,
+        groups)``, with the kernel's and the strides' first side only; a 1x1
+        convolution's padding reads ``"same"`` (it never pads).
     """
     cfg = layer.get_config()
     k = as_pair(cfg["kernel_size"])
@@ -268,7 +401,18 @@ def conv_signature(layer):
 
 
 def describe_conv_signature(d):
-    """A :func:`conv_signature` in words, for feedback."""
+    """Return a :func:`conv_signature` in words, for feedback.
+
+    Args:
+        d: a tuple as :func:`conv_signature` returns it.
+
+    Returns:
+        A string; ``groups`` is named only when it is not 1.
+
+    Example:
+        >>> describe_conv_signature((3, 16, 8, 1, "same", "relu", 1))
+        "Conv2D 3x3, 16 filters on 8 input channels, strides=1, padding='same', activation=relu"
+    """
     k, f, cin, s, pad, act, g = d
     extra = f", groups={g}" if g != 1 else ""
     return (f"Conv2D {k}x{k}, {f} filters on {cin} input channels, strides={s}, padding='{pad}', "
@@ -280,6 +424,19 @@ def compare_conv_inventory(ex, what, found, expected, hint=None):
 
     Blocks with parallel paths may build their layers in any order; comparing
     multisets accepts every order and still names each wrong layer.
+
+    Args:
+        ex: the exercise's name as feedback shows it.
+        what: the call being checked, for the message.
+        found: the signatures of the student's convolutions.
+        expected: the signatures the exercise asks for.
+        hint: how to fix it, shown on failure (``None``: no hint).
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: the multisets differ.
     """
     found_c, expected_c = Counter(found), Counter(expected)
     if found_c == expected_c:
@@ -293,21 +450,58 @@ def compare_conv_inventory(ex, what, found, expected, hint=None):
 
 
 def expect_params(ex, model, expected, what, hint=None):
-    """Fail unless ``model.count_params()`` is ``expected`` (a closed-form count)."""
+    """Fail unless ``model.count_params()`` is ``expected`` (a closed-form count).
+
+    Args:
+        ex: the exercise's name as feedback shows it.
+        model: the student's built ``keras.Model``.
+        expected: the right number of parameters.
+        what: the call being checked, for the message.
+        hint: how to fix it, shown on failure (``None``: no hint).
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: the count differs.
+    """
     got = int(model.count_params())
     if got != expected:
         raise CheckFailed(ex, f"{what}: wrong number of parameters.", expected=expected, found=got, hint=hint)
 
 
 def expect_layer_count(ex, model, kind, expected, what, hint=None):
-    """Fail unless the model has ``expected`` layers of class name ``kind``."""
+    """Fail unless the model has ``expected`` layers of class name ``kind``.
+
+    Args:
+        ex: the exercise's name as feedback shows it.
+        model: the student's built ``keras.Model``.
+        kind: a class name, e.g. ``"Add"`` (see :func:`layers_of_kind`).
+        expected: how many such layers there must be.
+        what: the call being checked, for the message.
+        hint: how to fix it, shown on failure (``None``: no hint).
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: the count differs.
+    """
     n = len(layers_of_kind(model, kind))
     if n != expected:
         raise CheckFailed(ex, f"{what}: expected {expected} {kind} layer(s), found {n}.", hint=hint)
 
 
 def forward(model, x):
-    """The model's output on ``x`` in inference mode, as a NumPy array."""
+    """Return the model's output on ``x`` in inference mode, as a NumPy array.
+
+    Args:
+        model: a ``keras.Model``.
+        x: a batch of inputs.
+
+    Returns:
+        ``np.asarray(model(x, training=False))``.
+    """
     return np.asarray(model(x, training=False))
 
 
@@ -366,6 +560,13 @@ def check_path_reach(ex, model, shape, sizes, radii, names, order_hint):
         radii: each path's expected :func:`reach` (a 3x3 path 1, a 5x5 path 2...).
         names: each path's name, for feedback.
         order_hint: the hint when the paths are all there but concatenated in another order.
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: the paths are concatenated in another order, or some
+            path's reach is wrong.
     """
     far = reach(model, shape)
 

@@ -59,11 +59,20 @@ _WATCH = (sys.setprofile, sys.getprofile, sys.settrace, sys.gettrace)
 class Forbidden:
     """What an exercise must not call, and how to say so.
 
+    The course's checks and calibration (:data:`ALWAYS`) are forbidden under
+    every rule.
+
     Args:
         task: what the exercise asks for, as the message ends a sentence
             ("this exercise asks you to {task}").
         modules: module names; a module and all its submodules are forbidden.
         functions: single functions of an allowed module (``numpy.convolve``).
+        strict: also refuse the ways around the watch: other threads and
+            processes and C calls (:data:`ESCAPES`, ``importlib``), the
+            built-ins that reach a function by its name (``getattr``,
+            ``eval``...), attributes that open the interpreter's tables
+            (``__globals__``...), source that cannot be read, and a result
+            that is not numbers, arrays or containers of them.
 
     Example:
         >>> LOOPS = Forbidden("write the loops yourself", modules=("scipy.signal",))
@@ -78,21 +87,57 @@ class Forbidden:
         return self.modules + ALWAYS + (ESCAPES if self.strict else ())
 
     def module_forbidden(self, name):
-        """Whether the module called ``name`` (or a package it is in) is forbidden in the source."""
+        """Return whether the module called ``name`` (or a package it is in) is forbidden in the source.
+
+        Args:
+            name: a dotted module name (``None`` counts as ``""``).
+
+        Returns:
+            True when ``name`` is, or lies in, a forbidden module; under strict
+            rules ``importlib`` is forbidden too.
+
+        Example:
+            >>> LOOPS.module_forbidden("scipy.signal.windows")
+            True
+            >>> LOOPS.module_forbidden("numpy.linalg")
+            False
+        """
         name = name or ""
         named = self._all_modules() + (("importlib",) if self.strict else ())
         return any(name == m or name.startswith(m + ".") for m in named)
 
     def matching(self, name):
-        """The forbidden module that ``name`` is, or lies in (``None`` when it is allowed)."""
+        """Return the forbidden module that ``name`` is, or lies in (``None`` when it is allowed).
+
+        Args:
+            name: a dotted module name (``None`` counts as ``""``).
+
+        Returns:
+            The forbidden module's name, or ``None``.
+
+        Example:
+            >>> OWN_WORK.matching("cnncourse.checks.lab1")
+            'cnncourse.checks'
+        """
         name = name or ""
         return next((m for m in self._all_modules() if name == m or name.startswith(m + ".")), None)
 
     def codes(self):
+        """Return the code objects of the forbidden functions written in Python.
+
+        Returns:
+            A set of code objects (functions written in C have none: see
+            :meth:`builtin_functions`).
+        """
         return {_code_of(f) for f in self.functions} - {None}
 
     def builtin_functions(self):
-        """The functions written in C the rules forbid, by identity (they have no code object to match)."""
+        """Return the functions written in C the rules forbid, by identity (they have no code object to match).
+
+        Returns:
+            ``{id(function): dotted name}``; under strict rules ``os.system``,
+            ``os.fork`` and the like too.
+        """
         extra = _ESCAPE_FUNCTIONS if self.strict else ()
         return {id(f): _dotted(f) for f in tuple(self.functions) + extra if _code_of(f) is None}
 
@@ -251,15 +296,19 @@ def _class_violations(cls, rules, seen):
 
 
 def static_violations(fn, rules, _seen=None):
-    """Forbidden names the source of ``fn`` (and of the notebook functions it calls) uses.
+    """Return the forbidden names the source of ``fn`` (and of the notebook functions it calls) uses.
 
     Args:
         fn: the student's function.
         rules: a :class:`Forbidden`.
+        _seen: the ids of the functions already read (the recursion's own;
+            leave it out).
 
     Returns:
         A sorted list of the forbidden names found (empty when there are none,
-        or when the source cannot be read: the dynamic check still applies).
+        or when the source cannot be read under rules that are not strict: the
+        dynamic check still applies; under strict rules unreadable source is
+        reported as :data:`UNREADABLE`).
     """
     seen = set() if _seen is None else _seen
     if id(fn) in seen:
@@ -446,10 +495,10 @@ def _settle(value, depth=0):
 def by_hand(exercise, fn, rules):
     """Hold a student's function to an exercise's :class:`Forbidden` rules.
 
-    The source is read at once (a forbidden name raises :class:`CheckFailed`
-    here); the function returned watches every call the student's function
-    makes and raises :class:`CheckFailed` after any call that reached a
-    forbidden function, or that switched the watching off.
+    The source is read at once (a forbidden name is refused here); the
+    function returned watches every call the student's function makes and
+    refuses it after any call that reached a forbidden function, or that
+    switched the watching off.
 
     Args:
         exercise: the exercise's name as feedback shows it.
@@ -457,7 +506,13 @@ def by_hand(exercise, fn, rules):
         rules: a :class:`Forbidden`.
 
     Returns:
-        A function that behaves like ``fn`` under the rules.
+        A function that behaves like ``fn`` under the rules; under strict
+        rules its result is read into plain numbers and arrays while still
+        watched. It raises :class:`Refused` when ``fn`` breaks the rules.
+
+    Raises:
+        Refused: the source of ``fn`` (or of a notebook function it uses)
+            names something forbidden (a :class:`CheckFailed`).
 
     Example:
         >>> corr2d = by_hand("Exercise 1 (corr2d)", corr2d, LOOPS)  # doctest: +SKIP

@@ -7,7 +7,7 @@ was found and, optionally, a hint::
     from cnncourse.checks import lab1
     lab1.check_corr2d(corr2d)
 
-    ✔ Exercise 1 (corr2d): correct on 12 cases.
+    ✔ Exercise 1 (corr2d): matches scipy.signal.correlate2d on 5 cases
 
 A check never contains the answer it checks for: it compares with an
 independent oracle (TensorFlow, SciPy, Keras) or with properties the answer
@@ -23,7 +23,29 @@ FAIL_MARK = "\u2718"
 
 
 class CheckFailed(AssertionError):
-    """Raised by a check. Its message says what was expected and what was found."""
+    """Raised by a check: what was expected and what was found.
+
+    The message is one line, ``✘ <exercise>: <problem>``, then an
+    ``expected:``, a ``found:`` and a ``hint:`` line for those given. Arrays
+    are shown compactly and any value longer than 300 characters is cut. In
+    IPython the feedback is shown instead of a traceback into the checker's
+    source.
+
+    Args:
+        exercise: the exercise's name as feedback shows it, e.g.
+            ``"Exercise 1 (corr2d)"``.
+        problem: what is wrong, in one sentence.
+        expected: what the check wanted (``None``: no ``expected:`` line).
+        found: what the student's code gave (``None``: no ``found:`` line).
+        hint: how to fix it (``None`` or empty: no ``hint:`` line).
+
+    Example:
+        >>> print(CheckFailed("Exercise 1 (corr2d)", "the output has the wrong shape.",
+        ...                   expected=(3, 3), found=(4, 4)))
+        ✘ Exercise 1 (corr2d): the output has the wrong shape.
+          expected: (3, 3)
+          found:    (4, 4)
+    """
 
     def __init__(self, exercise, problem, expected=None, found=None, hint=None):
         self.exercise, self.problem = exercise, problem
@@ -43,7 +65,11 @@ class CheckFailed(AssertionError):
 
 
 class NotAttempted(CheckFailed):
-    """The exercise still raises ``NotImplementedError``."""
+    """The exercise still raises ``NotImplementedError``.
+
+    Raised by :func:`call` and :func:`expect_raises` (and the hidden tests)
+    when the student's function is still the notebook's stub.
+    """
 
 
 def _short(value, limit=300):
@@ -61,6 +87,18 @@ def passed(exercise, detail=""):
     Checks end with it and return ``None``, so a passing check cell shows its
     ✔ line and no ``Out[...]`` (nbgrader would read a returned value as the
     cell's score).
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        detail: what was checked, printed after a colon (empty: nothing is
+            added).
+
+    Returns:
+        None.
+
+    Example:
+        >>> passed("Exercise 1 (corr2d)", "matches scipy.signal.correlate2d on 5 cases")
+        ✔ Exercise 1 (corr2d): matches scipy.signal.correlate2d on 5 cases
     """
     tail = f": {detail}" if detail else ""
     print(f"{PASS_MARK} {exercise}{tail}")
@@ -117,7 +155,33 @@ def call(exercise, fn, *args, **kwargs):
     """Call a student's function, turning "not done yet" and crashes into clear feedback.
 
     What it returns is made :func:`plain`, so a check compares values, never
-    an object's own idea of equality.
+    an object's own idea of equality. A :class:`CheckFailed` raised inside
+    the call (a check the function runs itself) passes through unchanged.
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        fn: the student's function.
+        *args: the positional arguments to call ``fn`` with.
+        **kwargs: the keyword arguments to call ``fn`` with.
+
+    Returns:
+        ``plain(fn(*args, **kwargs))``.
+
+    Raises:
+        NotAttempted: ``fn`` raised ``NotImplementedError``.
+        CheckFailed: ``fn`` raised any other exception; the message shows the
+            call (arrays as their shape and dtype) and the exception.
+
+    Example:
+        >>> call("Exercise 1", lambda a, b: a + b, 2, b=3)
+        5
+        >>> def todo(x):
+        ...     raise NotImplementedError()
+        >>> try:
+        ...     call("Exercise 1", todo, 1)
+        ... except NotAttempted as exc:
+        ...     print(exc.problem)
+        not attempted yet: replace `raise NotImplementedError()` with your code.
     """
     try:
         return plain(fn(*args, **kwargs))
@@ -139,7 +203,37 @@ def _arg_repr(a):
 
 
 def expect_array(exercise, found, expected, atol=1e-5, rtol=1e-5, what="result", hint=None):
-    """Fail unless ``found`` has ``expected``'s shape and values (within tolerance)."""
+    """Fail unless ``found`` has ``expected``'s shape and values (within tolerance).
+
+    Values are compared with ``np.allclose(found, expected, atol=atol,
+    rtol=rtol)``; the message about wrong values names the index of the
+    largest difference and shows both arrays.
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        found: what the student's function returned (anything
+            ``np.asarray`` reads).
+        expected: the right values, an array or anything ``np.shape`` reads.
+        atol: the absolute tolerance.
+        rtol: the relative tolerance.
+        what: what the array is, for the message ("the {what} has the wrong
+            shape.").
+        hint: how to fix it, shown on failure (``None``: no hint).
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: ``found`` is ``None``, has another shape, or other values.
+
+    Example:
+        >>> expect_array("Exercise 1", [1.0, 2.0], np.array([1.0, 2.0]))
+        >>> try:
+        ...     expect_array("Exercise 1", [[1.0, 2.0]], np.array([1.0, 2.0]), what="output")
+        ... except CheckFailed as exc:
+        ...     print(exc.problem)
+        the output has the wrong shape.
+    """
     found = np.asarray(found) if found is not None else found
     if found is None:
         raise CheckFailed(exercise, f"the {what} is None: did you forget to `return` it?", hint=hint)
@@ -154,13 +248,57 @@ def expect_array(exercise, found, expected, atol=1e-5, rtol=1e-5, what="result",
 
 
 def expect_equal(exercise, found, expected, what="result", hint=None):
-    """Fail unless ``found == expected``."""
+    """Fail unless ``found == expected``.
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        found: the value to check (what :func:`call` returned: already
+            plain).
+        expected: the right value.
+        what: what the value is, for the message ("the {what} is wrong.").
+        hint: how to fix it, shown on failure (``None``: no hint).
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: the two differ; the message shows both.
+
+    Example:
+        >>> expect_equal("Exercise 1", 7, 7, what="output size")
+        >>> try:
+        ...     expect_equal("Exercise 1", 6, 7, what="output size")
+        ... except CheckFailed as exc:
+        ...     print(exc.problem, exc.expected, exc.found)
+        the output size is wrong. 7 6
+    """
     if found != expected:
         raise CheckFailed(exercise, f"the {what} is wrong.", expected=expected, found=found, hint=hint)
 
 
 def expect_raises(exercise, exc_type, fn, *args, what="this input", hint=None, **kwargs):
-    """Fail unless ``fn(*args, **kwargs)`` raises ``exc_type``."""
+    """Fail unless ``fn(*args, **kwargs)`` raises ``exc_type``.
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        exc_type: the exception class the call must raise (a subclass of it
+            counts too).
+        fn: the student's function.
+        *args: the positional arguments of the call.
+        what: the input, for the message ("{what} should raise ...").
+        hint: how to fix it, shown on failure (``None``: no hint).
+        **kwargs: the keyword arguments of the call.
+
+    Returns:
+        None (the expected exception is swallowed).
+
+    Raises:
+        NotAttempted: the call raised ``NotImplementedError``.
+        CheckFailed: the call raised another exception, or nothing.
+
+    Example:
+        >>> expect_raises("Exercise 2", ValueError, int, "seven", what="int('seven')")
+    """
     try:
         fn(*args, **kwargs)
     except NotImplementedError:

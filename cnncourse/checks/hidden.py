@@ -36,6 +36,9 @@ def _plain_results(fn):
 def hidden(exercise, *fns, rules=None):
     """Run a block of hidden tests on the student's functions ``fns``.
 
+    What the block prints is swallowed: a hidden test speaks only when it
+    fails.
+
     Args:
         exercise: the exercise's name as feedback shows it.
         *fns: the student's functions the block tests.
@@ -44,7 +47,15 @@ def hidden(exercise, *fns, rules=None):
 
     Returns:
         A context manager giving the functions back (one, or a tuple of
-        several) as the block must call them.
+        several; ``None`` when none was given) as the block must call them:
+        held to ``rules`` and with their results made plain.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function used what ``rules`` forbid.
+        CheckFailed: anything else failed in the block: a visible check run
+            again (told without the values it expected), an ``assert``, or
+            any other exception.
 
     Example:
         >>> with hidden("Exercise 1 (corr2d)", corr2d) as corr2d_:  # doctest: +SKIP

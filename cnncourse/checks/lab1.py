@@ -30,7 +30,31 @@ def _rng(seed=1):
 
 
 def check_corr2d(corr2d, seed=1):
-    """``corr2d(image, kernel)``: valid 2-D cross-correlation, compared with SciPy."""
+    """Check ``corr2d`` against SciPy's valid 2-D cross-correlation.
+
+    Five random image/kernel pairs (a 1x1 kernel and a kernel as large as the
+    image among them) are compared with ``scipy.signal.correlate2d(image,
+    kernel, mode="valid")``. A result that is the true convolution (the
+    kernel flipped) is told as such.
+
+    Args:
+        corr2d: the student's ``corr2d(image, kernel)``, held to the
+            :data:`~cnncourse.checks.by_hand.LOOPS` rules.
+        seed: the seed of the random cases (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case matches.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: the function calls what the exercise forbids
+            (:data:`~cnncourse.checks.by_hand.LOOPS`).
+        CheckFailed: a case gives a wrong result, or the function crashes.
+
+    Example:
+        >>> check_corr2d(corr2d)  # doctest: +SKIP
+        ✔ Exercise 1 (corr2d): matches scipy.signal.correlate2d on 5 cases
+    """
     from scipy.signal import correlate2d
 
     ex = EXERCISES["corr2d"]
@@ -54,7 +78,27 @@ def check_corr2d(corr2d, seed=1):
 
 
 def check_make_kernel(make_kernel):
-    """``make_kernel(name)``: the properties that pin down each lecture kernel, stated in words."""
+    """Check ``make_kernel`` by the properties that pin down each lecture kernel, stated in words.
+
+    For ``"edge"``, ``"sharpen"``, ``"box_blur"`` and ``"gaussian_blur"``:
+    a symmetric 3x3 array; weights summing to 0 (edge) or 1 (the others);
+    a box blur of equal non-negative weights; a Gaussian weighing centre,
+    edges and corners 4 : 2 : 1; an edge detector with a positive centre and
+    -1 on all eight neighbours; a sharpen kernel with a centre above 1, -1 on
+    the four direct neighbours and 0 in the corners. An unknown name must
+    raise ``ValueError``.
+
+    Args:
+        make_kernel: the student's ``make_kernel(name)``.
+
+    Returns:
+        None; prints a ✔ line when all four kernels are right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: a kernel breaks one of the properties, an unknown name
+            does not raise ``ValueError``, or the function crashes.
+    """
     ex = EXERCISES["make_kernel"]
     kernels = {}
     for name in KERNEL_NAMES:
@@ -108,7 +152,27 @@ def _tf_conv(x, w, b, stride, pad):
 
 
 def check_conv2d_forward(conv2d_forward, seed=2):
-    """``conv2d_forward(x, w, b, stride, pad)`` (NHWC) compared with ``tf.nn.conv2d``."""
+    """Check ``conv2d_forward`` (NHWC) against ``tf.nn.conv2d`` plus the bias.
+
+    Six random cases, strides 1 to 3 and padding 0 to 2. A result off by
+    exactly the bias is told as such.
+
+    Args:
+        conv2d_forward: the student's ``conv2d_forward(x, w, b, stride=1,
+            pad=0)``, with ``x`` of shape ``(N, H, W, C)``, ``w`` of shape
+            ``(F, F, C, K)`` and ``b`` of shape ``(K,)``; held to the
+            :data:`~cnncourse.checks.by_hand.LOOPS` rules.
+        seed: the seed of the random cases (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case matches.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: the function calls what the exercise forbids
+            (:data:`~cnncourse.checks.by_hand.LOOPS`).
+        CheckFailed: a case gives a wrong result, or the function crashes.
+    """
     ex = EXERCISES["conv2d_forward"]
     conv2d_forward = by_hand(ex, conv2d_forward, LOOPS)
     rng = _rng(seed)
@@ -135,7 +199,28 @@ def check_conv2d_forward(conv2d_forward, seed=2):
 
 
 def check_pool2d_forward(pool2d_forward, seed=3):
-    """``pool2d_forward(x, size, stride, mode)`` compared with TensorFlow's pooling."""
+    """Check ``pool2d_forward`` against TensorFlow's max and average pooling.
+
+    Six shapes per mode, overlapping windows and windows that leave pixels
+    over included (``padding="VALID"``: a window that does not fit is
+    dropped). A mode other than ``"max"`` or ``"avg"`` (``"median"``) must
+    raise ``ValueError``.
+
+    Args:
+        pool2d_forward: the student's ``pool2d_forward(x, size, stride,
+            mode="max")``, with ``x`` of shape ``(N, H, W, C)``; held to the
+            :data:`~cnncourse.checks.by_hand.LOOPS` rules.
+        seed: the seed of the random inputs (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case matches.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: the function calls what the exercise forbids
+            (:data:`~cnncourse.checks.by_hand.LOOPS`).
+        CheckFailed: a case gives a wrong result, or the function crashes.
+    """
     import tensorflow as tf
 
     ex = EXERCISES["pool2d_forward"]

@@ -190,7 +190,31 @@ def _fits(n, f, stride, pad, dilation):
 
 
 def check_conv_output_size(conv_output_size, seed=20):
-    """``conv_output_size(n, f, stride=1, pad=0, dilation=1)`` against Keras."""
+    """Check ``conv_output_size`` against the output sizes Keras builds.
+
+    Fifteen lecture cases and fifteen random ones with a numeric padding
+    (dilation included) are compared with a ``Conv2D`` (after a
+    ``ZeroPadding2D``) on a symbolic input; sizes where the filter does not
+    fit evenly, or not at all, must raise ``ValueError``; ``pad="same"`` and
+    ``pad="valid"`` must give what Keras gives for those paddings.
+
+    Args:
+        conv_output_size: the student's ``conv_output_size(n, f, stride=1,
+            pad=0, dilation=1)``, held to the
+            :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
+        seed: the seed of the random cases (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case matches.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
+    """
     ex, conv_output_size = _by_hand("conv_output_size", conv_output_size)
     rng = _rng(seed)
     table = [  # n, f, stride, pad, dilation: the lecture's cases first
@@ -248,7 +272,29 @@ def check_conv_output_size(conv_output_size, seed=20):
 # Exercise 2: parameters of one layer
 # --------------------------------------------------------------------------
 def check_layer_params(conv_params, dense_params, seed=21):
-    """``conv_params(f, d_in, k, bias=True)`` and ``dense_params(n_in, n_out, bias=True)`` against Keras."""
+    """Check ``conv_params`` and ``dense_params`` against Keras' ``count_params()``.
+
+    Fifteen convolutions and ten dense layers (the lecture's among them),
+    each with and without biases.
+
+    Args:
+        conv_params: the student's ``conv_params(f, d_in, k, bias=True)``.
+        dense_params: the student's ``dense_params(n_in, n_out, bias=True)``.
+            Both are held to the :data:`~cnncourse.checks.by_hand.ARITHMETIC`
+            rules.
+        seed: the seed of the random layers (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every count matches.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
+    """
     ex, conv_params, dense_params = _by_hand("layer_params", conv_params, dense_params)
     rng = _rng(seed)
     convs = [(5, 3, 10), (11, 3, 96), (3, 64, 128), (1, 256, 64), (5, 1, 6), (5, 6, 16), (3, 1, 1)]
@@ -312,16 +358,32 @@ def _random_spec(rng):
 
 
 def check_model_table(model_table, seed=22):
-    """``model_table(spec, input_shape)``, row by row against the layer Keras builds.
+    """Check ``model_table`` row by row against the layer Keras builds.
 
     Each row is compared with the Keras layer of that entry of ``spec``, built
     on the output shape of the row before it (the first on ``input_shape``):
     the rows are checked in order, so when all of them match, the whole table
-    is what Keras builds for the model.
+    is what Keras builds for the model. The models are LeNet-5, a
+    mini-AlexNet, a model with uneven pools and a strided ``"same"``
+    convolution, and four random models.
 
     Args:
-        model_table: the student's function.
-        seed: seed of the random models.
+        model_table: the student's ``model_table(spec, input_shape)``,
+            returning one ``(output_shape, params)`` row per entry of
+            ``spec``; held to the :data:`~cnncourse.checks.by_hand.ARITHMETIC`
+            rules.
+        seed: the seed of the random models (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every row matches.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
     """
     ex, model_table = _by_hand("model_table", model_table)
     keras = _keras()
@@ -374,7 +436,29 @@ def _keras_bottleneck(d_in, k, f, reduce):
 
 
 def check_bottleneck_params(bottleneck_params, seed=23):
-    """``bottleneck_params(d_in, k, f=3, reduce=None)`` (no biases) against Keras."""
+    """Check ``bottleneck_params`` (no biases) against Keras.
+
+    The count of an optional 1x1 reduction followed by an FxF convolution,
+    compared with ``count_params()`` of the Keras model, on the lecture's
+    cases and six random ones.
+
+    Args:
+        bottleneck_params: the student's ``bottleneck_params(d_in, k, f=3,
+            reduce=None)``, held to the
+            :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
+        seed: the seed of the random cases (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every count matches.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
+    """
     ex, bottleneck_params = _by_hand("bottleneck_params", bottleneck_params)
     rng = _rng(seed)
     cases = [(256, 32, 3, None), (256, 32, 3, 128), (256, 32, 3, 64), (192, 128, 3, 96), (192, 32, 5, 16)]
@@ -405,12 +489,32 @@ INCEPTION_CASES = [  # size, d_in, n1x1, n3x3, n5x5, reduce3, reduce5, pool_proj
 
 
 def check_inception(inception_output_shape, inception_multiplies, seed=24):
-    """Output shape of an inception module read from Keras, its multiplications counted by TensorFlow.
+    """Check an inception module's output shape (read from Keras) and multiplications (counted by TensorFlow).
+
+    The module (1x1, 3x3 and 5x5 branches with optional 1x1 reductions, a
+    3x3 max-pool branch with an optional projection; all ``"same"``, no
+    biases) is built in Keras for six table cases and three random ones; its
+    multiplications are counted by TensorFlow's profiler on the traced graph.
 
     Args:
-        inception_output_shape: the student's function.
-        inception_multiplies: the student's function.
-        seed: seed of the random modules.
+        inception_output_shape: the student's ``inception_output_shape(size,
+            d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None,
+            pool_proj=None)``, returning ``(height, width, depth)``.
+        inception_multiplies: the student's ``inception_multiplies`` (same
+            arguments), returning the number of multiplications. Both are
+            held to the :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
+        seed: the seed of the random modules (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case matches.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
     """
     ex, inception_output_shape, inception_multiplies = _by_hand(
         "inception", inception_output_shape, inception_multiplies)
@@ -454,7 +558,30 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
 # Exercise 6: separable convolutions
 # --------------------------------------------------------------------------
 def check_separable(separable_params, separable_ratio, seed=25):
-    """``separable_params(f, d_in, k, depth_multiplier=1, bias=True)`` against ``SeparableConv2D``."""
+    """Check ``separable_params`` against Keras' ``SeparableConv2D`` and ``separable_ratio`` against both layers.
+
+    Twelve layers (depth multipliers 1 to 3 among them), each count with and
+    without biases; the ratio is the separable count over the standard
+    count, both without biases (a ratio upside down is told as such).
+
+    Args:
+        separable_params: the student's ``separable_params(f, d_in, k,
+            depth_multiplier=1, bias=True)``.
+        separable_ratio: the student's ``separable_ratio(f, d_in, k)``. Both
+            are held to the :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
+        seed: the seed of the random layers (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case matches.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
+    """
     ex, separable_params, separable_ratio = _by_hand("separable", separable_params, separable_ratio)
     rng = _rng(seed)
     cases = [(3, 32, 64, 1), (3, 256, 256, 1), (5, 3, 16, 1), (3, 728, 728, 1), (3, 16, 32, 2), (1, 8, 8, 1)]
@@ -491,7 +618,7 @@ def check_separable(separable_params, separable_ratio, seed=25):
 # Exercise 7: receptive field
 # --------------------------------------------------------------------------
 def check_receptive_field(receptive_field, seed=26):
-    """``receptive_field(layers)``, layers a list of ``(f, stride)``, by the properties that define it.
+    """Check ``receptive_field`` by the properties that define it.
 
     One layer sees its own filter: ``f`` pixels, whatever its stride. A layer
     ``(f, s)`` under a stack that sees ``r`` of its outputs sees
@@ -500,8 +627,21 @@ def check_receptive_field(receptive_field, seed=26):
     first layer, so the two properties pin down every answer.
 
     Args:
-        receptive_field: the student's function.
-        seed: seed of the random stacks.
+        receptive_field: the student's ``receptive_field(layers)``, with
+            ``layers`` a list of ``(f, stride)`` from the input up; held to
+            the :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
+        seed: the seed of the random stacks (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every stack is right.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
     """
     ex, receptive_field = _by_hand("receptive_field", receptive_field)
     rng = _rng(seed)
@@ -553,7 +693,33 @@ def _keras_fire(d_in, s1, e1, e3):
 
 
 def check_fire(fire_filters, fire_params, seed=27):
-    """``fire_filters(expand, sr, pct3x3)`` by its defining ratios; ``fire_params`` against Keras."""
+    """Check ``fire_filters`` by its defining ratios and ``fire_params`` against Keras.
+
+    The filter counts must give all ``expand`` filters, the squeeze ratio
+    ``s1x1 / expand`` and the 3x3 share ``e3x3 / expand`` (to half a
+    filter); a squeeze ratio outside (0, 1] or a 3x3 share outside [0, 1]
+    must raise ``ValueError``. The parameters of a fire module (all
+    convolutions with biases) are compared with ``count_params()``.
+
+    Args:
+        fire_filters: the student's ``fire_filters(expand, sr, pct3x3)``,
+            returning ``(s1x1, e1x1, e3x3)``.
+        fire_params: the student's ``fire_params(d_in, s1x1, e1x1, e3x3)``.
+            Both are held to the :data:`~cnncourse.checks.by_hand.ARITHMETIC`
+            rules.
+        seed: the seed of the random cases (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case is right.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: a function reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: a case gives a wrong answer or an answer that is not a
+            whole number, a case that must raise ``ValueError`` does not, or
+            a function crashes.
+    """
     ex, fire_filters, fire_params = _by_hand("fire", fire_filters, fire_params)
     rng = _rng(seed)
     cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (512, 0.125, 0.5), (128, 0.25, 0.75), (64, 1.0, 0.25),

@@ -35,10 +35,27 @@ def _out(n, k, pad):
 
 
 def lenet_spec(input_shape, num_classes, activation):
-    """LeNet-5 as the lecture describes it, as a list of :class:`LayerSpec`.
+    """Return LeNet-5 as the lecture describes it, as a list of :class:`LayerSpec`.
 
-    Built from the description (5x5 kernels, 6 then 16 maps, 2x2 average
-    pooling, 120, 84, classes), not from a model, so it can check any input size.
+    Built from the description (5x5 kernels, 6 then 16 maps, the first
+    ``"same"``, the second ``"valid"``, 2x2 average pooling, Dense 120, 84,
+    then ``num_classes`` with softmax), not from a model, so it can check any
+    input size.
+
+    Args:
+        input_shape: the model's input shape, ``(height, width, channels)``.
+        num_classes: the number of classes (units of the last Dense layer).
+        activation: the activation of every hidden layer, e.g. ``"relu"``.
+
+    Returns:
+        A list of 8 :class:`LayerSpec`, for
+        :func:`~cnncourse.checks.architecture.check_architecture`.
+
+    Example:
+        >>> [spec.kind for spec in lenet_spec((28, 28, 1), 10, "relu")][:3]
+        ['Conv2D', 'AveragePooling2D', 'Conv2D']
+        >>> lenet_spec((28, 28, 1), 10, "relu")[4].output_shape
+        (400,)
     """
     h, w = input_shape[:2]
     h1, w1 = _out(h, 5, "same"), _out(w, 5, "same")
@@ -60,7 +77,25 @@ def lenet_spec(input_shape, num_classes, activation):
 
 
 def check_build_lenet5(build_lenet5):
-    """``build_lenet5(input_shape, num_classes, activation)`` against the lecture's LeNet-5."""
+    """Check ``build_lenet5`` against the lecture's LeNet-5 for three inputs.
+
+    The model is built for 28x28x1 with 10 classes (sigmoid, then ReLU) and
+    for 32x32x3 with 5 classes (tanh), and compared layer by layer with
+    :func:`lenet_spec`: kinds, output shapes, kernel sizes, widths, padding
+    and activations.
+
+    Args:
+        build_lenet5: the student's ``build_lenet5(input_shape, num_classes,
+            activation="sigmoid")``, returning a ``keras.Model``.
+
+    Returns:
+        None; prints a ✔ line when all three models match.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, returns something that is not a Keras model,
+            or a model that differs from LeNet-5.
+    """
     ex = EXERCISES["build_lenet5"]
     cases = [((28, 28, 1), 10, "sigmoid"), ((28, 28, 1), 10, "relu"), ((32, 32, 3), 5, "tanh")]
     for input_shape, num_classes, activation in cases:
@@ -77,9 +112,32 @@ def check_build_lenet5(build_lenet5):
 
 
 def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
-    """One short run of ``train_model``: it must compile, fit and return a History.
+    """Check one short run of ``train_model``: it must compile, fit and return a History.
 
-    The batch size is not Keras' default of 32, so a hard-coded or forgotten one shows.
+    A ReLU LeNet-5 from the student's ``build_lenet5`` is trained on 64 digits
+    (28x28) and validated on 32 others. The check reads what the training
+    did: the history's curves (``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy``) over ``epochs`` epochs, Adam with learning rate 0.001,
+    the optimiser's step count (the batch size used), a loss that is the
+    cross-entropy of the softmax outputs (not ``from_logits=True``), and a
+    validation curve measured on ``(x_val, y_val)``. The batch size is not
+    Keras' default of 32, so a hard-coded or forgotten one shows.
+
+    Args:
+        train_model: the student's ``train_model(model, x_train, y_train,
+            x_val, y_val, epochs, batch_size)``, returning the ``History``
+            that ``model.fit`` returns.
+        build_lenet5: the student's ``build_lenet5(input_shape, num_classes,
+            activation)``.
+        epochs: the epochs to ask for.
+        batch_size: the batch size to ask for.
+
+    Returns:
+        None; prints a ✔ line when the run is right.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        CheckFailed: a function crashes, or the run is not the one asked for.
     """
     import keras
 
@@ -144,9 +202,28 @@ def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
 # --------------------------------------------------------------------------
 def measure_lenet_accuracy(build_lenet5, train_model, seed=training.CHECK_SEED, profile=None,
                            exercise="Exercise 2 (LeNet-5 trained)"):
-    """Train a ReLU LeNet-5 with the student's functions under ``lab4.lenet``; held-out accuracy.
+    """Train a ReLU LeNet-5 with the student's functions under ``lab4.lenet``; measure held-out accuracy.
 
-    Returns a :class:`~cnncourse.checks.training.TrainResult`.
+    The 28x28 digits are split by
+    :func:`~cnncourse.checks.training.retrain`; the student's
+    ``train_model`` gets the first 64 held-out digits as validation data.
+
+    Args:
+        build_lenet5: the student's ``build_lenet5(input_shape, num_classes,
+            activation)``.
+        train_model: the student's ``train_model(model, x_train, y_train,
+            x_val, y_val, epochs, batch_size)``.
+        seed: the training seed (calibration uses several).
+        profile: the profile whose budget applies (``None``: the active one).
+        exercise: the exercise's name as feedback shows it.
+
+    Returns:
+        A :class:`~cnncourse.checks.training.TrainResult`.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        CheckFailed: the model or the training run is not right (see
+            :func:`~cnncourse.checks.training.retrain`).
     """
     from cnncourse.data import load_digits
     from cnncourse.runtime import budget
@@ -160,7 +237,23 @@ def measure_lenet_accuracy(build_lenet5, train_model, seed=training.CHECK_SEED, 
 def check_lenet_accuracy(build_lenet5, train_model):
     """Retrain the student's LeNet-5 (ReLU) with their ``train_model``; report held-out accuracy.
 
-    Returns the accuracy, which the graded cell turns into points.
+    Prints the accuracy next to the calibrated bar
+    (:func:`~cnncourse.checks.training.report`); missing the bar does not
+    raise.
+
+    Args:
+        build_lenet5: the student's ``build_lenet5(input_shape, num_classes,
+            activation)``.
+        train_model: the student's ``train_model(model, x_train, y_train,
+            x_val, y_val, epochs, batch_size)``.
+
+    Returns:
+        The held-out accuracy, a float, which the graded cell turns into
+        points.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        CheckFailed: the model or the training run is not right.
     """
     ex = "Exercise 2 (LeNet-5 trained)"
     res = measure_lenet_accuracy(build_lenet5, train_model, exercise=ex)
@@ -170,7 +263,28 @@ def check_lenet_accuracy(build_lenet5, train_model):
 
 def measure_overfit(build_lenet5, train_model, seed=training.CHECK_SEED, profile=None,
                     exercise="Sanity check (overfit a tiny subset)", activation="relu"):
-    """Train on ``lab4.overfit``'s few examples only; return the accuracy on those same examples."""
+    """Train on ``lab4.overfit``'s few examples only; return the accuracy on those same examples.
+
+    The budget's ``samples`` digits (stratified, chosen with ``seed``) are
+    both the training set and the validation data's source (its first 8).
+
+    Args:
+        build_lenet5: the student's ``build_lenet5(input_shape, num_classes,
+            activation)``.
+        train_model: the student's ``train_model(model, x_train, y_train,
+            x_val, y_val, epochs, batch_size)``.
+        seed: the seed of the examples and the weights.
+        profile: the profile whose budget applies (``None``: the active one).
+        exercise: the exercise's name as feedback shows it.
+        activation: the LeNet's activation.
+
+    Returns:
+        The training accuracy, a float in [0, 1].
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        CheckFailed: the model is not right, or training crashes.
+    """
     from cnncourse.data import load_digits, stratified_subsample
     from cnncourse.runtime import budget
 
@@ -184,7 +298,25 @@ def measure_overfit(build_lenet5, train_model, seed=training.CHECK_SEED, profile
 
 
 def check_overfit_tiny(build_lenet5, train_model):
-    """The sanity check: a correct model and training loop memorise a few examples."""
+    """Run the sanity check: a correct model and training loop memorise a few examples.
+
+    Prints the training accuracy on the ``lab4.overfit`` digits next to the
+    calibrated bar; missing the bar does not raise.
+
+    Args:
+        build_lenet5: the student's ``build_lenet5(input_shape, num_classes,
+            activation)``.
+        train_model: the student's ``train_model(model, x_train, y_train,
+            x_val, y_val, epochs, batch_size)``.
+
+    Returns:
+        The training accuracy, a float, which the graded cell turns into
+        points.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        CheckFailed: the model is not right, or training crashes.
+    """
     from cnncourse.runtime import budget
 
     ex = "Sanity check (overfit a tiny subset)"
@@ -212,7 +344,27 @@ def _pair(ex, most_confused_pair, cm):
 
 
 def check_most_confused_pair(most_confused_pair, seed=4):
-    """``most_confused_pair(cm)`` returns ``(true, predicted)`` of the largest off-diagonal entry."""
+    """Check that ``most_confused_pair`` finds ``(true, predicted)`` of the largest off-diagonal entry.
+
+    Five random row-normalised matrices (2x2 to 10x10, diagonal dominant)
+    and one hand-made matrix, compared with an independent NumPy oracle. A
+    pair the wrong way round, one found on one side of the diagonal only, a
+    diagonal entry, and a function that changes the matrix it is given are
+    told as such.
+
+    Args:
+        most_confused_pair: the student's ``most_confused_pair(cm)``, with
+            rows of ``cm`` the true classes and columns the predicted ones.
+        seed: the seed of the random matrices (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every matrix is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: a pair is wrong, the matrix was changed, or the function
+            crashes or returns something that is not a pair of indices.
+    """
     ex = EXERCISES["most_confused_pair"]
     rng = np.random.default_rng(seed)
     for n in (2, 3, 5, 10, 10):

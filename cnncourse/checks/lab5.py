@@ -48,7 +48,30 @@ def _all_layers(obj):
 # Augmentation
 # --------------------------------------------------------------------------
 def check_build_augmenter(build_augmenter, seed=5):
-    """``build_augmenter()``: the five random layers; identity at inference; range kept."""
+    """Check ``build_augmenter``: the lecture's five random layers, identity at inference, range kept.
+
+    The augmenter must hold ``RandomFlip`` (horizontal only),
+    ``RandomRotation``, ``RandomTranslation``, ``RandomBrightness`` and
+    ``RandomContrast`` with the lecture's factors (:data:`LECTURE_FACTORS`);
+    ``build_augmenter(seed=7)`` must augment the same way twice and
+    differently from ``seed=8``; with ``training=False`` it must return its
+    input unchanged; with ``training=True`` it must change the images, keep
+    their shape, and keep values in [0, 1], each layer on its own too.
+
+    Args:
+        build_augmenter: the student's ``build_augmenter(seed=None)``,
+            returning a callable Keras model (e.g. ``keras.Sequential``).
+        seed: the seed of the random probe images (the hidden tests use
+            others).
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: a layer or factor is missing or wrong, or a property
+            does not hold.
+    """
     ex = "Exercise 1 (build_augmenter)"
     aug = call(ex, build_augmenter)
     if aug is None or not callable(aug):
@@ -135,7 +158,29 @@ def _fake_images(n=50, size=6, channels=1, seed=6):
 
 
 def check_make_dataset(make_dataset):
-    """``make_dataset(x, y, batch_size, training, seed, augmenter=None)`` with tf.data."""
+    """Check the student's ``tf.data`` pipeline through its element spec, its batches and its graph.
+
+    On 50 random ``uint8`` images: float32 images scaled to [0, 1], integer
+    labels, batches of ``batch_size`` (the last one smaller); with
+    ``training=False`` the order and the images kept, no shuffle, a cache and
+    a final prefetch; with ``training=True`` every example once per epoch,
+    shuffled with the seed over the whole dataset, reshuffled every epoch,
+    cached before the shuffle; the augmenter applied to whole batches after
+    the cache and the batching, only when training (read with
+    :func:`cnncourse.data.transformation_names`).
+
+    Args:
+        make_dataset: the student's ``make_dataset(x, y, batch_size,
+            training, seed, augmenter=None)``, returning a
+            ``tf.data.Dataset``.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     import tensorflow as tf
 
     from cnncourse.data import transformation_names
@@ -250,7 +295,25 @@ SEQUENCES = [  # (validation losses, patience)
 
 
 def early_stopping_oracle(val_losses, patience):
-    """(last epoch run, best epoch) under "stop after `patience` epochs without a new minimum"."""
+    """Return what early stopping does on a run: stop after ``patience`` epochs without a new minimum.
+
+    An independent rule for :func:`check_early_stopping` (no Keras): an
+    epoch counts as an improvement only when its loss is strictly below the
+    best so far.
+
+    Args:
+        val_losses: the validation loss of each epoch, in order.
+        patience: how many epochs in a row without improvement stop training.
+
+    Returns:
+        ``(last epoch run, best epoch)``, both counted from 0.
+
+    Example:
+        >>> early_stopping_oracle([1.0, 0.8, 0.9, 0.85, 0.95], patience=2)
+        (3, 1)
+        >>> early_stopping_oracle([0.9, 0.8, 0.7], patience=5)
+        (2, 2)
+    """
     best, best_epoch, wait = np.inf, 0, 0
     for epoch, v in enumerate(val_losses):
         if v < best:
@@ -268,6 +331,20 @@ def replay(callback, val_losses):
     The model's single weight is set to the epoch number at every epoch, so
     the weight left at the end says which epoch's weights were kept. The
     training loss keeps falling, so a callback watching it never stops.
+
+    Args:
+        callback: a ``keras.callbacks.Callback``, e.g. an ``EarlyStopping``.
+        val_losses: the ``val_loss`` each epoch reports, in order.
+
+    Returns:
+        ``(last epoch run, epoch whose weights the model holds at the end)``,
+        both counted from 0.
+
+    Example:
+        >>> import keras  # doctest: +SKIP
+        >>> replay(keras.callbacks.EarlyStopping(patience=1, restore_best_weights=True),
+        ...        [0.3, 0.2, 0.25, 0.1])  # doctest: +SKIP
+        (2, 1)
     """
     import keras
 
@@ -289,7 +366,24 @@ def replay(callback, val_losses):
 
 
 def check_early_stopping(make_early_stopping):
-    """``make_early_stopping(patience)`` replayed on scripted validation losses."""
+    """Check ``make_early_stopping`` by replaying scripted validation losses through its callback.
+
+    For each run of :data:`SEQUENCES` the callback must stop at the epoch
+    :func:`early_stopping_oracle` gives and leave the best epoch's weights
+    (see :func:`replay`); nothing is trained.
+
+    Args:
+        make_early_stopping: the student's ``make_early_stopping(patience)``,
+            returning a ``keras.callbacks.Callback``.
+
+    Returns:
+        None; prints a ✔ line when every run is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it returns no callback, the callback crashes, stops at
+            another epoch, or keeps other weights.
+    """
     import keras
 
     ex = "Exercise 3 (make_early_stopping)"
@@ -339,7 +433,25 @@ def _check_candidate(ex, cand, space, where):
 
 
 def check_random_search(random_search):
-    """``random_search(space, n_trials, seed)``: bounds, reproducibility, log-uniform sampling."""
+    """Check ``random_search``: candidates in bounds, reproducible, log-uniform where asked.
+
+    On :data:`SPACE`: 12 candidates, each a dict with one value per
+    hyper-parameter inside its bounds or choices; the same seed gives the
+    same list and another seed another; over 2,000 draws the learning rate is
+    log-uniform and the dropout uniform (Kolmogorov-Smirnov tests, p at
+    least 1e-4) and every batch size is drawn at least 15% of the time.
+
+    Args:
+        random_search: the student's ``random_search(space, n_trials, seed)``,
+            returning a list of ``n_trials`` dicts.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     from scipy import stats
 
     ex = "Exercise 4 (random_search)"
@@ -373,7 +485,24 @@ def check_random_search(random_search):
 
 
 def check_grid_search(grid_search):
-    """``grid_search(space, points_per_axis)``: every combination, log-spaced where asked."""
+    """Check ``grid_search``: every combination, log-spaced where asked.
+
+    On :data:`SPACE` with 3 points per axis: 3 x 3 x 4 candidates in bounds;
+    the ``"log"`` axis takes evenly spaced exponents and the ``"uniform"``
+    axis evenly spaced values, ends included; no combination is repeated or
+    missing.
+
+    Args:
+        grid_search: the student's ``grid_search(space, points_per_axis)``,
+            returning a list of dicts.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     import itertools
 
     ex = "Exercise 5 (grid_search)"
@@ -406,7 +535,18 @@ def check_grid_search(grid_search):
 # The regularised CNN
 # --------------------------------------------------------------------------
 def regularization_report(model):
-    """What regularisation a model has: dropout rates, L2 factors, augmentation layers."""
+    """Return what regularisation a model has: dropout rates, L2 factors, augmentation layers.
+
+    Nested models are searched too.
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        ``{"dropout": [rate per Dropout layer], "l2": [L2 factor per layer
+        with an L2 kernel regulariser], "augment": [class name per random
+        augmentation layer]}``.
+    """
     dropout, l2, augment = [], [], []
     for layer in _all_layers(model):
         kind = type(layer).__name__
@@ -423,14 +563,38 @@ def regularization_report(model):
 
 
 def load_regularization_data():
-    """The lab's task: faces vs non-faces (scikit-image's LFW subset), images and labels."""
+    """Return the lab's task: faces vs non-faces (scikit-image's LFW subset).
+
+    Returns:
+        ``(images, labels)``: 200 images of shape ``(25, 25, 1)`` in [0, 1]
+        and labels 1 (face) or 0 (non-face); see
+        :func:`cnncourse.data.load_faces`.
+    """
     from cnncourse.data import load_faces
 
     return load_faces(return_X_y=True)
 
 
 def check_regularized_cnn(build_regularized_cnn):
-    """Structure: the model has augmentation, dropout and L2, and outputs class probabilities."""
+    """Check the structure of ``build_regularized_cnn``: augmentation, dropout, L2, class probabilities.
+
+    Built for the faces task (25x25x1, 2 classes): the model must output two
+    scores, hold the five augmentation layers, at least one ``Dropout``
+    with a rate between 0 and 1, an L2 penalty on some layer, and a
+    ``Conv2D``. Nothing is trained.
+
+    Args:
+        build_regularized_cnn: the student's
+            ``build_regularized_cnn(input_shape, num_classes)``, returning a
+            ``keras.Model``.
+
+    Returns:
+        None; prints a ✔ line when the structure is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or the model lacks what is asked.
+    """
     ex = "Exercise 6 (build_regularized_cnn)"
     x, y = load_regularization_data()
     model = training.build(ex, build_regularized_cnn, x.shape[1:], 2, input_shape=x.shape[1:], num_classes=2)
@@ -454,11 +618,26 @@ def measure_regularized(build_regularized_cnn, seed=training.CHECK_SEED, profile
                         exercise="Exercise 6 (regularised CNN trained)"):
     """Train the student's CNN with the check's recipe under ``lab5.regularized``.
 
-    Returns a :class:`~cnncourse.checks.training.TrainResult` whose history has
-    validation curves (on the held-out quarter of the images). With 50
-    validation images, one image is 2 points of accuracy, so the split is the
-    same for every seed: seeds change the initialisation, the shuffling and
-    the augmentation, not the exam.
+    The validation curves are measured on the held-out quarter of the images.
+    With 50 validation images, one image is 2 points of accuracy, so the
+    split is the same for every seed: seeds change the initialisation, the
+    shuffling and the augmentation, not the exam.
+
+    Args:
+        build_regularized_cnn: the student's
+            ``build_regularized_cnn(input_shape, num_classes)``.
+        seed: the training seed (calibration uses several).
+        profile: the profile whose budget applies (``None``: the active one).
+        exercise: the exercise's name as feedback shows it.
+
+    Returns:
+        A :class:`~cnncourse.checks.training.TrainResult` whose history has
+        validation curves.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the model is not right (see
+            :func:`~cnncourse.checks.training.build`).
     """
     from cnncourse.runtime import budget
 
@@ -469,9 +648,24 @@ def measure_regularized(build_regularized_cnn, seed=training.CHECK_SEED, profile
 
 
 def check_regularized_training(build_regularized_cnn):
-    """Train it; report the validation accuracy and the train/validation gap against their bars.
+    """Train the student's CNN; report the validation accuracy and the train/validation gap against their bars.
 
-    Returns ``(validation accuracy, gap)``; the graded cell turns them into points.
+    Both numbers are printed next to their calibrated bars
+    (:func:`~cnncourse.checks.training.report`); missing a bar does not
+    raise. The gap is :func:`~cnncourse.checks.training.generalisation_gap`
+    over the last 3 epochs.
+
+    Args:
+        build_regularized_cnn: the student's
+            ``build_regularized_cnn(input_shape, num_classes)``.
+
+    Returns:
+        ``(validation accuracy, gap)``, floats the graded cell turns into
+        points.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the model is not right.
     """
     ex = "Exercise 6 (regularised CNN trained)"
     res = measure_regularized(build_regularized_cnn, exercise=ex)

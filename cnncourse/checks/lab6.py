@@ -48,7 +48,26 @@ def _rng(seed):
 # Exercise 1: VGG block
 # --------------------------------------------------------------------------
 def check_vgg_block(vgg_block):
-    """``vgg_block(x, num_convs, filters)``: 3x3 same convolutions (ReLU), then a 2x2 max pool."""
+    """Check ``vgg_block``: 3x3 same convolutions (ReLU), then a 2x2 max pool.
+
+    Three inputs (odd sizes among them): the output shape, the layers
+    (kernel, strides, padding, activation, output shapes), the parameter
+    count, and the behaviour: non-negative outputs, and moving the input 2
+    pixels moves the output 1 pixel.
+
+    Args:
+        vgg_block: the student's ``vgg_block(x, num_convs, filters)``,
+            returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build (see
+            :func:`~cnncourse.checks.architecture.block_model`), or its
+            shape, layers, parameters or behaviour are wrong.
+    """
     ex = "Exercise 1 (vgg_block)"
     cases = [((16, 16, 3), 2, 8), ((15, 15, 4), 1, 6), ((8, 12, 2), 3, 5)]
     for shape, n, f in cases:
@@ -96,13 +115,51 @@ def check_vgg_block(vgg_block):
 # Exercise 2: Inception block
 # --------------------------------------------------------------------------
 def inception_params(cin, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
-    """Parameters of a GoogLeNet inception block (biases included) by formula."""
+    """Return the parameters of a GoogLeNet inception block (biases included) by formula.
+
+    Args:
+        cin: the input's channels.
+        c1: the filters of the 1x1 path.
+        c3_reduce: the filters of the 1x1 reduction before the 3x3.
+        c3: the filters of the 3x3 convolution.
+        c5_reduce: the filters of the 1x1 reduction before the 5x5.
+        c5: the filters of the 5x5 convolution.
+        pool_proj: the filters of the 1x1 projection after the max pool.
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> inception_params(192, 64, 96, 128, 16, 32, 32)
+        163696
+    """
     return ((cin * c1 + c1) + (cin * c3_reduce + c3_reduce) + (9 * c3_reduce * c3 + c3)
             + (cin * c5_reduce + c5_reduce) + (25 * c5_reduce * c5 + c5) + (cin * pool_proj + pool_proj))
 
 
 def check_inception_block(inception_block):
-    """``inception_block(x, c1, c3_reduce, c3, c5_reduce, c5, pool_proj)``: four paths, concatenated."""
+    """Check ``inception_block``: four paths, concatenated along the channels.
+
+    Three inputs: the output shape, one ``Concatenate(axis=-1)``, one 3x3
+    max pool with stride 1 and ``"same"`` padding, the convolutions as a
+    multiset (1x1; 1x1 then 3x3; 1x1 then 5x5; pool then 1x1; all ReLU and
+    ``"same"``), the parameter count, and how far a one-pixel change spreads
+    through each path's channels (which also tells the order 1x1, 3x3, 5x5,
+    pool).
+
+    Args:
+        inception_block: the student's ``inception_block(x, c1, c3_reduce,
+            c3, c5_reduce, c5, pool_proj)``, returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build (see
+            :func:`~cnncourse.checks.architecture.block_model`), or its
+            shape, layers, parameters or behaviour are wrong.
+    """
     ex = "Exercise 2 (inception_block)"
     cases = [((12, 12, 12), (8, 6, 10, 2, 4, 5)), ((10, 10, 8), (4, 2, 4, 2, 4, 4)), ((7, 9, 3), (2, 3, 5, 1, 2, 3))]
     for shape, sizes in cases:
@@ -149,7 +206,25 @@ def check_inception_block(inception_block):
 # Exercise 3: residual block
 # --------------------------------------------------------------------------
 def residual_params(cin, filters, stride):
-    """Parameters of the lab's residual block (two 3x3 convolutions, 1x1 projection where needed)."""
+    """Return the parameters of the lab's residual block by formula.
+
+    Two 3x3 convolutions with biases, plus a 1x1 projection (with bias) when
+    ``stride`` is not 1 or the channels change.
+
+    Args:
+        cin: the input's channels.
+        filters: the block's output channels.
+        stride: the stride of the first convolution (and of the projection).
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> residual_params(16, 16, 1)
+        4640
+        >>> residual_params(16, 32, 2)
+        14432
+    """
     projection = stride != 1 or cin != filters
     return (9 * cin * filters + filters) + (9 * filters * filters + filters) + \
         ((cin * filters + filters) if projection else 0)
@@ -171,7 +246,28 @@ def _conv1x1(x, layer, stride):
 
 
 def check_residual_block(residual_block):
-    """``residual_block(x, filters, stride)``: two 3x3 convolutions plus a shortcut, then ReLU."""
+    """Check ``residual_block``: two 3x3 convolutions plus a shortcut, then ReLU.
+
+    Four cases (with and without a projection shortcut): the output shape,
+    one ``Add``, the convolutions as a multiset (3x3 strided with ReLU, 3x3
+    linear, and a 1x1 strided projection only where the shapes differ), the
+    parameter count, non-negative outputs, and the behaviour with the main
+    path's weights at zero (the block must then be ReLU of its shortcut);
+    a one-pixel change must reach 2 pixels away.
+
+    Args:
+        residual_block: the student's ``residual_block(x, filters,
+            stride=1)``, returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build (see
+            :func:`~cnncourse.checks.architecture.block_model`), or its
+            shape, layers, parameters or behaviour are wrong.
+    """
     ex = "Exercise 3 (residual_block)"
     cases = [((8, 8, 16), 16, 1), ((8, 8, 8), 16, 1), ((8, 8, 16), 16, 2), ((9, 9, 8), 12, 2)]
     for shape, f, s in cases:
@@ -234,14 +330,52 @@ def check_residual_block(residual_block):
 # Exercise 4: ResNeXt block
 # --------------------------------------------------------------------------
 def resnext_params(cin, filters, groups):
-    """Parameters of the lab's ResNeXt block by formula."""
+    """Return the parameters of the lab's ResNeXt block by formula.
+
+    A 1x1 convolution, a grouped 3x3 convolution and a 1x1 convolution, all
+    ``filters`` wide with biases, plus a 1x1 projection (with bias) when the
+    channels change.
+
+    Args:
+        cin: the input's channels.
+        filters: the width of every convolution of the block.
+        groups: the groups of the 3x3 convolution (it must divide
+            ``filters``).
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> resnext_params(16, 16, 4)
+        1136
+    """
     projection = cin != filters
     return ((cin * filters + filters) + (9 * (filters // groups) * filters + filters)
             + (filters * filters + filters) + ((cin * filters + filters) if projection else 0))
 
 
 def check_resnext_block(resnext_block):
-    """``resnext_block(x, filters, groups)``: 1x1, grouped 3x3, 1x1, plus a shortcut, then ReLU."""
+    """Check ``resnext_block``: 1x1, grouped 3x3, 1x1, plus a shortcut, then ReLU.
+
+    Three cases: the output shape, one ``Add``, one grouped 3x3 convolution
+    with ``groups`` groups and its parameter count, the convolutions as a
+    multiset, the block's parameter count; then that 8 groups cut the 3x3
+    layer's parameters about 8 times, and that with every convolution at
+    zero the block is ReLU(x).
+
+    Args:
+        resnext_block: the student's ``resnext_block(x, filters, groups)``,
+            returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build (see
+            :func:`~cnncourse.checks.architecture.block_model`), or its
+            shape, layers, parameters or behaviour are wrong.
+    """
     ex = "Exercise 4 (resnext_block)"
     cases = [((8, 8, 16), 16, 4), ((8, 8, 8), 16, 8), ((6, 6, 32), 32, 1)]
     for shape, f, g in cases:
@@ -317,7 +451,26 @@ hidden = hidden_for(EXERCISES, BY_HAND)
 
 
 def check_param_formulas(conv_params, separable_params):
-    """``conv_params(k, c_in, c_out)`` and ``separable_params(k, c_in, c_out)`` against Keras' counts."""
+    """Check ``conv_params`` and ``separable_params`` against the counts of Keras' own layers.
+
+    Five layers, each compared with ``Conv2D`` and ``SeparableConv2D``
+    (with their default biases) built on an 8x8 input.
+
+    Args:
+        conv_params: the student's ``conv_params(k, c_in, c_out)``.
+        separable_params: the student's ``separable_params(k, c_in, c_out)``.
+            Both are held to the :data:`~cnncourse.checks.by_hand.ARITHMETIC`
+            rules.
+
+    Returns:
+        None; prints a ✔ line when every count matches.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: an answer is wrong, or the function crashes.
+    """
     import keras
 
     ex = EXERCISES["param_formulas"]
@@ -349,7 +502,25 @@ def check_param_formulas(conv_params, separable_params):
 
 
 def check_separable_block(separable_block):
-    """``separable_block(x, filters)``: depthwise 3x3 (no bias), then pointwise 1x1 with ReLU."""
+    """Check ``separable_block``: a depthwise 3x3 (no bias), then a pointwise 1x1 with ReLU.
+
+    Three inputs: the output shape and the two layers (kind, shapes,
+    settings, parameters, activation); then, with the same weights, the block
+    must compute what Keras' ``SeparableConv2D`` (ReLU) computes.
+
+    Args:
+        separable_block: the student's ``separable_block(x, filters)``,
+            returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build (see
+            :func:`~cnncourse.checks.architecture.block_model`), or its
+            shape, layers, parameters or behaviour are wrong.
+    """
     import keras
 
     ex = "Exercise 5b (separable_block)"
@@ -394,12 +565,48 @@ def check_separable_block(separable_block):
 # Exercise 6: SqueezeNet fire module
 # --------------------------------------------------------------------------
 def fire_params(cin, squeeze, expand1x1, expand3x3):
-    """Parameters of a fire module by formula."""
+    """Return the parameters of a fire module by formula.
+
+    A 1x1 squeeze convolution, then a 1x1 and a 3x3 expand convolution on
+    its output, all with biases.
+
+    Args:
+        cin: the input's channels.
+        squeeze: the squeeze layer's filters.
+        expand1x1: the 1x1 expand layer's filters.
+        expand3x3: the 3x3 expand layer's filters.
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> fire_params(96, 16, 64, 64)
+        11920
+    """
     return (cin * squeeze + squeeze) + (squeeze * expand1x1 + expand1x1) + (9 * squeeze * expand3x3 + expand3x3)
 
 
 def check_fire_sizes(fire_sizes):
-    """``fire_sizes(expand, sr, pct3x3)`` -> ``(squeeze, expand1x1, expand3x3)`` with the ratios kept."""
+    """Check ``fire_sizes``: integer filter counts that keep the squeeze ratio and the 3x3 share.
+
+    Eight cases: the two expand counts add up to ``expand``; ``expand3x3``
+    is ``pct3x3 * expand`` and ``squeeze`` is ``sr * expand`` rounded to the
+    nearest filter, with at least one squeeze filter.
+
+    Args:
+        fire_sizes: the student's ``fire_sizes(expand, sr, pct3x3)``,
+            returning ``(squeeze, expand1x1, expand3x3)``; held to the
+            :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
+
+    Returns:
+        None; prints a ✔ line when every case is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: an answer is wrong, or the function crashes.
+    """
     ex = EXERCISES["fire_sizes"]
     fire_sizes = by_hand(ex, fire_sizes, ARITHMETIC)
     cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (100, 0.25, 0.25), (64, 0.75, 1.0), (96, 0.5, 0.0),
@@ -435,7 +642,26 @@ def check_fire_sizes(fire_sizes):
 
 
 def check_fire_module(fire_module):
-    """``fire_module(x, squeeze, expand1x1, expand3x3)``: 1x1 squeeze, then 1x1 and 3x3 expands, concatenated."""
+    """Check ``fire_module``: a 1x1 squeeze, then 1x1 and 3x3 expands, concatenated.
+
+    Three inputs: the output shape, one ``Concatenate(axis=-1)``, the
+    convolutions as a multiset (all ReLU and ``"same"``, both expands on the
+    squeezed tensor), the parameter count, and how far a one-pixel change
+    spreads through each expand's channels (1x1 first, then 3x3).
+
+    Args:
+        fire_module: the student's ``fire_module(x, squeeze, expand1x1,
+            expand3x3)``, returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build (see
+            :func:`~cnncourse.checks.architecture.block_model`), or its
+            shape, layers, parameters or behaviour are wrong.
+    """
     ex = "Exercise 6b (fire_module)"
     cases = [((10, 10, 12), (4, 8, 6)), ((8, 8, 6), (3, 5, 5)), ((7, 9, 16), (2, 3, 9))]
     for shape, sizes in cases:
@@ -471,7 +697,28 @@ def check_fire_module(fire_module):
 # Exercise 7: compound scaling
 # --------------------------------------------------------------------------
 def check_compound_scale(compound_scale):
-    """``compound_scale(phi, alpha, beta, gamma)`` -> ``(depth, width, resolution)`` multipliers."""
+    """Check ``compound_scale``: the multipliers ``(alpha ** phi, beta ** phi, gamma ** phi)``.
+
+    The multipliers are ``(depth, width, resolution)``, checked by
+    properties: all 1 at ``phi = 0``; ``(alpha, beta, gamma)`` at
+    ``phi = 1``; scaling by ``a`` then ``b`` equals scaling by ``a + b``;
+    with the default constants ``depth * width**2 * resolution**2`` is about
+    2 at ``phi = 1`` and grows as its power of ``phi``.
+
+    Args:
+        compound_scale: the student's ``compound_scale(phi, alpha=1.2,
+            beta=1.1, gamma=1.15)``, returning three numbers; held to the
+            :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it reads its answer from Keras or TensorFlow
+            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
+        CheckFailed: an answer is wrong, or the function crashes.
+    """
     ex = EXERCISES["compound_scale"]
     compound_scale = by_hand(ex, compound_scale, ARITHMETIC)
 
@@ -514,13 +761,45 @@ def check_compound_scale(compound_scale):
 # The two small networks
 # --------------------------------------------------------------------------
 def mini_vgg_params(cin=MINI_INPUT[-1], num_classes=MINI_CLASSES, size=MINI_INPUT[0]):
-    """Parameters of the lab's mini-VGG by formula."""
+    """Return the parameters of the lab's mini-VGG by formula.
+
+    ``vgg_block(x, 1, 16)``, ``vgg_block(x, 2, 32)``, ``Flatten`` and a
+    ``Dense(num_classes)``, all with biases.
+
+    Args:
+        cin: the input's channels.
+        num_classes: the number of classes.
+        size: the input's height and width.
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> mini_vgg_params()
+        15587
+    """
     flat = (size // 4) ** 2 * 32
     return (9 * cin * 16 + 16) + (9 * 16 * 32 + 32) + (9 * 32 * 32 + 32) + (flat * num_classes + num_classes)
 
 
 def mini_resnet_params(cin=MINI_INPUT[-1], num_classes=MINI_CLASSES):
-    """Parameters of the lab's mini-ResNet by formula."""
+    """Return the parameters of the lab's mini-ResNet by formula.
+
+    A 3x3 stem of 16 filters, ``residual_block(x, 16, 1)``,
+    ``residual_block(x, 32, 2)``, global average pooling and a
+    ``Dense(num_classes)``, all with biases.
+
+    Args:
+        cin: the input's channels.
+        num_classes: the number of classes.
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> mini_resnet_params()
+        19331
+    """
     return (9 * cin * 16 + 16) + residual_params(16, 16, 1) + residual_params(16, 32, 2) + \
         (32 * num_classes + num_classes)
 
@@ -532,7 +811,22 @@ def _build_mini(ex, builder):
 
 
 def check_mini_vgg(mini_vgg):
-    """``mini_vgg(input_shape, num_classes)``: two VGG blocks (1x16, 2x32), Flatten, Dense softmax."""
+    """Check ``mini_vgg``: two VGG blocks (1x16, 2x32), Flatten, a Dense softmax.
+
+    Built for :data:`MINI_INPUT` and :data:`MINI_CLASSES`; compared layer by
+    layer and by its parameter count. Nothing is trained.
+
+    Args:
+        mini_vgg: the student's ``mini_vgg(input_shape, num_classes)``,
+            returning a ``keras.Model``.
+
+    Returns:
+        None; prints a ✔ line when the model is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or the model differs.
+    """
     ex = "Exercise 8a (mini_vgg)"
     model = _build_mini(ex, mini_vgg)
     s = MINI_INPUT[0]
@@ -549,7 +843,25 @@ def check_mini_vgg(mini_vgg):
 
 
 def check_mini_resnet(mini_resnet):
-    """``mini_resnet(input_shape, num_classes)``: stem, pool, two residual blocks, global pooling, Dense."""
+    """Check ``mini_resnet``: stem, pool, two residual blocks, global pooling, a Dense softmax.
+
+    Built for :data:`MINI_INPUT` and :data:`MINI_CLASSES`; checked by its
+    layer counts (2 ``Add``, 1 ``MaxPooling2D``, 1
+    ``GlobalAveragePooling2D``, 6 ``Conv2D``, one softmax ``Dense``), its
+    parameter count, and the 4x4x32 map the global pooling must see.
+    Nothing is trained.
+
+    Args:
+        mini_resnet: the student's ``mini_resnet(input_shape, num_classes)``,
+            returning a ``keras.Model``.
+
+    Returns:
+        None; prints a ✔ line when the model is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or the model differs.
+    """
     ex = "Exercise 8b (mini_resnet)"
     model = _build_mini(ex, mini_resnet)
     what = f"mini_resnet({MINI_INPUT}, {MINI_CLASSES})"
@@ -574,7 +886,12 @@ def check_mini_resnet(mini_resnet):
 
 
 def mini_net_data():
-    """The data the mini networks train on: 16x16 texture patches, 3 classes (images, labels)."""
+    """Return the data the mini networks train on: 16x16 texture patches, 3 classes.
+
+    Returns:
+        ``(images, labels)`` from :func:`cnncourse.data.load_textures` with
+        16x16 patches: brick 0, grass 1, gravel 2.
+    """
     from cnncourse.data import load_textures
 
     return load_textures(patch_size=MINI_INPUT[0], return_X_y=True)
@@ -583,8 +900,26 @@ def mini_net_data():
 def train_mini_net(builder, seed=0, exercise="Mini network", validation=True):
     """Retrain ``builder(input_shape, num_classes)`` under the ``lab6.mini_nets`` budget.
 
-    Returns a :class:`~cnncourse.checks.training.TrainResult` (``accuracy`` is
-    measured on held-out patches) with ``params`` added.
+    The check's recipe (Adam at :data:`LEARNING_RATE`) on
+    :func:`mini_net_data`, through
+    :func:`~cnncourse.checks.training.retrain`.
+
+    Args:
+        builder: the student's ``mini_vgg`` or ``mini_resnet``.
+        seed: the training seed.
+        exercise: the name feedback gives the run.
+        validation: whether the history gets validation curves on the
+            held-out patches.
+
+    Returns:
+        A :class:`~cnncourse.checks.training.TrainResult` (``accuracy`` is
+        measured on held-out patches) with ``params``, the model's parameter
+        count, added.
+
+    Raises:
+        NotAttempted: the builder still raises ``NotImplementedError``.
+        CheckFailed: the model is not right (see
+            :func:`~cnncourse.checks.training.build`).
     """
     from cnncourse.runtime import budget
 
@@ -604,7 +939,18 @@ def report_mini_net(results, label, check):
     """Print the accuracy the training cell measured for ``label`` next to the calibrated bar.
 
     Gives feedback before grading; the graded number comes from a fresh run
-    of the same training.
+    of the same training. Missing the bar does not raise.
+
+    Args:
+        results: the notebook's ``{label: {"accuracy": ..., ...}}``.
+        label: the network's label in ``results``, e.g. ``"mini-VGG"``.
+        check: the check's name in the calibration, e.g. ``"mini_vgg"``.
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: ``results`` is not a dict or has no ``label``.
     """
     from .training import report
 
@@ -616,7 +962,23 @@ def report_mini_net(results, label, check):
 
 
 def check_efficiency(results, acc_per_kparam, more_efficient):
-    """The answers read off the student's own results: accuracy per 1,000 parameters, and which is higher."""
+    """Check the answers read off the student's own results: accuracy per 1,000 parameters, and which is higher.
+
+    Args:
+        results: the student's ``{name: {"accuracy": ..., "params": ...}}``
+            of the two trained networks.
+        acc_per_kparam: the student's ``{name: accuracy / (params / 1000)}``.
+        more_efficient: the student's answer, the name in ``results`` with
+            the most accuracy per parameter.
+
+    Returns:
+        None; prints a ✔ line when both answers follow from ``results``.
+
+    Raises:
+        CheckFailed: ``results`` lacks a network, a value of
+            ``acc_per_kparam`` is wrong, or ``more_efficient`` is not the
+            better network's name.
+    """
     ex = "Exercise 9 (accuracy per parameter)"
     if not isinstance(results, dict) or len(results) < 2:
         raise CheckFailed(ex, "`results` should hold both trained networks; run the training cell first.")

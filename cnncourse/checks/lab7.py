@@ -33,10 +33,20 @@ def _count(weights):
 
 
 def toy_base(input_shape=(12, 12, 1), with_dropout=True, seed=0):
-    """A tiny stand-in for a pretrained base: conv, batch norm, conv, batch norm, pooling.
+    """Build a tiny stand-in for a pretrained base: conv, batch norm, conv, batch norm, conv, pooling.
 
     Its batch-norm statistics are set far from what a batch gives and it can
-    end with a Dropout layer, so running it in training mode visibly changes its output.
+    end with a Dropout layer, so running it in training mode visibly changes
+    its output. Layers: ``c1``, ``b1``, ``c2``, ``b2``, ``c3``, ``gap`` and
+    ``drop``.
+
+    Args:
+        input_shape: the base's input shape.
+        with_dropout: whether to end with ``Dropout(0.5)``.
+        seed: the seed of the weights (Keras' global seed is set to it).
+
+    Returns:
+        A ``keras.Model`` named ``toy_base``.
     """
     import keras
     from keras import layers
@@ -73,7 +83,24 @@ def _training_flags(model, base):
 
 
 def check_build_transfer_model(build_transfer_model):
-    """Frozen base called in inference mode, new head, trainable params = the head's."""
+    """Check ``build_transfer_model``: a frozen base called in inference mode, and a new head.
+
+    For 3 and 5 classes on :func:`toy_base`: a ``keras.Model`` that holds the
+    given base, the base frozen, the trainable parameters exactly the new
+    head's, outputs of shape ``(batch, num_classes)`` that are
+    probabilities, and the base called with ``training=False``.
+
+    Args:
+        build_transfer_model: the student's ``build_transfer_model(base,
+            num_classes)``, returning a ``keras.Model``.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     import keras
 
     ex = "Exercise 1 (build_transfer_model)"
@@ -128,7 +155,26 @@ def _expected_flags(base, n_layers):
 
 
 def check_unfreeze_top(unfreeze_top):
-    """Only the top ``n_layers`` layers train; batch-norm layers stay frozen."""
+    """Check ``unfreeze_top``: only the top ``n_layers`` layers train; batch-norm layers stay frozen.
+
+    For ``n_layers`` 0, 1, 2, 3, 5 and 8 on a frozen :func:`toy_base`
+    (without dropout), changed in place: of the layers with weights, exactly
+    those among the last ``n_layers`` of ``base.layers`` train, never a
+    ``BatchNormalization`` layer, and the base's trainable weights are those
+    layers' weights.
+
+    Args:
+        unfreeze_top: the student's ``unfreeze_top(base, n_layers)``,
+            returning the base or ``None``.
+
+    Returns:
+        None; prints a ✔ line when every case is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, returns another object, or the wrong layers
+            train.
+    """
     ex = "Exercise 2 (unfreeze_top)"
     for n in (0, 1, 2, 3, 5, 8):
         base = toy_base(with_dropout=False)
@@ -163,7 +209,18 @@ def check_unfreeze_top(unfreeze_top):
 # Exercise 3: compile_for_finetuning
 # --------------------------------------------------------------------------
 def learning_rate_of(model):
-    """The learning rate a compiled Keras 3 model's optimizer holds, as a float."""
+    """Return the learning rate a compiled Keras 3 model's optimizer holds, as a float.
+
+    Args:
+        model: a compiled ``keras.Model``.
+
+    Returns:
+        The learning rate, a float.
+
+    Example:
+        >>> learning_rate_of(model)  # doctest: +SKIP
+        0.0001
+    """
     import keras
 
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
@@ -177,7 +234,25 @@ def _toy_classifier():
 
 
 def check_compile_for_finetuning(compile_for_finetuning):
-    """The new learning rate is a tenth of the original; the model is compiled for classification."""
+    """Check ``compile_for_finetuning``: a new optimizer at a tenth of the learning rate, compiled for classification.
+
+    Two models compiled with Adam (0.001, then 0.03) are passed alone, and
+    an uncompiled one with ``base_lr=0.005``: each must be compiled again,
+    with a new optimizer whose learning rate is a tenth of the original (or
+    of ``base_lr``), and a loss and metrics that train on integer labels.
+
+    Args:
+        compile_for_finetuning: the student's
+            ``compile_for_finetuning(model, base_lr=None)``.
+
+    Returns:
+        None; prints a ✔ line when every case is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, does not compile again, sets another
+            learning rate, or the model cannot train on integer labels.
+    """
     import keras
 
     ex = "Exercise 3 (compile_for_finetuning)"
@@ -220,7 +295,25 @@ def check_compile_for_finetuning(compile_for_finetuning):
 # Exercise 4: choose_strategy
 # --------------------------------------------------------------------------
 def check_choose_strategy(choose_strategy):
-    """Four valid, different answers for the four cells of the matrix, ValueError otherwise."""
+    """Check ``choose_strategy``: four valid, different answers for the four cells of the matrix.
+
+    Every combination of :data:`SIZES` and :data:`SIMILARITIES` must give one
+    of :data:`STRATEGIES`, no two the same; an unknown size or similarity
+    must raise ``ValueError``. Which answer goes where is left to the hidden
+    tests.
+
+    Args:
+        choose_strategy: the student's ``choose_strategy(dataset_size,
+            similarity)``, returning a strategy's name.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, gives an answer outside
+            :data:`STRATEGIES`, repeats one, or accepts an unknown input.
+    """
     ex = "Exercise 4 (choose_strategy)"
     answers = {}
     for size in SIZES:
@@ -244,7 +337,36 @@ def check_choose_strategy(choose_strategy):
 # Exercise 5: train_transfer
 # --------------------------------------------------------------------------
 def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_size=16):
-    """One short run: returns (model, history); only the head trained; the base kept its weights."""
+    """Check one short run of ``train_transfer``: it returns (model, history), only the head trained.
+
+    The run is called as ``train_transfer(x, y, epochs=epochs,
+    batch_size=batch_size)`` under the
+    :data:`~cnncourse.checks.by_hand.OWN_WORK` rules. The check reads what
+    the training did: ``model.fit`` was called on the images given only,
+    for ``epochs`` epochs of ``batch_size`` (the optimiser's step count);
+    the history has ``epochs`` entries; the model outputs ``num_classes``
+    scores; it holds the shipped source base
+    (:func:`cnncourse.models.source.load_base`), frozen, with its weights
+    unchanged.
+
+    Args:
+        train_transfer: the student's ``train_transfer(x, y, epochs,
+            batch_size, validation_data=None)``, returning ``(model,
+            history)``.
+        x: the labelled images to train on.
+        y: their labels.
+        num_classes: the number of classes the model must output.
+        epochs: the epochs to ask for.
+        batch_size: the batch size to ask for.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     import keras
 
     from cnncourse.models import source
@@ -284,7 +406,20 @@ def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_si
 
 
 def check_experiment(results, seeds):
-    """``results`` maps "transfer" and "scratch" to one History (or dict) per seed."""
+    """Check the shape of the experiment's results: "transfer" and "scratch", one run per seed.
+
+    Args:
+        results: the student's ``{"transfer": [run per seed], "scratch":
+            [run per seed]}``, each run a ``History`` or its dict with a
+            ``val_accuracy`` curve.
+        seeds: the seeds the experiment ran (only their number is used).
+
+    Returns:
+        None; prints a ✔ line when the results are complete.
+
+    Raises:
+        CheckFailed: a key, a run or a validation curve is missing.
+    """
     ex = "Exercise 6 (experiment)"
     if not isinstance(results, dict) or set(results) != {"transfer", "scratch"}:
         raise CheckFailed(ex, "results should be a dict with the keys 'transfer' and 'scratch'.",
@@ -322,12 +457,17 @@ def _target_parts():
 
 
 def target_task():
-    """The target task: digits 5-9 on the canvas, split into a label pool and a test set.
+    """Return the target task: digits 5-9 on the canvas, split into a label pool and a test set.
 
-    Returns ``(x_pool, y_pool), (x_test, y_test)``; few-label training sets are drawn
-    from the pool with :func:`cnncourse.data.per_class_subset`. The graded
-    accuracy (:func:`measure_transfer`) is measured on other digits still, which
-    no training set of the notebook holds.
+    Few-label training sets are drawn from the pool with
+    :func:`cnncourse.data.per_class_subset`. The graded accuracy
+    (:func:`measure_transfer`) is measured on other digits still, which no
+    training set of the notebook holds.
+
+    Returns:
+        ``(x_pool, y_pool), (x_test, y_test)``: 60% and 20% of the target
+        digits (stratified), images of shape ``(32, 32, 1)`` and labels 0-4
+        for the digits 5-9.
     """
     pool, shown, _ = _target_parts()
     return pool, shown
@@ -377,14 +517,32 @@ def _expect_trained_on(ex, model, n, epochs, batch_size):
 
 
 def measure_transfer(train_fn, seed, profile=None):
-    """Held-out accuracy of ``train_fn(x, y, epochs, batch_size)``'s model on the few-label target task.
+    """Return the held-out accuracy of the model ``train_fn`` trains on the few-label target task.
 
-    Draws ``budget.samples`` labels (equally many per class) with ``seed``, seeds
-    everything with :func:`cnncourse.runtime.set_seed`, trains for the budget's
-    epochs and returns the accuracy on the graded part of the target task:
-    digits that neither the pool nor the test set :func:`target_task` gives the
-    notebook holds. The training function must fit on exactly the labels it is
-    given (its optimiser's step count says so), and may not call these checks.
+    Draws ``budget.samples`` labels (equally many per class) with ``seed``,
+    seeds everything with :func:`cnncourse.runtime.set_seed`, trains for the
+    budget's epochs and returns the accuracy on the graded part of the
+    target task: digits that neither the pool nor the test set
+    :func:`target_task` gives the notebook holds. The training function must
+    fit on exactly the labels it is given (its optimiser's step count says
+    so), and may not call these checks.
+
+    Args:
+        train_fn: the student's ``train_transfer(x, y, epochs, batch_size)``
+            (called with ``epochs`` and ``batch_size`` by keyword), returning
+            ``(model, history)`` or the model.
+        seed: the seed of the labels drawn and of the training.
+        profile: the profile whose ``lab7.transfer`` budget applies
+            (``None``: the active one).
+
+    Returns:
+        The accuracy on the graded digits, a float in [0, 1].
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or did not fit on exactly the labelled
+            images given for the epochs and batch size given.
     """
     from cnncourse import data
     from cnncourse.runtime import budget, set_seed

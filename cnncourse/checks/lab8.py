@@ -27,7 +27,32 @@ BOX_TOP_LEFT = (1, 2)
 
 
 def evidence_image(digit_index=0, top=BOX_TOP_LEFT[0], left=BOX_TOP_LEFT[1], classes=(0, 1, 2, 3, 4)):
-    """A test digit of the source classes pasted at a known place; returns (image, label, box)."""
+    """Return a test digit of the source classes pasted at a known place.
+
+    The digit is one the source network never trained on (the test part of
+    :func:`cnncourse.models.source.split_indices` with seed 0), resized to
+    16x16 and pasted on the black 32x32 canvas with its top-left corner at
+    ``(top, left)``.
+
+    Args:
+        digit_index: which test digit, counted in the test part.
+        top: the row of the digit's top edge.
+        left: the column of the digit's left edge.
+        classes: the source classes, a tuple (the label is the digit's
+            position in it).
+
+    Returns:
+        ``(image, label, box)``: the ``(32, 32, 1)`` float32 image, the
+        label, and the box ``(top, left, bottom, right)``.
+
+    Raises:
+        ValueError: the digit does not fit on the canvas at that place.
+
+    Example:
+        >>> image, label, box = evidence_image(0)  # doctest: +SKIP
+        >>> box  # doctest: +SKIP
+        (1, 2, 17, 18)
+    """
     from cnncourse.data import load_digits
     from cnncourse.models import source
 
@@ -47,7 +72,24 @@ def _model():
 
 
 def check_first_layer_filters(first_layer_filters):
-    """``(n_filters, kh, kw, in_channels)``, each filter scaled to [0, 1] on its own."""
+    """Check ``first_layer_filters`` on the source network: filter axis first, each scaled to [0, 1] on its own.
+
+    The expected array is the first ``Conv2D`` kernel transposed to
+    ``(n_filters, kh, kw, in_channels)``, each filter min-max scaled. Keras'
+    layout left as it is and filters scaled together are told as such.
+
+    Args:
+        first_layer_filters: the student's ``first_layer_filters(model)``,
+            returning an array of shape ``(n_filters, kh, kw, in_channels)``.
+
+    Returns:
+        None; prints a ✔ line when the filters match.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     import keras
 
     ex = EXERCISES["first_layer_filters"]
@@ -76,7 +118,24 @@ def check_first_layer_filters(first_layer_filters):
 
 
 def check_feature_maps(feature_maps):
-    """Compared with an intermediate-output model on two layers."""
+    """Check ``feature_maps`` against an intermediate-output model on two layers.
+
+    The maps of ``conv1`` and ``conv3`` of the source network for one test
+    digit, compared with ``keras.Model(model.input, layer.output)`` in
+    inference mode; a result that keeps the batch axis is told as such.
+
+    Args:
+        feature_maps: the student's ``feature_maps(model, image,
+            layer_name)``, returning the maps of shape ``(h, w, channels)``.
+
+    Returns:
+        None; prints a ✔ line when both layers match.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     import keras
 
     ex = EXERCISES["feature_maps"]
@@ -100,7 +159,26 @@ def _probability(model, image, class_index):
 
 
 def check_occlusion_map(occlusion_map):
-    """Output size from the formula, entries that are occluded-image scores, evidence found."""
+    """Check ``occlusion_map``: its size from the formula, entries that are occluded-image scores, evidence found.
+
+    For four patch/stride pairs on a test digit: the map has ``(H - patch)
+    // stride + 1`` rows and columns, and four of its entries equal the class
+    probability of the image with that square set to 0. With an 8x8 patch
+    and stride 4, the lowest score must be where the square covers the digit
+    and lower the class probability by more than 0.05.
+
+    Args:
+        occlusion_map: the student's ``occlusion_map(model, image,
+            class_index, patch, stride)``, returning a 2-D array.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     ex = EXERCISES["occlusion_map"]
     occlusion_map = by_hand(ex, occlusion_map, OWN_WORK)
     model = _model()
@@ -197,7 +275,28 @@ def _over_max(heat):
 
 
 def check_grad_cam(grad_cam):
-    """Shape and range on two layers, exact heatmaps on a network whose answer is known, peak on the digit."""
+    """Check ``grad_cam``: shape and range on two layers, exact heatmaps where the answer is known, peak on the digit.
+
+    On the source network, the heatmaps of ``conv3`` and ``conv2`` must have
+    the layer's height and width, lie in [0, 1] and reach 1. On two small
+    networks whose Grad-CAM is known by construction (one with gradients that
+    vary over the map) the heatmaps must match, and the usual mistakes
+    (differentiating the softmax, weighting each pixel by its own gradient,
+    keeping negative evidence) are told as such. The peak of the ``conv3``
+    heatmap must sit on the digit.
+
+    Args:
+        grad_cam: the student's ``grad_cam(model, image, class_index,
+            layer_name)``, returning a 2-D heatmap.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     ex = EXERCISES["grad_cam"]
     grad_cam = by_hand(ex, grad_cam, OWN_WORK)
     model = _model()
@@ -251,7 +350,25 @@ def check_grad_cam(grad_cam):
 
 
 def check_fgsm(fgsm):
-    """Every pixel moves by at most epsilon, along the sign of the loss gradient, and stays in [0, 1]."""
+    """Check ``fgsm``: every pixel moves by at most epsilon, along the sign of the loss gradient, and stays in [0, 1].
+
+    For epsilon 0.02 and 0.1 on a test digit: the image keeps its shape and
+    [0, 1] range, no pixel moves by more than epsilon, and every pixel with
+    a gradient that clipping leaves free moves by exactly ``epsilon *
+    sign(d loss / d x)``, the loss being the cross-entropy of the true label.
+
+    Args:
+        fgsm: the student's ``fgsm(model, image, label, epsilon)``, returning
+            the adversarial image.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a property does not hold.
+    """
     import keras
     import tensorflow as tf
 

@@ -37,7 +37,19 @@ CHECK_SEED = 0
 
 @dataclasses.dataclass
 class TrainResult:
-    """What one check run trained and measured."""
+    """What one check run trained and measured.
+
+    Args:
+        model: the trained ``keras.Model``.
+        history: the per-epoch curves, ``{name: [value per epoch]}``.
+        accuracy: the accuracy on the held-out examples.
+        train_accuracy: the accuracy on the examples it trained on,
+            evaluated after training.
+        seconds: how long the training took (building and evaluating left out).
+        seed: the seed it trained with.
+        n_train: how many examples it trained on.
+        n_test: how many held-out examples the accuracy is measured on.
+    """
 
     model: object
     history: dict
@@ -49,6 +61,15 @@ class TrainResult:
     n_test: int
 
     def curve(self, name):
+        """Return one curve of the history as a list.
+
+        Args:
+            name: the curve's key, e.g. ``"val_accuracy"``.
+
+        Returns:
+            The values per epoch; an empty list when the history has no such
+            curve.
+        """
         return list(self.history.get(name, []))
 
 
@@ -56,11 +77,29 @@ class TrainResult:
 # Data
 # --------------------------------------------------------------------------
 def split_for_check(x, y, budget, seed=CHECK_SEED, test_fraction=0.25, split_seed=None):
-    """Held-out split, then the budget's number of training examples (stratified).
+    """Split off the held-out examples, then keep the budget's number of training examples.
 
-    The held-out part depends only on ``split_seed`` (default: ``seed``) so that
-    what is graded is always examples the model never saw. Returns
-    ``(x_train, y_train), (x_test, y_test)``.
+    Both steps are stratified. The held-out part depends only on
+    ``split_seed`` (default: ``seed``) so that what is graded is always
+    examples the model never saw; ``seed`` chooses which training examples
+    are kept.
+
+    Args:
+        x: the images.
+        y: the integer labels.
+        budget: a :class:`cnncourse.runtime.Budget`; its ``samples`` is how
+            many training examples to keep (``None``: all).
+        seed: the seed of the subsample (and of the split when
+            ``split_seed`` is ``None``).
+        test_fraction: the share of the examples held out.
+        split_seed: the seed of the held-out split (``None``: ``seed``).
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``.
+
+    Raises:
+        ValueError: ``test_fraction`` is not between 0 and 1, or
+            ``budget.samples`` is fewer than the number of classes.
     """
     from cnncourse.data import stratified_subsample, train_val_split
 
@@ -76,9 +115,26 @@ def split_for_check(x, y, budget, seed=CHECK_SEED, test_fraction=0.25, split_see
 def build(exercise, builder, *args, seed=CHECK_SEED, input_shape=None, num_classes=None, **kwargs):
     """Seed, call the student's ``builder(*args, **kwargs)`` and check what comes back.
 
-    Fails with a clear message when the builder crashes, returns something
-    that is not a Keras model, or a model whose input or output does not fit
-    ``input_shape`` / ``num_classes``.
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        builder: the student's model builder, e.g. ``build_lenet5``.
+        *args: the builder's positional arguments.
+        seed: the seed set (:func:`cnncourse.runtime.set_seed`) before the
+            builder runs, so the initial weights are repeatable.
+        input_shape: the input shape the model must have, without the batch
+            axis (``None``: not checked). Not passed to the builder.
+        num_classes: the model must output ``(num_classes,)`` per example
+            (``None``: not checked). Not passed to the builder.
+        **kwargs: the builder's keyword arguments.
+
+    Returns:
+        The ``keras.Model`` the builder returned.
+
+    Raises:
+        NotAttempted: the builder still raises ``NotImplementedError``.
+        CheckFailed: the builder crashes, or returns something that is not a
+            Keras model, or a model whose input or output does not fit
+            ``input_shape`` / ``num_classes``.
     """
     import keras
 
@@ -113,16 +169,37 @@ def build(exercise, builder, *args, seed=CHECK_SEED, input_shape=None, num_class
 
 
 def outputs_probabilities(model, x):
-    """True when the model's outputs on ``x`` look like probabilities (softmax)."""
+    """Return whether the model's outputs on ``x`` look like probabilities (softmax).
+
+    Only the first 8 examples are run, in inference mode.
+
+    Args:
+        model: a ``keras.Model``.
+        x: a batch of inputs.
+
+    Returns:
+        True when every output is non-negative (to 1e-6) and every row sums
+        to 1 (to 1e-3).
+    """
     p = np.asarray(model(x[:8], training=False))
     return bool(np.all(p >= -1e-6) and np.allclose(p.sum(axis=-1), 1.0, atol=1e-3))
 
 
 def compile_classifier(model, x_example, learning_rate=DEFAULT_LEARNING_RATE):
-    """The fixed recipe a check uses when it trains a model itself.
+    """Compile a model with the fixed recipe a check uses when it trains a model itself.
 
     Adam with ``learning_rate`` and sparse categorical cross-entropy, on
-    probabilities or on logits, whichever the model outputs.
+    probabilities or on logits, whichever the model outputs (judged by
+    :func:`outputs_probabilities` on ``x_example``), with the ``accuracy``
+    metric.
+
+    Args:
+        model: a ``keras.Model``.
+        x_example: inputs the model can run on (its first 8 are used).
+        learning_rate: Adam's learning rate.
+
+    Returns:
+        The same model, compiled.
     """
     import keras
 
@@ -134,7 +211,19 @@ def compile_classifier(model, x_example, learning_rate=DEFAULT_LEARNING_RATE):
 
 
 def accuracy(model, x, y, batch_size=256):
-    """Share of ``x`` the model classifies as ``y`` (argmax of its outputs)."""
+    """Return the share of ``x`` the model classifies as ``y`` (argmax of its outputs).
+
+    The model is called in inference mode, ``batch_size`` examples at a time.
+
+    Args:
+        model: a ``keras.Model`` with one score per class.
+        x: the inputs.
+        y: the integer labels.
+        batch_size: how many examples to run at once.
+
+    Returns:
+        The accuracy, a float in [0, 1].
+    """
     # Plain calls in inference mode: no predict function to trace for one use.
     pred = np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
                            for i in range(0, len(x), batch_size)])
@@ -157,7 +246,23 @@ def _history_dict(h):
 def fit(model, x, y, budget, validation_data=None, seed=CHECK_SEED, learning_rate=DEFAULT_LEARNING_RATE):
     """Train with the check's recipe: compile (Adam), shuffle with ``seed``, ``verbose=0``.
 
-    Returns the history dict.
+    The model is compiled with :func:`compile_classifier` and trained for
+    ``budget.epochs`` on a :func:`cnncourse.data.build_pipeline` of
+    ``budget.batch_size`` batches, shuffled with ``seed``.
+
+    Args:
+        model: the ``keras.Model`` to train (changed in place).
+        x: the training images.
+        y: the training labels.
+        budget: a :class:`cnncourse.runtime.Budget` (its ``epochs`` and
+            ``batch_size`` are used).
+        validation_data: ``(x_val, y_val)`` for validation curves, or
+            ``None``.
+        seed: the seed of the shuffle order.
+        learning_rate: Adam's learning rate.
+
+    Returns:
+        The history dict, ``{name: [value per epoch]}``.
     """
     from cnncourse.data import build_pipeline
 
@@ -176,14 +281,43 @@ def retrain(exercise, builder, x, y, budget, builder_args=(), builder_kwargs=Non
             val_size=None, split_seed=None):
     """Build the student's model, train it under ``budget`` and measure held-out accuracy.
 
-    ``train_fn``: the student's ``train_fn(model, x_train, y_train, x_val, y_val,
-    epochs, batch_size)`` returning a ``History``; without it the check
-    trains with :func:`fit`. ``validation=True`` passes the held-out examples
-    as validation data, so the history has validation curves (they are still
-    never trained on); ``val_size`` keeps only that many of them for the
-    per-epoch curves (cheaper), while the graded accuracy always uses all the
-    held-out examples. ``split_seed`` fixes the held-out split whatever the
-    training seed (default: the split follows ``seed``). Returns a :class:`TrainResult`.
+    The examples are split by :func:`split_for_check`; the model is built by
+    :func:`build` (input shape from ``x``, one output per class of ``y``);
+    it is trained with the student's ``train_fn`` or with :func:`fit`; the
+    graded accuracy always uses all the held-out examples.
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        builder: the student's model builder.
+        x: all the images of the task.
+        y: all their integer labels.
+        budget: a :class:`cnncourse.runtime.Budget`.
+        builder_args: the builder's positional arguments.
+        builder_kwargs: the builder's keyword arguments (``None``: none).
+        train_fn: the student's ``train_fn(model, x_train, y_train, x_val,
+            y_val, epochs, batch_size)`` returning a ``History`` (or its
+            dict); ``None``: the check trains with :func:`fit`.
+        seed: the seed of the weights, the shuffling and the kept training
+            examples.
+        validation: whether to pass the held-out examples as validation data,
+            so the history has validation curves (they are still never
+            trained on).
+        test_fraction: the share of the examples held out.
+        learning_rate: Adam's learning rate, for :func:`fit` only.
+        val_size: keep only the first ``val_size`` held-out examples for the
+            per-epoch curves (cheaper); ``None``: all of them.
+        split_seed: fixes the held-out split whatever the training seed
+            (``None``: the split follows ``seed``).
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        NotAttempted: the builder or the training function still raises
+            ``NotImplementedError``.
+        CheckFailed: the model is not right (see :func:`build`), the
+            training function crashes, returns no history, or trains for
+            another number of epochs than it was given.
     """
     builder_kwargs = dict(builder_kwargs or {})
     (x_tr, y_tr), (x_te, y_te) = split_for_check(x, y, budget, seed=seed, test_fraction=test_fraction,
@@ -221,7 +355,25 @@ def retrain(exercise, builder, x, y, budget, builder_args=(), builder_kwargs=Non
 # Curves
 # --------------------------------------------------------------------------
 def generalisation_gap(history, last=3, metric="accuracy"):
-    """Mean of ``metric - val_metric`` over the last ``last`` epochs (0 or less: no overfitting)."""
+    """Return the mean of ``metric - val_metric`` over the last ``last`` epochs.
+
+    Args:
+        history: a Keras ``History`` or its dict.
+        last: how many final epochs to average over.
+        metric: the training metric; its validation twin is ``val_<metric>``.
+
+    Returns:
+        A float; 0 or less means no overfitting.
+
+    Raises:
+        ValueError: the history lacks ``metric`` or ``val_<metric>``.
+
+    Example:
+        >>> gap = generalisation_gap({"accuracy": [0.5, 0.9, 1.0, 1.0],
+        ...                           "val_accuracy": [0.5, 0.8, 0.8, 0.7]})
+        >>> round(gap, 3)
+        0.2
+    """
     h = _history_dict(history)
     if not h or metric not in h or f"val_{metric}" not in h:
         raise ValueError(f"the history needs both '{metric}' and 'val_{metric}'.")
@@ -234,10 +386,18 @@ def generalisation_gap(history, last=3, metric="accuracy"):
 # Feedback
 # --------------------------------------------------------------------------
 def bar(lab, check, profile=None):
-    """The calibrated bar ``(threshold, partial, higher_is_better)`` of a check, or None.
+    """Return the calibrated bar ``(threshold, partial, higher_is_better)`` of a check, or None.
 
     The bars ship with the course (:mod:`cnncourse.calibration`); a check
     not calibrated yet still reports the number reached.
+
+    Args:
+        lab: the lab id, e.g. ``"lab4-first-cnn"``.
+        check: the check's name in the calibration, e.g. ``"lenet"``.
+        profile: the profile whose bar applies (``None``: the active one).
+
+    Returns:
+        The tuple, or ``None`` when there is no usable record.
     """
     from cnncourse.calibration import record
 
@@ -253,6 +413,19 @@ def report(exercise, what, value, lab, check, seconds=None, unit=""):
 
     Does not raise when the bar is missed: the graded cell turns the number
     into points (full, partial or none), so the message says how far off it is.
+    The bar is the active profile's (:func:`bar`).
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        what: what the number is, e.g. ``"held-out accuracy"``.
+        value: the number measured.
+        lab: the lab id of the calibration.
+        check: the check's name in the calibration.
+        seconds: how long the training took, shown when given.
+        unit: printed after the number.
+
+    Returns:
+        ``value``, unchanged.
     """
     from cnncourse.runtime import profile
 

@@ -43,17 +43,23 @@ def _finish(bunch, return_X_y):
 def load_digits(size=None, return_X_y=False):
     """Load scikit-learn's handwritten digits (10 classes, 1,797 images).
 
-    Parameters
-    ----------
-    size : int or (int, int), optional
-        Resize every 8x8 image to this size (bilinear), e.g. ``28`` for a
-        LeNet-style input. ``None`` keeps 8x8.
-    return_X_y : bool
-        Return ``(images, target)`` instead of a Bunch.
+    The 8x8 images (values 0 to 16) are scaled to [0, 1].
 
-    Returns
-    -------
-    Bunch with ``images`` of shape ``(1797, size, size, 1)`` in [0, 1].
+    Args:
+        size: resize every 8x8 image to this size (bilinear, clipped to
+            [0, 1]), an int or ``(height, width)``, e.g. ``28`` for a
+            LeNet-style input; ``None`` keeps 8x8.
+        return_X_y: return ``(images, target)`` instead of a Bunch.
+
+    Returns:
+        A Bunch with ``images`` of shape ``(1797, size, size, 1)``
+        (``(1797, 8, 8, 1)`` without ``size``; float32 in [0, 1]),
+        ``target`` (int64, the digit), ``target_names``
+        (``"0"`` to ``"9"``) and ``DESCR``; or ``(images, target)``.
+
+    Example:
+        >>> load_digits(size=28).images.shape  # doctest: +SKIP
+        (1797, 28, 28, 1)
     """
     from sklearn.datasets import load_digits as _sk_load_digits
 
@@ -76,7 +82,18 @@ def load_faces(return_X_y=False):
 
     The first 100 images are faces from Labeled Faces in the Wild (label 1,
     ``"face"``); the other 100 are patches of other photos (label 0,
-    ``"non-face"``).
+    ``"non-face"``). Values are scaled to [0, 1] over the whole set.
+
+    Args:
+        return_X_y: return ``(images, target)`` instead of a Bunch.
+
+    Returns:
+        A Bunch with ``images`` of shape ``(200, 25, 25, 1)`` (float32),
+        ``target`` (int64), ``target_names`` (``["non-face", "face"]``) and
+        ``DESCR``; or ``(images, target)``.
+
+    Example:
+        >>> x, y = load_faces(return_X_y=True)  # doctest: +SKIP
     """
     from skimage.data import lfw_subset
 
@@ -98,7 +115,26 @@ def load_textures(patch_size=32, stride=None, return_X_y=False):
 
     Each 512x512 grey photo gives ``((512 - patch_size) // stride + 1) ** 2``
     patches (non-overlapping by default: ``stride = patch_size``). Labels are
-    0 = brick, 1 = grass, 2 = gravel.
+    0 = brick, 1 = grass, 2 = gravel; the patches come class by class, in
+    that order.
+
+    Args:
+        patch_size: the patches' side, 4 to 512 pixels.
+        stride: the step between patches (``None``: ``patch_size``).
+        return_X_y: return ``(images, target)`` instead of a Bunch.
+
+    Returns:
+        A Bunch with ``images`` of shape ``(n, patch_size, patch_size, 1)``
+        (float32 in [0, 1]), ``target`` (int64), ``target_names`` (the
+        :data:`TEXTURES`) and ``DESCR``; or ``(images, target)``.
+
+    Raises:
+        ValueError: ``patch_size`` is outside [4, 512] or ``stride`` is not
+            positive.
+
+    Example:
+        >>> load_textures(patch_size=16).images.shape  # doctest: +SKIP
+        (3072, 16, 16, 1)
     """
     import skimage.data as skdata
 
@@ -128,8 +164,22 @@ def load_textures(patch_size=32, stride=None, return_X_y=False):
 def sample_photo(name="astronaut", gray=False):
     """Return one of scikit-image's sample photos as float32 in [0, 1].
 
-    ``name`` is one of :data:`PHOTOS`. Colour photos have shape ``(h, w, 3)``;
-    ``gray=True`` converts them to ``(h, w)`` luminance.
+    Colour photos have shape ``(h, w, 3)`` (an alpha channel is dropped);
+    grey ones ``(h, w)``.
+
+    Args:
+        name: one of :data:`PHOTOS`.
+        gray: convert a colour photo to ``(h, w)`` luminance.
+
+    Returns:
+        The photo, a float32 array.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`PHOTOS`.
+
+    Example:
+        >>> sample_photo("astronaut", gray=True).shape  # doctest: +SKIP
+        (512, 512)
     """
     import skimage.data as skdata
     from skimage.color import rgb2gray

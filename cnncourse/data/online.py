@@ -74,6 +74,30 @@ def fetch_mnist(subset="train", data_home=None, download=True, return_X_y=False)
 
     Looks for ``mnist.npz`` in the data directory and Keras' cache; downloads
     it through ``keras.datasets.mnist`` when ``download`` and online.
+
+    Args:
+        subset: ``"train"``, ``"test"`` or ``"all"`` (both, training first).
+        data_home: the data directory (``None``: :func:`get_data_home`'s
+            default).
+        download: whether to ask ``keras.datasets`` when the files are not
+            on this machine.
+        return_X_y: return ``(images, target)`` instead of a Bunch.
+
+    Returns:
+        A Bunch with ``images`` of shape ``(n, 28, 28, 1)`` (float32 in
+        [0, 1]; n is 60,000 for ``"train"``, 10,000 for ``"test"``),
+        ``target`` (int64), ``target_names`` (``"0"`` to ``"9"``) and
+        ``DESCR``; or ``(images, target)``.
+
+    Raises:
+        ValueError: ``subset`` is not one of the three.
+        DatasetNotFoundError: the file is not here and cannot be downloaded;
+            the message names it and the folder to put it in.
+
+    Example:
+        >>> x, y = fetch_mnist("test", return_X_y=True)  # doctest: +SKIP
+        >>> x.shape  # doctest: +SKIP
+        (10000, 28, 28, 1)
     """
     _check_subset(subset)
     path = find_file("mnist.npz", data_home)
@@ -112,7 +136,27 @@ def fetch_fashion_mnist(subset="train", data_home=None, download=True, return_X_
     """Load Fashion-MNIST (70,000 grey 28x28 clothing images, 10 classes).
 
     Looks for the four ``*-ubyte.gz`` files in ``fashion-mnist/`` under the data
-    directory and Keras' cache; downloads them through Keras when possible.
+    directory and Keras' cache (all four are needed, whatever ``subset``);
+    downloads them through Keras when possible.
+
+    Args:
+        subset: ``"train"``, ``"test"`` or ``"all"`` (both, training first).
+        data_home: the data directory (``None``: :func:`get_data_home`'s
+            default).
+        download: whether to ask ``keras.datasets`` when the files are not
+            on this machine.
+        return_X_y: return ``(images, target)`` instead of a Bunch.
+
+    Returns:
+        A Bunch with ``images`` of shape ``(n, 28, 28, 1)`` (float32 in
+        [0, 1]; n is 60,000 for ``"train"``, 10,000 for ``"test"``),
+        ``target`` (int64), ``target_names`` (:data:`FASHION_NAMES`) and
+        ``DESCR``; or ``(images, target)``.
+
+    Raises:
+        ValueError: ``subset`` is not one of the three.
+        DatasetNotFoundError: the files are not here and cannot be
+            downloaded; the message names them and the folder to put them in.
     """
     _check_subset(subset)
     parts = {}
@@ -151,6 +195,25 @@ def fetch_cifar10(subset="train", data_home=None, download=True, return_X_y=Fals
     Looks for the extracted ``cifar-10-batches-py/`` folder (``data_batch_1``
     to ``data_batch_5`` and ``test_batch``) in the data directory and Keras'
     cache; downloads it through Keras when possible.
+
+    Args:
+        subset: ``"train"``, ``"test"`` or ``"all"`` (both, training first).
+        data_home: the data directory (``None``: :func:`get_data_home`'s
+            default).
+        download: whether to ask ``keras.datasets`` when the files are not
+            on this machine.
+        return_X_y: return ``(images, target)`` instead of a Bunch.
+
+    Returns:
+        A Bunch with ``images`` of shape ``(n, 32, 32, 3)`` (float32 in
+        [0, 1]; n is 50,000 for ``"train"``, 10,000 for ``"test"``),
+        ``target`` (int64, shape ``(n,)``), ``target_names``
+        (:data:`CIFAR10_NAMES`) and ``DESCR``; or ``(images, target)``.
+
+    Raises:
+        ValueError: ``subset`` is not one of the three.
+        DatasetNotFoundError: the folder is not here and cannot be
+            downloaded; the message says where to get it and where to put it.
     """
     _check_subset(subset)
     folder = find_file("cifar-10-batches-py/test_batch", data_home)

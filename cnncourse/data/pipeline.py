@@ -17,23 +17,33 @@ def build_pipeline(x, y, batch_size=32, training=False, preprocess=None, augment
                    shuffle_buffer=None, seed=0, cache=True):
     """Return a batched ``tf.data.Dataset`` of ``(image, label)`` pairs.
 
-    Parameters
-    ----------
-    x, y : arrays
-        Images ``(n, h, w, c)`` and integer labels ``(n,)``.
-    batch_size : int
-    training : bool
-        Shuffle and augment only when True; evaluation pipelines keep order.
-    preprocess : callable(image, label) -> (image, label), optional
-        Deterministic per-example step (e.g. resize or scale); cached.
-    augment : callable(images, training=True) -> images, optional
-        Random per-batch step, e.g. a ``keras.Sequential`` of random layers.
-    shuffle_buffer : int, optional
-        Defaults to the whole dataset (a perfect shuffle for in-memory data).
-    seed : int
-        Seed for the shuffle order.
-    cache : bool
-        Cache after preprocessing (in memory).
+    The steps follow the module's order: slices, ``preprocess``, cache,
+    shuffle (training only), batch, ``augment`` (training only), prefetch.
+
+    Args:
+        x: the images, ``(n, h, w, c)``.
+        y: the integer labels, ``(n,)``.
+        batch_size: the examples per batch (the last batch may be smaller).
+        training: shuffle and augment only when True; evaluation pipelines
+            keep the order.
+        preprocess: ``preprocess(image, label) -> (image, label)``, a
+            deterministic per-example step (e.g. resize or scale), mapped in
+            parallel and cached; ``None``: none.
+        augment: ``augment(images, training=True) -> images``, a random
+            per-batch step, e.g. a ``keras.Sequential`` of random layers;
+            ``None``: none.
+        shuffle_buffer: the shuffle buffer's size (``None``: the whole
+            dataset, a perfect shuffle for in-memory data).
+        seed: the seed of the shuffle order (a new order every epoch, the
+            same sequence of orders for the same seed).
+        cache: cache after preprocessing (in memory).
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(images, labels)`` batches, prefetched.
+
+    Example:
+        >>> ds = build_pipeline(x_train, y_train, batch_size=64, training=True)  # doctest: +SKIP
+        >>> model.fit(ds, epochs=5)  # doctest: +SKIP
     """
     import tensorflow as tf
 
@@ -52,11 +62,23 @@ def build_pipeline(x, y, batch_size=32, training=False, preprocess=None, augment
 
 
 def transformation_names(dataset):
-    """Names of the transformations a ``tf.data`` pipeline applies, first to last.
+    """Return the names of the transformations a ``tf.data`` pipeline applies, first to last.
 
-    Reads the dataset's graph: e.g. ``['TensorSliceDataset', 'MapDataset',
-    'CacheDataset', ...]``. Useful in checks that ask "is there a cache, and
-    is it before the augmentation?".
+    Reads the dataset's graph back from the last step, following each
+    step's first input. Useful in checks that ask "is there a cache, and is
+    it before the augmentation?".
+
+    Args:
+        dataset: a ``tf.data.Dataset``.
+
+    Returns:
+        A list of class names, e.g. ``['TensorSliceDataset',
+        'ParallelMapDataset', 'CacheDataset', 'BatchDataset',
+        'PrefetchDataset']``.
+
+    Example:
+        >>> transformation_names(build_pipeline(x, y, training=True))  # doctest: +SKIP
+        ['TensorSliceDataset', 'CacheDataset', 'ShuffleDataset', 'BatchDataset', 'PrefetchDataset']
     """
     names = []
     node = dataset

@@ -20,7 +20,18 @@ import math
 
 @dataclasses.dataclass(frozen=True)
 class AppModel:
-    """One Keras Applications network."""
+    """One Keras Applications network, as the documentation lists it.
+
+    Args:
+        name: the network's name, e.g. ``"MobileNetV2"``.
+        family: the family it belongs to, e.g. ``"MobileNet"``.
+        size_mb: the file size of its weights, in MB.
+        top1: its ImageNet top-1 accuracy, a fraction.
+        top5: its ImageNet top-5 accuracy, a fraction (``None``: not
+            published).
+        params_m: its parameters, in millions.
+        depth: its depth as Keras counts it (``None``: not published).
+    """
 
     name: str
     family: str
@@ -32,7 +43,7 @@ class AppModel:
 
     @property
     def params(self):
-        """Parameters as a plain count."""
+        """The parameters as a plain count, an int."""
         return int(round(self.params_m * 1e6))
 
 
@@ -82,7 +93,23 @@ FAMILIES = tuple(dict.fromkeys(m.family for m in TABLE))
 
 
 def table(families=None):
-    """The rows as a list of dicts (``name``, ``family``, ``top1``, ``params``...), optionally filtered."""
+    """Return the rows as a list of dicts, optionally of some families only.
+
+    Args:
+        families: the families to keep, e.g. ``["VGG", "ResNet"]`` (``None``:
+            all of :data:`FAMILIES`).
+
+    Returns:
+        One dict per network, in :data:`TABLE`'s order, with the fields of
+        :class:`AppModel` and ``params`` (the plain count).
+
+    Raises:
+        ValueError: a family is unknown.
+
+    Example:
+        >>> [row["name"] for row in table(["VGG"])]
+        ['VGG16', 'VGG19']
+    """
     if families is not None:
         unknown = sorted(set(families) - set(FAMILIES))
         if unknown:
@@ -97,7 +124,21 @@ def table(families=None):
 
 
 def lookup(name):
-    """The :class:`AppModel` called ``name`` (case-insensitive)."""
+    """Return the :class:`AppModel` called ``name`` (case-insensitive).
+
+    Args:
+        name: the network's name, e.g. ``"resnet50"``.
+
+    Returns:
+        The :class:`AppModel`.
+
+    Raises:
+        KeyError: no network is called ``name`` (the message lists them).
+
+    Example:
+        >>> lookup("mobilenetv2").params
+        3500000
+    """
     for m in TABLE:
         if m.name.lower() == str(name).lower():
             return m
@@ -124,14 +165,33 @@ def _own_points(own):
 
 def plot_accuracy_vs_params(own=None, families=None, annotate=True, own_task="your data", ax=None,
                             title="Accuracy against size"):
-    """Top-1 accuracy against parameter count (log scale) for the Keras Applications networks.
+    """Plot top-1 accuracy against parameter count (log scale) for the Keras Applications networks.
 
-    ``own`` adds your models: a dict ``{label: (params, accuracy)}`` or
-    ``{label: {"params": ..., "accuracy": ...}}`` (accuracy as a fraction).
-    They are drawn as large stars. Keep in mind that the published networks
-    are measured on ImageNet (1,000 classes) and yours on ``own_task``: the
-    picture compares sizes honestly, accuracies only loosely.
-    Returns the figure.
+    One line per family, each network named (unless ``annotate`` is
+    False). The student's models are drawn as large markers. Keep in mind
+    that the published networks are measured on ImageNet (1,000 classes) and
+    yours on ``own_task``: the picture compares sizes honestly, accuracies
+    only loosely.
+
+    Args:
+        own: your models, ``{label: (params, accuracy)}`` or ``{label:
+            {"params": ..., "accuracy": ...}}``, accuracy as a fraction
+            (``None``: none).
+        families: the families to draw (``None``: all).
+        annotate: whether to write each network's name beside its point.
+        own_task: what your models were measured on, for the legend.
+        ax: the axes to draw on (``None``: a new figure).
+        title: the axes' title.
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Raises:
+        ValueError: an entry of ``own`` lacks its parameters or accuracy,
+            has no positive parameter count, or an accuracy outside [0, 1].
+
+    Example:
+        >>> fig = plot_accuracy_vs_params({"mini-VGG": (15_587, 0.93)}, families=["MobileNet"])  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
 

@@ -50,7 +50,18 @@ PREPROCESS = {"mobilenet_v2": "mobilenet_v2", "resnet50": "resnet50", "vgg16": "
 
 
 def model_dirs(data_home=None):
-    """Every folder a weights file is looked for in, in order."""
+    """Return every folder a weights file is looked for in, in order.
+
+    Args:
+        data_home: the data directory (``None``: the course's default, see
+            :func:`cnncourse.data.get_data_home`).
+
+    Returns:
+        ``<data directory>/models``, the data directory itself,
+        ``$KERAS_HOME/models`` (when ``KERAS_HOME`` is set),
+        ``~/.keras/models`` and ``/tmp/.keras/models``, as paths that may not
+        exist.
+    """
     dirs = [get_data_home(data_home) / "models", get_data_home(data_home)]
     if os.environ.get("KERAS_HOME"):
         dirs.append(Path(os.environ["KERAS_HOME"]).expanduser() / "models")
@@ -59,7 +70,28 @@ def model_dirs(data_home=None):
 
 
 def weights_file(name, include_top=True, input_shape=None, alpha=1.0):
-    """The file name Keras gives the ImageNet weights of network ``name``."""
+    """Return the file name Keras gives the ImageNet weights of network ``name``.
+
+    Args:
+        name: one of :data:`NAMES`.
+        include_top: with the ImageNet classifier (True) or without.
+        input_shape: the image size, ``(height, width, channels)`` (``None``:
+            224). Only MobileNetV2's file names depend on it: sizes other than
+            96, 128, 160, 192 and 224 use the 224 weights.
+        alpha: MobileNetV2's width multiplier.
+
+    Returns:
+        The file name.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`NAMES`.
+
+    Example:
+        >>> weights_file("mobilenet_v2", include_top=False, input_shape=(96, 96, 3))
+        'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5'
+        >>> weights_file("vgg16")
+        'vgg16_weights_tf_dim_ordering_tf_kernels.h5'
+    """
     if name not in _NETWORKS:
         raise ValueError(f"Unknown network {name!r}. Choose one of: {', '.join(NAMES)}.")
     size = 224 if input_shape is None else int(input_shape[0])
@@ -70,7 +102,21 @@ def weights_file(name, include_top=True, input_shape=None, alpha=1.0):
 
 
 def find_weights(name, include_top=True, input_shape=None, alpha=1.0, data_home=None):
-    """Path of the weights file of ``name`` on this machine, or ``None``."""
+    """Return the path of the weights file of ``name`` on this machine, or ``None``.
+
+    Args:
+        name: one of :data:`NAMES`.
+        include_top: with the ImageNet classifier (True) or without.
+        input_shape: the image size (see :func:`weights_file`).
+        alpha: MobileNetV2's width multiplier.
+        data_home: the data directory (``None``: the course's default).
+
+    Returns:
+        The first file found over :func:`model_dirs`, or ``None``.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`NAMES`.
+    """
     fname = weights_file(name, include_top, input_shape, alpha)
     for folder in model_dirs(data_home):
         candidate = folder / fname
@@ -82,24 +128,30 @@ def find_weights(name, include_top=True, input_shape=None, alpha=1.0, data_home=
 def pretrained(name="mobilenet_v2", include_top=True, input_shape=None, alpha=1.0, data_home=None, **kwargs):
     """Build ``keras.applications`` network ``name`` with ImageNet weights found on this machine.
 
-    Parameters
-    ----------
-    name : str
-        One of :data:`NAMES` (``"mobilenet_v2"``, ``"resnet50"``, ``"vgg16"``).
-    include_top : bool
-        Keep the 1000-class ImageNet classifier (``True``) or drop it to use the
-        network as a feature extractor for transfer learning (``False``).
-    input_shape : tuple, optional
-        Image size, e.g. ``(96, 96, 3)``; only without the top.
-    alpha : float
-        MobileNetV2's width multiplier (1.0 unless your weights file says otherwise).
-    **kwargs
-        Passed on to the Keras constructor (e.g. ``pooling="avg"``).
+    Args:
+        name: one of :data:`NAMES` (``"mobilenet_v2"``, ``"resnet50"``,
+            ``"vgg16"``).
+        include_top: keep the 1000-class ImageNet classifier (``True``) or
+            drop it to use the network as a feature extractor for transfer
+            learning (``False``).
+        input_shape: the image size, e.g. ``(96, 96, 3)``; only without the
+            top (``None``: Keras' default).
+        alpha: MobileNetV2's width multiplier (1.0 unless your weights file
+            says otherwise); ignored by the other networks.
+        data_home: the data directory (``None``: the course's default).
+        **kwargs: passed on to the Keras constructor (e.g. ``pooling="avg"``).
 
-    Raises
-    ------
-    DatasetNotFoundError
-        When the weights file is not in the data directory or the Keras cache.
+    Returns:
+        The ``keras.Model`` with the weights loaded.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`NAMES`.
+        DatasetNotFoundError: the weights file is not in the data directory
+            or the Keras cache; the message names the file, where to get it
+            and where to put it.
+
+    Example:
+        >>> base = pretrained("mobilenet_v2", include_top=False, input_shape=(96, 96, 3))  # doctest: +SKIP
     """
     import keras
 
@@ -122,7 +174,22 @@ def pretrained(name="mobilenet_v2", include_top=True, input_shape=None, alpha=1.
 
 
 def preprocess_input(name, images):
-    """Scale images in [0, 1] the way network ``name`` was trained (its own ``preprocess_input``)."""
+    """Scale images in [0, 1] the way network ``name`` was trained (its own ``preprocess_input``).
+
+    Args:
+        name: one of :data:`NAMES`.
+        images: images with values in [0, 1], e.g. ``(n, h, w, 3)``.
+
+    Returns:
+        The network's ``keras.applications`` ``preprocess_input`` of the
+        images times 255, as float32.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`NAMES`.
+
+    Example:
+        >>> x = preprocess_input("mobilenet_v2", images)  # doctest: +SKIP
+    """
     import importlib
 
     if name not in PREPROCESS:

@@ -17,11 +17,30 @@ from __future__ import annotations
 
 
 def augmentation(flip="horizontal", rotation=0.05, translation=0.1, brightness=0.1, contrast=0.1, name="augment"):
-    """The lecture's random augmentation layers as one ``keras.Sequential``.
+    """Return the lecture's random augmentation layers as one ``keras.Sequential``.
 
     Each layer only acts when called with ``training=True`` (during ``fit``);
     at prediction time the block passes images through unchanged. Images are
     expected in [0, 1]. A factor of 0 (or ``flip=None``) leaves that step out.
+
+    Args:
+        flip: ``RandomFlip``'s mode (``"horizontal"``, ``"vertical"`` or
+            ``"horizontal_and_vertical"``).
+        rotation: ``RandomRotation``'s factor, a fraction of a full turn
+            either way (0.05: up to 18 degrees).
+        translation: ``RandomTranslation``'s height and width factor, a
+            fraction of the image's size.
+        brightness: ``RandomBrightness``'s factor (on the value range
+            [0, 1]).
+        contrast: ``RandomContrast``'s factor.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Sequential`` of the random layers, in the order above.
+
+    Example:
+        >>> augment = augmentation(rotation=0.1)  # doctest: +SKIP
+        >>> augmented = augment(images, training=True)  # doctest: +SKIP
     """
     import keras
     from keras import layers
@@ -42,11 +61,33 @@ def augmentation(flip="horizontal", rotation=0.05, translation=0.1, brightness=0
 
 def small_cnn(input_shape=(16, 16, 1), num_classes=10, filters=(16, 32), dense=64, dropout=0.0,
               augment=False, name="small_cnn"):
-    """A plain CNN: for each entry of ``filters`` a 3x3 same-padded ReLU convolution and a 2x2 max pool,
-    then ``Flatten``, an optional ``Dense(dense)`` with ReLU and dropout, and a softmax.
+    """Build a plain CNN: conv-pool pairs, then an optional dense layer, dropout and a softmax.
 
-    Layer names are stable: ``conv1``, ``pool1``, ``conv2``... ``flatten``, ``dense``, ``dropout``,
-    ``predictions``. ``augment=True`` puts :func:`augmentation` first.
+    For each entry of ``filters`` a 3x3 same-padded ReLU convolution and a
+    2x2 max pool, then ``Flatten``, an optional ``Dense(dense)`` with ReLU,
+    an optional dropout and a ``Dense(num_classes)`` softmax. Layer names are
+    stable: ``conv1``, ``pool1``, ``conv2``... ``flatten``, ``dense``,
+    ``dropout``, ``predictions``.
+
+    Args:
+        input_shape: the input's shape, ``(height, width, channels)``.
+        num_classes: the number of classes.
+        filters: the filters of each convolution, one conv-pool pair per
+            entry.
+        dense: the units of the hidden dense layer (0 or ``None``: none).
+        dropout: the dropout rate before the output layer (0: none).
+        augment: whether to put :func:`augmentation` first.
+        name: the model's name.
+
+    Returns:
+        An uncompiled ``keras.Model``.
+
+    Raises:
+        ValueError: ``filters`` is empty, or has so many entries that the
+            poolings would shrink the input below one pixel.
+
+    Example:
+        >>> model = small_cnn((16, 16, 1), num_classes=3, filters=(8, 16))  # doctest: +SKIP
     """
     import keras
     from keras import layers
@@ -72,14 +113,31 @@ def small_cnn(input_shape=(16, 16, 1), num_classes=10, filters=(16, 32), dense=6
 
 
 def mini_alexnet(input_shape=(32, 32, 3), num_classes=10, width=8, augment=True, dropout=0.5, name="AlexNet_Aug"):
-    """The lecture's AlexNet-with-augmentation, ``width`` times narrower.
+    """Build the lecture's AlexNet-with-augmentation, ``width`` times narrower.
 
     Augmentation layers (optional), ``Conv2D(96/width, 11, strides=2)``,
     max pool, ``Conv2D(256/width, 5)``, max pool, ``Conv2D(256/width, 3)``,
     3x3 max pool, then ``Dense(1024/width)``, ``Dense(512/width)``, dropout
-    and a softmax, with the lecture's He initialisation and L2 penalties.
-    Pooling is skipped where the feature map is already too small, so any
-    input of at least 8x8 works.
+    and a softmax, with the lecture's He initialisation and L2 penalties
+    (1e-6 on ``conv1``, 1e-5 on ``conv2`` and ``conv3``, 1e-4 on the dense
+    layers). All convolutions are ``"same"`` with ReLU. Pooling is skipped
+    where the feature map is already too small, so any input of at least 8x8
+    works.
+
+    Args:
+        input_shape: the input's shape, ``(height, width, channels)``.
+        num_classes: the number of classes.
+        width: what every layer's width is divided by (each keeps at least
+            one unit).
+        augment: whether to put :func:`augmentation` first.
+        dropout: the dropout rate before the output layer (0: none).
+        name: the model's name.
+
+    Returns:
+        An uncompiled ``keras.Model``.
+
+    Raises:
+        ValueError: ``width`` is below 1.
     """
     import keras
     from keras import layers
@@ -118,16 +176,39 @@ def mini_alexnet(input_shape=(32, 32, 3), num_classes=10, width=8, augment=True,
 
 
 def conv_layer_names(model):
-    """Names of the model's convolutional layers, first to last."""
+    """Return the names of the model's convolutional layers, first to last.
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        The names of its ``Conv2D``, ``SeparableConv2D`` and
+        ``DepthwiseConv2D`` layers (those of ``model.layers``, not inside
+        nested models).
+    """
     kinds = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D")
     return [layer.name for layer in model.layers if type(layer).__name__ in kinds]
 
 
 def feature_extractor(model, layer_name=None):
-    """A ``keras.Model`` from ``model``'s input to one layer's output.
+    """Return a ``keras.Model`` from ``model``'s input to one layer's output.
 
-    ``layer_name`` defaults to the layer just before the classifier head
-    (``flatten`` when there is one, else the last convolution).
+    Args:
+        model: a built ``keras.Model``.
+        layer_name: the layer to stop at (``None``: the layer just before the
+            classifier head, ``flatten`` when there is one, else the last
+            convolution).
+
+    Returns:
+        A ``keras.Model`` named ``<model>_to_<layer>``, sharing ``model``'s
+        layers and weights.
+
+    Raises:
+        ValueError: no layer is called ``layer_name``, or none is given and
+            the model has neither ``flatten`` nor a convolution.
+
+    Example:
+        >>> features = feature_extractor(small_cnn(), "conv2")  # doctest: +SKIP
     """
     import keras
 

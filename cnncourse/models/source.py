@@ -48,7 +48,25 @@ FIRST_CONV, LAST_CONV, FEATURES, LOGITS = "conv1", "conv3", "features", "logits"
 # Data
 # --------------------------------------------------------------------------
 def place_digit(digit, top, left, canvas=CANVAS):
-    """Return a black ``(canvas, canvas, 1)`` image with ``digit`` pasted at ``(top, left)``."""
+    """Return a black ``(canvas, canvas, 1)`` image with ``digit`` pasted at ``(top, left)``.
+
+    Args:
+        digit: the digit image, ``(h, w)`` or ``(h, w, 1)``.
+        top: the row of the digit's top edge.
+        left: the column of the digit's left edge.
+        canvas: the canvas's side, in pixels.
+
+    Returns:
+        A float32 array of shape ``(canvas, canvas, 1)``.
+
+    Raises:
+        ValueError: the digit does not fit on the canvas at that place.
+
+    Example:
+        >>> image = place_digit(np.ones((16, 16)), top=4, left=8)
+        >>> image.shape, float(image.sum()), float(image[4, 8, 0])
+        ((32, 32, 1), 256.0, 1.0)
+    """
     digit = np.asarray(digit, dtype=np.float32)
     if digit.ndim == 3:
         digit = digit[..., 0]
@@ -62,29 +80,31 @@ def place_digit(digit, top, left, canvas=CANVAS):
 
 def digits_on_canvas(classes=(0, 1, 2, 3, 4), copies=1, seed=0, canvas=CANVAS, digit_size=DIGIT_SIZE,
                      relabel=True, indices=None):
-    """Digits of ``classes`` pasted at random places on a black canvas.
+    """Return the digits of ``classes`` pasted at random places on a black canvas.
 
-    Parameters
-    ----------
-    classes : sequence of int
-        Which digits to keep, e.g. ``(5, 6, 7, 8, 9)``.
-    copies : int
-        How many times each digit is pasted (each time at a new random place).
-    seed : int
-        Seed of the places, so the same call always gives the same images.
-    relabel : bool
-        Number the classes 0, 1, ... in the order of ``classes`` (default), instead of
-        keeping the digit as the label.
-    indices : array of int, optional
-        Keep only these images of the selected digits (positions in the selection),
-        e.g. a training or test part.
+    Args:
+        classes: which digits to keep, e.g. ``(5, 6, 7, 8, 9)``.
+        copies: how many times each digit is pasted (each time at a new
+            random place).
+        seed: the seed of the places, so the same call always gives the same
+            images.
+        canvas: the canvas's side, in pixels.
+        digit_size: the side the 8x8 digits are resized to.
+        relabel: number the classes 0, 1, ... in the order of ``classes``
+            (default), instead of keeping the digit as the label.
+        indices: keep only these images of the selected digits (positions in
+            the selection), e.g. a training or test part from
+            :func:`split_indices`; ``None``: all of them.
 
-    Returns
-    -------
-    Bunch with ``images`` ``(n, canvas, canvas, 1)`` float32 in [0, 1], ``target``,
-    ``target_names``, ``digit`` (the digit shown), ``boxes`` ``(n, 4)`` as
-    ``(top, left, bottom, right)`` of each pasted digit, and ``source_index`` (which
-    of the selected digits each image shows).
+    Returns:
+        A Bunch with ``images`` ``(n, canvas, canvas, 1)`` float32 in [0, 1],
+        ``target``, ``target_names`` (the classes' digits with ``relabel``,
+        else ``"0"`` to ``"9"``), ``digit`` (the digit shown), ``boxes``
+        ``(n, 4)`` as ``(top, left, bottom, right)`` of each pasted digit, and
+        ``source_index`` (which of the selected digits each image shows).
+
+    Example:
+        >>> target = digits_on_canvas((5, 6, 7, 8, 9), seed=1)  # doctest: +SKIP
     """
     from cnncourse.data import load_digits
     from cnncourse.data._bunch import make_bunch
@@ -124,8 +144,17 @@ def digits_on_canvas(classes=(0, 1, 2, 3, 4), copies=1, seed=0, canvas=CANVAS, d
 def split_indices(classes, test_fraction=0.25, seed=0):
     """Split the digits of ``classes`` into training and test positions, stratified.
 
-    Returns ``(train_idx, test_idx)`` for :func:`digits_on_canvas`'s ``indices``: a digit
-    image never appears in both parts, whatever place it is pasted at.
+    A digit image never appears in both parts, whatever place it is pasted
+    at.
+
+    Args:
+        classes: which digits, as for :func:`digits_on_canvas`.
+        test_fraction: the share of the digits in the test part.
+        seed: the seed of the split.
+
+    Returns:
+        ``(train_idx, test_idx)``, sorted arrays for :func:`digits_on_canvas`'s
+        ``indices``.
     """
     from sklearn.model_selection import train_test_split
 
@@ -142,7 +171,7 @@ def split_indices(classes, test_fraction=0.25, seed=0):
 # Models
 # --------------------------------------------------------------------------
 def build_digits_cnn(num_classes=5, input_shape=(CANVAS, CANVAS, 1), name="digits_cnn"):
-    """The source network's architecture, untrained.
+    """Build the source network's architecture, untrained.
 
     ``conv1`` (16 filters 5x5, ReLU) -> max pooling -> ``conv2`` (32, 3x3) -> max
     pooling -> ``conv3`` (64, 3x3) -> global average pooling (``pool3``) -> batch
@@ -151,6 +180,14 @@ def build_digits_cnn(num_classes=5, input_shape=(CANVAS, CANVAS, 1), name="digit
 
     The logits are a layer of their own so that Grad-CAM can differentiate the
     class score before the softmax.
+
+    Args:
+        num_classes: the number of classes.
+        input_shape: the input's shape.
+        name: the model's name.
+
+    Returns:
+        An uncompiled ``keras.Model`` whose input layer is named ``image``.
     """
     import keras
     from keras import layers
@@ -169,12 +206,35 @@ def build_digits_cnn(num_classes=5, input_shape=(CANVAS, CANVAS, 1), name="digit
 
 
 def weights_path(name="digits04", directory=None):
-    """Where the shipped ``.keras`` file of source model ``name`` is."""
+    """Return where the shipped ``.keras`` file of source model ``name`` is.
+
+    Args:
+        name: a key of :data:`SOURCES`.
+        directory: the folder that holds it (``None``: :data:`WEIGHTS_DIR`).
+
+    Returns:
+        The file's :class:`~pathlib.Path` (it may not exist).
+
+    Raises:
+        KeyError: ``name`` is not a key of :data:`SOURCES`.
+    """
     _known(name)
     return Path(directory or WEIGHTS_DIR) / f"{name}.keras"
 
 
 def record_path(name="digits04", directory=None):
+    """Return where the training record of source model ``name`` is.
+
+    Args:
+        name: a key of :data:`SOURCES`.
+        directory: the folder that holds it (``None``: :data:`WEIGHTS_DIR`).
+
+    Returns:
+        The JSON file's :class:`~pathlib.Path` (it may not exist).
+
+    Raises:
+        KeyError: ``name`` is not a key of :data:`SOURCES`.
+    """
     _known(name)
     return Path(directory or WEIGHTS_DIR) / f"{name}.json"
 
@@ -185,7 +245,18 @@ def _known(name):
 
 
 def record(name="digits04", directory=None):
-    """The training record shipped beside the weights (a dict: data, seed, accuracy...)."""
+    """Return the training record shipped beside the weights.
+
+    Args:
+        name: a key of :data:`SOURCES`.
+        directory: the folder that holds it (``None``: :data:`WEIGHTS_DIR`).
+
+    Returns:
+        A dict: data, seed, accuracy...
+
+    Raises:
+        KeyError: ``name`` is not a key of :data:`SOURCES`.
+    """
     return json.loads(record_path(name, directory).read_text())
 
 
@@ -193,7 +264,21 @@ def load(name="digits04", directory=None):
     """Load the shipped, trained source model (a fresh copy on every call).
 
     Every call reads the file again, so freezing or training one copy never
-    changes the next.
+    changes the next. The model is not compiled.
+
+    Args:
+        name: a key of :data:`SOURCES`.
+        directory: the folder that holds it (``None``: :data:`WEIGHTS_DIR`).
+
+    Returns:
+        A ``keras.Model`` (see :func:`build_digits_cnn`).
+
+    Raises:
+        KeyError: ``name`` is not a key of :data:`SOURCES`.
+        FileNotFoundError: the ``.keras`` file is missing.
+
+    Example:
+        >>> model = load()  # doctest: +SKIP
     """
     import keras
 
@@ -205,11 +290,28 @@ def load(name="digits04", directory=None):
 
 
 def load_base(name="digits04", directory=None, up_to=FEATURES):
-    """The source model without its classifier: image -> ``up_to``'s output (a fresh copy).
+    """Return the source model without its classifier: image -> ``up_to``'s output (a fresh copy).
 
     By default the output is the 64 ``features``: global average pooling of
     ``conv3`` followed by a batch normalisation learned on the source data, the
     input a transfer model puts a new head on.
+
+    Args:
+        name: a key of :data:`SOURCES`.
+        directory: the folder that holds it (``None``: :data:`WEIGHTS_DIR`).
+        up_to: the name of the last layer kept.
+
+    Returns:
+        A ``keras.Model`` named ``<name>_base``, trainable until frozen.
+
+    Raises:
+        KeyError: ``name`` is not a key of :data:`SOURCES`.
+        FileNotFoundError: the ``.keras`` file is missing.
+        ValueError: the model has no layer called ``up_to``.
+
+    Example:
+        >>> base = load_base()  # doctest: +SKIP
+        >>> base.trainable = False  # doctest: +SKIP
     """
     import keras
 
@@ -228,7 +330,21 @@ def fit_scratch(x, y, epochs, batch_size, validation_data=None, num_classes=None
     """Train the source architecture from random weights on ``(x, y)``: the "from scratch" baseline.
 
     The same network as the source model, the same labels and the same budget
-    as a transfer run, but nothing learned beforehand. Returns ``(model, history)``.
+    as a transfer run, but nothing learned beforehand: compiled with Adam and
+    sparse categorical cross-entropy, trained with ``verbose=0``.
+
+    Args:
+        x: the training images.
+        y: their integer labels.
+        epochs: the epochs to train.
+        batch_size: the batch size.
+        validation_data: ``(x_val, y_val)`` for validation curves, or
+            ``None``.
+        num_classes: the number of classes (``None``: ``max(y) + 1``).
+        learning_rate: Adam's learning rate.
+
+    Returns:
+        ``(model, history)``.
     """
     import keras
 
