@@ -585,3 +585,51 @@ def test_numpys_c_correlation_is_refused_and_an_honest_dataclass_helper_is_not(r
                        "                      for j in range(image.shape[1] - kw + 1)]\n"
                        "                     for i in range(image.shape[0] - kh + 1)])\n")
     lab1.check_corr2d(namespace["corr2d"])
+
+
+# ---------------------------------------------------------------- ways round found by trying them
+def test_a_c_function_behind_functools_partial_is_seen():
+    namespace = _cells("import functools\nfrom scipy.signal import _sigtools\n"
+                       "_core = functools.partial(functools.partial(_sigtools._convolve2d))\n",
+                       "def corr2d(image, kernel):\n"
+                       "    return _core(np.asarray(image, float), np.asarray(kernel, float), 0, 0, 0, 0)\n")
+    assert static_violations(namespace["corr2d"], LOOPS) == ["scipy.signal._convolve2d"]
+    namespace = _cells("import functools\nimport numpy\n"
+                       "_row = functools.partial(getattr(numpy, '_core', numpy).multiarray.correlate2)\n",
+                       "def corr2d(image, kernel):\n    return _row(image[0], kernel[0], 0)\n")
+    assert static_violations(namespace["corr2d"], LOOPS)
+
+
+def test_a_c_function_with_a_rewritten_module_name_is_still_where_it_lives():
+    from scipy.signal import _sigtools
+
+    stated = _sigtools._convolve2d.__module__
+    namespace = _cells("from scipy.signal import _sigtools\n_core = _sigtools._convolve2d\n",
+                       "def corr2d(image, kernel):\n"
+                       "    return _core(np.asarray(image, float), np.asarray(kernel, float), 0, 0, 0, 0)\n")
+    try:
+        _sigtools._convolve2d.__module__ = "mytools"
+        assert static_violations(namespace["corr2d"], LOOPS) == ["scipy.signal._convolve2d"]
+        rules = Forbidden("write the loops yourself", modules=("scipy.signal",))
+        with pytest.raises(CheckFailed, match=r"`scipy\.signal\._convolve2d` is not allowed here"):
+            by_hand("Exercise 1 (corr2d)", namespace["corr2d"], rules)(np.ones((3, 3)), np.ones((2, 2)))
+    finally:
+        _sigtools._convolve2d.__module__ = stated
+
+
+def test_another_process_and_pandas_windows_are_refused():
+    namespace = _cells("import os, sys\nimport pandas as pd\n",
+                       "def corr2d(image, kernel):\n"
+                       "    os.waitpid(os.posix_spawnp(sys.executable, [sys.executable, '-c', 'pass'], {}), 0)\n"
+                       "    return np.zeros((2, 2))\n",
+                       "def pool(x, size):\n    return pd.DataFrame(x).rolling(size).max().to_numpy()\n")
+    assert static_violations(namespace["corr2d"], LOOPS) == ["posix.posix_spawnp"]
+    assert static_violations(namespace["pool"], LOOPS) == ["pandas.DataFrame"]
+
+
+def test_a_random_generator_made_inside_an_honest_function_is_allowed():
+    from cnncourse.checks.by_hand import NUMPY_ONLY
+
+    namespace = _cells("def noisy(x):\n    rng = np.random.default_rng(7)\n    return x + rng.random(x.shape)\n")
+    out = by_hand("Exercise 5 (dropout_forward)", namespace["noisy"], NUMPY_ONLY)(np.zeros(3))
+    assert np.allclose(out, np.random.default_rng(7).random(3))
