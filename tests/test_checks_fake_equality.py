@@ -120,3 +120,11 @@ def test_lab6_hidden_test_reads_the_more_efficient_network_as_what_it_is():
         _run_hidden("lab6-architectures", "test_efficiency", {"results": results,
                                                              "more_efficient": AlwaysEqualStr("mini-ResNet")})
     _run_hidden("lab6-architectures", "test_efficiency", {"results": results, "more_efficient": "mini-VGG"})
+
+
+def test_lab6_visible_efficiency_check_reads_the_answer_as_what_it_is():
+    results = {"mini-VGG": {"accuracy": 0.9, "params": 1000}, "mini-ResNet": {"accuracy": 0.9, "params": 5000}}
+    per_k = {k: r["accuracy"] / (r["params"] / 1000) for k, r in results.items()}
+    with pytest.raises(CheckFailed, match="other network"):
+        lab6.check_efficiency(results, per_k, AlwaysEqualStr("mini-ResNet"))
+    lab6.check_efficiency(results, per_k, "mini-VGG")

@@ -249,3 +249,44 @@ def test_hidden_train_model_test_uses_other_epochs_and_batch_size(ref):
     lab4.check_train_model(fits_for_two_epochs, ref["build_lenet5"])
     with pytest.raises(CheckFailed, match=r"Exercise 2 \(train_model\): a hidden test failed"):
         _run_hidden({"train_model": fits_for_two_epochs, "build_lenet5": ref["build_lenet5"]}, "test_train_model")
+
+
+def _notebook_cells(*sources_, **names):
+    """Run cells as IPython does (their source readable through linecache), in one namespace."""
+    import linecache
+
+    namespace = {"np": np, "keras": keras, "layers": layers, "__name__": "__main__", **names}
+    for number, source in enumerate(sources_):
+        name = f"<lab4-cell-{id(sources_)}-{number}>"
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        exec(compile(source, name, "exec"), namespace)
+    return namespace
+
+
+def test_the_checks_own_oracle_and_specification_are_no_answers():
+    cells = _notebook_cells(
+        "from cnncourse.checks.lab4 import _oracle_pair\n"
+        "def most_confused_pair(cm):\n    return tuple(int(v) for v in _oracle_pair(cm))\n",
+        "from cnncourse.checks.lab4 import lenet_spec as _spec\n"
+        "def build_lenet5(input_shape, num_classes, activation='sigmoid'):\n"
+        "    make = {'Conv2D': lambda s: layers.Conv2D(s.config['filters'], s.config['kernel_size'],"
+        " padding=s.config['padding'], activation=s.activation),\n"
+        "            'AveragePooling2D': lambda s: layers.AveragePooling2D(s.config['pool_size'], s.config['strides']),\n"
+        "            'Flatten': lambda s: layers.Flatten(),\n"
+        "            'Dense': lambda s: layers.Dense(s.config['units'], activation=s.activation)}\n"
+        "    return keras.Sequential([keras.Input(shape=input_shape)]"
+        " + [make[s.kind](s) for s in _spec(input_shape, num_classes, activation)])\n")
+    with pytest.raises(CheckFailed, match="cnncourse.checks"):
+        lab4.check_most_confused_pair(cells["most_confused_pair"])
+    with pytest.raises(CheckFailed, match="cnncourse.checks"):
+        lab4.check_build_lenet5(cells["build_lenet5"])
+
+
+def test_a_dense_network_earns_nothing_in_the_graded_lenet_runs(ref):
+    def build_lenet5(input_shape, num_classes, activation="sigmoid"):
+        return keras.Sequential([keras.Input(shape=input_shape), layers.Flatten(), layers.Dense(128, "relu"),
+                                 layers.Dense(num_classes, activation="softmax")])
+
+    for check in (lab4.check_lenet_accuracy, lab4.check_overfit_tiny):
+        with pytest.raises(CheckFailed, match="trains LeNet-5, and build_lenet5 builds another network"):
+            check(build_lenet5, ref["train_model"])

@@ -270,3 +270,21 @@ def test_hidden_experiment_test_wants_a_run_per_seed(ref):
     copied = dict(namespace, results={"transfer": [runs[0], runs[0]], "scratch": runs})
     with pytest.raises(CheckFailed, match="a run of its own"):
         exec(sources.hidden_tests("lab7-transfer", "test_experiment"), copied)
+
+
+def test_the_flags_the_check_expects_are_no_answer():
+    import linecache
+
+    source = ("from cnncourse.checks import lab7 as _lab7\n"
+              "def unfreeze_top(base, n_layers):\n"
+              "    base.trainable = True\n"
+              "    flags = _lab7._expected_flags(base, n_layers)\n"
+              "    for layer in base.layers:\n"
+              "        layer.trainable = flags.get(layer.name, False)\n"
+              "    return base\n")
+    name = "<lab7-unfreeze-shortcut>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    namespace = {"__name__": "__main__"}
+    exec(compile(source, name, "exec"), namespace)
+    with pytest.raises(CheckFailed, match="cnncourse.checks"):
+        lab7.check_unfreeze_top(namespace["unfreeze_top"])

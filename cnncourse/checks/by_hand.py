@@ -547,6 +547,32 @@ def _settle(value, depth=0):
     return array
 
 
+def by_source(exercise, fn, rules):
+    """Hold a student's function to an exercise's rules by reading its source only (no watch while it runs).
+
+    For functions that train a model: watching every call of a Keras training loop would slow it
+    many times over. What the source (and the notebook functions it uses) names is refused.
+
+    Args:
+        exercise: the exercise's name as feedback shows it.
+        fn: the student's function.
+        rules: a :class:`Forbidden`.
+
+    Returns:
+        ``fn`` itself, when its source names nothing forbidden.
+
+    Raises:
+        Refused: the source of ``fn`` (or of a notebook function it uses) names something forbidden.
+
+    Example:
+        >>> train_model = by_source("Exercise 2 (train_model)", train_model, OWN_WORK)  # doctest: +SKIP
+    """
+    names = static_violations(fn, rules)
+    if names:
+        raise _refusal(exercise, rules, names[0])
+    return fn
+
+
 def by_hand(exercise, fn, rules):
     """Hold a student's function to an exercise's :class:`Forbidden` rules.
 

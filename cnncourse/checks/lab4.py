@@ -17,13 +17,17 @@ from __future__ import annotations
 import numpy as np
 
 from . import training
-from .architecture import LayerSpec, check_architecture
+from .architecture import LayerSpec, check_architecture, layer_kind
+from .by_hand import OWN_WORK, by_hand, by_source
 from .core import CheckFailed, call, expect_equal, passed
 from .hidden import hidden_for
 
 EXERCISES = {"build_lenet5": "Exercise 1 (build_lenet5)", "train_model": "Exercise 2 (train_model)",
              "most_confused_pair": "Exercise 3 (most_confused_pair)", "my_pair": "Exercise 3 (my_pair)"}
-hidden = hidden_for(EXERCISES, {})
+BY_HAND = {"build_lenet5": OWN_WORK, "most_confused_pair": OWN_WORK, "my_pair": OWN_WORK}
+"""The course's own code (its LeNet specification, its confusion oracle) is no answer; training functions are
+held to the same rule by their source alone (:func:`~cnncourse.checks.by_hand.by_source`)."""
+hidden = hidden_for(EXERCISES, BY_HAND)
 
 LAB = "lab4-first-cnn"
 DIGIT_SIZE = 28
@@ -97,6 +101,7 @@ def check_build_lenet5(build_lenet5):
             or a model that differs from LeNet-5.
     """
     ex = EXERCISES["build_lenet5"]
+    build_lenet5 = by_hand(ex, build_lenet5, OWN_WORK)
     cases = [((28, 28, 1), 10, "sigmoid"), ((28, 28, 1), 10, "relu"), ((32, 32, 3), 5, "tanh")]
     for input_shape, num_classes, activation in cases:
         model = training.build(ex, build_lenet5, input_shape, num_classes, activation,
@@ -146,6 +151,7 @@ def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
 
     x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
     x_tr, y_tr, x_va, y_va = x[:64], y[:64], x[64:96], y[64:96]
+    train_model = by_source(ex, train_model, OWN_WORK)
     model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
     h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, epochs, batch_size)
     if not isinstance(h, keras.callbacks.History):
@@ -234,6 +240,29 @@ def measure_lenet_accuracy(build_lenet5, train_model, seed=training.CHECK_SEED, 
                             train_fn=train_model, seed=seed, validation=True, val_size=VAL_SIZE)
 
 
+LENET_KINDS = ("Conv2D", "pool", "Conv2D", "pool", "Flatten", "Dense", "Dense", "Dense")
+"""LeNet-5's layers, as the graded runs require them: two convolutions each pooled, then three dense layers."""
+
+
+def _graded_pair(ex, build_lenet5, train_model):
+    """The student's builder and training function for a graded run: a LeNet, and no course code inside.
+
+    The accuracy a graded run measures is LeNet-5's: a builder whose network is not a LeNet (a
+    dense network reaches the same accuracy on the digits) earns nothing here, whatever exercise 1
+    gave it. Details (padding, widths, activations) are exercise 1's to judge.
+    """
+    build_lenet5 = by_hand(ex, build_lenet5, OWN_WORK)
+    train_model = by_source(ex, train_model, OWN_WORK)
+    model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
+    kinds = tuple("pool" if k in ("AveragePooling2D", "MaxPooling2D") else k
+                  for k in map(layer_kind, model.layers) if k not in ("InputLayer", "Dropout", "Activation"))
+    if kinds != LENET_KINDS:
+        raise CheckFailed(ex, "the graded run trains LeNet-5, and build_lenet5 builds another network.",
+                          expected=" -> ".join(LENET_KINDS), found=" -> ".join(kinds),
+                          hint="Make exercise 1's check pass first.")
+    return build_lenet5, train_model
+
+
 def check_lenet_accuracy(build_lenet5, train_model):
     """Retrain the student's LeNet-5 (ReLU) with their ``train_model``; report held-out accuracy.
 
@@ -256,6 +285,7 @@ def check_lenet_accuracy(build_lenet5, train_model):
         CheckFailed: the model or the training run is not right.
     """
     ex = "Exercise 2 (LeNet-5 trained)"
+    build_lenet5, train_model = _graded_pair(ex, build_lenet5, train_model)
     res = measure_lenet_accuracy(build_lenet5, train_model, exercise=ex)
     return training.report(ex, f"held-out accuracy after {res.n_train} training digits", res.accuracy,
                            LAB, "lenet", seconds=res.seconds)
@@ -320,6 +350,7 @@ def check_overfit_tiny(build_lenet5, train_model):
     from cnncourse.runtime import budget
 
     ex = "Sanity check (overfit a tiny subset)"
+    build_lenet5, train_model = _graded_pair(ex, build_lenet5, train_model)
     acc = measure_overfit(build_lenet5, train_model, exercise=ex)
     n = budget("lab4.overfit").samples
     return training.report(ex, f"training accuracy on {n} memorised digits", acc, LAB, "overfit")
@@ -366,6 +397,7 @@ def check_most_confused_pair(most_confused_pair, seed=4):
             crashes or returns something that is not a pair of indices.
     """
     ex = EXERCISES["most_confused_pair"]
+    most_confused_pair = by_hand(ex, most_confused_pair, OWN_WORK)
     rng = np.random.default_rng(seed)
     for n in (2, 3, 5, 10, 10):
         cm = rng.random((n, n))
