@@ -352,3 +352,58 @@ def test_a_cnn_built_for_one_input_only_fails_the_hidden_test(ref):
     with pytest.raises(CheckFailed, match=r"Exercise 6 \(build_regularized_cnn\): a hidden test failed"):
         exec(sources.hidden_tests("lab5-regularization", "test_regularized_cnn"),
              dict(ref, build_regularized_cnn=fixed_input))
+
+
+def _tiny_dropout(cls, cfg):
+    return cls, {**cfg, "rate": 1e-6} if cls.__name__ == "Dropout" else cfg
+
+
+def _tiny_l2(cls, cfg):
+    if cfg.get("kernel_regularizer") is not None:
+        return cls, {**cfg, "kernel_regularizer": keras.regularizers.l2(1e-12)}
+    return cls, cfg
+
+
+def _tiny_factors(cfg):
+    return {**cfg, **{key: 1e-6 for key in ("factor", "height_factor", "width_factor")
+                      if isinstance(cfg.get(key), (int, float)) and cfg[key]}}
+
+
+def _tiny_augment(cls, cfg):
+    """The augmenter (a nested Sequential) with every size factor at 1e-6."""
+    if issubclass(cls, keras.Sequential):
+        cfg = {**cfg, "layers": [{**spec, "config": _tiny_factors(spec["config"])} for spec in cfg["layers"]]}
+    return cls, cfg
+
+
+@pytest.mark.parametrize("wrong, match", [(_cnn_with(_tiny_dropout), "dropout drops almost nothing"),
+                                          (_cnn_with(_tiny_l2), "L2 factor this small"),
+                                          (_cnn_with(_tiny_augment), "augmentation this small")],
+                         ids=["dropout-1e-6", "l2-1e-12", "augment-1e-6"])
+def test_regularisation_in_name_only_fails_the_structure_check(ref, wrong, match):
+    with pytest.raises(CheckFailed, match=match):
+        lab5.check_regularized_cnn(wrong(ref["build_regularized_cnn"]))
+
+
+def test_an_l2_regulariser_set_after_building_is_seen_to_do_nothing(ref):
+    def build(input_shape, num_classes):
+        model = _cnn_with(_no_l2)(ref["build_regularized_cnn"])(input_shape, num_classes)
+        for layer in model.layers:
+            if isinstance(layer, layers.Conv2D):
+                layer.kernel_regularizer = keras.regularizers.l2(1e-3)  # read by a report, never applied
+        return model
+
+    with pytest.raises(CheckFailed, match="adds no penalty to the loss"):
+        lab5.check_regularized_cnn(build)
+
+
+def test_a_network_that_learns_nothing_earns_nothing_for_its_small_gap(capsys):
+    from cnncourse import calibration
+
+    def constant(input_shape, num_classes):
+        return keras.Sequential([keras.Input(shape=input_shape), layers.Flatten(),
+                                 layers.Lambda(lambda t: t * 0.0), layers.Dense(num_classes, activation="softmax")])
+
+    accuracy, gap = lab5.check_regularized_training(constant)
+    assert calibration.grade("lab5-regularization", "gap", gap, 2, profile="fast") == 0
+    assert "counts only for a network that learns" in capsys.readouterr().out

@@ -534,6 +534,24 @@ def check_grid_search(grid_search):
 # --------------------------------------------------------------------------
 # The regularised CNN
 # --------------------------------------------------------------------------
+MIN_DROPOUT = 0.1
+MIN_L2 = 1e-5
+MIN_AUGMENT = 0.01
+"""The least regularisation that counts as regularisation (the lab asks for far more)."""
+
+
+def _augment_factors(layer):
+    """The non-zero size factors of a random augmentation layer's config (flips have none)."""
+    cfg = layer.get_config()
+    out = []
+    for key in ("factor", "height_factor", "width_factor"):
+        value = cfg.get(key)
+        for v in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v != 0:
+                out.append(float(v))
+    return out
+
+
 def regularization_report(model):
     """Return what regularisation a model has: dropout rates, L2 factors, augmentation layers.
 
@@ -605,9 +623,25 @@ def check_regularized_cnn(build_regularized_cnn):
     if not rep["dropout"] or not all(0.0 < r < 1.0 for r in rep["dropout"]):
         raise CheckFailed(ex, "the model needs at least one Dropout layer with a rate between 0 and 1.",
                           found=rep["dropout"])
+    if max(rep["dropout"]) < MIN_DROPOUT:
+        raise CheckFailed(ex, f"dropout drops almost nothing: use a rate of at least {MIN_DROPOUT} somewhere.",
+                          found=rep["dropout"])
     if not rep["l2"]:
         raise CheckFailed(ex, "use an L2 penalty on the weights of some layers.",
                           hint="kernel_regularizer=keras.regularizers.l2(...) on Conv2D / Dense layers.")
+    if max(rep["l2"]) < MIN_L2:
+        raise CheckFailed(ex, f"an L2 factor this small changes nothing: use at least {MIN_L2:g} somewhere.",
+                          found=rep["l2"])
+    model(x[:2], training=False)
+    if not model.losses:
+        raise CheckFailed(ex, "the model has L2 regularisers but adds no penalty to the loss: set "
+                              "kernel_regularizer when you create each layer (setting it afterwards does nothing).",
+                          found="model.losses is empty")
+    weak = [(layer.name, f) for layer in _all_layers(model) if type(layer).__name__ in AUGMENT_LAYERS
+            for f in _augment_factors(layer) if abs(f) < MIN_AUGMENT]
+    if weak:
+        raise CheckFailed(ex, "an augmentation this small changes nothing: every factor should be at least "
+                              f"{MIN_AUGMENT}.", found=weak, hint="Use your augmenter from Exercise 1.")
     if not any(type(layer).__name__ == "Conv2D" for layer in _all_layers(model)):
         raise CheckFailed(ex, "a CNN needs Conv2D layers.")
     passed(ex, f"augmentation ({len(rep['augment'])} layers), dropout {rep['dropout']}, "
@@ -671,5 +705,12 @@ def check_regularized_training(build_regularized_cnn):
     res = measure_regularized(build_regularized_cnn, exercise=ex)
     training.report(ex, "validation accuracy", res.accuracy, LAB, "regularized", seconds=res.seconds)
     gap = training.generalisation_gap(res.history)
+    learns = training.bar(LAB, "regularized")
+    floor = learns[1] if learns and learns[1] is not None else (learns[0] if learns else None)
+    if floor is not None and res.accuracy <= floor:
+        # A network that learns nothing has no gap either: the gap counts for one that learns.
+        print(f"  the gap ({gap:.3f}) counts only for a network that learns: validation accuracy {res.accuracy:.3f} "
+              f"is not above {floor:.3f}, so the gap earns nothing.")
+        return res.accuracy, float("inf")
     training.report(ex, "train-minus-validation accuracy over the last 3 epochs", gap, LAB, "gap")
     return res.accuracy, gap
