@@ -111,3 +111,16 @@ def test_notebooks_show_the_feedback_not_the_checker_source():
     shown = err._render_traceback_()
     assert shown[0] == "\u2718 Exercise 2 (make_kernel): the weights should sum to 0."
     assert shown[1:] == ["  expected: 0.0", "  found:    1.0"]
+
+
+def test_a_missing_layer_is_reported_even_when_activations_are_not_compared():
+    keras = pytest.importorskip("keras")
+    from cnncourse.checks.architecture import LayerSpec, compare
+
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="relu")])
+    expected = [LayerSpec("Dense", (3,), activation="relu"), LayerSpec("Dense", (2,), activation="softmax")]
+    problems = compare(model, expected, check_activation=False)
+    assert len(problems) == 1 and problems[0].startswith("missing layer #2")
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="tanh")])
+    assert compare(model, expected[:1], check_activation=False) == []
+    assert compare(model, expected[:1]) != []

@@ -446,6 +446,6 @@ def report(exercise, what, value, lab, check, seconds=None, unit=""):
     else:
         part = ""
         if partial is not None:
-            part = f" Between {partial:.3f} and the bar earns half the points."
+            part = f" {'Above' if higher else 'Below'} {partial:.3f} (and short of the bar) earns half the points."
         print(line + f": not reached yet.{part}")
     return value
