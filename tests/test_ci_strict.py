@@ -25,3 +25,16 @@ def test_a_skip_fails_only_a_strict_run(tmp_path, name, strict):
                            str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert "1 passed" in proc.stdout, proc.stdout
     assert proc.returncode == (1 if strict else 0), proc.stdout
+
+
+def test_a_group_of_tests_runs_on_one_worker(tmp_path):
+    """setup.sh runs ``--dist loadgroup`` so that a module's heavy fixture (a graded class) is built once."""
+    (tmp_path / "test_grouped.py").write_text(
+        "import os, pytest\npytestmark = pytest.mark.xdist_group('heavy')\n\n"
+        "@pytest.mark.parametrize('i', range(8))\ndef test_member(i):\n"
+        "    print('WORKER', os.environ['PYTEST_XDIST_WORKER'])\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-rA", "-p",
+                           "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    workers = {line.split()[1] for line in proc.stdout.splitlines() if line.startswith("WORKER ")}
+    assert "8 passed" in proc.stdout and len(workers) == 1, proc.stdout[-2000:]
