@@ -82,8 +82,9 @@ case "$job" in
         install_python "cpu,test" "dask,postgres"
         install_system_test_packages
         export CNNCOURSE_PROFILE="${CNNCOURSE_PROFILE:-fast}"
-        echo ">>> linting the code and the notebooks (ruff; rules in pyproject.toml)"
+        echo ">>> linting the code and the notebooks, checking the code's format (ruff; rules in pyproject.toml)"
         ruff check --quiet .
+        ruff format --check --quiet .
         echo ">>> type-checking (mypy: the grading engine strictly, the rest gradually; pyproject.toml)"
         mypy
         echo ">>> checking that release/ is generated from source/"

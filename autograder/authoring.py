@@ -28,8 +28,14 @@ SCHEMA = 3
 
 
 def _meta(grade_id, **flags):
-    meta = {"grade_id": grade_id, "schema_version": SCHEMA,
-            "grade": False, "locked": False, "solution": False, "task": False}
+    meta = {
+        "grade_id": grade_id,
+        "schema_version": SCHEMA,
+        "grade": False,
+        "locked": False,
+        "solution": False,
+        "task": False,
+    }
     meta.update(flags)
     return {"nbgrader": meta}
 

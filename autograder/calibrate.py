@@ -40,13 +40,24 @@ def calibrate_check(lab, name, spec, profile, seeds, log=print):
     if not getattr(spec, "weak_must_fail", True):
         # A property bar set by the reference alone; weak answers are only reported.
         shown = "; ".join(f"{k}: " + ", ".join(f"{v:.3f}" for v in vals) for k, vals in weak.items())
-        notes = (notes + (" " if notes else "") + f"Measured for information, not required to fail: {shown}.")
+        notes = notes + (" " if notes else "") + f"Measured for information, not required to fail: {shown}."
         weak = {}
     threshold, margin, partial = place_threshold(reference, weak, spec.higher_is_better, spec.min_margin)
-    rec = Record(lab=lab, check=name, profile=profile, metric=spec.metric, reference=reference, weak=weak,
-                 threshold=round(threshold, 4), partial=None if partial is None else round(partial, 4),
-                 margin=round(margin, 4), higher_is_better=spec.higher_is_better, seeds=list(seeds),
-                 budget=dataclasses.asdict(budget(spec.budget, profile)), notes=notes)
+    rec = Record(
+        lab=lab,
+        check=name,
+        profile=profile,
+        metric=spec.metric,
+        reference=reference,
+        weak=weak,
+        threshold=round(threshold, 4),
+        partial=None if partial is None else round(partial, 4),
+        margin=round(margin, 4),
+        higher_is_better=spec.higher_is_better,
+        seeds=list(seeds),
+        budget=dataclasses.asdict(budget(spec.budget, profile)),
+        notes=notes,
+    )
     save_record(rec)
     log(rec.summary())
     return rec
@@ -54,12 +65,19 @@ def calibrate_check(lab, name, spec, profile, seeds, log=print):
 
 def add_arguments(parser):
     parser.add_argument("lab", help="lab id, e.g. lab4-first-cnn")
-    parser.add_argument("--profile", choices=("fast", "full"), default="fast",
-                        help="the profile whose budget the runs use (default: fast)")
+    parser.add_argument(
+        "--profile",
+        choices=("fast", "full"),
+        default="fast",
+        help="the profile whose budget the runs use (default: fast)",
+    )
     parser.add_argument("--seeds", type=int, default=MIN_SEEDS, help=f"seeds 0..N-1 (at least {MIN_SEEDS})")
     parser.add_argument("--check", action="append", help="only these checks (repeatable)")
-    parser.add_argument("--course-dir", default=None,
-                        help="course directory whose source/ holds the reference solutions (default: the current one)")
+    parser.add_argument(
+        "--course-dir",
+        default=None,
+        help="course directory whose source/ holds the reference solutions (default: the current one)",
+    )
 
 
 def run(args):
@@ -73,8 +91,10 @@ def run(args):
     try:
         spec_module = importlib.import_module(module_name(args.lab))
     except ModuleNotFoundError:
-        print(f"error: no calibration spec for {args.lab!r} (expected the module {module_name(args.lab)}).",
-              file=sys.stderr)
+        print(
+            f"error: no calibration spec for {args.lab!r} (expected the module {module_name(args.lab)}).",
+            file=sys.stderr,
+        )
         return 2
     if args.course_dir:
         os.chdir(args.course_dir)  # the references are read from this course's source/

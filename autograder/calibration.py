@@ -52,9 +52,11 @@ def place_threshold(reference, weak, higher_is_better=True, min_margin=0.02):
         return sign * threshold, min_margin, None
     gap = worst_ref - best_weak
     if gap < 2 * min_margin:
-        raise ValueError(f"reference worst ({sign * worst_ref:.4f}) and best weak answer "
-                         f"({sign * best_weak:.4f}) are only {gap:.4f} apart; need at least "
-                         f"{2 * min_margin:.4f}.")
+        raise ValueError(
+            f"reference worst ({sign * worst_ref:.4f}) and best weak answer "
+            f"({sign * best_weak:.4f}) are only {gap:.4f} apart; need at least "
+            f"{2 * min_margin:.4f}."
+        )
     threshold = best_weak + gap / 2
     return sign * threshold, gap / 2, sign * best_weak
 
@@ -77,4 +79,3 @@ def problems(rec, min_margin=0.02):
     if rec.partial is not None and sign * rec.partial > sign * rec.threshold:
         out.append("the partial-credit bar is above the full-credit bar")
     return out
-

@@ -43,16 +43,17 @@ def course_root(path: str | Path | None = None) -> Path:
     """
     root = Path(path).expanduser() if path is not None else Path.cwd()
     if not (root / "nbgrader_config.py").is_file():
-        raise CourseError(f"{root.resolve()} is not a course directory (it has no nbgrader_config.py): "
-                          "run this in the course directory, or pass --course-dir DIR.")
+        raise CourseError(
+            f"{root.resolve()} is not a course directory (it has no nbgrader_config.py): "
+            "run this in the course directory, or pass --course-dir DIR."
+        )
     return root.resolve()
 
 
 def list_labs(root=None):
     """Assignment ids that have a source notebook, sorted."""
     root = course_root(root)
-    return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
-                  if p.stem == p.parent.name)
+    return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
 def _nbgrader(args, cwd, env=None, timeout=None):
@@ -61,8 +62,14 @@ def _nbgrader(args, cwd, env=None, timeout=None):
     # nbgrader runs `alembic` from PATH: make this interpreter's scripts come first.
     scripts = os.path.dirname(sys.executable)
     full_env["PATH"] = scripts + os.pathsep + full_env.get("PATH", "")
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=str(cwd), env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=str(cwd),
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def make_course_copy(dest: str | Path, labs: Iterable[str], root: str | Path | None = None) -> Path:
@@ -75,8 +82,12 @@ def make_course_copy(dest: str | Path, labs: Iterable[str], root: str | Path | N
         src = root / "source" / lab
         if not src.exists():
             raise CourseError(f"No source for {lab!r}: expected {src}/{lab}.ipynb.")
-        shutil.copytree(src, dest / "source" / lab, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(
+            src,
+            dest / "source" / lab,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
     return dest
 
 
@@ -137,8 +148,9 @@ def release(labs=None, check=False, root=None, workdir=None):
     labs = list(labs) if labs else list_labs(root)
     unknown = [lab for lab in labs if not (root / "source" / lab / f"{lab}.ipynb").exists()]
     if unknown:
-        raise CourseError(f"No source notebook for {', '.join(unknown)}. "
-                          f"Known labs: {', '.join(list_labs(root)) or '(none)'}.")
+        raise CourseError(
+            f"No source notebook for {', '.join(unknown)}. Known labs: {', '.join(list_labs(root)) or '(none)'}."
+        )
     results = []
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         course = make_course_copy(Path(tmp) / "course", labs, root) if check else root
@@ -171,8 +183,9 @@ def perfect_submission(source_nb: str | Path, release_nb: str | Path) -> nbforma
     """The released notebook with every answer cell filled in from the source's solution."""
     source = nbformat.read(str(source_nb), as_version=NB_VERSION)
     released = nbformat.read(str(release_nb), as_version=NB_VERSION)
-    answers = {_grade_id(c): c.source for c in source.cells
-               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    answers = {
+        _grade_id(c): c.source for c in source.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
     out = copy.deepcopy(released)
     for cell in out.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -186,8 +199,9 @@ def blank_submission(release_nb: str | Path) -> nbformat.NotebookNode:
     return nbformat.read(str(release_nb), as_version=NB_VERSION)
 
 
-def write_submission(course_dir: str | Path, lab: str, student: str, notebook: nbformat.NotebookNode | bytes | str
-                     ) -> Path:
+def write_submission(
+    course_dir: str | Path, lab: str, student: str, notebook: nbformat.NotebookNode | bytes | str
+) -> Path:
     """Place a notebook (a NotebookNode, or raw bytes/str for broken files) as a student's submission."""
     folder = Path(course_dir) / "submitted" / student / lab
     folder.mkdir(parents=True, exist_ok=True)
@@ -229,8 +243,10 @@ def autograde(course_dir, lab, students=None, timeout=None, env=None):
         if g.score is None:
             g.reason = _reason_from_log(proc.stdout + proc.stderr, sid)
     if students:
-        grades = {s: grades.get(s, StudentGrade(s, None, 0.0, reason=_reason_from_log(
-            proc.stdout + proc.stderr, s))) for s in students}
+        grades = {
+            s: grades.get(s, StudentGrade(s, None, 0.0, reason=_reason_from_log(proc.stdout + proc.stderr, s)))
+            for s in students
+        }
     return grades
 
 

@@ -33,18 +33,28 @@ def add_arguments(parser):
     from autograder.grading.runner import COUNT, SECONDS, SIZE
 
     parser.add_argument("--lab", default=DEFAULT_LAB, help=f"lab to grade (default: {DEFAULT_LAB})")
-    parser.add_argument("--output", default="demo-output",
-                        help="folder for the demo's course copy and report (default: ./demo-output)")
+    parser.add_argument(
+        "--output", default="demo-output", help="folder for the demo's course copy and report (default: ./demo-output)"
+    )
     parser.add_argument("--workers", type=COUNT, default=2, help="parallel workers (default: 2)")
     parser.add_argument("--backend", choices=["local", "dask"], default="local")
-    parser.add_argument("--only", default=None, metavar="KINDS",
-                        help="comma-separated subset of the sample class, e.g. perfect,crashing "
-                             f"(default: {','.join(DEFAULT_KINDS)})")
-    parser.add_argument("--cell-timeout", type=SECONDS, default=None, metavar="S",
-                        help=f"seconds a cell may run (default: {DEMO_CELL_TIMEOUT} s for a lab without training, "
-                             "else the profile's limit)")
-    parser.add_argument("--memory-limit", type=SIZE, default="2.5G", metavar="SIZE",
-                        help="memory a submission may use (default: 2.5G)")
+    parser.add_argument(
+        "--only",
+        default=None,
+        metavar="KINDS",
+        help=f"comma-separated subset of the sample class, e.g. perfect,crashing (default: {','.join(DEFAULT_KINDS)})",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=SECONDS,
+        default=None,
+        metavar="S",
+        help=f"seconds a cell may run (default: {DEMO_CELL_TIMEOUT} s for a lab without training, "
+        "else the profile's limit)",
+    )
+    parser.add_argument(
+        "--memory-limit", type=SIZE, default="2.5G", metavar="SIZE", help="memory a submission may use (default: 2.5G)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -107,8 +117,9 @@ def run(args):
     # The defaults of every grading run (Limits.default), with the demo's shorter cell limit and memory.
     limits = Limits.default(args.workers or 1, cell_timeout=cell, memory=parse_size(args.memory_limit))
     try:
-        summary = grade_class(c, args.lab, workers=args.workers, backend=args.backend, limits=limits,
-                              progress=not args.no_progress)
+        summary = grade_class(
+            c, args.lab, workers=args.workers, backend=args.backend, limits=limits, progress=not args.no_progress
+        )
     except GradingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

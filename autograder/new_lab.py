@@ -30,36 +30,50 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 def template(lab, title):
     """The source notebook of a new lab: one exercise with its visible check and hidden test."""
     ex = "Exercise 1 (relu)"
-    return authoring.notebook([
-        authoring.markdown(f"""
+    return authoring.notebook(
+        [
+            authoring.markdown(
+                f"""
             # {title}
 
             What this lab teaches, in two or three sentences, and which lecture it follows.
 
             Run each check cell after you write a function: it prints a ✔ line, or says what it
             expected and what it found. Hidden tests run more cases when the lab is graded.
-            """, "intro"),
-        authoring.code("""
+            """,
+                "intro",
+            ),
+            authoring.code(
+                """
             import numpy as np
             import matplotlib.pyplot as plt
 
             from cnncourse import plots
             from cnncourse.checks import call, expect_array, passed
-            """, "imports"),
-        authoring.markdown(f"""
+            """,
+                "imports",
+            ),
+            authoring.markdown(
+                f"""
             ## 1. A first exercise
 
             Short text, then a figure, then the exercise. **{ex}.** Write `relu(x)`, the
             element-wise $\\max(x, 0)$ of an array.
-            """, "md-relu"),
-        authoring.solution("""
+            """,
+                "md-relu",
+            ),
+            authoring.solution(
+                """
             def relu(x):
                 \"\"\"Element-wise max(x, 0) of an array.\"\"\"
                 ### BEGIN SOLUTION
                 return np.maximum(np.asarray(x, dtype=float), 0.0)
                 ### END SOLUTION
-            """, "relu"),
-        authoring.tests(f"""
+            """,
+                "relu",
+            ),
+            authoring.tests(
+                f"""
             found = call("{ex}", relu, np.array([-2.0, -0.5, 0.0, 1.5]))
             expect_array("{ex}", found, np.array([0.0, 0.0, 0.0, 1.5]), hint="Negative values become 0.")
             passed("{ex}", "right on the visible case")
@@ -69,19 +83,24 @@ def template(lab, title):
             assert _y.shape == _x.shape, "relu must keep the input's shape"
             assert np.array_equal(_y, np.where(_x > 0, _x, 0.0)), "relu is wrong on a random 3-D array"
             ### END HIDDEN TESTS
-            """, "test_relu", points=1),
-    ])
+            """,
+                "test_relu",
+                points=1,
+            ),
+        ]
+    )
 
 
 def demo(lab, title):
     """The companion lecture demo: ungraded, runs as it is."""
-    return authoring.notebook([
-        authoring.markdown(f"""
+    return authoring.notebook(
+        [
+            authoring.markdown(f"""
             # {title}: lecture demo
 
             The ideas of `{lab}` shown, not graded: run it top to bottom.
             """),
-        authoring.code("""
+            authoring.code("""
             import numpy as np
             import matplotlib.pyplot as plt
 
@@ -90,7 +109,8 @@ def demo(lab, title):
             plt.title("ReLU")
             plt.show()
             """),
-    ])
+        ]
+    )
 
 
 def new_lab(lab, title=None, root=None):
@@ -100,8 +120,9 @@ def new_lab(lab, title=None, root=None):
         CourseError: the id is not a valid assignment id, or the lab exists already.
     """
     if not ID_PATTERN.match(lab):
-        raise CourseError(f"{lab!r} is not a lab id: use lower-case letters, digits and dashes, "
-                          "e.g. lab9-optimization.")
+        raise CourseError(
+            f"{lab!r} is not a lab id: use lower-case letters, digits and dashes, e.g. lab9-optimization."
+        )
     root = course_root(root)
     source = root / "source" / lab / f"{lab}.ipynb"
     demo_path = root / "labs" / f"{lab}-demo.ipynb"
@@ -127,7 +148,8 @@ def run(args):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Wrote {source}\n  and {demo_path}.")
-    print(f"Next: edit it in JupyterLab, then `cnncourse release {args.lab}` and "
-          f"`cnncourse grade {args.lab}` (the solution must earn full marks).")
+    print(
+        f"Next: edit it in JupyterLab, then `cnncourse release {args.lab}` and "
+        f"`cnncourse grade {args.lab}` (the solution must earn full marks)."
+    )
     return 0
-

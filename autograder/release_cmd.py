@@ -13,8 +13,9 @@ import sys
 
 def add_arguments(parser):
     parser.add_argument("labs", nargs="*", metavar="LAB", help="assignment ids (default: every lab in source/)")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when release/ differs from what nbgrader generates")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when release/ differs from what nbgrader generates"
+    )
     parser.add_argument("--course-dir", default=None, help="course directory (default: the current one)")
 
 
@@ -35,7 +36,9 @@ def run(args):
         print(f"  {r.lab:22s} {state}")
     if args.check and stale:
         names = " ".join(r.lab for r in stale)
-        print(f"release/ is stale for: {names}\nFix: run `cnncourse release {names}` and commit release/.",
-              file=sys.stderr)
+        print(
+            f"release/ is stale for: {names}\nFix: run `cnncourse release {names}` and commit release/.",
+            file=sys.stderr,
+        )
         return 1
     return 0

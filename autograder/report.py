@@ -43,8 +43,11 @@ def add_arguments(parser):
     parser.add_argument("assignment", help="assignment id, e.g. lab1-convolution")
     parser.add_argument("--course-dir", default=None, help="course directory (default: the current one)")
     parser.add_argument("--output", default=None, help="folder for the report (default: reports/ASSIGNMENT)")
-    parser.add_argument("--feedback", action="store_true",
-                        help="also write student feedback (failed hidden tests named, their source hidden)")
+    parser.add_argument(
+        "--feedback",
+        action="store_true",
+        help="also write student feedback (failed hidden tests named, their source hidden)",
+    )
 
 
 def _cell_order(course_dir, assignment, notebook):
@@ -90,16 +93,34 @@ def collect(course_dir, assignment):
                     key = f"{nb.name}:{g.name}" if many else g.name
                     cells[key] = None if g.score is None else float(g.score)
             r = results.get(sub.student_id, {})
-            rows.append({"student": sub.student_id, "status": r.get("status", "ok" if sub.notebooks else "?"),
-                         "score": float(sub.score), "max_score": max_total, "cells": cells,
-                         "seconds": r.get("seconds"), "reason": r.get("reason") or "",
-                         "needs_manual_grade": bool(sub.needs_manual_grade)})
+            rows.append(
+                {
+                    "student": sub.student_id,
+                    "status": r.get("status", "ok" if sub.notebooks else "?"),
+                    "score": float(sub.score),
+                    "max_score": max_total,
+                    "cells": cells,
+                    "seconds": r.get("seconds"),
+                    "reason": r.get("reason") or "",
+                    "needs_manual_grade": bool(sub.needs_manual_grade),
+                }
+            )
     # Submissions the grader failed on (status "error") have no gradebook entry: listed, without a score.
     seen = {r["student"] for r in rows}
     for student, r in sorted(results.items()):
         if student not in seen and r.get("status") == "error":
-            rows.append({"student": student, "status": "error", "score": None, "max_score": max_total, "cells": {},
-                         "seconds": r.get("seconds"), "reason": r.get("reason") or "", "needs_manual_grade": False})
+            rows.append(
+                {
+                    "student": student,
+                    "status": "error",
+                    "score": None,
+                    "max_score": max_total,
+                    "cells": {},
+                    "seconds": r.get("seconds"),
+                    "reason": r.get("reason") or "",
+                    "needs_manual_grade": False,
+                }
+            )
     return questions, rows
 
 
@@ -112,14 +133,18 @@ def write_csv(path, questions, rows):
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "status", "score", "max_score", "percent"]
-                   + [f"{q} (/{m:g})" for q, m in questions] + ["grading_seconds", "reason"])
+        w.writerow(
+            ["student", "status", "score", "max_score", "percent"]
+            + [f"{q} (/{m:g})" for q, m in questions]
+            + ["grading_seconds", "reason"]
+        )
         for r in rows:
             pct = "" if r["score"] is None else f"{100.0 * r['score'] / r['max_score'] if r['max_score'] else 0.0:.1f}"
-            w.writerow([r["student"], r["status"], "" if r["score"] is None else f"{r['score']:g}",
-                        f"{r['max_score']:g}", pct]
-                       + ["" if r["cells"].get(q) is None else f"{r['cells'][q]:g}" for q, _ in questions]
-                       + ["" if r["seconds"] is None else f"{r['seconds']:.1f}", r["reason"]])
+            w.writerow(
+                [r["student"], r["status"], "" if r["score"] is None else f"{r['score']:g}", f"{r['max_score']:g}", pct]
+                + ["" if r["cells"].get(q) is None else f"{r['cells'][q]:g}" for q, _ in questions]
+                + ["" if r["seconds"] is None else f"{r['seconds']:.1f}", r["reason"]]
+            )
     return path
 
 
@@ -204,13 +229,21 @@ def plot_times(rows):
     timed = sorted([r for r in rows if r["seconds"] is not None], key=lambda r: r["seconds"])
     fig, ax = plt.subplots(figsize=(6.4, max(2.4, 0.28 * len(timed) + 1.2)))
     if timed:
-        ax.barh(range(len(timed)), [r["seconds"] for r in timed],
-                color=[colors.get(r["status"], "#999999") for r in timed])
+        ax.barh(
+            range(len(timed)), [r["seconds"] for r in timed], color=[colors.get(r["status"], "#999999") for r in timed]
+        )
         ax.set_yticks(range(len(timed)))
         ax.set_yticklabels([r["student"] for r in timed], fontsize=8 if len(timed) > 20 else 9)
         seen = sorted({r["status"] for r in timed})
-        ax.legend(handles=[Patch(color=colors.get(s, "#999999"), label=s) for s in seen], frameon=False,
-                  fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="status", title_fontsize=8)
+        ax.legend(
+            handles=[Patch(color=colors.get(s, "#999999"), label=s) for s in seen],
+            frameon=False,
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            title="status",
+            title_fontsize=8,
+        )
     else:
         ax.text(0.5, 0.5, "no timings recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("seconds")
@@ -234,26 +267,44 @@ def render_html(assignment, questions, rows):
     """The class report as one self-contained HTML page (plots embedded as PNG)."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
-                             autoescape=jinja2.select_autoescape(["j2", "html"]), trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("autograder", "templates"),
+        autoescape=jinja2.select_autoescape(["j2", "html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["points"] = _points
     graded = _graded(rows)
     pct = [100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in graded]
     times = [r["seconds"] for r in rows if r["seconds"] is not None]
-    summary = {"mean": statistics.mean(pct) if pct else 0.0, "median": statistics.median(pct) if pct else 0.0,
-               "mean_seconds": statistics.mean(times) if times else None}
+    summary = {
+        "mean": statistics.mean(pct) if pct else 0.0,
+        "median": statistics.median(pct) if pct else 0.0,
+        "mean_seconds": statistics.mean(times) if times else None,
+    }
     plots = {}
     question_rows = []
     if rows:
-        plots = {"distribution": plot_distribution(rows), "questions": plot_questions(questions, rows),
-                 "times": plot_times(rows)}
+        plots = {
+            "distribution": plot_distribution(rows),
+            "questions": plot_questions(questions, rows),
+            "times": plot_times(rows),
+        }
         plots = {k: base64.b64encode(v).decode("ascii") for k, v in plots.items()}
-        question_rows = [{"name": q, "points": m, "mean": mean_q, "failed": fail_q}
-                         for (q, m), (_, mean_q, fail_q) in zip(questions, question_stats(questions, rows))]
+        question_rows = [
+            {"name": q, "points": m, "mean": mean_q, "failed": fail_q}
+            for (q, m), (_, mean_q, fail_q) in zip(questions, question_stats(questions, rows))
+        ]
     return env.get_template(TEMPLATE).render(
-        assignment=assignment, questions=questions, rows=rows, failures=[r for r in rows if r["status"] != "ok"],
-        summary=summary, plots=plots, question_rows=question_rows)
+        assignment=assignment,
+        questions=questions,
+        rows=rows,
+        failures=[r for r in rows if r["status"] != "ok"],
+        summary=summary,
+        plots=plots,
+        question_rows=question_rows,
+    )
 
 
 def write_report(course_dir, assignment, output=None, feedback=False):

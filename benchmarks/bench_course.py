@@ -47,8 +47,12 @@ def grade_one_lab(tmp, lab):
     nb = f"{lab}.ipynb"
     course.write_submission(c, lab, "student", sample.make("perfect", c / "source" / lab / nb, release / nb))
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", "1", "--no-progress",
-                           "--no-preflight"], cwd=c, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", "1", "--no-progress", "--no-preflight"],
+        cwd=c,
+        capture_output=True,
+        text=True,
+    )
     wall = time.monotonic() - t0
     results = c / "autograded" / f"{lab}.results.json"
     if proc.returncode != 0 or not results.exists():
@@ -75,15 +79,16 @@ def main(argv=None):
             r, wall = grade_one_lab(tmp, lab)
             total += r["seconds"]
             total_wall += wall
-            rows.append((lab, r["status"], f"{r['score']:g}/{r['max_score']:g}", f"{r['seconds']:.1f}",
-                         f"{wall:.1f}"))
+            rows.append((lab, r["status"], f"{r['score']:g}/{r['max_score']:g}", f"{r['seconds']:.1f}", f"{wall:.1f}"))
             print(f"  {lab}: {r['seconds']:.1f} s", flush=True)
         rows.append(("total", "", "", f"{total:.1f}", f"{total_wall:.1f}"))
         print()
         print(text_table(("lab", "status", "score", "grading s", "command s"), rows))
         verdict = "meets" if total <= TARGET_SECONDS else "misses"
-        print(f"\nThe whole course grades in {total:.0f} s of submission time ({total_wall:.0f} s of commands): "
-              f"{verdict} the target of {TARGET_SECONDS:.0f} s.")
+        print(
+            f"\nThe whole course grades in {total:.0f} s of submission time ({total_wall:.0f} s of commands): "
+            f"{verdict} the target of {TARGET_SECONDS:.0f} s."
+        )
     finally:
         if args.keep:
             print(f"course copies kept in {tmp}")

@@ -106,8 +106,13 @@ def _execute(args):
             cell.outputs = []
             cell.execution_count = None
     t0 = time.monotonic()
-    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                   resources={"metadata": {"path": os.path.dirname(path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        allow_errors=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": os.path.dirname(path)}},
+    ).execute()
     return time.monotonic() - t0
 
 
@@ -137,8 +142,11 @@ def breakdown(course_dir, lab, student):
         parts.append((label, end - begin))
     if first is None:
         return [("whole submission (no cell ran)", entry["seconds"])]
-    return ([("start: grader, sandbox, kernel", first - entry["started"])] + parts
-            + [("end: scores, files", entry["started"] + entry["seconds"] - last)])
+    return (
+        [("start: grader, sandbox, kernel", first - entry["started"])]
+        + parts
+        + [("end: scores, files", entry["started"] + entry["seconds"] - last)]
+    )
 
 
 def print_breakdowns(columns, lab, student):
@@ -147,8 +155,11 @@ def print_breakdowns(columns, lab, student):
 
     found = {name: dict(breakdown(c, lab, student)) for name, c in columns.items()}
     first = next(iter(found.values()))
-    keep = [k for k in first if k.startswith(("start", "end")) or k == "imports"
-            or max(found[n].get(k, 0.0) for n in found) >= 1.0]
+    keep = [
+        k
+        for k in first
+        if k.startswith(("start", "end")) or k == "imports" or max(found[n].get(k, 0.0) for n in found) >= 1.0
+    ]
     rows = [[k] + [f"{found[n].get(k, 0.0):.1f}" for n in found] for k in keep]
     rest = [sum(v for k, v in found[n].items() if k not in keep) for n in found]
     rows.append(["other cells (each < 1 s)"] + [f"{v:.1f}" for v in rest])
@@ -172,18 +183,30 @@ def main(argv=None):
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     threads = max(1, cpu_count() // args.workers)
     try:
-        print(f"Lab {lab}, {args.students} submissions, {args.workers} workers, {cpu_count()} CPUs; building ...",
-              flush=True)
+        print(
+            f"Lab {lab}, {args.students} submissions, {args.workers} workers, {cpu_count()} CPUs; building ...",
+            flush=True,
+        )
         serial_course = build(tmp / "serial", lab, args.students)
         parallel_course = tmp / "parallel"
         shutil.copytree(serial_course, parallel_course, symlinks=True)
         bare_course = tmp / "unsandboxed"
         shutil.copytree(serial_course, bare_course, symlinks=True)
 
-        grade = [sys.executable, "-m", "cnncourse.cli", "grade", lab, "--workers", str(args.workers), "--no-progress",
-                 "--no-preflight"]
-        t_serial = _timed("serial nbgrader autograde:",
-                          [sys.executable, "-m", "nbgrader", "autograde", lab, "--force"], serial_course)
+        grade = [
+            sys.executable,
+            "-m",
+            "cnncourse.cli",
+            "grade",
+            lab,
+            "--workers",
+            str(args.workers),
+            "--no-progress",
+            "--no-preflight",
+        ]
+        t_serial = _timed(
+            "serial nbgrader autograde:", [sys.executable, "-m", "nbgrader", "autograde", lab, "--force"], serial_course
+        )
         t_grade = _timed(f"cnncourse grade --workers {args.workers}:", grade, parallel_course)
         t_bare = _timed("... with --sandbox off:", grade + ["--sandbox", "off"], bare_course)
 
@@ -192,15 +215,22 @@ def main(argv=None):
         with ProcessPoolExecutor(args.workers) as pool:
             per_nb = list(pool.map(_execute, [(nb, threads, cell_timeout()) for nb in notebooks]))
         t_exec = time.monotonic() - t0
-        print(f"  nbclient only, {args.workers} processes:       {t_exec:7.1f} s "
-              f"({sum(per_nb) / max(1, len(per_nb)):.1f} s per notebook)", flush=True)
+        print(
+            f"  nbclient only, {args.workers} processes:       {t_exec:7.1f} s "
+            f"({sum(per_nb) / max(1, len(per_nb)):.1f} s per notebook)",
+            flush=True,
+        )
 
         print(f"\nspeed-up over serial nbgrader: {t_serial / t_grade:.2f}x (target >= 1.8x)")
         print(f"grading overhead over pure execution: {t_grade / t_exec:.2f}x (target <= 1.10x)")
-        print(f"without the sandbox: speed-up {t_serial / t_bare:.2f}x, overhead {t_bare / t_exec:.2f}x; "
-              f"the sandbox costs {t_grade / t_bare:.2f}x")
-        print("(timings include everything: start-up, kernels, gradebook writes; load from other "
-              "processes on the machine makes them noisy)")
+        print(
+            f"without the sandbox: speed-up {t_serial / t_bare:.2f}x, overhead {t_bare / t_exec:.2f}x; "
+            f"the sandbox costs {t_grade / t_bare:.2f}x"
+        )
+        print(
+            "(timings include everything: start-up, kernels, gradebook writes; load from other "
+            "processes on the machine makes them noisy)"
+        )
         print_breakdowns({"sandboxed": parallel_course, "--sandbox off": bare_course}, lab, "s000")
     finally:
         if args.keep:

@@ -39,10 +39,15 @@ def small_cnn(input_shape, num_classes, augment=False):
     stack = [keras.Input(shape=input_shape)]
     if augment:
         stack.append(augmenter())
-    stack += [layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(2),
-              layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-              layers.Flatten(), layers.Dense(64, activation="relu"),
-              layers.Dense(num_classes, activation="softmax")]
+    stack += [
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(num_classes, activation="softmax"),
+    ]
     model = keras.Sequential(stack)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     return model
@@ -52,10 +57,15 @@ def augmenter():
     import keras
     from keras import layers
 
-    return keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.05),
-                             layers.RandomTranslation(0.1, 0.1),
-                             layers.RandomBrightness(0.1, value_range=(0.0, 1.0)),
-                             layers.RandomContrast(0.1, value_range=(0.0, 1.0))])
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal"),
+            layers.RandomRotation(0.05),
+            layers.RandomTranslation(0.1, 0.1),
+            layers.RandomBrightness(0.1, value_range=(0.0, 1.0)),
+            layers.RandomContrast(0.1, value_range=(0.0, 1.0)),
+        ]
+    )
 
 
 def timed_fit(model, epochs, *args, **kwargs):
@@ -84,8 +94,10 @@ def run(dataset="textures", epochs=3, batch_size=64, augment=False, seed=0):
     results["tf.data pipeline"] = timed_fit(model, epochs, ds, shuffle=False)
 
     n = len(y) * epochs
-    print(f"{dataset}: {len(y)} images {x.shape[1:]}, batch {batch_size}, {epochs} timed epochs"
-          f"{', with augmentation' if augment else ''}")
+    print(
+        f"{dataset}: {len(y)} images {x.shape[1:]}, batch {batch_size}, {epochs} timed epochs"
+        f"{', with augmentation' if augment else ''}"
+    )
     rates = {}
     for name, seconds in results.items():
         rates[name] = n / seconds
@@ -100,7 +112,9 @@ def main(argv=None):
     p.add_argument("--dataset", choices=("textures", "digits", "faces"), default="textures")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--augment", action="store_true", help="augment (in the model for numpy, in the pipeline for tf.data)")
+    p.add_argument(
+        "--augment", action="store_true", help="augment (in the model for numpy, in the pipeline for tf.data)"
+    )
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     run(a.dataset, a.epochs, a.batch_size, a.augment, a.seed)

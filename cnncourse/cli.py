@@ -65,8 +65,11 @@ def build_parser(available=None):
         try:
             module = ep.load()
         except Exception as exc:  # noqa: BLE001 - one broken command must not take the others down
-            print(f"cnncourse: the command {name!r} ({ep.value}) cannot be loaded: {type(exc).__name__}: {exc}. "
-                  "Reinstall the package that provides it.", file=sys.stderr)
+            print(
+                f"cnncourse: the command {name!r} ({ep.value}) cannot be loaded: {type(exc).__name__}: {exc}. "
+                "Reinstall the package that provides it.",
+                file=sys.stderr,
+            )
             continue
         text = _summary(module)
         p = sub.add_parser(name, help=text, description=text)
@@ -90,8 +93,11 @@ def main(argv=None):
     available = commands()
     first = next((a for a in argv if not a.startswith("-")), None)
     if first in INSTRUCTOR_COMMANDS and first not in available:
-        print(f"cnncourse {first}: this is an instructor command, and the instructor package is not installed "
-              "here. In a clone of the course repository: pip install -e ./autograder", file=sys.stderr)
+        print(
+            f"cnncourse {first}: this is an instructor command, and the instructor package is not installed "
+            "here. In a clone of the course repository: pip install -e ./autograder",
+            file=sys.stderr,
+        )
         return 2
     parser = build_parser(available)
     args = parser.parse_args(argv)

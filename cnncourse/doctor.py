@@ -26,8 +26,10 @@ OPTIONAL_FILES = {
     "MobileNetV2 ImageNet weights": "models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
 }
 MIN_VERSIONS = {"tensorflow": (2, 16), "keras": (3, 0), "nbgrader": (0, 9), "jupyterlab": (4, 0)}
-INSTALL_FIX = ("pip install -e '.[cpu]' in the course repository (or '.[gpu]' on a Linux machine with an "
-               "NVIDIA GPU); or bash setup.sh demo")
+INSTALL_FIX = (
+    "pip install -e '.[cpu]' in the course repository (or '.[gpu]' on a Linux machine with an "
+    "NVIDIA GPU); or bash setup.sh demo"
+)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Finding:
         detail: what was found.
         fix: what to do about it (shown unless the status is :data:`OK`).
     """
+
     topic: str
     status: str
     detail: str
@@ -94,10 +97,20 @@ def check_versions():
     """
     out = []
     py = sys.version_info
-    out.append(Finding("Python", OK if py >= (3, 10) else FAIL, f"{py.major}.{py.minor}.{py.micro}",
-                       "install Python 3.10 or newer (3.11 is what the course is tested on)"))
-    dists = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"),
-             "keras": ("keras",), "nbgrader": ("nbgrader",), "jupyterlab": ("jupyterlab",)}
+    out.append(
+        Finding(
+            "Python",
+            OK if py >= (3, 10) else FAIL,
+            f"{py.major}.{py.minor}.{py.micro}",
+            "install Python 3.10 or newer (3.11 is what the course is tested on)",
+        )
+    )
+    dists = {
+        "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"),
+        "keras": ("keras",),
+        "nbgrader": ("nbgrader",),
+        "jupyterlab": ("jupyterlab",),
+    }
     for pkg, names in dists.items():
         v = _dist_version(*names)
         if v is None:
@@ -108,8 +121,14 @@ def check_versions():
         else:
             out.append(Finding(pkg, OK, v))
     if _dist_version("tensorflow") and _dist_version("tensorflow-cpu"):
-        out.append(Finding("TensorFlow builds", FAIL, "both 'tensorflow' and 'tensorflow-cpu' are installed",
-                           "pip uninstall -y tensorflow tensorflow-cpu, then reinstall with " + INSTALL_FIX))
+        out.append(
+            Finding(
+                "TensorFlow builds",
+                FAIL,
+                "both 'tensorflow' and 'tensorflow-cpu' are installed",
+                "pip uninstall -y tensorflow tensorflow-cpu, then reinstall with " + INSTALL_FIX,
+            )
+        )
     return out
 
 
@@ -127,8 +146,14 @@ def check_backend_and_device():
     out = []
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if backend != "tensorflow":
-        out.append(Finding("Keras backend", FAIL, f"KERAS_BACKEND={backend}",
-                           "unset KERAS_BACKEND (the course runs Keras on TensorFlow)"))
+        out.append(
+            Finding(
+                "Keras backend",
+                FAIL,
+                f"KERAS_BACKEND={backend}",
+                "unset KERAS_BACKEND (the course runs Keras on TensorFlow)",
+            )
+        )
     try:
         from cnncourse import runtime
 
@@ -141,8 +166,14 @@ def check_backend_and_device():
     if found:
         out.append(Finding("GPU", OK, f"{len(found)} found: {', '.join(d.name for d in found)}"))
     else:
-        out.append(Finding("GPU", WARN, "none found: training runs on the CPU",
-                           "nothing to fix on a laptop; on a GPU machine install with '.[gpu]'"))
+        out.append(
+            Finding(
+                "GPU",
+                WARN,
+                "none found: training runs on the CPU",
+                "nothing to fix on a laptop; on a GPU machine install with '.[gpu]'",
+            )
+        )
     source = "CNNCOURSE_PROFILE" if os.environ.get(runtime.PROFILE_ENV) else "automatic"
     out.append(Finding("grading profile", OK, f"{prof} ({source})"))
     return out
@@ -160,8 +191,15 @@ def check_kernel():
     missing = kernel.missing_env(kernel.read_spec())
     if not missing:
         return [Finding("Jupyter kernel", OK, f"{kernel.DISPLAY_NAME} ({kernel.spec_path().parent})")]
-    return [Finding("Jupyter kernel", FAIL, f"the python3 kernel does not set {', '.join(missing)}: TensorFlow's "
-                    "start-up lines land in check cells and nbgrader validate fails", "python -m cnncourse.kernel")]
+    return [
+        Finding(
+            "Jupyter kernel",
+            FAIL,
+            f"the python3 kernel does not set {', '.join(missing)}: TensorFlow's "
+            "start-up lines land in check cells and nbgrader validate fails",
+            "python -m cnncourse.kernel",
+        )
+    ]
 
 
 def check_data():
@@ -175,18 +213,25 @@ def check_data():
     from cnncourse.data._home import find_file, get_data_home
 
     home = get_data_home()
-    out = [Finding("data directory", OK if home.exists() else WARN,
-                   f"{home}" + ("" if home.exists() else " (does not exist)"),
-                   "optional: create it, or set CNNCOURSE_DATA_DIR to the course's shared data folder")]
-    out.append(Finding("offline datasets", OK, "digits, faces, textures and photos ship with "
-                                               "scikit-learn and scikit-image"))
+    out = [
+        Finding(
+            "data directory",
+            OK if home.exists() else WARN,
+            f"{home}" + ("" if home.exists() else " (does not exist)"),
+            "optional: create it, or set CNNCOURSE_DATA_DIR to the course's shared data folder",
+        )
+    ]
+    out.append(
+        Finding("offline datasets", OK, "digits, faces, textures and photos ship with scikit-learn and scikit-image")
+    )
     for name, rel in OPTIONAL_FILES.items():
         path = find_file(rel)
         if path is not None:
             out.append(Finding(name, OK, str(path)))
         else:
-            out.append(Finding(name, WARN, "absent (only the optional parts of the labs use it)",
-                               f"copy it to {home / rel}"))
+            out.append(
+                Finding(name, WARN, "absent (only the optional parts of the labs use it)", f"copy it to {home / rel}")
+            )
     return out
 
 
@@ -219,12 +264,23 @@ def check_nbgrader_extensions(runner=_run):
     elif "enabled" in lab_line and "OK" in lab_line:
         out.append(Finding("nbgrader lab extension", OK, "enabled"))
     else:
-        out.append(Finding("nbgrader lab extension", FAIL, lab_line.strip(),
-                           "jupyter labextension enable @jupyter/nbgrader (and check JupyterLab 4)"))
+        out.append(
+            Finding(
+                "nbgrader lab extension",
+                FAIL,
+                lab_line.strip(),
+                "jupyter labextension enable @jupyter/nbgrader (and check JupyterLab 4)",
+            )
+        )
     server_ok = any("nbgrader" in ln and "enabled" in ln for ln in server.splitlines())
-    out.append(Finding("nbgrader server extension", OK if server_ok else FAIL,
-                       "enabled" if server_ok else "not enabled",
-                       "jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader"))
+    out.append(
+        Finding(
+            "nbgrader server extension",
+            OK if server_ok else FAIL,
+            "enabled" if server_ok else "not enabled",
+            "jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader",
+        )
+    )
     return out
 
 
@@ -260,8 +316,9 @@ def add_arguments(parser):
     Returns:
         None.
     """
-    parser.add_argument("--skip-extensions", action="store_true",
-                        help="do not ask Jupyter about nbgrader's extensions (faster)")
+    parser.add_argument(
+        "--skip-extensions", action="store_true", help="do not ask Jupyter about nbgrader's extensions (faster)"
+    )
 
 
 def run(args):

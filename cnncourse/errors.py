@@ -33,7 +33,12 @@ class MissingDatasetError(GradingEnvironmentError, FileNotFoundError):
 
 # Names of the exceptions (as a notebook's error outputs record them) that say the
 # grading environment is broken: the course's own, and a module that cannot be imported.
-ENVIRONMENT_ERRORS = frozenset({
-    "GradingEnvironmentError", "MissingCalibrationError", "MissingDatasetError", "DatasetNotFoundError",
-    "ModuleNotFoundError",
-})
+ENVIRONMENT_ERRORS = frozenset(
+    {
+        "GradingEnvironmentError",
+        "MissingCalibrationError",
+        "MissingDatasetError",
+        "DatasetNotFoundError",
+        "ModuleNotFoundError",
+    }
+)

@@ -89,8 +89,9 @@ def install(prefix=None):
 
     from cnncourse.runtime import KERNEL_ENV
 
-    return ipykernel_install(kernel_name=KERNEL_NAME, display_name=DISPLAY_NAME, prefix=str(prefix or sys.prefix),
-                             env=dict(KERNEL_ENV))
+    return ipykernel_install(
+        kernel_name=KERNEL_NAME, display_name=DISPLAY_NAME, prefix=str(prefix or sys.prefix), env=dict(KERNEL_ENV)
+    )
 
 
 def ensure(prefix=None, out=None):

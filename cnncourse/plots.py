@@ -63,8 +63,7 @@ def image_grid(images, titles=None, ncols=8, cmap="gray", size=1.6, suptitle=Non
     if n == 0:
         raise ValueError("image_grid needs at least one image.")
     rows, cols = _grid(n, ncols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if suptitle else 0)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -101,8 +100,9 @@ def show_kernel(image, kernel, filtered, name="kernel"):
     lim = max(abs(kernel).max(), 1e-9)
     b.imshow(kernel, cmap="RdBu_r", vmin=-lim, vmax=lim)
     for (r, col), v in np.ndenumerate(kernel):
-        b.text(col, r, f"{v:.2g}", ha="center", va="center", fontsize=9,
-               color="white" if abs(v) > 0.6 * lim else "black")
+        b.text(
+            col, r, f"{v:.2g}", ha="center", va="center", fontsize=9, color="white" if abs(v) > 0.6 * lim else "black"
+        )
     b.set_title(name)
     c.imshow(_squeeze_image(filtered), cmap="gray")
     c.set_title(f"after {name}")
@@ -229,9 +229,19 @@ def confusion_matrix(y_true, y_pred, class_names=None, normalize=True, title=Non
     names = class_names if class_names is not None else [str(v) for v in labels]
     n = len(names)
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.6 + 0.5 * n))
-    sns.heatmap(cm, annot=True, fmt=".2f" if normalize else "g", cmap="Blues", cbar=True,
-                xticklabels=names, yticklabels=names, vmin=0, vmax=1 if normalize else None, ax=ax,
-                annot_kws={"fontsize": 7})
+    sns.heatmap(
+        cm,
+        annot=True,
+        fmt=".2f" if normalize else "g",
+        cmap="Blues",
+        cbar=True,
+        xticklabels=names,
+        yticklabels=names,
+        vmin=0,
+        vmax=1 if normalize else None,
+        ax=ax,
+        annot_kws={"fontsize": 7},
+    )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or ("confusion matrix (rows sum to 1)" if normalize else "confusion matrix"))
@@ -273,8 +283,9 @@ def filter_grid(weights, ncols=8, title="learned filters"):
     for k in range(w.shape[-1]):
         f = w[..., k]
         tiles.append(_normalise(f) if f.shape[-1] == 3 else _normalise(f[..., 0]))
-    return image_grid(tiles, titles=[str(i) for i in range(len(tiles))], ncols=ncols,
-                      cmap="gray", size=1.1, suptitle=title)
+    return image_grid(
+        tiles, titles=[str(i) for i in range(len(tiles))], ncols=ncols, cmap="gray", size=1.1, suptitle=title
+    )
 
 
 def feature_map_grid(maps, ncols=8, title="feature maps", max_maps=32):
@@ -298,8 +309,14 @@ def feature_map_grid(maps, ncols=8, title="feature maps", max_maps=32):
     if m.ndim != 3:
         raise ValueError(f"Expected feature maps of shape (h, w, channels), got {m.shape}.")
     n = min(m.shape[-1], max_maps)
-    return image_grid([m[..., i] for i in range(n)], titles=[str(i) for i in range(n)], ncols=ncols,
-                      cmap="viridis", size=1.2, suptitle=title)
+    return image_grid(
+        [m[..., i] for i in range(n)],
+        titles=[str(i) for i in range(n)],
+        ncols=ncols,
+        cmap="viridis",
+        size=1.2,
+        suptitle=title,
+    )
 
 
 def heatmap_overlay(image, heatmap, alpha=0.45, title=None, cmap="jet"):

@@ -310,32 +310,48 @@ BUDGETS = {
     # weak answers caught up with the reference (a sigmoid LeNet reached 0.951,
     # plain SGD 0.953, the reference's worst seed 0.953), so a bigger budget
     # could no longer tell a wrong LeNet from a right one.
-    "lab4.lenet": {"fast": Budget(samples=400, epochs=8, batch_size=32),
-                   "full": Budget(samples=400, epochs=8, batch_size=32)},
-    "lab4.overfit": {"fast": Budget(samples=32, epochs=15, batch_size=8),
-                     "full": Budget(samples=32, epochs=15, batch_size=8)},
+    "lab4.lenet": {
+        "fast": Budget(samples=400, epochs=8, batch_size=32),
+        "full": Budget(samples=400, epochs=8, batch_size=32),
+    },
+    "lab4.overfit": {
+        "fast": Budget(samples=32, epochs=15, batch_size=8),
+        "full": Budget(samples=32, epochs=15, batch_size=8),
+    },
     # Lab 5: a regularised CNN on faces vs non-faces.
-    "lab5.regularized": {"fast": Budget(samples=None, epochs=15, batch_size=32),
-                         "full": Budget(samples=None, epochs=60, batch_size=32)},
+    "lab5.regularized": {
+        "fast": Budget(samples=None, epochs=15, batch_size=32),
+        "full": Budget(samples=None, epochs=60, batch_size=32),
+    },
     # Lab 3: dropout experiment on digits. A small MLP, the same size in both
     # profiles: the graded answer (which run overfits more) is robust at this
     # length; much longer runs let the dropout model overfit too.
-    "lab3.dropout": {"fast": Budget(samples=300, epochs=25, batch_size=32),
-                     "full": Budget(samples=300, epochs=25, batch_size=32)},
+    "lab3.dropout": {
+        "fast": Budget(samples=300, epochs=25, batch_size=32),
+        "full": Budget(samples=300, epochs=25, batch_size=32),
+    },
     # Lab 6: mini-VGG and mini-ResNet on 16x16 texture patches.
-    "lab6.mini_nets": {"fast": Budget(samples=900, epochs=5, batch_size=32),
-                       "full": Budget(samples=None, epochs=12, batch_size=32)},
+    "lab6.mini_nets": {
+        "fast": Budget(samples=900, epochs=5, batch_size=32),
+        "full": Budget(samples=None, epochs=12, batch_size=32),
+    },
     # Lab 7: transfer vs scratch with few labels (samples = 10 labels per class
     # of the 5 target digits); short on purpose: the lecture's point is what a
     # small budget of labels and epochs gives.
-    "lab7.transfer": {"fast": Budget(samples=50, epochs=6, batch_size=16, seeds=2),
-                      "full": Budget(samples=50, epochs=6, batch_size=16, seeds=5)},
+    "lab7.transfer": {
+        "fast": Budget(samples=50, epochs=6, batch_size=16, seeds=2),
+        "full": Budget(samples=50, epochs=6, batch_size=16, seeds=5),
+    },
     # Lab 3: a deep CNN with and without batch normalisation at a high learning rate.
-    "lab3.batchnorm": {"fast": Budget(samples=600, epochs=5, batch_size=32),
-                       "full": Budget(samples=600, epochs=5, batch_size=32)},
+    "lab3.batchnorm": {
+        "fast": Budget(samples=600, epochs=5, batch_size=32),
+        "full": Budget(samples=600, epochs=5, batch_size=32),
+    },
     # Lab 9: a small CNN trained with the student's optimiser and learning-rate schedule.
-    "lab9.optimizer": {"fast": Budget(samples=600, epochs=6, batch_size=32),
-                       "full": Budget(samples=None, epochs=12, batch_size=32)},
+    "lab9.optimizer": {
+        "fast": Budget(samples=600, epochs=6, batch_size=32),
+        "full": Budget(samples=None, epochs=12, batch_size=32),
+    },
 }
 
 # Per-cell time limits for nbgrader (seconds), by profile. A training cell

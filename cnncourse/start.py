@@ -88,8 +88,10 @@ def find_lab(lab, extra=None):
     folders = release_dirs(extra)
     labs = available_labs(folders)
     if not labs:
-        raise StartError("No released labs found. Run this in the course repository, or pass "
-                         "--from DIR (a folder with the released labs).")
+        raise StartError(
+            "No released labs found. Run this in the course repository, or pass "
+            "--from DIR (a folder with the released labs)."
+        )
     if lab not in labs:
         raise StartError(f"No lab called {lab!r}. Labs: {', '.join(sorted(labs))}.")
     return labs[lab]
@@ -132,14 +134,23 @@ def start(lab, dest=None, extra=None, force=False, ask=None):
     dest = dest.resolve()
     src_real = Path(src).resolve()
     if dest == src_real or src_real in dest.parents or dest in src_real.parents:
-        raise StartError(f"{dest} is where the released lab itself lives ({src_real}): work in a folder of "
-                         "your own, e.g. the default (leave out --dir) or --dir ~/my-labs/" + lab + ".")
+        raise StartError(
+            f"{dest} is where the released lab itself lives ({src_real}): work in a folder of "
+            "your own, e.g. the default (leave out --dir) or --dir ~/my-labs/" + lab + "."
+        )
     if dest.exists() and (dest.is_file() or any(dest.iterdir())):
-        replace = force or (ask is not None and ask(f"{dest} already exists (your work may be in it). "
-                                                    "Replace it, keeping the old folder as a backup? [y/N] "))
+        replace = force or (
+            ask is not None
+            and ask(
+                f"{dest} already exists (your work may be in it). "
+                "Replace it, keeping the old folder as a backup? [y/N] "
+            )
+        )
         if not replace:
-            raise StartError(f"{dest} already exists: your work is there, open it. To start over, pass --force "
-                             "(the old folder is kept as a backup), or choose another folder with --dir.")
+            raise StartError(
+                f"{dest} already exists: your work is there, open it. To start over, pass --force "
+                "(the old folder is kept as a backup), or choose another folder with --dir."
+            )
         backup = _backup_name(dest)
         dest.rename(backup)
         print(f"Kept the old folder as {backup}.")
@@ -158,10 +169,16 @@ def add_arguments(parser):
     """
     parser.add_argument("lab", nargs="?", help="the lab id, e.g. lab1-convolution (none: list the labs)")
     parser.add_argument("--dir", default=None, help="work folder (default: ~/cnncourse/LAB)")
-    parser.add_argument("--from", dest="source", default=None, metavar="DIR",
-                        help="folder with the released labs (default: ./release, or the course repository's)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing work folder (the old one is kept as a backup)")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        metavar="DIR",
+        help="folder with the released labs (default: ./release, or the course repository's)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing work folder (the old one is kept as a backup)"
+    )
 
 
 def _ask(question):

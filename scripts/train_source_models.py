@@ -24,11 +24,11 @@ DIGITS04 = {
     "classes": [0, 1, 2, 3, 4],
     "seed": 0,
     "test_fraction": 0.25,
-    "train_copies": 2,   # each training digit pasted at 2 random places
+    "train_copies": 2,  # each training digit pasted at 2 random places
     "epochs": 10,
     "batch_size": 64,
     "learning_rate": 3e-3,
-    "band": 0.03,        # a retrained copy must land within this of the recorded accuracy
+    "band": 0.03,  # a retrained copy must land within this of the recorded accuracy
 }
 
 
@@ -52,11 +52,15 @@ def train_digits04(out_dir=None, settings=None, save=True, verbose=0):
     test = source.digits_on_canvas(classes, copies=1, seed=cfg["seed"] + 1, indices=te_idx)
 
     model = source.build_digits_cnn(num_classes=len(classes), name="digits04")
-    model.compile(optimizer=keras.optimizers.Adam(cfg["learning_rate"]),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(cfg["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     start = time.time()
-    history = model.fit(train.images, train.target, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                        shuffle=True, verbose=verbose)
+    history = model.fit(
+        train.images, train.target, epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True, verbose=verbose
+    )
     seconds = time.time() - start
     _, accuracy = model.evaluate(test.images, test.target, verbose=0)
     accuracy = round(float(accuracy), 4)
@@ -66,26 +70,30 @@ def train_digits04(out_dir=None, settings=None, save=True, verbose=0):
         "description": source.SOURCES["digits04"]["description"],
         "data": {
             "dataset": "scikit-learn handwritten digits (UCI), classes 0-4, resized to 16x16 and "
-                       "pasted on a black 32x32 canvas",
+            "pasted on a black 32x32 canvas",
             "classes": list(classes),
             "train_images": int(len(train.target)),
             "train_digits": int(len(tr_idx)),
             "train_copies": cfg["train_copies"],
             "test_images": int(len(test.target)),
             "split": f"stratified, test_fraction={cfg['test_fraction']}, seed={cfg['seed']}; "
-                     f"training places seed {cfg['seed']}, test places seed {cfg['seed'] + 1}",
+            f"training places seed {cfg['seed']}, test places seed {cfg['seed'] + 1}",
         },
         "seed": cfg["seed"],
         "deterministic_ops": True,
-        "training": {"optimizer": "Adam", "learning_rate": cfg["learning_rate"], "epochs": cfg["epochs"],
-                     "batch_size": cfg["batch_size"], "loss": "sparse_categorical_crossentropy"},
+        "training": {
+            "optimizer": "Adam",
+            "learning_rate": cfg["learning_rate"],
+            "epochs": cfg["epochs"],
+            "batch_size": cfg["batch_size"],
+            "loss": "sparse_categorical_crossentropy",
+        },
         "params": int(model.count_params()),
         "train_accuracy_last_epoch": round(float(history.history["accuracy"][-1]), 4),
         "test_accuracy": accuracy,
         "accuracy_band": [round(accuracy - cfg["band"], 4), round(min(1.0, accuracy + cfg["band"]), 4)],
         "train_seconds": round(seconds, 1),
-        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__,
-                     "python": platform.python_version()},
+        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "python": platform.python_version()},
     }
     if save:
         from cnncourse.models.source import WEIGHTS_DIR
@@ -110,8 +118,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for name in args.only or sorted(TRAINERS):
         rec, _ = TRAINERS[name](args.out, verbose=2)
-        print(f"{name}: test accuracy {rec['test_accuracy']:.4f} in {rec['train_seconds']} s "
-              f"({rec['params']} parameters)")
+        print(
+            f"{name}: test accuracy {rec['test_accuracy']:.4f} in {rec['train_seconds']} s ({rec['params']} parameters)"
+        )
     return 0
 
 

@@ -23,7 +23,6 @@ def rng():
     return np.random.default_rng(0)
 
 
-
 STRICT = os.environ.get("CNNCOURSE_TEST_STRICT") == "1"
 """Set by .ci/run: continuous integration installs everything the tests need, so a skip there
 (no bubblewrap, no PostgreSQL, no browser, no Keras) is a failure, not a quiet gap."""

@@ -54,8 +54,7 @@ WRONG_CORR2D = """def corr2d(x, k):
 
 
 def _meta(grade_id, **kw):
-    m = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": False,
-         "task": False}
+    m = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": False, "task": False}
     m.update(kw)
     return {"nbgrader": m}
 
@@ -65,17 +64,28 @@ def source_notebook():
     code, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
     cells = [
         md("# Checked\nThree small questions.", metadata=_meta("intro", locked=True)),
-        code("import numpy as np\nfrom cnncourse.checks import lab1 as checks\n", metadata=_meta("imports", locked=True)),
-        code("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n",
-             metadata=_meta("add", solution=True)),
-        code("assert add(1, 2) == 3\n### BEGIN HIDDEN TESTS\nassert add(-4, 4) == 0\n### END HIDDEN TESTS\n",
-             metadata=_meta("test_add", grade=True, locked=True, points=1)),
+        code(
+            "import numpy as np\nfrom cnncourse.checks import lab1 as checks\n", metadata=_meta("imports", locked=True)
+        ),
+        code(
+            "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n",
+            metadata=_meta("add", solution=True),
+        ),
+        code(
+            "assert add(1, 2) == 3\n### BEGIN HIDDEN TESTS\nassert add(-4, 4) == 0\n### END HIDDEN TESTS\n",
+            metadata=_meta("test_add", grade=True, locked=True, points=1),
+        ),
         code(CORR2D, metadata=_meta("corr2d", solution=True)),
-        code("checks.check_corr2d(corr2d)\n### BEGIN HIDDEN TESTS\n_x = np.arange(16.0).reshape(4, 4)\n"
-             "assert np.allclose(corr2d(_x, np.array([[1.0, 0.0], [0.0, -1.0]])), -5.0 * np.ones((3, 3)))\n"
-             "### END HIDDEN TESTS\n", metadata=_meta("test_corr2d", grade=True, locked=True, points=2)),
-        code("def neg(a):\n    ### BEGIN SOLUTION\n    return -a\n    ### END SOLUTION\n",
-             metadata=_meta("neg", solution=True)),
+        code(
+            "checks.check_corr2d(corr2d)\n### BEGIN HIDDEN TESTS\n_x = np.arange(16.0).reshape(4, 4)\n"
+            "assert np.allclose(corr2d(_x, np.array([[1.0, 0.0], [0.0, -1.0]])), -5.0 * np.ones((3, 3)))\n"
+            "### END HIDDEN TESTS\n",
+            metadata=_meta("test_corr2d", grade=True, locked=True, points=2),
+        ),
+        code(
+            "def neg(a):\n    ### BEGIN SOLUTION\n    return -a\n    ### END SOLUTION\n",
+            metadata=_meta("neg", solution=True),
+        ),
         code("assert neg(1) == -1\n", metadata=_meta("test_neg", grade=True, locked=True, points=1)),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
@@ -123,6 +133,7 @@ def _prefix(grade_id, code):
         cell = _answer(nb, grade_id)
         cell.source = textwrap.dedent(code).format(ctx=ctx, SUCCESS=SUCCESS) + "\n" + cell.source
         return nb
+
     return build
 
 
@@ -130,6 +141,7 @@ def _replace(grade_id, code):
     def build(nb, ctx):
         _answer(nb, grade_id).source = textwrap.dedent(code).format(ctx=ctx, SUCCESS=SUCCESS)
         return nb
+
     return build
 
 
@@ -146,6 +158,7 @@ def _edit(fn):
     def build(nb, ctx):
         fn(nb, ctx)
         return nb
+
     return build
 
 
@@ -281,14 +294,20 @@ del _SECRETS
 
 def _hunt(code):
     """A secret hunt before the answer to ``add``: ``code`` calls ``_look(where, data)`` on what it finds."""
+
     def build(nb, ctx):
-        text = (HUNT_PREAMBLE + textwrap.dedent(code) + HUNT_END)
-        for key, value in {"@SECRETS@": ctx.encoded_secrets, "@SUCCESS@": SUCCESS, "@COURSE@": repr(ctx.course),
-                           "@OUTSIDE@": repr(ctx.outside)}.items():
+        text = HUNT_PREAMBLE + textwrap.dedent(code) + HUNT_END
+        for key, value in {
+            "@SECRETS@": ctx.encoded_secrets,
+            "@SUCCESS@": SUCCESS,
+            "@COURSE@": repr(ctx.course),
+            "@OUTSIDE@": repr(ctx.outside),
+        }.items():
             text = text.replace(key, value)
         cell = _answer(nb, "add")
         cell.source = text.lstrip() + "\n" + cell.source
         return nb
+
     return build
 
 
@@ -387,45 +406,104 @@ CASES = [
     Case("missing_kernelspec", _edit(_no_kernel), "ok", 4),
     # ---- time ------------------------------------------------------------------------------
     Case("endless_loop_in_answer", _prefix("corr2d", "while True:\n    pass\n"), "timeout", 2, "timed out at cell 5"),
-    Case("endless_sleep_in_answer", _prefix("corr2d", "import time\ntime.sleep(10 ** 6)\n"), "timeout", 2,
-         "timed out at cell 5"),
-    Case("endless_loop_in_test_call", _replace("corr2d", "def corr2d(x, k):\n    while True:\n        pass\n"),
-         "timeout", 2, "timed out at cell 6 (test_corr2d)"),
-    Case("endless_sleep_in_test_call", _replace("corr2d", "def corr2d(x, k):\n    import time\n    time.sleep(10 ** 6)\n"),
-         "timeout", 2, "timed out at cell 6 (test_corr2d)"),
+    Case(
+        "endless_sleep_in_answer",
+        _prefix("corr2d", "import time\ntime.sleep(10 ** 6)\n"),
+        "timeout",
+        2,
+        "timed out at cell 5",
+    ),
+    Case(
+        "endless_loop_in_test_call",
+        _replace("corr2d", "def corr2d(x, k):\n    while True:\n        pass\n"),
+        "timeout",
+        2,
+        "timed out at cell 6 (test_corr2d)",
+    ),
+    Case(
+        "endless_sleep_in_test_call",
+        _replace("corr2d", "def corr2d(x, k):\n    import time\n    time.sleep(10 ** 6)\n"),
+        "timeout",
+        2,
+        "timed out at cell 6 (test_corr2d)",
+    ),
     Case("ignores_interrupts", _prefix("corr2d", STUCK), "timeout", 1, "the kernel ignored the interrupt"),
     # ---- the kernel goes away --------------------------------------------------------------
     Case("os_exit", _prefix("corr2d", "import os\nos._exit(0)\n"), "kernel_died", 1, "kernel died at cell 5"),
     Case("sys_exit", _prefix("corr2d", "import sys\nsys.exit(3)\n"), "ok", 2),
-    Case("segfault_ctypes", _prefix("corr2d", "import ctypes\nctypes.string_at(0)\n"), "kernel_died", 1,
-         "kernel died at cell 5"),
+    Case(
+        "segfault_ctypes",
+        _prefix("corr2d", "import ctypes\nctypes.string_at(0)\n"),
+        "kernel_died",
+        1,
+        "kernel died at cell 5",
+    ),
     Case("keyboard_interrupt", _prefix("corr2d", "raise KeyboardInterrupt\n"), "ok", 2),
-    Case("exit_in_test_call", _replace("corr2d", "def corr2d(x, k):\n    import os\n    os._exit(1)\n"),
-         "kernel_died", 1, "kernel died at cell 6 (test_corr2d)"),
-    Case("memory_bomb", _prefix("corr2d", "_hog = []\nwhile True:\n    _hog.append(bytearray(1 << 26))\n"),
-         "out_of_memory", 1, "out of memory at cell 5"),
-    Case("fork_bomb", _prefix("corr2d", """
+    Case(
+        "exit_in_test_call",
+        _replace("corr2d", "def corr2d(x, k):\n    import os\n    os._exit(1)\n"),
+        "kernel_died",
+        1,
+        "kernel died at cell 6 (test_corr2d)",
+    ),
+    Case(
+        "memory_bomb",
+        _prefix("corr2d", "_hog = []\nwhile True:\n    _hog.append(bytearray(1 << 26))\n"),
+        "out_of_memory",
+        1,
+        "out of memory at cell 5",
+    ),
+    Case(
+        "fork_bomb",
+        _prefix(
+            "corr2d",
+            """
         import os, time
         for _ in range(300):  # bounded, so a broken defence cannot take the machine down
             if os.fork() == 0:
                 time.sleep(120)
                 os._exit(0)
         time.sleep(120)
-        """), "too_many_processes", 1, "too many processes at cell 5"),
+        """,
+        ),
+        "too_many_processes",
+        1,
+        "too many processes at cell 5",
+    ),
     # ---- output ----------------------------------------------------------------------------
     Case("hundred_megabytes_printed", _prefix("add", "print('x' * (100 * 2 ** 20))\n"), "ok", 4),
-    Case("huge_image", _prefix("add", """
+    Case(
+        "huge_image",
+        _prefix(
+            "add",
+            """
         from IPython.display import display
         display({{"image/png": "iVBORw0KGgo" * (3 * 2 ** 20)}}, raw=True)
-        """), "ok", 4),
-    Case("warnings_spam", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "warnings_spam",
+        _prefix(
+            "add",
+            """
         import sys, warnings
         for _i in range(20000):
             warnings.warn(f"spam {{_i}}")
             print("stderr spam", _i, file=sys.stderr)
-        """), "ok", 4),
+        """,
+        ),
+        "ok",
+        4,
+    ),
     # ---- getting out -----------------------------------------------------------------------
-    Case("read_hidden_tests", _prefix("add", """
+    Case(
+        "read_hidden_tests",
+        _prefix(
+            "add",
+            """
         import glob, os
         for _p in ["{ctx.course}/source/checked/checked.ipynb", "{ctx.course}/release/checked/checked.ipynb",
                    *glob.glob("../../../source/**/*", recursive=True)]:
@@ -433,16 +511,32 @@ CASES = [
                 print("{SUCCESS}", _p, open(_p, errors="replace").read()[:20000])
             except OSError as _e:
                 print("blocked:", _p, type(_e).__name__)
-        """), "ok", 4),
-    Case("read_gradebook", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "read_gradebook",
+        _prefix(
+            "add",
+            """
         for _p in ["{ctx.course}/gradebook.db", "../../../gradebook.db"]:
             try:
                 _data = open(_p, "rb").read()
                 print("{SUCCESS}", _p, len(_data), _data.count(b"HIDDEN"))
             except OSError as _e:
                 print("blocked:", _p, type(_e).__name__)
-        """), "ok", 4),
-    Case("write_gradebook", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "write_gradebook",
+        _prefix(
+            "add",
+            """
         for _p in ["{ctx.course}/gradebook.db", "../../../gradebook.db"]:
             try:
                 with open(_p, "r+b") as _f:
@@ -450,8 +544,16 @@ CASES = [
                 print("{SUCCESS}", _p)
             except OSError as _e:
                 print("blocked:", _p, type(_e).__name__)
-        """), "ok", 4),
-    Case("write_other_student", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "write_other_student",
+        _prefix(
+            "add",
+            """
         import os
         for _d in ["{ctx.course}/submitted/{ctx.victim}/checked", "{ctx.course}/autograded/{ctx.victim}/checked"]:
             try:
@@ -461,8 +563,16 @@ CASES = [
                 print("wrote", _d)  # (into the sandbox's own /tmp at most: checked from outside)
             except OSError as _e:
                 print("blocked:", _d, type(_e).__name__)
-        """), "ok", 4),
-    Case("write_outside", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "write_outside",
+        _prefix(
+            "add",
+            """
         import os
         for _p in ["{ctx.outside}/planted.txt", "{ctx.course}/planted.txt", os.path.expanduser("~/planted.txt")]:
             try:
@@ -470,8 +580,16 @@ CASES = [
                 print("wrote", _p)
             except OSError as _e:
                 print("blocked:", _p, type(_e).__name__)
-        """), "ok", 4),
-    Case("network_socket", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "network_socket",
+        _prefix(
+            "add",
+            """
         import socket
         for _addr in [("127.0.0.1", {ctx.port}), ("1.1.1.1", 53), ("pypi.org", 443)]:
             try:
@@ -479,8 +597,16 @@ CASES = [
                 print("{SUCCESS}", _addr)
             except OSError as _e:
                 print("blocked:", _addr, type(_e).__name__)
-        """), "ok", 4),
-    Case("kill_parent", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "kill_parent",
+        _prefix(
+            "add",
+            """
         import os, signal
         for _pid in {{os.getppid(), 1, *[int(p) for p in os.listdir("/proc") if p.isdigit()]}} - {{os.getpid()}}:
             try:
@@ -488,8 +614,16 @@ CASES = [
                 print("signalled", _pid)
             except OSError as _e:
                 print("blocked:", _pid, type(_e).__name__)
-        """), "ok", 4),
-    Case("see_other_processes", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "see_other_processes",
+        _prefix(
+            "add",
+            """
         import os
         for _p in [p for p in os.listdir("/proc") if p.isdigit()]:
             try:
@@ -498,36 +632,78 @@ CASES = [
                 continue
             if b"nbgrader" in _cmd or b"pytest" in _cmd:
                 print("{SUCCESS}", _p, _cmd[:200])
-        """), "ok", 4),
-    Case("read_secrets", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "read_secrets",
+        _prefix(
+            "add",
+            """
         import os
         if os.environ.get("{ctx.secret_var}"):
             print("{SUCCESS}", os.environ["{ctx.secret_var}"])
-        """), "ok", 4),
+        """,
+        ),
+        "ok",
+        4,
+    ),
     # ---- the grader's secrets (planted in its environment, searched for by value) -----------
     Case("secrets_in_own_environment", _hunt(HUNT_OWN_ENVIRONMENT), "ok", 4, hunt=("sandbox", "whitelist")),
-    Case("secrets_in_proc_environ_and_cmdline", _hunt(HUNT_PROC_ENVIRON_CMDLINE), "ok", 4,
-         hunt=("sandbox", "env -i", "whitelist")),
+    Case(
+        "secrets_in_proc_environ_and_cmdline",
+        _hunt(HUNT_PROC_ENVIRON_CMDLINE),
+        "ok",
+        4,
+        hunt=("sandbox", "env -i", "whitelist"),
+    ),
     Case("secrets_in_proc_entries", _hunt(HUNT_PROC_ENTRIES), "ok", 4, hunt=("sandbox", "env -i", "whitelist")),
     Case("secrets_in_kernel_files", _hunt(HUNT_KERNEL_FILES), "ok", 4, hunt=("sandbox",)),
     Case("secrets_anywhere_on_disk", _hunt(HUNT_DISK), "ok", 4, hunt=("sandbox",)),
     Case("change_directory", _prefix("add", "import os\nos.chdir('/')\nos.chdir('/tmp')\n"), "ok", 4),
-    Case("symlink_to_hidden_tests", _prefix("add", """
+    Case(
+        "symlink_to_hidden_tests",
+        _prefix(
+            "add",
+            """
         import os
         os.symlink("{ctx.course}/source/checked/checked.ipynb", "leak.ipynb")
         os.symlink("{ctx.course}", "course")
-        """), "ok", 4),
-    Case("huge_file_written", _prefix("add", """
+        """,
+        ),
+        "ok",
+        4,
+    ),
+    Case(
+        "huge_file_written",
+        _prefix(
+            "add",
+            """
         with open("big.bin", "wb") as _f:
             _f.write(b"0" * (200 * 2 ** 20))
-        """), "ok", 4),
+        """,
+        ),
+        "ok",
+        4,
+    ),
     # ---- attempts on the hidden tests (wrong corr2d: must stay at 2 of 4) -------------------
-    Case("patch_numpy_and_check", _tamper("""
+    Case(
+        "patch_numpy_and_check",
+        _tamper("""
         import numpy, cnncourse.checks.lab1
         numpy.allclose = lambda *a, **k: True
         cnncourse.checks.lab1.check_corr2d = lambda *a, **k: None
-        """), "flagged", 2, "numpy.allclose", tamper=True),
-    Case("rebind_test_names", _tamper("""
+        """),
+        "flagged",
+        2,
+        "numpy.allclose",
+        tamper=True,
+    ),
+    Case(
+        "rebind_test_names",
+        _tamper("""
         import types
         class _Fake:
             def __getattr__(self, name):
@@ -537,38 +713,87 @@ CASES = [
                 return True
         np = _Fake()
         checks = types.SimpleNamespace(check_corr2d=lambda f: None)
-        """), "flagged", 2, "the notebook name", tamper=True),
-    Case("patch_while_test_runs", _replace("corr2d", """
+        """),
+        "flagged",
+        2,
+        "the notebook name",
+        tamper=True,
+    ),
+    Case(
+        "patch_while_test_runs",
+        _replace(
+            "corr2d",
+            """
         def corr2d(x, k):
             import numpy
             numpy.allclose = lambda *a, **kw: True
             return numpy.zeros((len(x) - len(k) + 1, len(x[0]) - len(k[0]) + 1))
-        """), "flagged", 2, "while it ran", tamper=True),
-    Case("strip_asserts", _tamper("""
+        """,
+        ),
+        "flagged",
+        2,
+        "while it ran",
+        tamper=True,
+    ),
+    Case(
+        "strip_asserts",
+        _tamper("""
         import ast
         class _NoAsserts(ast.NodeTransformer):
             def visit_Assert(self, node):
                 return ast.Pass()
         get_ipython().ast_transformers.append(_NoAsserts())
         checks.check_corr2d = lambda *a, **k: None
-        """), "flagged", 2, "ast_transformers", tamper=True),
-    Case("blank_test_cells", _tamper("""
+        """),
+        "flagged",
+        2,
+        "ast_transformers",
+        tamper=True,
+    ),
+    Case(
+        "blank_test_cells",
+        _tamper("""
         get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"] if any("assert" in l or "checks." in l for l in lines) else lines)
-        """), "flagged", 2, "input_transformers_cleanup", tamper=True),
-    Case("patch_transform_cell", _tamper("""
+        """),
+        "flagged",
+        2,
+        "input_transformers_cleanup",
+        tamper=True,
+    ),
+    Case(
+        "patch_transform_cell",
+        _tamper("""
         _ip = get_ipython()
         _orig_transform = _ip.transform_cell
         _ip.transform_cell = lambda raw: "pass\\n" if ("assert" in raw or "checks." in raw) else _orig_transform(raw)
-        """), "flagged", 2, "transform_cell", tamper=True),
-    Case("patch_the_checks_oracle", _tamper("""
+        """),
+        "flagged",
+        2,
+        "transform_cell",
+        tamper=True,
+    ),
+    Case(
+        "patch_the_checks_oracle",
+        _tamper("""
         import scipy.signal
         scipy.signal.correlate2d = lambda a, k, mode="valid", **kw: corr2d(a, k)
-        """), "flagged", 1, "scipy.signal.correlate2d"),  # not put back (never seen whole): every later test scores 0
-    Case("hide_tracebacks", _tamper("""
+        """),
+        "flagged",
+        1,
+        "scipy.signal.correlate2d",
+    ),  # not put back (never seen whole): every later test scores 0
+    Case(
+        "hide_tracebacks",
+        _tamper("""
         _ip = get_ipython()
         _ip.showtraceback = lambda *a, **k: None
         _ip._showtraceback = lambda *a, **k: None
-        """), "flagged", 2, "showtraceback", tamper=True),
+        """),
+        "flagged",
+        2,
+        "showtraceback",
+        tamper=True,
+    ),
 ]
 
 CONTROLS = {"control_perfect_1": ("ok", 4), "control_perfect_2": ("ok", 4), "control_blank": ("ok", 0)}

@@ -28,9 +28,17 @@ OUTPUT = Path(os.environ.get("CNNCOURSE_E2E_OUTPUT", ROOT / "output" / "e2e"))
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 # Without the background-networking flags Chromium keeps trying to reach
 # Google's services, which a closed network refuses.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 # The version pair the browser test is run with (see docs/deployment.md).
 TESTED_PINS = {"jupyterlab": "4.6.6", "nbgrader": "0.9.6"}
 
@@ -65,9 +73,11 @@ def configurable_http_proxy(cache_dir=None, timeout=240):
     if explicit:
         return explicit if os.access(explicit, os.X_OK) else None
     cache_dir = Path(cache_dir or Path.home() / ".cache" / "cnncourse-e2e" / "node")
-    candidates = [shutil.which("configurable-http-proxy"),
-                  ROOT / "node_modules" / ".bin" / "configurable-http-proxy",
-                  cache_dir / "node_modules" / ".bin" / "configurable-http-proxy"]
+    candidates = [
+        shutil.which("configurable-http-proxy"),
+        ROOT / "node_modules" / ".bin" / "configurable-http-proxy",
+        cache_dir / "node_modules" / ".bin" / "configurable-http-proxy",
+    ]
     for c in candidates:
         if c and os.access(c, os.X_OK):
             return str(c)
@@ -75,9 +85,21 @@ def configurable_http_proxy(cache_dir=None, timeout=240):
     if not npm or not node:
         return None
     cache_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([npm, "install", "--prefix", str(cache_dir), "--no-audit", "--no-fund",
-                           "--loglevel=error", "configurable-http-proxy"],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(cache_dir),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "configurable-http-proxy",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     target = candidates[-1]
     if proc.returncode != 0 or not os.access(target, os.X_OK):
         raise RuntimeError(f"npm could not install configurable-http-proxy:\n{proc.stdout}\n{proc.stderr}")
@@ -106,8 +128,9 @@ def wait_until(predicate, timeout, what, interval=0.5):
         except Exception as exc:  # noqa: BLE001 (kept for the failure message)
             last_exc = exc
         time.sleep(interval)
-    raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}"
-                       + (f" (last error: {last_exc!r})" if last_exc else ""))
+    raise TimeoutError(
+        f"gave up after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_exc!r})" if last_exc else "")
+    )
 
 
 def http(method, url, token=None, body=None, timeout=30, headers=None):
@@ -140,8 +163,14 @@ class Server:
         self.log_path = Path(log_dir) / f"{name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(c) for c in cmd], cwd=str(cwd), env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(c) for c in cmd],
+            cwd=str(cwd),
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def log(self, tail=6000):
         try:
@@ -154,6 +183,7 @@ class Server:
 
     def wait_for_http(self, url, timeout, ok=(200, 302)):
         """Wait until ``url`` answers with a status in ``ok``; fail early if the process died."""
+
         def ready():
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
@@ -202,11 +232,22 @@ def jupyter_env(base, extra=None):
     """
     base = Path(base)
     env = dict(os.environ)
-    for var in ("JUPYTER_CONFIG_PATH", "JUPYTER_PATH", "JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JPY_API_TOKEN",
-                "MPLBACKEND", "JUPYTER_TOKEN"):
+    for var in (
+        "JUPYTER_CONFIG_PATH",
+        "JUPYTER_PATH",
+        "JUPYTERHUB_API_TOKEN",
+        "JUPYTERHUB_API_URL",
+        "JPY_API_TOKEN",
+        "MPLBACKEND",
+        "JUPYTER_TOKEN",
+    ):
         env.pop(var, None)  # MPLBACKEND=Agg (set by the test suite) would hide the notebooks' plots
-    dirs = {"JUPYTER_CONFIG_DIR": base / "config", "JUPYTER_DATA_DIR": base / "data",
-            "JUPYTER_RUNTIME_DIR": base / "runtime", "IPYTHONDIR": base / "ipython"}
+    dirs = {
+        "JUPYTER_CONFIG_DIR": base / "config",
+        "JUPYTER_DATA_DIR": base / "data",
+        "JUPYTER_RUNTIME_DIR": base / "runtime",
+        "IPYTHONDIR": base / "ipython",
+    }
     for var, path in dirs.items():
         path.mkdir(parents=True, exist_ok=True)
         env[var] = str(path)
@@ -240,8 +281,9 @@ def labextension_report(env):
     """``jupyter labextension list`` (text, ANSI colours removed) in ``env``."""
     import re
 
-    proc = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], env=env,
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"], env=env, capture_output=True, text=True, timeout=180
+    )
     return re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
 
 

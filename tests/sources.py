@@ -31,7 +31,7 @@ def hidden_tests(lab, grade_id):
     """The lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` of one test cell."""
     lines = cell_source(lab, grade_id).splitlines()
     start, end = lines.index("### BEGIN HIDDEN TESTS"), lines.index("### END HIDDEN TESTS")
-    return "\n".join(lines[start + 1:end])
+    return "\n".join(lines[start + 1 : end])
 
 
 def solutions(lab, grade_ids=None, skip=()):
@@ -73,7 +73,7 @@ def _blocks(text, begin, end):
 
 def _windows(lines):
     kept = [n for n in (_norm(x) for x in lines) if _meaningful(n)]
-    return {tuple(kept[i:i + WINDOW]) for i in range(len(kept) - WINDOW + 1)}
+    return {tuple(kept[i : i + WINDOW]) for i in range(len(kept) - WINDOW + 1)}
 
 
 def notebook_text(raw):

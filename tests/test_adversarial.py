@@ -30,16 +30,21 @@ import corpus
 from autograder import course
 from autograder.grading import Limits, grade_class, sandbox
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("adversarial"),  # the corpus is graded once, on one worker
-              pytest.mark.skipif(bool(sandbox.probe()), reason=f"no sandbox here: {sandbox.probe()}")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("adversarial"),  # the corpus is graded once, on one worker
+    pytest.mark.skipif(bool(sandbox.probe()), reason=f"no sandbox here: {sandbox.probe()}"),
+]
 
 # output: the output cases (tests/corpus.py) are sized for a 1 MiB cap, below the 8 MiB default
 LIMITS = Limits(cell_timeout=4, timeout=25, memory=1 << 30, processes=8, grace=10, output=1 << 20)
 SECRET = "JUPYTERHUB_API_TOKEN"
 # Planted in the grader's environment while the corpus is graded; the values appear nowhere else. A TF_ prefix
 # in the kernel's whitelist would let TF_VAR_db_password through, a CNNCOURSE_ one CNNCOURSE_DB_PASSWORD.
-SECRETS = {name: f"tok-{secrets.token_hex(16)}" for name in
-           (SECRET, "AWS_SECRET_ACCESS_KEY", "TF_VAR_db_password", "CNNCOURSE_DB_PASSWORD")}
+SECRETS = {
+    name: f"tok-{secrets.token_hex(16)}"
+    for name in (SECRET, "AWS_SECRET_ACCESS_KEY", "TF_VAR_db_password", "CNNCOURSE_DB_PASSWORD")
+}
 HUNTS = [c for c in corpus.CASES if c.hunt]
 NAMES = [c.name for c in corpus.CASES]
 
@@ -113,8 +118,14 @@ def graded(tmp_path_factory):
     server = _Server()
     outside = root / "outside"
     outside.mkdir()
-    ctx = corpus.Context(course=str(root / "course"), victim="control_perfect_1", outside=str(outside),
-                         port=server.port, secret_var=SECRET, secrets=SECRETS)
+    ctx = corpus.Context(
+        course=str(root / "course"),
+        victim="control_perfect_1",
+        outside=str(outside),
+        port=server.port,
+        secret_var=SECRET,
+        secrets=SECRETS,
+    )
     c = _build_course(root / "course", corpus.CASES, ctx)
     _plant_secret_files(ctx)
     before = _tree(c)
@@ -128,9 +139,17 @@ def graded(tmp_path_factory):
     finally:
         for name in SECRETS:
             os.environ.pop(name, None)
-    return {"course": c, "summary": summary, "seconds": time.monotonic() - t0, "before": before,
-            "before_outside": before_outside, "outside": outside, "server": server, "me": me,
-            "children_before": children_before}
+    return {
+        "course": c,
+        "summary": summary,
+        "seconds": time.monotonic() - t0,
+        "before": before,
+        "before_outside": before_outside,
+        "outside": outside,
+        "server": server,
+        "me": me,
+        "children_before": children_before,
+    }
 
 
 def _outputs_text(c, student):
@@ -189,26 +208,33 @@ def test_outputs_are_capped(graded):
     c = graded["course"]
     for name in ("hundred_megabytes_printed", "huge_image", "warnings_spam"):
         path = c / "autograded" / name / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb"
-        assert path.stat().st_size < 4 * 2 ** 20, name
+        assert path.stat().st_size < 4 * 2**20, name
         assert "the grader cut this cell's output" in path.read_text()
 
 
 def test_no_process_is_left_behind(graded):
     time.sleep(1)
-    left = [p for p in graded["me"].children(recursive=True) if p.pid not in graded["children_before"]
-            and p.status() != psutil.STATUS_ZOMBIE
-            and "multiprocessing.resource_tracker" not in " ".join(p.cmdline())]  # the pool's own helper
+    left = [
+        p
+        for p in graded["me"].children(recursive=True)
+        if p.pid not in graded["children_before"]
+        and p.status() != psutil.STATUS_ZOMBIE
+        and "multiprocessing.resource_tracker" not in " ".join(p.cmdline())
+    ]  # the pool's own helper
     assert not left, [p.cmdline() for p in left]
-    sleepers = [p for p in psutil.process_iter(["cmdline"]) if "ipykernel_launcher" in " ".join(p.info["cmdline"] or [])
-                and "grade-checked" in " ".join(p.info["cmdline"] or [])]
+    sleepers = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "ipykernel_launcher" in " ".join(p.info["cmdline"] or [])
+        and "grade-checked" in " ".join(p.info["cmdline"] or [])
+    ]
     assert not sleepers
 
 
 def test_without_the_guard_each_attempt_would_have_gained_points(tmp_path):
     """The same attempts, with the guard off: the tests are fooled (so the corpus can fail)."""
     tampering = [c for c in corpus.CASES if c.tamper and c.name != "hide_tracebacks"]
-    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path), port=1,
-                         secret_var=SECRET)
+    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path), port=1, secret_var=SECRET)
     c = _build_course(tmp_path / "course", tampering, ctx, controls=False, guard=False)
     summary = grade_class(c, corpus.ASSIGNMENT, workers=2, limits=LIMITS, progress=False)
     for case in tampering:
@@ -224,8 +250,10 @@ def test_no_secret_of_the_grader_reaches_a_submission(graded):
         assert "no secret found - looked at" in text and "looked at 0 sources" not in text, case.name
     for name, r in graded["summary"].results.items():
         path = c / "autograded" / name / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb"
-        seen = [path.read_bytes() if path.exists() else b"",
-                json.dumps({k: v for k, v in r.items() if k != "files"}, default=str).encode()]
+        seen = [
+            path.read_bytes() if path.exists() else b"",
+            json.dumps({k: v for k, v in r.items() if k != "files"}, default=str).encode(),
+        ]
         for value in SECRETS.values():
             assert not any(value.encode() in s for s in seen), name
 
@@ -241,8 +269,14 @@ def test_without_a_protection_each_hunt_finds_the_secrets(tmp_path, monkeypatch)
     grader's environment (the old behaviour, readable in /proc/1/environ); whitelist: variables kept by
     a ``TF_`` prefix (the old rule: TF_VAR_db_password reaches the kernel, and bwrap's command line).
     """
-    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path / "outside"), port=1,
-                         secret_var=SECRET, secrets=SECRETS)
+    ctx = corpus.Context(
+        course=str(tmp_path / "course"),
+        victim="x",
+        outside=str(tmp_path / "outside"),
+        port=1,
+        secret_var=SECRET,
+        secrets=SECRETS,
+    )
     folders = {k: tmp_path / k for k in ("course", "outside", "cwd", "rt", "home")}
     for p in folders.values():
         p.mkdir()
@@ -271,8 +305,14 @@ def test_without_a_protection_each_hunt_finds_the_secrets(tmp_path, monkeypatch)
     assert {p for case in HUNTS for p in case.hunt} == set(weakened)
     for protection, prefix in weakened.items():
         for case in [c for c in HUNTS if protection in c.hunt]:
-            out = subprocess.run(prefix() + [sys.executable, "-c", _hunt_code(case, ctx)], cwd=folders["cwd"],
-                                 env=env, capture_output=True, text=True, timeout=60)
+            out = subprocess.run(
+                prefix() + [sys.executable, "-c", _hunt_code(case, ctx)],
+                cwd=folders["cwd"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert out.returncode == 0, (case.name, protection, out.stderr[-2000:])
             assert corpus.SUCCESS in out.stdout, (case.name, protection, out.stdout[-2000:])
             assert not any(v in out.stdout for v in SECRETS.values())  # it says where, never what
@@ -287,11 +327,15 @@ def test_plain_nbgrader_autograde_keeps_the_hidden_tests_honest_too(tmp_path):
     from nbgrader.api import Gradebook
 
     case = next(c for c in corpus.CASES if c.name == "patch_numpy_and_check")
-    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path), port=1,
-                         secret_var=SECRET)
+    ctx = corpus.Context(course=str(tmp_path / "course"), victim="x", outside=str(tmp_path), port=1, secret_var=SECRET)
     c = _build_course(tmp_path / "course", [case], ctx, controls=False)
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", corpus.ASSIGNMENT, "--student", case.name,
-                          "--force"], cwd=c, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", corpus.ASSIGNMENT, "--student", case.name, "--force"],
+        cwd=c,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     with Gradebook(f"sqlite:///{c / 'gradebook.db'}") as gb:
         score = gb.find_submission(corpus.ASSIGNMENT, case.name).score

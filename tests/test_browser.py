@@ -79,17 +79,36 @@ def lab_server(tmp_path_factory, shots):
     exchange = base / "exchange"
     exchange.mkdir(mode=0o777)
     (base / "jupyter" / "config" / "nbgrader_config.py").write_text(
-        f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\nc.Exchange.path_includes_course = True\n")
+        f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\nc.Exchange.path_includes_course = True\n"
+    )
     port, token = e2e.free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser",
-           "--ServerApp.open_browser=False", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={home}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--allow-root",
+        "--no-browser",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={home}",
+    ]
     # The server's working folder is the course: nbgrader reads nbgrader_config.py from there.
     server = e2e.Server("jupyterlab", cmd, cwd=course_dir, env=env, log_dir=shots)
     try:
         server.wait_for_http(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=120)
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "home": home, "env": env, "server": server,
-               "course": course_dir, "solutions": solutions}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "token": token,
+            "home": home,
+            "env": env,
+            "server": server,
+            "course": course_dir,
+            "solutions": solutions,
+        }
     finally:
         server.stop()
 
@@ -101,8 +120,12 @@ def browser_page(chromium, lab_server, tmp_path_factory):
     profile = tempfile.mkdtemp(dir=tmp_path_factory.mktemp("chromium"))
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=chromium, headless=True, args=e2e.CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000})
+            profile,
+            executable_path=chromium,
+            headless=True,
+            args=e2e.CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
         context.set_default_timeout(60_000)
         page = context.new_page()
         console = []
@@ -139,10 +162,13 @@ def _set_cell_source(page, index, text):
     page.keyboard.insert_text(text)
     page.keyboard.press("Escape")
     # CodeMirror may re-indent typed text; what the kernel runs is what the editor holds.
-    got = page.evaluate("""(i) => {
+    got = page.evaluate(
+        """(i) => {
         const cells = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');
         return Array.from(cells[i].querySelectorAll('.cm-line')).map(l => l.textContent).join('\\n');
-    }""", index)
+    }""",
+        index,
+    )
     assert got.strip() == text.strip(), f"the editor of cell {index} holds:\n{got}"
 
 
@@ -153,14 +179,18 @@ def _menu(page, top, item):
 
 def _wait_idle(page, timeout=120):
     """Wait until the kernel is idle and no cell shows a pending ``[*]`` prompt."""
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
         if (!p) return false;
         const busy = Array.from(p.querySelectorAll('.jp-InputArea-prompt')).some(e => e.textContent.includes('*'));
         const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
         const idle = !ind || ind.getAttribute('data-status') === 'idle';
         return !busy && idle;
-    }""", timeout=timeout * 1000, polling=500)
+    }""",
+        timeout=timeout * 1000,
+        polling=500,
+    )
 
 
 def _output_text(page, index):
@@ -182,9 +212,19 @@ def test_an_incompatible_nbgrader_extension_is_reported(tmp_path):
     """The check below sees what JupyterLab says of an nbgrader extension built for JupyterLab 3."""
     fake = tmp_path / "share" / "labextensions" / "@jupyter" / "nbgrader"
     (fake / "static").mkdir(parents=True)
-    (fake / "package.json").write_text(json.dumps({
-        "name": "@jupyter/nbgrader", "version": "0.5.0", "dependencies": {"@jupyterlab/application": "^3.0.0"},
-        "jupyterlab": {"extension": True, "_build": {"load": "static/remoteEntry.js", "extension": "./extension"}}}))
+    (fake / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "@jupyter/nbgrader",
+                "version": "0.5.0",
+                "dependencies": {"@jupyterlab/application": "^3.0.0"},
+                "jupyterlab": {
+                    "extension": True,
+                    "_build": {"load": "static/remoteEntry.js", "extension": "./extension"},
+                },
+            }
+        )
+    )
     env = e2e.jupyter_env(tmp_path / "jupyter", {"JUPYTER_PATH": str(tmp_path / "share")})
     problem = e2e.nbgrader_labextension_problem(e2e.labextension_report(env))
     assert "not enabled and compatible" in problem and "v0.5.0" in problem, problem
@@ -214,11 +254,16 @@ def _student_runs_lab_sees_feedback_and_validates(page, server, shots):
     page.goto(url)
     # every cell of the lab is on the page, the kernel is up and idle (the status bar says so),
     # and nbgrader's Validate button is in the notebook's toolbar
-    page.wait_for_function("""(n) => {
+    page.wait_for_function(
+        """(n) => {
         const p = document.querySelector('.jp-NotebookPanel');
         return p && p.querySelectorAll('.jp-Notebook .jp-Cell').length === n && !p.querySelector('.jp-Spinner')
             && document.querySelector('#jp-main-statusbar')?.innerText.includes('| Idle');
-    }""", arg=len(solutions.cells), timeout=120_000, polling=500)
+    }""",
+        arg=len(solutions.cells),
+        timeout=120_000,
+        polling=500,
+    )
     page.wait_for_selector(".jp-NotebookPanel .validate-button", timeout=30_000)
     _dismiss_toasts(page)
     page.screenshot(path=str(shots / "01-lab-opened.png"))
@@ -232,7 +277,10 @@ def _student_runs_lab_sees_feedback_and_validates(page, server, shots):
     _menu(page, "Run", "Run All Cells")
     page.wait_for_function(
         "(i) => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')[i]"
-        ".querySelector('.jp-OutputArea')?.innerText.includes('\u2718')", arg=i_kern_test, timeout=120_000)
+        ".querySelector('.jp-OutputArea')?.innerText.includes('\u2718')",
+        arg=i_kern_test,
+        timeout=120_000,
+    )
     _wait_idle(page)
     passed_text = _output_text(page, i_corr_test)
     assert "\u2714 Exercise 1 (corr2d)" in passed_text, passed_text
@@ -247,7 +295,10 @@ def _student_runs_lab_sees_feedback_and_validates(page, server, shots):
     _menu(page, "Run", "Run All Cells")
     page.wait_for_function(
         "(i) => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')[i]"
-        ".querySelector('.jp-OutputArea')?.innerText.includes('\u2714')", arg=i_kern_test, timeout=120_000)
+        ".querySelector('.jp-OutputArea')?.innerText.includes('\u2714')",
+        arg=i_kern_test,
+        timeout=120_000,
+    )
     _wait_idle(page, timeout=180)
     assert "\u2714 Exercise 2 (make_kernel)" in _output_text(page, i_kern_test)
     photos = _cell(page, i_kern_test + 2).locator(".jp-OutputArea img")
@@ -259,8 +310,10 @@ def _student_runs_lab_sees_feedback_and_validates(page, server, shots):
 
     # 3. Save, then nbgrader's Validate: it runs the whole notebook and lists what still fails.
     page.keyboard.press("Control+s")
-    page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')"
-                           ".title?.className?.includes?.('jp-mod-dirty')", timeout=30_000)
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-NotebookPanel').title?.className?.includes?.('jp-mod-dirty')",
+        timeout=30_000,
+    )
     time.sleep(1)
     page.locator(".jp-NotebookPanel .validate-button").click()
     dialog = page.locator(".jp-Dialog", has_text="Validation Results")

@@ -34,14 +34,32 @@ def test_lower_is_better_metrics_are_mirrored():
 
 
 def test_problems_flags_a_threshold_moved_into_the_weak_range():
-    rec = calibration.Record(lab="x", check="c", profile="fast", metric="acc", reference=[0.9] * 10,
-                             weak={"w": [0.6] * 10}, threshold=0.61, partial=0.6, margin=0.15)
+    rec = calibration.Record(
+        lab="x",
+        check="c",
+        profile="fast",
+        metric="acc",
+        reference=[0.9] * 10,
+        weak={"w": [0.6] * 10},
+        threshold=0.61,
+        partial=0.6,
+        margin=0.15,
+    )
     assert any("weak answer" in p for p in tools.problems(rec))
 
 
 def test_grade_gives_full_half_and_no_credit(monkeypatch, capsys):
-    rec = calibration.Record(lab="x", check="c", profile="fast", metric="accuracy", reference=[0.9] * 10,
-                             weak={"w": [0.6] * 10}, threshold=0.75, partial=0.6, margin=0.15)
+    rec = calibration.Record(
+        lab="x",
+        check="c",
+        profile="fast",
+        metric="accuracy",
+        reference=[0.9] * 10,
+        weak={"w": [0.6] * 10},
+        threshold=0.75,
+        partial=0.6,
+        margin=0.15,
+    )
     monkeypatch.setattr(calibration, "record", lambda lab, check, profile=None: rec)
     assert calibration.grade("x", "c", 0.8, 4) == 4
     assert calibration.grade("x", "c", 0.65, 4) == 2
@@ -52,9 +70,15 @@ def test_grade_gives_full_half_and_no_credit(monkeypatch, capsys):
 def _fake_spec(weak_must_fail):
     from autograder.calibrations import Spec
 
-    return Spec(metric="gap", budget="lab4.lenet", reference=lambda seed, profile: 0.01 * (seed % 3),
-                weak={"plain": lambda seed, profile: 0.03}, higher_is_better=False,
-                weak_must_fail=weak_must_fail, min_margin=0.05)
+    return Spec(
+        metric="gap",
+        budget="lab4.lenet",
+        reference=lambda seed, profile: 0.01 * (seed % 3),
+        weak={"plain": lambda seed, profile: 0.03},
+        higher_is_better=False,
+        weak_must_fail=weak_must_fail,
+        min_margin=0.05,
+    )
 
 
 def test_a_property_bar_is_set_by_the_reference_and_reports_the_weak(monkeypatch, tmp_path):
@@ -77,8 +101,17 @@ def test_weak_answers_that_must_fail_but_do_not_stop_calibration(monkeypatch, tm
 
 def test_missing_full_record_falls_back_to_fast_with_a_note(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(calibration, "CAL_DIR", tmp_path)
-    rec = calibration.Record(lab="labx", check="acc", profile="fast", metric="accuracy", reference=[0.9] * 10,
-                             weak={"w": [0.5] * 10}, threshold=0.7, partial=0.5, margin=0.2)
+    rec = calibration.Record(
+        lab="labx",
+        check="acc",
+        profile="fast",
+        metric="accuracy",
+        reference=[0.9] * 10,
+        weak={"w": [0.5] * 10},
+        threshold=0.7,
+        partial=0.5,
+        margin=0.2,
+    )
     tools.save_record(rec)
     assert calibration.record("labx", "acc", "fast").threshold == 0.7
     assert calibration.record("labx", "acc", "full").profile == "fast"

@@ -71,8 +71,10 @@ def _cells(*sources, **names):
 
 
 def test_a_helper_in_another_cell_is_read_too():
-    namespace = _cells("import scipy.ndimage as nd\ndef helper(a, k):\n    return nd.correlate(a, k)\n",
-                       "def corr2d(image, kernel):\n    return helper(image, kernel)[1:-1, 1:-1]\n")
+    namespace = _cells(
+        "import scipy.ndimage as nd\ndef helper(a, k):\n    return nd.correlate(a, k)\n",
+        "def corr2d(image, kernel):\n    return helper(image, kernel)[1:-1, 1:-1]\n",
+    )
     assert static_violations(namespace["corr2d"], LOOPS) == ["scipy.ndimage.correlate"]
 
 
@@ -81,8 +83,12 @@ def test_numpy_functions_named_in_the_rules_are_refused_and_the_rest_allowed():
         return np.array([np.convolve(r, kernel[0], mode="valid") for r in image])
 
     def honest(image, kernel):
-        return np.array([[np.sum(image[i:i + 1, j:j + 2] * kernel) for j in range(image.shape[1] - 1)]
-                         for i in range(image.shape[0])])
+        return np.array(
+            [
+                [np.sum(image[i : i + 1, j : j + 2] * kernel) for j in range(image.shape[1] - 1)]
+                for i in range(image.shape[0])
+            ]
+        )
 
     assert static_violations(rows, LOOPS) == ["numpy.convolve"]
     assert static_violations(honest, LOOPS) == []
@@ -180,18 +186,24 @@ LAB1_SHORTCUTS = [
 ]
 
 
-@pytest.mark.parametrize("name,check,grade_id,shortcut,library", LAB1_SHORTCUTS,
-                         ids=[f"{s[0]}-{s[4]}" for s in LAB1_SHORTCUTS])
+@pytest.mark.parametrize(
+    "name,check,grade_id,shortcut,library", LAB1_SHORTCUTS, ids=[f"{s[0]}-{s[4]}" for s in LAB1_SHORTCUTS]
+)
 def test_lab1_shortcut_computes_the_answer_and_earns_nothing(ref1, name, check, grade_id, shortcut, library):
     honest = ref1[name]
-    args = {"corr2d": (np.arange(20.0).reshape(4, 5), np.ones((2, 3))),
-            "conv2d_forward": (np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 1)), np.zeros(1)),
-            "pool2d_forward": (np.arange(32.0).reshape(1, 4, 4, 2), 2, 2)}[name]
+    args = {
+        "corr2d": (np.arange(20.0).reshape(4, 5), np.ones((2, 3))),
+        "conv2d_forward": (np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 1)), np.zeros(1)),
+        "pool2d_forward": (np.arange(32.0).reshape(1, 4, 4, 2), 2, 2),
+    }[name]
     assert np.allclose(shortcut(*args), honest(*args))  # the numbers are right: only the rule refuses it
     with pytest.raises(CheckFailed, match=rf"write the loops yourself: `{library}[.`]"):
         check(shortcut)
-    with pytest.raises(CheckFailed, match=rf"{lab1.EXERCISES[name].replace('(', '[(]').replace(')', '[)]')}: "
-                                          rf"this exercise asks you to write the loops yourself"):
+    with pytest.raises(
+        CheckFailed,
+        match=rf"{lab1.EXERCISES[name].replace('(', '[(]').replace(')', '[)]')}: "
+        rf"this exercise asks you to write the loops yourself",
+    ):
         _hidden(LAB1, grade_id, ref1, **{name: shortcut})
 
 
@@ -210,8 +222,9 @@ def test_pooling_that_keeps_a_partial_window_fails_both_checks(ref1):
         out = np.empty((n, rows, cols, c))
         for i in range(rows):
             for j in range(cols):
-                out[:, i, j, :] = reduce(x[:, i * stride:i * stride + size, j * stride:j * stride + size, :],
-                                         axis=(1, 2))
+                out[:, i, j, :] = reduce(
+                    x[:, i * stride : i * stride + size, j * stride : j * stride + size, :], axis=(1, 2)
+                )
         return out
 
     x = np.arange(32.0).reshape(1, 4, 4, 2)
@@ -222,11 +235,14 @@ def test_pooling_that_keeps_a_partial_window_fails_both_checks(ref1):
         _hidden(LAB1, "test_pool2d_forward", ref1, pool2d_forward=keeps_partial)
 
 
-@pytest.mark.parametrize("name,kernel", [
-    ("edge", [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]),     # the Laplacian: another edge detector
-    ("sharpen", [[-1, -1, -1], [-1, 9, -1], [-1, -1, -1]]),
-    ("gaussian_blur", np.array([[1, 3, 1], [3, 5, 3], [1, 3, 1]]) / 21),
-])
+@pytest.mark.parametrize(
+    "name,kernel",
+    [
+        ("edge", [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]),  # the Laplacian: another edge detector
+        ("sharpen", [[-1, -1, -1], [-1, 9, -1], [-1, -1, -1]]),
+        ("gaussian_blur", np.array([[1, 3, 1], [3, 5, 3], [1, 3, 1]]) / 21),
+    ],
+)
 def test_a_kernel_the_hidden_test_refuses_is_refused_by_the_visible_check_too(ref1, name, kernel):
     def make_kernel(n):
         return np.asarray(kernel, float) if n == name else ref1["make_kernel"](n)
@@ -320,8 +336,10 @@ def test_lab3_shortcut_earns_nothing(ref3, name, grade_id, shortcut, task):
         _hidden(LAB3, grade_id, ref3, **{name: shortcut})
 
 
-@pytest.mark.parametrize("grade_id", ["test_initialisers", "test_conv2d_backward", "test_pool2d_backward",
-                                      "test_selftest", "test_dropout_forward"])
+@pytest.mark.parametrize(
+    "grade_id",
+    ["test_initialisers", "test_conv2d_backward", "test_pool2d_backward", "test_selftest", "test_dropout_forward"],
+)
 def test_lab3_hidden_tests_pass_the_solutions(ref3, grade_id):
     _hidden(LAB3, grade_id, dict(ref3, selftest_answer="B"))
 
@@ -438,9 +456,14 @@ def _memorised(honest, check, *others):
     return table
 
 
-@pytest.mark.parametrize("name,grade_id", [("conv_output_size", "test_conv_output_size"),
-                                           ("bottleneck_params", "test_bottleneck_params"),
-                                           ("receptive_field", "test_receptive_field")])
+@pytest.mark.parametrize(
+    "name,grade_id",
+    [
+        ("conv_output_size", "test_conv_output_size"),
+        ("bottleneck_params", "test_bottleneck_params"),
+        ("receptive_field", "test_receptive_field"),
+    ],
+)
 def test_lab2_answers_pasted_from_the_visible_feedback_fail_the_hidden_test(ref2, capsys, name, grade_id):
     from cnncourse.checks import lab2
 
@@ -452,9 +475,19 @@ def test_lab2_answers_pasted_from_the_visible_feedback_fail_the_hidden_test(ref2
         _hidden(LAB2, grade_id, ref2, **{name: table})
 
 
-@pytest.mark.parametrize("grade_id", ["test_conv_output_size", "test_layer_params", "test_model_table",
-                                      "test_bottleneck_params", "test_inception", "test_separable",
-                                      "test_receptive_field", "test_fire"])
+@pytest.mark.parametrize(
+    "grade_id",
+    [
+        "test_conv_output_size",
+        "test_layer_params",
+        "test_model_table",
+        "test_bottleneck_params",
+        "test_inception",
+        "test_separable",
+        "test_receptive_field",
+        "test_fire",
+    ],
+)
 def test_lab2_hidden_tests_pass_the_solutions(ref2, grade_id, capsys):
     _hidden(LAB2, grade_id, ref2)
     assert capsys.readouterr().out == ""  # a hidden test speaks only when it fails
@@ -462,13 +495,15 @@ def test_lab2_hidden_tests_pass_the_solutions(ref2, grade_id, capsys):
 
 # ---------------------------------------------------------------- routes round the rules, and honest code
 def test_a_result_that_computes_when_it_is_read_is_read_while_watched(ref1):
-    namespace = _cells("from scipy import signal as _s\n"
-                       "class Lazy:\n"
-                       "    def __init__(self, image, kernel):\n"
-                       "        self.args = (image, kernel)\n"
-                       "    def __array__(self, dtype=None, copy=None):\n"
-                       "        return _s.correlate2d(*self.args, mode='valid')\n",
-                       "def corr2d(image, kernel):\n    return Lazy(image, kernel)\n")
+    namespace = _cells(
+        "from scipy import signal as _s\n"
+        "class Lazy:\n"
+        "    def __init__(self, image, kernel):\n"
+        "        self.args = (image, kernel)\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        return _s.correlate2d(*self.args, mode='valid')\n",
+        "def corr2d(image, kernel):\n    return Lazy(image, kernel)\n",
+    )
     with pytest.raises(CheckFailed, match="`scipy.signal.correlate2d` is not allowed here"):
         lab1.check_corr2d(namespace["corr2d"])
     dynamic_only = Forbidden("write the loops yourself", modules=("scipy.signal",), strict=True)
@@ -477,15 +512,24 @@ def test_a_result_that_computes_when_it_is_read_is_read_while_watched(ref1):
         watched(np.ones((3, 3)), np.ones((2, 2)))  # read inside the watch: the lambda's Lazy is not in its source
 
 
-@pytest.mark.parametrize("source, name", [
-    ("import _thread\njobs = {'go': _thread.start_new_thread}\n"
-     "def corr2d(image, kernel):\n    jobs['go'](print, ())\n    return image\n", "_thread.start_new_thread"),
-    ("import subprocess\ndef corr2d(image, kernel):\n    subprocess.run(['true'])\n    return image\n",
-     "subprocess.run"),
-    ("def corr2d(image, kernel):\n    return np.fft.irfft2(np.fft.rfft2(image))\n", "numpy.fft.irfft2"),
-    ("def corr2d(image, kernel):\n    return eval('image')\n", "eval"),
-    ("def corr2d(image, kernel):\n    return corr2d.__globals__['np'].zeros(1)\n", "corr2d.__globals__"),
-], ids=["thread-in-a-dict", "subprocess", "fft", "eval", "globals"])
+@pytest.mark.parametrize(
+    "source, name",
+    [
+        (
+            "import _thread\njobs = {'go': _thread.start_new_thread}\n"
+            "def corr2d(image, kernel):\n    jobs['go'](print, ())\n    return image\n",
+            "_thread.start_new_thread",
+        ),
+        (
+            "import subprocess\ndef corr2d(image, kernel):\n    subprocess.run(['true'])\n    return image\n",
+            "subprocess.run",
+        ),
+        ("def corr2d(image, kernel):\n    return np.fft.irfft2(np.fft.rfft2(image))\n", "numpy.fft.irfft2"),
+        ("def corr2d(image, kernel):\n    return eval('image')\n", "eval"),
+        ("def corr2d(image, kernel):\n    return corr2d.__globals__['np'].zeros(1)\n", "corr2d.__globals__"),
+    ],
+    ids=["thread-in-a-dict", "subprocess", "fft", "eval", "globals"],
+)
 def test_ways_out_of_the_watched_call_are_refused(source, name):
     with pytest.raises(CheckFailed, match=f"`{name}`.* is not allowed here"):
         lab1.check_corr2d(_cells(source)["corr2d"])
@@ -512,16 +556,20 @@ def test_a_numpy_scalar_subclass_cannot_answer_for_itself():
 def test_an_honest_parameter_named_like_a_forbidden_global_is_not_refused(ref2):
     from cnncourse.checks import lab2
 
-    namespace = _cells("from keras import layers\n",
-                       "def receptive_field(layers):\n"
-                       "    field, jump = 1, 1\n"
-                       "    for f, stride in layers:\n"
-                       "        field += (f - 1) * jump\n"
-                       "        jump *= stride\n"
-                       "    return field\n")
+    namespace = _cells(
+        "from keras import layers\n",
+        "def receptive_field(layers):\n"
+        "    field, jump = 1, 1\n"
+        "    for f, stride in layers:\n"
+        "        field += (f - 1) * jump\n"
+        "        jump *= stride\n"
+        "    return field\n",
+    )
     lab2.check_receptive_field(namespace["receptive_field"])
-    namespace = _cells("from keras import layers\n",
-                       "def receptive_field(stack):\n    return layers.Conv2D(1, stack[0][0]).kernel_size[0]\n")
+    namespace = _cells(
+        "from keras import layers\n",
+        "def receptive_field(stack):\n    return layers.Conv2D(1, stack[0][0]).kernel_size[0]\n",
+    )
     with pytest.raises(CheckFailed, match="`keras"):  # the same name, the notebook's: refused
         lab2.check_receptive_field(namespace["receptive_field"])
 
@@ -529,10 +577,12 @@ def test_an_honest_parameter_named_like_a_forbidden_global_is_not_refused(ref2):
 def test_a_function_that_claims_to_be_the_checks_own_code_is_refused():
     from cnncourse.checks import by_hand as module
 
-    cells = ("from scipy.signal import correlate2d as _c\n"
-             "def helper(image, kernel):\n    return _c(image, kernel, mode='valid')\n"
-             "helper.__code__ = helper.__code__.replace(co_filename=_by_hand_file, co_firstlineno=99999)\n",
-             "def corr2d(image, kernel):\n    return helper(image, kernel)\n")
+    cells = (
+        "from scipy.signal import correlate2d as _c\n"
+        "def helper(image, kernel):\n    return _c(image, kernel, mode='valid')\n"
+        "helper.__code__ = helper.__code__.replace(co_filename=_by_hand_file, co_firstlineno=99999)\n",
+        "def corr2d(image, kernel):\n    return helper(image, kernel)\n",
+    )
     namespace = _cells(*cells, _by_hand_file=module.__file__)
     with pytest.raises(CheckFailed, match="cannot be read"):
         lab1.check_corr2d(namespace["corr2d"])
@@ -541,62 +591,74 @@ def test_a_function_that_claims_to_be_the_checks_own_code_is_refused():
 def test_an_object_that_is_not_numbers_is_refused_whatever_it_claims():
     from cnncourse.checks import lab6
 
-    namespace = _cells("class Count:\n"
-                       "    __eq__ = lambda self, other: True\n"
-                       "    __ne__ = lambda self, other: False\n"
-                       "    __class__ = property(lambda self: int)\n",
-                       "def conv_params(k, c_in, c_out):\n    return Count()\n")
+    namespace = _cells(
+        "class Count:\n"
+        "    __eq__ = lambda self, other: True\n"
+        "    __ne__ = lambda self, other: False\n"
+        "    __class__ = property(lambda self: int)\n",
+        "def conv_params(k, c_in, c_out):\n    return Count()\n",
+    )
     assert isinstance(namespace["Count"](), int)  # it says it is an int
     with pytest.raises(CheckFailed, match="returned a Count object"):
         lab6.check_param_formulas(namespace["conv_params"], namespace["conv_params"])
 
 
 def test_a_result_computed_when_its_rows_are_read_is_read_while_watched():
-    namespace = _cells("from scipy.signal import correlate2d\n"
-                       "class Rows:\n"
-                       "    def __init__(self, image, kernel):\n        self.args = (image, kernel)\n"
-                       "    def __len__(self):\n        return len(self.full())\n"
-                       "    def __getitem__(self, i):\n        return self.full()[i]\n"
-                       "    def full(self):\n        return correlate2d(*self.args, mode='valid')\n",
-                       "def corr2d(image, kernel):\n    return Rows(image, kernel)\n")
+    namespace = _cells(
+        "from scipy.signal import correlate2d\n"
+        "class Rows:\n"
+        "    def __init__(self, image, kernel):\n        self.args = (image, kernel)\n"
+        "    def __len__(self):\n        return len(self.full())\n"
+        "    def __getitem__(self, i):\n        return self.full()[i]\n"
+        "    def full(self):\n        return correlate2d(*self.args, mode='valid')\n",
+        "def corr2d(image, kernel):\n    return Rows(image, kernel)\n",
+    )
     with pytest.raises(CheckFailed, match="scipy.signal"):
         lab1.check_corr2d(namespace["corr2d"])
 
 
 def test_numpys_c_correlation_is_refused_and_an_honest_dataclass_helper_is_not(ref1):
-    namespace = _cells("from numpy._core.multiarray import correlate2\n"
-                       "def corr2d(image, kernel):\n"
-                       "    kh, kw = kernel.shape\n"
-                       "    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))\n"
-                       "    for i in range(out.shape[0]):\n"
-                       "        for a in range(kh):\n"
-                       "            out[i] += correlate2(image[i + a], kernel[a], 0)\n"
-                       "    return out\n")
+    namespace = _cells(
+        "from numpy._core.multiarray import correlate2\n"
+        "def corr2d(image, kernel):\n"
+        "    kh, kw = kernel.shape\n"
+        "    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))\n"
+        "    for i in range(out.shape[0]):\n"
+        "        for a in range(kh):\n"
+        "            out[i] += correlate2(image[i + a], kernel[a], 0)\n"
+        "    return out\n"
+    )
     with pytest.raises(CheckFailed, match="correlate2"):
         lab1.check_corr2d(namespace["corr2d"])
-    namespace = _cells("from dataclasses import dataclass\n"
-                       "@dataclass\n"
-                       "class Window:\n"
-                       "    image: np.ndarray\n"
-                       "    def at(self, i, j, h, w):\n        return self.image[i:i + h, j:j + w]\n",
-                       "def corr2d(image, kernel):\n"
-                       "    win, (kh, kw) = Window(image), kernel.shape\n"
-                       "    return np.array([[np.sum(win.at(i, j, kh, kw) * kernel)\n"
-                       "                      for j in range(image.shape[1] - kw + 1)]\n"
-                       "                     for i in range(image.shape[0] - kh + 1)])\n")
+    namespace = _cells(
+        "from dataclasses import dataclass\n"
+        "@dataclass\n"
+        "class Window:\n"
+        "    image: np.ndarray\n"
+        "    def at(self, i, j, h, w):\n        return self.image[i:i + h, j:j + w]\n",
+        "def corr2d(image, kernel):\n"
+        "    win, (kh, kw) = Window(image), kernel.shape\n"
+        "    return np.array([[np.sum(win.at(i, j, kh, kw) * kernel)\n"
+        "                      for j in range(image.shape[1] - kw + 1)]\n"
+        "                     for i in range(image.shape[0] - kh + 1)])\n",
+    )
     lab1.check_corr2d(namespace["corr2d"])
 
 
 # ---------------------------------------------------------------- ways round found by trying them
 def test_a_c_function_behind_functools_partial_is_seen():
-    namespace = _cells("import functools\nfrom scipy.signal import _sigtools\n"
-                       "_core = functools.partial(functools.partial(_sigtools._convolve2d))\n",
-                       "def corr2d(image, kernel):\n"
-                       "    return _core(np.asarray(image, float), np.asarray(kernel, float), 0, 0, 0, 0)\n")
+    namespace = _cells(
+        "import functools\nfrom scipy.signal import _sigtools\n"
+        "_core = functools.partial(functools.partial(_sigtools._convolve2d))\n",
+        "def corr2d(image, kernel):\n"
+        "    return _core(np.asarray(image, float), np.asarray(kernel, float), 0, 0, 0, 0)\n",
+    )
     assert static_violations(namespace["corr2d"], LOOPS) == ["scipy.signal._convolve2d"]
-    namespace = _cells("import functools\nimport numpy\n"
-                       "_row = functools.partial(getattr(numpy, '_core', numpy).multiarray.correlate2)\n",
-                       "def corr2d(image, kernel):\n    return _row(image[0], kernel[0], 0)\n")
+    namespace = _cells(
+        "import functools\nimport numpy\n"
+        "_row = functools.partial(getattr(numpy, '_core', numpy).multiarray.correlate2)\n",
+        "def corr2d(image, kernel):\n    return _row(image[0], kernel[0], 0)\n",
+    )
     assert static_violations(namespace["corr2d"], LOOPS)
 
 
@@ -604,9 +666,11 @@ def test_a_c_function_with_a_rewritten_module_name_is_still_where_it_lives():
     from scipy.signal import _sigtools
 
     stated = _sigtools._convolve2d.__module__
-    namespace = _cells("from scipy.signal import _sigtools\n_core = _sigtools._convolve2d\n",
-                       "def corr2d(image, kernel):\n"
-                       "    return _core(np.asarray(image, float), np.asarray(kernel, float), 0, 0, 0, 0)\n")
+    namespace = _cells(
+        "from scipy.signal import _sigtools\n_core = _sigtools._convolve2d\n",
+        "def corr2d(image, kernel):\n"
+        "    return _core(np.asarray(image, float), np.asarray(kernel, float), 0, 0, 0, 0)\n",
+    )
     try:
         _sigtools._convolve2d.__module__ = "mytools"
         assert static_violations(namespace["corr2d"], LOOPS) == ["scipy.signal._convolve2d"]
@@ -618,11 +682,13 @@ def test_a_c_function_with_a_rewritten_module_name_is_still_where_it_lives():
 
 
 def test_another_process_and_pandas_windows_are_refused():
-    namespace = _cells("import os, sys\nimport pandas as pd\n",
-                       "def corr2d(image, kernel):\n"
-                       "    os.waitpid(os.posix_spawnp(sys.executable, [sys.executable, '-c', 'pass'], {}), 0)\n"
-                       "    return np.zeros((2, 2))\n",
-                       "def pool(x, size):\n    return pd.DataFrame(x).rolling(size).max().to_numpy()\n")
+    namespace = _cells(
+        "import os, sys\nimport pandas as pd\n",
+        "def corr2d(image, kernel):\n"
+        "    os.waitpid(os.posix_spawnp(sys.executable, [sys.executable, '-c', 'pass'], {}), 0)\n"
+        "    return np.zeros((2, 2))\n",
+        "def pool(x, size):\n    return pd.DataFrame(x).rolling(size).max().to_numpy()\n",
+    )
     assert static_violations(namespace["corr2d"], LOOPS) == ["posix.posix_spawnp"]
     assert static_violations(namespace["pool"], LOOPS) == ["pandas.DataFrame"]
 

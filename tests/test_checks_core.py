@@ -55,8 +55,12 @@ def test_hint_is_shown():
 def _small(extra_dense=False, filters=6, padding="valid"):
     import keras
 
-    layers = [keras.Input((12, 12, 1)), keras.layers.Conv2D(filters, 3, padding=padding, activation="relu"),
-              keras.layers.MaxPooling2D(2), keras.layers.Flatten()]
+    layers = [
+        keras.Input((12, 12, 1)),
+        keras.layers.Conv2D(filters, 3, padding=padding, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+    ]
     if extra_dense:
         layers.append(keras.layers.Dense(16, activation="relu"))
     layers.append(keras.layers.Dense(3, activation="softmax"))
@@ -99,8 +103,12 @@ def test_config_and_shape_differences_are_named():
 
 def test_spec_from_dicts_and_partial_fields():
     flat = 5 * 5 * 6
-    spec = [{"kind": "Conv2D", "config": {"filters": 6}}, {"kind": "MaxPooling2D"}, {"kind": "Flatten"},
-            {"kind": "Dense", "params": flat * 3 + 3}]
+    spec = [
+        {"kind": "Conv2D", "config": {"filters": 6}},
+        {"kind": "MaxPooling2D"},
+        {"kind": "Flatten"},
+        {"kind": "Dense", "params": flat * 3 + 3},
+    ]
     assert architecture.compare(_small(), spec) == []
     spec[-1]["params"] = flat * 3  # a forgotten bias is caught
     assert architecture.compare(_small(), spec) == [f"layer #4 (Dense): {flat * 3 + 3} parameters, expected {flat * 3}"]

@@ -99,8 +99,12 @@ def _run_hidden(lab, grade_id, namespace):
 
 
 def test_lab7_hidden_test_reads_a_strategy_that_equals_anything_as_what_it_is():
-    table = {("small", "similar"): "finetune_many_layers", ("small", "different"): "finetune_a_few_layers",
-             ("large", "similar"): "classifier_from_earlier_layers", ("large", "different"): "classifier_on_top"}
+    table = {
+        ("small", "similar"): "finetune_many_layers",
+        ("small", "different"): "finetune_a_few_layers",
+        ("large", "similar"): "classifier_from_earlier_layers",
+        ("large", "different"): "classifier_on_top",
+    }
 
     def choose_strategy(dataset_size, similarity):  # four different strategies, each in the wrong cell
         if (dataset_size, similarity) not in table:
@@ -117,8 +121,11 @@ def test_lab7_hidden_test_reads_a_strategy_that_equals_anything_as_what_it_is():
 def test_lab6_hidden_test_reads_the_more_efficient_network_as_what_it_is():
     results = {"mini-VGG": {"accuracy": 0.9, "params": 1000}, "mini-ResNet": {"accuracy": 0.9, "params": 5000}}
     with pytest.raises(AssertionError):
-        _run_hidden("lab6-architectures", "test_efficiency", {"results": results,
-                                                             "more_efficient": AlwaysEqualStr("mini-ResNet")})
+        _run_hidden(
+            "lab6-architectures",
+            "test_efficiency",
+            {"results": results, "more_efficient": AlwaysEqualStr("mini-ResNet")},
+        )
     _run_hidden("lab6-architectures", "test_efficiency", {"results": results, "more_efficient": "mini-VGG"})
 
 

@@ -63,7 +63,11 @@ def test_square_only_corr2d_fails(ref):
 
     def assumes_square(image, kernel):
         k = kernel.shape[0]
-        return corr2d(image, kernel[:k, :k]) if kernel.shape[1] >= k else corr2d(image, np.pad(kernel, ((0, 0), (0, k - kernel.shape[1]))))
+        return (
+            corr2d(image, kernel[:k, :k])
+            if kernel.shape[1] >= k
+            else corr2d(image, np.pad(kernel, ((0, 0), (0, k - kernel.shape[1]))))
+        )
 
     with pytest.raises(CheckFailed):
         lab1.check_corr2d(assumes_square)
@@ -75,15 +79,25 @@ def _centre(value):
     return k
 
 
-@pytest.mark.parametrize("name,bad", [
-    ("edge", lambda kernel: kernel("edge") + _centre(1)),          # centre 9: sums to 1, not 0
-    ("sharpen", lambda kernel: kernel("sharpen") - _centre(1)),    # centre 4: a Laplacian, sums to 0
-    ("box_blur", lambda kernel: kernel("box_blur") * 9),           # not normalised
-    ("gaussian_blur", lambda kernel: kernel("gaussian_blur") * 16),  # forgot the 1/16
-    ("gaussian_blur", lambda kernel: kernel("box_blur")),          # a box blur, not Gaussian
-    ("box_blur", lambda kernel: kernel("gaussian_blur")),          # Gaussian, not a box
-], ids=["edge-sums-to-1", "sharpen-is-laplacian", "box-not-normalised", "gaussian-not-divided",
-        "gaussian-is-box", "box-is-gaussian"])
+@pytest.mark.parametrize(
+    "name,bad",
+    [
+        ("edge", lambda kernel: kernel("edge") + _centre(1)),  # centre 9: sums to 1, not 0
+        ("sharpen", lambda kernel: kernel("sharpen") - _centre(1)),  # centre 4: a Laplacian, sums to 0
+        ("box_blur", lambda kernel: kernel("box_blur") * 9),  # not normalised
+        ("gaussian_blur", lambda kernel: kernel("gaussian_blur") * 16),  # forgot the 1/16
+        ("gaussian_blur", lambda kernel: kernel("box_blur")),  # a box blur, not Gaussian
+        ("box_blur", lambda kernel: kernel("gaussian_blur")),  # Gaussian, not a box
+    ],
+    ids=[
+        "edge-sums-to-1",
+        "sharpen-is-laplacian",
+        "box-not-normalised",
+        "gaussian-not-divided",
+        "gaussian-is-box",
+        "box-is-gaussian",
+    ],
+)
 def test_wrong_kernels_fail(ref, name, bad):
     make_kernel = ref["make_kernel"]
 

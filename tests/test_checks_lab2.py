@@ -40,8 +40,11 @@ def test_lecture_numbers():
     assert conv_output_size(227, 11, 4) == 55
     assert [conv_output_size(7, 3, s) for s in (1, 2)] == [5, 3]
     assert conv_params(5, 3, 10) == 760
-    assert [bottleneck_params(256, 32), bottleneck_params(256, 32, reduce=128),
-            bottleneck_params(256, 32, reduce=64)] == [73728, 69632, 34816]
+    assert [
+        bottleneck_params(256, 32),
+        bottleneck_params(256, 32, reduce=128),
+        bottleneck_params(256, 32, reduce=64),
+    ] == [73728, 69632, 34816]
     assert inception_output_shape(28, 256, 128, 192, 96) == (28, 28, 672)
     assert round(inception_multiplies(28, 256, 128, 192, 96) / 1e6) == 854
     assert inception_output_shape(28, 256, 128, 192, 96, 64, 64, 64) == (28, 28, 480)
@@ -62,9 +65,16 @@ def test_oracles_agree_with_the_lecture():
 def test_the_student_package_holds_no_answer():
     """The oracles are Keras and TensorFlow; nothing public in the module computes an exercise's answer."""
     public = {name for name in vars(lab2) if not name.startswith("_") and callable(vars(lab2)[name])}
-    assert {name for name in public if not name.startswith("check_")} <= {"CheckFailed", "call", "expect_equal",
-                                                                         "expect_raises", "passed", "by_hand",
-                                                                         "hidden", "hidden_for"}, public
+    assert {name for name in public if not name.startswith("check_")} <= {
+        "CheckFailed",
+        "call",
+        "expect_equal",
+        "expect_raises",
+        "passed",
+        "by_hand",
+        "hidden",
+        "hidden_for",
+    }, public
 
 
 # --------------------------------------------------------------------------
@@ -115,10 +125,18 @@ def test_conv_output_size_wrong_answers():
 
 def test_layer_params_wrong_answers():
     _fails(lab2.check_layer_params, lambda f, d, k, bias=True: f * f * d * k, dense_params, match="add K")
-    _fails(lab2.check_layer_params, lambda f, d, k, bias=True: f * f * d * k + int(bias), dense_params,
-           match="one bias per filter")
-    _fails(lab2.check_layer_params, lambda f, d, k, bias=True: (f * f + int(bias)) * k, dense_params,
-           match="whole input depth")
+    _fails(
+        lab2.check_layer_params,
+        lambda f, d, k, bias=True: f * f * d * k + int(bias),
+        dense_params,
+        match="one bias per filter",
+    )
+    _fails(
+        lab2.check_layer_params,
+        lambda f, d, k, bias=True: (f * f + int(bias)) * k,
+        dense_params,
+        match="whole input depth",
+    )
     _fails(lab2.check_layer_params, conv_params, lambda n, m, bias=True: n * m)
     _fails(lab2.check_layer_params, conv_params, lambda n, m, bias=True: (n + 1) * m)
 
@@ -129,14 +147,18 @@ def test_model_table_wrong_answers():
         return [(s, p if p else 1) for s, p in rows]
 
     def flatten_wrong(spec, shape):
-        return [((s[0] // 2,), p) if len(s) == 1 and i < len(spec) and spec[i][0] == "flatten" else (s, p)
-                for i, (s, p) in enumerate(model_table(spec, shape))]
+        return [
+            ((s[0] // 2,), p) if len(s) == 1 and i < len(spec) and spec[i][0] == "flatten" else (s, p)
+            for i, (s, p) in enumerate(model_table(spec, shape))
+        ]
 
     def forgets_depth_change(spec, shape):
         # every convolution sized for the input's depth, not for the layer before it
         rows = model_table(spec, shape)
-        return [(s, conv_params(layer[2], shape[2], layer[1]) if layer[0] == "conv" else p)
-                for layer, (s, p) in zip(spec, rows)]
+        return [
+            (s, conv_params(layer[2], shape[2], layer[1]) if layer[0] == "conv" else p)
+            for layer, (s, p) in zip(spec, rows)
+        ]
 
     _fails(lab2.check_model_table, pool_has_params)
     _fails(lab2.check_model_table, flatten_wrong, match="output shape")
@@ -145,8 +167,11 @@ def test_model_table_wrong_answers():
 
 
 def test_bottleneck_wrong_answers():
-    _fails(lab2.check_bottleneck_params,
-           lambda d, k, f=3, reduce=None: f * f * d * k + (reduce * d if reduce else 0), match="only `reduce`")
+    _fails(
+        lab2.check_bottleneck_params,
+        lambda d, k, f=3, reduce=None: f * f * d * k + (reduce * d if reduce else 0),
+        match="only `reduce`",
+    )
     _fails(lab2.check_bottleneck_params, lambda d, k, f=3, reduce=None: f * f * (reduce or d) * k)
 
 
@@ -205,8 +230,9 @@ def test_fire_wrong_answers():
     _fails(lab2.check_fire, pct_swapped, fire_params, match="PCT_3x3")
     _fails(lab2.check_fire, no_validation, fire_params, match="ValueError")
     _fails(lab2.check_fire, fire_filters, lambda d, s, e1, e3: d * s + s * e1 + 9 * s * e3, match="biases")
-    _fails(lab2.check_fire, fire_filters,
-           lambda d, s, e1, e3: d * s + s + d * e1 + e1 + 9 * d * e3 + e3, match="squeezed")
+    _fails(
+        lab2.check_fire, fire_filters, lambda d, s, e1, e3: d * s + s + d * e1 + e1 + 9 * d * e3 + e3, match="squeezed"
+    )
 
 
 def test_not_attempted_is_reported():
@@ -233,8 +259,16 @@ def test_ratio_is_below_one_for_wide_layers():
 # --------------------------------------------------------------------------
 # Hidden tests (the source notebook's): the solutions pass, answers the visible checks let by do not
 # --------------------------------------------------------------------------
-GRADED = ("test_conv_output_size", "test_layer_params", "test_model_table", "test_bottleneck_params",
-          "test_inception", "test_separable", "test_receptive_field", "test_fire")
+GRADED = (
+    "test_conv_output_size",
+    "test_layer_params",
+    "test_model_table",
+    "test_bottleneck_params",
+    "test_inception",
+    "test_separable",
+    "test_receptive_field",
+    "test_fire",
+)
 
 
 def _run_hidden(grade_id, **answers):

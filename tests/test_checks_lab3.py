@@ -25,6 +25,7 @@ def _reference():
 
 def _ref(name):
     """The source notebook's ``name``, looked up when first called (the notebook runs once)."""
+
     def run(*args, **kwargs):
         return _reference()[name](*args, **kwargs)
 
@@ -56,16 +57,16 @@ def _pool_backward(dout, cache, overwrite=False, divide=True, whole_window=False
     dx = np.zeros(x.shape)
     for i, j in np.ndindex(*dout.shape[1:3]):
         r, q = i * stride, j * stride
-        block = x[:, r:r + size, q:q + size, :]
-        grad = dout[:, i:i + 1, j:j + 1, :]
+        block = x[:, r : r + size, q : q + size, :]
+        grad = dout[:, i : i + 1, j : j + 1, :]
         if mode == "max" and not whole_window:
             share = grad * (block == block.max(axis=(1, 2), keepdims=True))
         else:
             share = grad / (size * size) if divide else grad
         if overwrite:
-            dx[:, r:r + size, q:q + size, :] = share
+            dx[:, r : r + size, q : q + size, :] = share
         else:
-            dx[:, r:r + size, q:q + size, :] += share
+            dx[:, r : r + size, q : q + size, :] += share
     return dx
 
 
@@ -145,7 +146,7 @@ def test_conv2d_backward_wrong_answers():
         x, w, _, _, p = c
         padded = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
         # the first H_out x W_out windows, side by side, instead of every stride-th one
-        first = sliding_window_view(padded, w.shape[:2], axis=(1, 2))[:, :d.shape[1], :d.shape[2]]
+        first = sliding_window_view(padded, w.shape[:2], axis=(1, 2))[:, : d.shape[1], : d.shape[2]]
         return dx, np.einsum("nijcab,nijk->abck", first, d), db
 
     def padding_kept(d, c):
@@ -178,12 +179,21 @@ def test_conv2d_backward_wrong_answers():
 
 def test_pool2d_backward_wrong_answers():
     assert lab3.check_pool2d_backward(_pool_backward, pool2d_forward) is None  # the mistakes are the only change
-    _fails(lab3.check_pool2d_backward, lambda d, c: _pool_backward(d, c, overwrite=True), pool2d_forward,
-           match="overlap")
-    _fails(lab3.check_pool2d_backward, lambda d, c: _pool_backward(d, c, divide=c[3] != "avg"), pool2d_forward,
-           match="size \\* size")
-    _fails(lab3.check_pool2d_backward, lambda d, c: _pool_backward(d, c, whole_window=True, divide=False),
-           pool2d_forward, match="largest input")
+    _fails(
+        lab3.check_pool2d_backward, lambda d, c: _pool_backward(d, c, overwrite=True), pool2d_forward, match="overlap"
+    )
+    _fails(
+        lab3.check_pool2d_backward,
+        lambda d, c: _pool_backward(d, c, divide=c[3] != "avg"),
+        pool2d_forward,
+        match="size \\* size",
+    )
+    _fails(
+        lab3.check_pool2d_backward,
+        lambda d, c: _pool_backward(d, c, whole_window=True, divide=False),
+        pool2d_forward,
+        match="largest input",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -245,6 +255,7 @@ def _dropout_pair(scale=True, use_mask=True, identity_at_test=True, redraw=False
     The forward pass is right in every case (its cache is ``(kept or None, p)``), so that the mistake
     is the only thing the backward check can see.
     """
+
     def forward(h, p, training, rng):
         if p < 0 or p >= 1:
             raise ValueError(p)
@@ -318,8 +329,14 @@ def test_build_net_right_and_wrong():
         import keras
 
         L = keras.layers
-        return keras.Sequential([keras.Input(shape=(64,)), L.Dense(256, activation="relu"),
-                                 L.Dense(256, activation="relu"), L.Dense(10, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input(shape=(64,)),
+                L.Dense(256, activation="relu"),
+                L.Dense(256, activation="relu"),
+                L.Dense(10, activation="softmax"),
+            ]
+        )
 
     def fixed_rate(rate):
         return build_net(0.5)
@@ -332,13 +349,17 @@ def test_gap_and_question_wrong_answers():
     assert lab3.check_overfit_gap(overfit_gap, which_overfits) is None
     _fails(lab3.check_overfit_gap, lambda h, last=5: -overfit_gap(h, last), which_overfits, match="sign")
     _fails(lab3.check_overfit_gap, lambda h, last=5: overfit_gap(h, len(h["loss"])), which_overfits, match="LAST")
-    _fails(lab3.check_overfit_gap, lambda h, last=5: float(np.mean(np.array(h["accuracy"][-last:])
-                                                                   - np.array(h["val_accuracy"][-last:]))),
-           which_overfits)
+    _fails(
+        lab3.check_overfit_gap,
+        lambda h, last=5: float(np.mean(np.array(h["accuracy"][-last:]) - np.array(h["val_accuracy"][-last:]))),
+        which_overfits,
+    )
     _fails(lab3.check_overfit_gap, overfit_gap, lambda hs: min(hs, key=lambda k: overfit_gap(hs[k])), match="largest")
     _fails(lab3.check_overfit_gap, overfit_gap, lambda hs: "no dropout", match="largest")
-    real = {"no dropout": {"loss": [0.1] * 5, "val_loss": [0.2] * 5},
-            "dropout 0.5": {"loss": [0.1] * 5, "val_loss": [0.6] * 5}}
+    real = {
+        "no dropout": {"loss": [0.1] * 5, "val_loss": [0.2] * 5},
+        "dropout 0.5": {"loss": [0.1] * 5, "val_loss": [0.6] * 5},
+    }
     with pytest.raises(CheckFailed, match="your own training"):
         lab3.check_overfit_gap(overfit_gap, lambda hs: "no dropout" if len(hs) == 2 else which_overfits(hs), real)
 
@@ -355,12 +376,17 @@ def test_not_attempted_is_reported():
     def todo(*args, **kwargs):
         raise NotImplementedError()
 
-    for check, args in [(lab3.check_initialisers, (todo, todo)), (lab3.check_dropout_forward, (todo,)),
-                        (lab3.check_conv2d_backward, (todo, conv2d_forward)), (lab3.check_build_net, (todo,)),
-                        (lab3.check_dropout_backward, (todo, dropout_forward)),
-                        (lab3.check_batchnorm_forward, (todo,)),
-                        (lab3.check_batchnorm_backward, (todo, batchnorm_forward)),
-                        (lab3.check_build_deep_cnn, (todo,)), (lab3.check_which_trains, (todo, todo))]:
+    for check, args in [
+        (lab3.check_initialisers, (todo, todo)),
+        (lab3.check_dropout_forward, (todo,)),
+        (lab3.check_conv2d_backward, (todo, conv2d_forward)),
+        (lab3.check_build_net, (todo,)),
+        (lab3.check_dropout_backward, (todo, dropout_forward)),
+        (lab3.check_batchnorm_forward, (todo,)),
+        (lab3.check_batchnorm_backward, (todo, batchnorm_forward)),
+        (lab3.check_build_deep_cnn, (todo,)),
+        (lab3.check_which_trains, (todo, todo)),
+    ]:
         with pytest.raises(NotAttempted):
             check(*args)
 
@@ -399,14 +425,18 @@ def test_hidden_self_test_rejects_wrong_letters():
 def test_hidden_experiment_test_follows_the_histories():
     hidden = _hidden_tests("test_overfit_gap")
     ns = {"np": np, "checks": lab3, "overfit_gap": overfit_gap, "which_overfits": which_overfits}
-    ok = {"no dropout": {"loss": [0.01] * 5, "val_loss": [0.3] * 5},
-          "dropout 0.5": {"loss": [0.2] * 5, "val_loss": [0.25] * 5}}
+    ok = {
+        "no dropout": {"loss": [0.01] * 5, "val_loss": [0.3] * 5},
+        "dropout 0.5": {"loss": [0.2] * 5, "val_loss": [0.25] * 5},
+    }
     exec(hidden, dict(ns, histories=ok))
     with pytest.raises(AssertionError):  # an answer that ignores the histories
         exec(hidden, dict(ns, histories=ok, which_overfits=lambda hs: "dropout 0.5"))
     # Over all 8 epochs 'dropout 0.5' has the larger gap, over the last 5 'no dropout' has.
-    turning = {"no dropout": {"loss": [0.5] * 8, "val_loss": [0.5] * 3 + [0.9] * 5},
-               "dropout 0.5": {"loss": [0.5] * 8, "val_loss": [2.0] * 3 + [0.7] * 5}}
+    turning = {
+        "no dropout": {"loss": [0.5] * 8, "val_loss": [0.5] * 3 + [0.9] * 5},
+        "dropout 0.5": {"loss": [0.5] * 8, "val_loss": [2.0] * 3 + [0.7] * 5},
+    }
     exec(hidden, dict(ns, histories=turning))
 
     def whole_history(hs):
@@ -414,8 +444,10 @@ def test_hidden_experiment_test_follows_the_histories():
 
     with pytest.raises(AssertionError):
         exec(hidden, dict(ns, histories=turning, which_overfits=whole_history))
-    rising = {"no dropout": {"loss": [0.5] * 8, "val_loss": [0.5, 0.5, 0.5, 0.6, 0.7, 0.9, 1.0, 1.1]},
-              "dropout 0.5": {"loss": [0.5] * 8, "val_loss": [0.5] * 3 + [0.6] * 5}}
+    rising = {
+        "no dropout": {"loss": [0.5] * 8, "val_loss": [0.5, 0.5, 0.5, 0.6, 0.7, 0.9, 1.0, 1.1]},
+        "dropout 0.5": {"loss": [0.5] * 8, "val_loss": [0.5] * 3 + [0.6] * 5},
+    }
     exec(hidden, dict(ns, histories=rising))
     with pytest.raises(AssertionError):  # the gap of the last 3 epochs, not 5
         exec(hidden, dict(ns, histories=rising, overfit_gap=lambda h, last=5: overfit_gap(h, 3)))
@@ -434,8 +466,21 @@ def test_an_overfitting_gap_read_off_the_checks_own_helper_is_refused():
 # --------------------------------------------------------------------------
 # Batch normalisation
 # --------------------------------------------------------------------------
-def _bn_forward(x, gamma, beta, bn_param, test_batch_stats=False, ddof=0, running_ddof=None, axes=None,
-                swapped=False, update=True, start_var=1.0, eps_outside=False, check_mode=True):
+def _bn_forward(
+    x,
+    gamma,
+    beta,
+    bn_param,
+    test_batch_stats=False,
+    ddof=0,
+    running_ddof=None,
+    axes=None,
+    swapped=False,
+    update=True,
+    start_var=1.0,
+    eps_outside=False,
+    check_mode=True,
+):
     """Batch normalisation's forward pass with one of the usual mistakes switched on (all off: a right answer).
 
     Its cache is ``(x, gamma, eps, axes)``; :func:`_bn_backward` reads it.
@@ -472,11 +517,11 @@ def _bn_backward(dout, cache, mean_path=True, var_path=True, dgamma_axes=None, d
     x, gamma, eps, over = cache
     n = x.size // x.shape[-1]
     centred = x - x.mean(axis=over, keepdims=True)
-    var = (centred ** 2).mean(axis=over, keepdims=True)
+    var = (centred**2).mean(axis=over, keepdims=True)
     inv = 1.0 / np.sqrt(var + eps)
     normalised = centred * inv
     g_hat = dout * gamma
-    g_var = -0.5 * inv ** 3 * (g_hat * centred).sum(axis=over, keepdims=True)
+    g_var = -0.5 * inv**3 * (g_hat * centred).sum(axis=over, keepdims=True)
     g_mean = -inv * g_hat.sum(axis=over, keepdims=True)
     dx = g_hat * inv
     if var_path:
@@ -497,20 +542,33 @@ def test_batchnorm_right_answers_pass(capsys):
     assert capsys.readouterr().out.count("\u2714") == 4
 
 
-@pytest.mark.parametrize("mistake,match", [
-    ({"test_batch_stats": True}, r"in test mode(.|\n)*test batch's own statistics"),
-    ({"ddof": 1}, r"in training mode(.|\n)*biased batch variance"),
-    ({"axes": (0,)}, r"x\(6, 4, 5, 3\)(.|\n)*every axis but the last"),
-    ({"axes": (1, 2)}, r"x\(6, 4, 5, 3\)(.|\n)*per example"),
-    ({"swapped": True}, r"running_mean(.|\n)*momentum = 1 - momentum"),
-    ({"running_ddof": 1}, r"running_var(.|\n)*Keras updates the running variance with the biased"),
-    ({"start_var": 0.0}, r"running_var(.|\n)*starts the running variance at 1"),
-    ({"update": False}, r"bn_param has no 'running_mean'"),
-    ({"eps_outside": True}, r"in training mode(.|\n)*eps inside the square root"),
-    ({"check_mode": False}, r"'inference' should raise ValueError"),
-], ids=["batch statistics at test time", "unbiased variance", "statistics over the batch axis only",
-        "statistics per example", "momentum the wrong way round", "unbiased running variance",
-        "running variance starting at 0", "no running averages", "eps outside the root", "any mode"])
+@pytest.mark.parametrize(
+    "mistake,match",
+    [
+        ({"test_batch_stats": True}, r"in test mode(.|\n)*test batch's own statistics"),
+        ({"ddof": 1}, r"in training mode(.|\n)*biased batch variance"),
+        ({"axes": (0,)}, r"x\(6, 4, 5, 3\)(.|\n)*every axis but the last"),
+        ({"axes": (1, 2)}, r"x\(6, 4, 5, 3\)(.|\n)*per example"),
+        ({"swapped": True}, r"running_mean(.|\n)*momentum = 1 - momentum"),
+        ({"running_ddof": 1}, r"running_var(.|\n)*Keras updates the running variance with the biased"),
+        ({"start_var": 0.0}, r"running_var(.|\n)*starts the running variance at 1"),
+        ({"update": False}, r"bn_param has no 'running_mean'"),
+        ({"eps_outside": True}, r"in training mode(.|\n)*eps inside the square root"),
+        ({"check_mode": False}, r"'inference' should raise ValueError"),
+    ],
+    ids=[
+        "batch statistics at test time",
+        "unbiased variance",
+        "statistics over the batch axis only",
+        "statistics per example",
+        "momentum the wrong way round",
+        "unbiased running variance",
+        "running variance starting at 0",
+        "no running averages",
+        "eps outside the root",
+        "any mode",
+    ],
+)
 def test_batchnorm_forward_wrong_answers(mistake, match):
     def forward(x, gamma, beta, bn_param):
         return _bn_forward(x, gamma, beta, bn_param, **mistake)
@@ -552,16 +610,32 @@ def test_batchnorm_backward_wrong_answers():
         return lambda dout, cache: _bn_backward(dout, cache, **mistake)
 
     # forgetting the paths through the mean and the variance: the constant-dout case says which path
-    _fails(lab3.check_batchnorm_backward, backward(mean_path=False, var_path=False), _bn_forward,
-           match=r"Exercise 10 \(batchnorm_backward\): for a dout that is the same(.|\n)*path through the mean")
+    _fails(
+        lab3.check_batchnorm_backward,
+        backward(mean_path=False, var_path=False),
+        _bn_forward,
+        match=r"Exercise 10 \(batchnorm_backward\): for a dout that is the same(.|\n)*path through the mean",
+    )
     _fails(lab3.check_batchnorm_backward, backward(mean_path=False), _bn_forward, match="path through the mean")
-    _fails(lab3.check_batchnorm_backward, backward(var_path=False), _bn_forward,
-           match=r"dx differs from tf.GradientTape(.|\n)*the mean and the variance")
-    _fails(lab3.check_batchnorm_backward, backward(dgamma_axes=(0,)), _bn_forward,
-           match=r"dgamma has the wrong shape(.|\n)*every axis but the last")
+    _fails(
+        lab3.check_batchnorm_backward,
+        backward(var_path=False),
+        _bn_forward,
+        match=r"dx differs from tf.GradientTape(.|\n)*the mean and the variance",
+    )
+    _fails(
+        lab3.check_batchnorm_backward,
+        backward(dgamma_axes=(0,)),
+        _bn_forward,
+        match=r"dgamma has the wrong shape(.|\n)*every axis but the last",
+    )
     _fails(lab3.check_batchnorm_backward, backward(dbeta_mean=True), _bn_forward, match="dbeta differs")
-    _fails(lab3.check_batchnorm_backward, lambda d, c: _bn_backward(d, c)[:2], _bn_forward,
-           match=r"tuple \(dx, dgamma, dbeta\)")
+    _fails(
+        lab3.check_batchnorm_backward,
+        lambda d, c: _bn_backward(d, c)[:2],
+        _bn_forward,
+        match=r"tuple \(dx, dgamma, dbeta\)",
+    )
 
     def unbiased_forward(x, gamma, beta, bn_param):
         return _bn_forward(x, gamma, beta, bn_param, ddof=1)
@@ -582,8 +656,12 @@ def test_batchnorm_backward_wrong_answers():
     out, cache = _bn_forward(x, np.ones(2), np.zeros(2), {"mode": "train"})
     for mine, tape in zip(_bn_backward(np.ones_like(x) + x, cache), by_the_tape(np.ones_like(x) + x, cache)):
         assert np.allclose(mine, tape)  # the numbers are right: only the rule refuses it
-    _fails(lab3.check_batchnorm_backward, by_the_tape, _bn_forward,
-           match="asks you to derive the gradients yourself: `tensorflow")
+    _fails(
+        lab3.check_batchnorm_backward,
+        by_the_tape,
+        _bn_forward,
+        match="asks you to derive the gradients yourself: `tensorflow",
+    )
 
 
 def test_batchnorm_backward_is_checked_through_the_forward_pass():
@@ -597,19 +675,21 @@ def test_batchnorm_backward_is_checked_through_the_forward_pass():
 # --------------------------------------------------------------------------
 # The batch-norm experiment
 # --------------------------------------------------------------------------
-def _deep_cnn(batchnorm, momentum=0.9, bias=None, init="he_normal", bn_after_relu=False, depth=8,
-              skip_bn=False):
+def _deep_cnn(batchnorm, momentum=0.9, bias=None, init="he_normal", bn_after_relu=False, depth=8, skip_bn=False):
     """The experiment's network, with one of the usual mistakes switched on (all off: a right answer)."""
     import keras
 
     L = keras.layers
     model = keras.Sequential([keras.Input(shape=(8, 8, 1))])
     for _ in range(depth):
-        model.add(L.Conv2D(16, (3, 3), padding="same", kernel_initializer=init,
-                           use_bias=(not batchnorm) if bias is None else bias))
+        model.add(
+            L.Conv2D(
+                16, (3, 3), padding="same", kernel_initializer=init, use_bias=(not batchnorm) if bias is None else bias
+            )
+        )
         norm = [L.BatchNormalization(momentum=momentum)] if batchnorm and not skip_bn else []
         relu = [L.Activation("relu")]
-        for layer in (relu + norm if bn_after_relu else norm + relu):
+        for layer in relu + norm if bn_after_relu else norm + relu:
             model.add(layer)
     model.add(L.GlobalAveragePooling2D())
     model.add(L.Dense(10, activation="softmax"))
@@ -633,8 +713,12 @@ def test_build_deep_cnn_right_and_wrong():
 
 
 def _run(accuracy):
-    return {"loss": [1.0] * len(accuracy), "accuracy": list(accuracy), "val_loss": [1.0] * len(accuracy),
-            "val_accuracy": [0.0] * len(accuracy)}
+    return {
+        "loss": [1.0] * len(accuracy),
+        "accuracy": list(accuracy),
+        "val_loss": [1.0] * len(accuracy),
+        "val_accuracy": [0.0] * len(accuracy),
+    }
 
 
 def test_which_trains_right_and_wrong_answers():
@@ -687,8 +771,11 @@ def test_which_trains_right_and_wrong_answers():
     real = {"no batch norm": _run([0.1, 0.1, 0.1]), "batch norm": _run([0.3, 0.7, 0.9])}
     assert lab3.check_which_trains(epochs_to_reach, which_trains, real) is None
     with pytest.raises(CheckFailed, match="your own training histories"):
-        lab3.check_which_trains(epochs_to_reach, lambda hs, target=0.5: "no batch norm" if "batch norm" in hs
-                                else which_trains(hs, target), real)
+        lab3.check_which_trains(
+            epochs_to_reach,
+            lambda hs, target=0.5: "no batch norm" if "batch norm" in hs else which_trains(hs, target),
+            real,
+        )
 
 
 def test_an_answer_read_off_the_checks_is_refused():
@@ -706,8 +793,16 @@ def _namespace(**answers):
     return dict(_reference(), **answers)
 
 
-@pytest.mark.parametrize("grade_id", ["test_dropout_forward", "test_dropout_backward", "test_batchnorm_forward",
-                                      "test_batchnorm_backward", "test_build_deep_cnn"])
+@pytest.mark.parametrize(
+    "grade_id",
+    [
+        "test_dropout_forward",
+        "test_dropout_backward",
+        "test_batchnorm_forward",
+        "test_batchnorm_backward",
+        "test_build_deep_cnn",
+    ],
+)
 def test_new_hidden_tests_pass_the_solutions(grade_id):
     exec(_hidden_tests(grade_id), _namespace())
 
@@ -718,17 +813,26 @@ def test_new_hidden_tests_fail_wrong_answers():
         exec(_hidden_tests("test_dropout_backward"), _namespace(dropout_forward=forward, dropout_backward=backward))
     with pytest.raises(CheckFailed, match=r"Exercise 5 \(dropout_forward\): a hidden test failed"):
         exec(_hidden_tests("test_dropout_forward"), _namespace(dropout_forward=lambda h, p, t, r: (h, None)))
-    for mistake, case in [({"test_batch_stats": True}, "test-mode output"), ({"swapped": True}, "running mean"),
-                          ({"axes": (0,)}, r"output of x\(2, 3, 5, 4\)"), ({"ddof": 1}, r"output of x\(9, 6\)")]:
+    for mistake, case in [
+        ({"test_batch_stats": True}, "test-mode output"),
+        ({"swapped": True}, "running mean"),
+        ({"axes": (0,)}, r"output of x\(2, 3, 5, 4\)"),
+        ({"ddof": 1}, r"output of x\(9, 6\)"),
+    ]:
+
         def forward(x, gamma, beta, bn_param, mistake=mistake):
             return _bn_forward(x, gamma, beta, bn_param, **mistake)
 
         with pytest.raises(CheckFailed, match=r"Exercise 9 \(batchnorm_forward\): a hidden test failed.*" + case):
             exec(_hidden_tests("test_batchnorm_forward"), _namespace(batchnorm_forward=forward))
     with pytest.raises(CheckFailed, match=r"Exercise 10 \(batchnorm_backward\): a hidden test failed.*dx for x"):
-        exec(_hidden_tests("test_batchnorm_backward"),
-             _namespace(batchnorm_forward=_bn_forward,
-                        batchnorm_backward=lambda d, c: _bn_backward(d, c, mean_path=False, var_path=False)))
+        exec(
+            _hidden_tests("test_batchnorm_backward"),
+            _namespace(
+                batchnorm_forward=_bn_forward,
+                batchnorm_backward=lambda d, c: _bn_backward(d, c, mean_path=False, var_path=False),
+            ),
+        )
     with pytest.raises(CheckFailed, match=r"Exercise 11 \(build_deep_cnn\): a hidden test failed.*with batch norm"):
         exec(_hidden_tests("test_build_deep_cnn"), _namespace(build_deep_cnn=lambda b: _deep_cnn(b, bias=True)))
 
@@ -765,8 +869,12 @@ def test_only_batch_norm_trains_across_seeds():
         runs = {k: v.history for k, v in namespace["bn_histories"].items()}
         assert which_trains(runs) == "batch norm", runs
         plain, normed = runs["no batch norm"]["accuracy"], runs["batch norm"]["accuracy"]
-        margins[seed] = {"plain best": max(plain), "bn reaches 0.5 at": epochs_to_reach(runs["batch norm"]),
-                         "bn last": normed[-1], "held out": namespace["held_out"]}
+        margins[seed] = {
+            "plain best": max(plain),
+            "bn reaches 0.5 at": epochs_to_reach(runs["batch norm"]),
+            "bn last": normed[-1],
+            "held out": namespace["held_out"],
+        }
     print("batch-norm experiment across seeds:", margins)
     assert max(m["plain best"] for m in margins.values()) < 0.4, margins  # the graded target is 0.5
     assert max(m["bn reaches 0.5 at"] for m in margins.values()) <= 3, margins

@@ -32,8 +32,10 @@ def _rebuilt(model, change):
 
 def _edited(change):
     """The reference LeNet-5 with one mistake: every model it builds goes through :func:`_rebuilt`."""
+
     def wrong(build_lenet5):
         return lambda s, c, a="sigmoid": _rebuilt(build_lenet5(s, c, a), change)
+
     return wrong
 
 
@@ -45,8 +47,9 @@ WRONG_LENETS = {  # name -> (reference build_lenet5 -> a wrong one)
     "max pooling": _edited(lambda cls, cfg: (layers.MaxPooling2D if cls is layers.AveragePooling2D else cls, cfg)),
     "no padding on the first conv": _edited(lambda cls, cfg: (cls, _first_conv(cfg, padding="valid"))),
     "missing the 84-unit layer": _edited(lambda cls, cfg: None if cfg.get("units") == 84 else (cls, cfg)),
-    "no softmax": _edited(lambda cls, cfg: (cls, {**cfg, "activation": "linear"} if cfg.get("activation") == "softmax"
-                                            else cfg)),
+    "no softmax": _edited(
+        lambda cls, cfg: (cls, {**cfg, "activation": "linear"} if cfg.get("activation") == "softmax" else cfg)
+    ),
     "8 first filters": _edited(lambda cls, cfg: (cls, _first_conv(cfg, filters=8))),
     "ignores the activation": lambda build: lambda s, c, a="sigmoid": build(s, c),
     "hard-coded 10 classes": lambda build: lambda s, c, a="sigmoid": build(s, 10, a),
@@ -86,29 +89,59 @@ def test_reference_train_model_passes(ref):
     assert lab4.check_train_model(ref["train_model"], ref["build_lenet5"]) is None
 
 
-def _fit_with(optimizer="adam", epochs=None, validation=True, ret=True, metrics=("accuracy",),
-              loss="sparse_categorical_crossentropy", batch=None, data="train"):
+def _fit_with(
+    optimizer="adam",
+    epochs=None,
+    validation=True,
+    ret=True,
+    metrics=("accuracy",),
+    loss="sparse_categorical_crossentropy",
+    batch=None,
+    data="train",
+):
     def train_model(model, x_train, y_train, x_val, y_val, epochs_, batch_size):
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
         if data == "train+val":
             x_train, y_train = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
         split = {"validation_split": 0.25} if data == "split" else {}
-        h = model.fit(x_train, y_train, epochs=epochs or epochs_, batch_size=batch or batch_size, verbose=0,
-                      validation_data=(x_val, y_val) if validation and not split else None, **split)
+        h = model.fit(
+            x_train,
+            y_train,
+            epochs=epochs or epochs_,
+            batch_size=batch or batch_size,
+            verbose=0,
+            validation_data=(x_val, y_val) if validation and not split else None,
+            **split,
+        )
         return h if ret else None
+
     return train_model
 
 
-@pytest.mark.parametrize("wrong, match", [
-    (_fit_with(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)), "from_logits=True"),
-    (_fit_with(loss=lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p) + 0.1 * keras.ops.sum(p * p, -1)),
-     "cross-entropy of its predicted"),
-    (_fit_with(batch=32), "default batch size"),
-    (_fit_with(batch=64), "optimiser should take"),
-    (_fit_with(data="train+val"), "optimiser should take"),
-    (_fit_with(data="split"), "optimiser should take"),
-], ids=["from-logits-on-softmax", "another-loss", "batch-size-left-out", "batch-size-hard-coded", "trains-on-validation",
-        "validation-split"])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (_fit_with(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)), "from_logits=True"),
+        (
+            _fit_with(
+                loss=lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p) + 0.1 * keras.ops.sum(p * p, -1)
+            ),
+            "cross-entropy of its predicted",
+        ),
+        (_fit_with(batch=32), "default batch size"),
+        (_fit_with(batch=64), "optimiser should take"),
+        (_fit_with(data="train+val"), "optimiser should take"),
+        (_fit_with(data="split"), "optimiser should take"),
+    ],
+    ids=[
+        "from-logits-on-softmax",
+        "another-loss",
+        "batch-size-left-out",
+        "batch-size-hard-coded",
+        "trains-on-validation",
+        "validation-split",
+    ],
+)
 def test_training_that_does_the_wrong_thing_fails_whatever_it_builds(ref, wrong, match):
     with pytest.raises(CheckFailed, match=match):
         lab4.check_train_model(wrong, ref["build_lenet5"])
@@ -117,21 +150,26 @@ def test_training_that_does_the_wrong_thing_fails_whatever_it_builds(ref, wrong,
 def test_validation_curves_measured_elsewhere_fail(ref):
     def validates_on_train(model, x_train, y_train, x_val, y_val, epochs, batch_size):
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                         validation_data=(x_train, y_train))
+        return model.fit(
+            x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0, validation_data=(x_train, y_train)
+        )
 
     with pytest.raises(CheckFailed, match="not measured on"):
         lab4.check_train_model(validates_on_train, ref["build_lenet5"])
 
 
-@pytest.mark.parametrize("wrong", [
-    _fit_with(optimizer="sgd"),
-    _fit_with(epochs=1),
-    _fit_with(validation=False),
-    _fit_with(ret=False),
-    _fit_with(metrics=()),
-    _fit_with(optimizer=keras.optimizers.Adam(0.01)),
-], ids=["sgd", "ignores-epochs", "no-validation", "returns-none", "no-accuracy", "wrong-learning-rate"])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _fit_with(optimizer="sgd"),
+        _fit_with(epochs=1),
+        _fit_with(validation=False),
+        _fit_with(ret=False),
+        _fit_with(metrics=()),
+        _fit_with(optimizer=keras.optimizers.Adam(0.01)),
+    ],
+    ids=["sgd", "ignores-epochs", "no-validation", "returns-none", "no-accuracy", "wrong-learning-rate"],
+)
 def test_wrong_train_models_fail(ref, wrong):
     with pytest.raises(CheckFailed):
         lab4.check_train_model(wrong, ref["build_lenet5"])
@@ -158,8 +196,11 @@ def _first_row_only(cm):
     return 0, int(np.argmax(m[0]))
 
 
-@pytest.mark.parametrize("wrong", [_argmax_with_diagonal, _swapped, _first_row_only, lambda cm: None],
-                         ids=["diagonal-included", "swapped", "first-row", "none"])
+@pytest.mark.parametrize(
+    "wrong",
+    [_argmax_with_diagonal, _swapped, _first_row_only, lambda cm: None],
+    ids=["diagonal-included", "swapped", "first-row", "none"],
+)
 def test_wrong_most_confused_pair_fails(wrong):
     with pytest.raises(CheckFailed):
         lab4.check_most_confused_pair(wrong)
@@ -275,7 +316,8 @@ def test_the_checks_own_oracle_and_specification_are_no_answers():
         "            'Flatten': lambda s: layers.Flatten(),\n"
         "            'Dense': lambda s: layers.Dense(s.config['units'], activation=s.activation)}\n"
         "    return keras.Sequential([keras.Input(shape=input_shape)]"
-        " + [make[s.kind](s) for s in _spec(input_shape, num_classes, activation)])\n")
+        " + [make[s.kind](s) for s in _spec(input_shape, num_classes, activation)])\n",
+    )
     with pytest.raises(CheckFailed, match="cnncourse.checks"):
         lab4.check_most_confused_pair(cells["most_confused_pair"])
     with pytest.raises(CheckFailed, match="cnncourse.checks"):
@@ -284,8 +326,14 @@ def test_the_checks_own_oracle_and_specification_are_no_answers():
 
 def test_a_dense_network_earns_nothing_in_the_graded_lenet_runs(ref):
     def build_lenet5(input_shape, num_classes, activation="sigmoid"):
-        return keras.Sequential([keras.Input(shape=input_shape), layers.Flatten(), layers.Dense(128, "relu"),
-                                 layers.Dense(num_classes, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input(shape=input_shape),
+                layers.Flatten(),
+                layers.Dense(128, "relu"),
+                layers.Dense(num_classes, activation="softmax"),
+            ]
+        )
 
     for check in (lab4.check_lenet_accuracy, lab4.check_overfit_tiny):
         with pytest.raises(CheckFailed, match="trains LeNet-5, and build_lenet5 builds another network"):

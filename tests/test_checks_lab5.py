@@ -46,8 +46,10 @@ def _same(cls, cfg):
 # ---------------------------------------------------------------- augmenter
 def _augmenter_with(change):
     """The reference augmenter with one mistake, made by ``change`` (see :func:`_rebuilt`)."""
+
     def wrong(build_augmenter):
         return lambda seed=None: _rebuilt(build_augmenter(seed), change)
+
     return wrong
 
 
@@ -64,13 +66,17 @@ def test_an_unchanged_augmenter_rebuild_passes(ref):
     assert lab5.check_build_augmenter(_augmenter_with(_same)(ref["build_augmenter"])) is None
 
 
-@pytest.mark.parametrize("wrong", [
-    _augmenter_with(_without("RandomContrast")),
-    _augmenter_with(_without("RandomFlip")),
-    _augmenter_with(_range_0_255("RandomBrightness")),
-    _augmenter_with(_range_0_255("RandomContrast")),
-    lambda build: lambda seed=None: None,
-], ids=["no-contrast", "no-flip", "brightness-0-255", "contrast-0-255", "none"])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _augmenter_with(_without("RandomContrast")),
+        _augmenter_with(_without("RandomFlip")),
+        _augmenter_with(_range_0_255("RandomBrightness")),
+        _augmenter_with(_range_0_255("RandomContrast")),
+        lambda build: lambda seed=None: None,
+    ],
+    ids=["no-contrast", "no-flip", "brightness-0-255", "contrast-0-255", "none"],
+)
 def test_wrong_augmenters_fail(ref, wrong):
     with pytest.raises(CheckFailed):
         lab5.check_build_augmenter(wrong(ref["build_augmenter"]))
@@ -80,14 +86,18 @@ def _setting(kind, **changed):
     return lambda cls, cfg: (cls, {**cfg, **changed} if cls.__name__ == kind else cfg)
 
 
-@pytest.mark.parametrize("wrong, match", [
-    (_augmenter_with(_setting("RandomRotation", factor=0.5)), "RandomRotation's factor"),
-    (_augmenter_with(_setting("RandomTranslation", width_factor=0.3)), "RandomTranslation's width_factor"),
-    (_augmenter_with(_setting("RandomBrightness", factor=0.4)), "RandomBrightness's factor"),
-    (_augmenter_with(_setting("RandomContrast", factor=0.02)), "RandomContrast's factor"),
-    (_augmenter_with(_setting("RandomFlip", mode="horizontal_and_vertical")), "left to right only"),
-    (_augmenter_with(_setting("RandomRotation", seed=None)), "Pass seed=seed"),
-], ids=["rotation", "translation", "brightness", "contrast", "vertical-flip", "seed-not-passed"])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (_augmenter_with(_setting("RandomRotation", factor=0.5)), "RandomRotation's factor"),
+        (_augmenter_with(_setting("RandomTranslation", width_factor=0.3)), "RandomTranslation's width_factor"),
+        (_augmenter_with(_setting("RandomBrightness", factor=0.4)), "RandomBrightness's factor"),
+        (_augmenter_with(_setting("RandomContrast", factor=0.02)), "RandomContrast's factor"),
+        (_augmenter_with(_setting("RandomFlip", mode="horizontal_and_vertical")), "left to right only"),
+        (_augmenter_with(_setting("RandomRotation", seed=None)), "Pass seed=seed"),
+    ],
+    ids=["rotation", "translation", "brightness", "contrast", "vertical-flip", "seed-not-passed"],
+)
 def test_augmenters_with_other_settings_than_the_lecture_fail(ref, wrong, match):
     with pytest.raises(CheckFailed, match=match):
         lab5.check_build_augmenter(wrong(ref["build_augmenter"]))
@@ -106,9 +116,19 @@ def test_an_augmenter_that_changes_images_at_inference_fails(ref):
 
 
 # ---------------------------------------------------------------- pipeline
-def _dataset(scale=True, cache=True, shuffle_in_eval=False, seed_shuffle=True, reshuffle=True,
-             augment_in_eval=False, prefetch=True, augment_before_cache=False, cast=True, drop_remainder=False,
-             buffer=None):
+def _dataset(
+    scale=True,
+    cache=True,
+    shuffle_in_eval=False,
+    seed_shuffle=True,
+    reshuffle=True,
+    augment_in_eval=False,
+    prefetch=True,
+    augment_before_cache=False,
+    cast=True,
+    drop_remainder=False,
+    buffer=None,
+):
     def make_dataset(x, y, batch_size, training, seed, augmenter=None):
         ds = tf.data.Dataset.from_tensor_slices((x, y))
         if cast:
@@ -124,6 +144,7 @@ def _dataset(scale=True, cache=True, shuffle_in_eval=False, seed_shuffle=True, r
         if use_aug and not augment_before_cache:
             ds = ds.map(lambda im, lb: (augmenter(im, training=True), lb))
         return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
+
     return make_dataset
 
 
@@ -186,17 +207,29 @@ def test_a_hand_written_callback_passes():
     assert lab5.check_early_stopping(lambda patience: _Stopper(patience)) is None
 
 
-@pytest.mark.parametrize("wrong", [
-    lambda p: _Stopper(p, monitor="loss"),
-    lambda p: _Stopper(p, restore=False),
-    lambda p: _Stopper(p, off_by_one=1),
-    lambda p: _Stopper(p, off_by_one=-1),
-    lambda p: _Stopper(p, improve_if_equal=True),
-    lambda p: keras.callbacks.EarlyStopping(monitor="val_loss", patience=p),
-    lambda p: keras.callbacks.EarlyStopping(monitor="loss", patience=p, restore_best_weights=True),
-    lambda p: None,
-], ids=["watches-loss", "no-restore", "patience+1", "patience-1", "equal-counts-as-better",
-        "keras-no-restore", "keras-watches-loss", "none"])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda p: _Stopper(p, monitor="loss"),
+        lambda p: _Stopper(p, restore=False),
+        lambda p: _Stopper(p, off_by_one=1),
+        lambda p: _Stopper(p, off_by_one=-1),
+        lambda p: _Stopper(p, improve_if_equal=True),
+        lambda p: keras.callbacks.EarlyStopping(monitor="val_loss", patience=p),
+        lambda p: keras.callbacks.EarlyStopping(monitor="loss", patience=p, restore_best_weights=True),
+        lambda p: None,
+    ],
+    ids=[
+        "watches-loss",
+        "no-restore",
+        "patience+1",
+        "patience-1",
+        "equal-counts-as-better",
+        "keras-no-restore",
+        "keras-watches-loss",
+        "none",
+    ],
+)
 def test_wrong_early_stopping_fails(wrong):
     with pytest.raises(CheckFailed):
         lab5.check_early_stopping(wrong)
@@ -211,10 +244,13 @@ def test_oracle_agrees_with_keras_on_the_scripted_runs():
 # ---------------------------------------------------------------- search
 def _on_space(change):
     """The reference search run on a space each axis of which went through ``change(kind, args)``."""
+
     def wrong(search):
         def searched(space, *rest):
             return search({name: change(kind, args) for name, (kind, *args) in space.items()}, *rest)
+
         return searched
+
     return wrong
 
 
@@ -232,8 +268,14 @@ def _first_choice_only(kind, args):
 
 def _out_of_bounds(space, n_trials, seed):
     rng = np.random.default_rng(seed)
-    return [{"learning_rate": float(10 ** rng.uniform(-6, -1)), "dropout": float(rng.uniform(0, 0.6)),
-             "batch_size": int(rng.choice([16, 32, 64, 128]))} for _ in range(n_trials)]
+    return [
+        {
+            "learning_rate": float(10 ** rng.uniform(-6, -1)),
+            "dropout": float(rng.uniform(0, 0.6)),
+            "batch_size": int(rng.choice([16, 32, 64, 128])),
+        }
+        for _ in range(n_trials)
+    ]
 
 
 def test_an_unchanged_space_passes(ref):
@@ -243,13 +285,17 @@ def test_an_unchanged_space_passes(ref):
     assert lab5.check_grid_search(unchanged(ref["grid_search"])) is None
 
 
-@pytest.mark.parametrize("wrong", [
-    _on_space(_log_as_uniform),
-    lambda search: lambda space, n_trials, seed: search(space, n_trials, None),
-    _on_space(_log_dropout),
-    lambda search: _out_of_bounds,
-    lambda search: lambda s, n, seed: None,
-], ids=["uniform-lr", "ignores-seed", "log-dropout", "out-of-bounds", "none"])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _on_space(_log_as_uniform),
+        lambda search: lambda space, n_trials, seed: search(space, n_trials, None),
+        _on_space(_log_dropout),
+        lambda search: _out_of_bounds,
+        lambda search: lambda s, n, seed: None,
+    ],
+    ids=["uniform-lr", "ignores-seed", "log-dropout", "out-of-bounds", "none"],
+)
 def test_wrong_random_search_fails(ref, wrong):
     with pytest.raises(CheckFailed):
         lab5.check_random_search(wrong(ref["random_search"]))
@@ -257,14 +303,19 @@ def test_wrong_random_search_fails(ref, wrong):
 
 def _without_ends(grid_search):
     """A grid of k inner points per numeric axis: the reference's k + 2, ends dropped."""
+
     def grid(space, k):
         ends = {name: args[:2] for name, (kind, *args) in space.items() if kind != "choice"}
         return [c for c in grid_search(space, k + 2) if all(c[name] not in e for name, e in ends.items())]
+
     return grid
 
 
-@pytest.mark.parametrize("wrong", [_on_space(_log_as_uniform), _on_space(_first_choice_only), _without_ends],
-                         ids=["linear-lr", "one-choice", "no-ends"])
+@pytest.mark.parametrize(
+    "wrong",
+    [_on_space(_log_as_uniform), _on_space(_first_choice_only), _without_ends],
+    ids=["linear-lr", "one-choice", "no-ends"],
+)
 def test_wrong_grid_search_fails(ref, wrong):
     with pytest.raises(CheckFailed):
         lab5.check_grid_search(wrong(ref["grid_search"]))
@@ -273,8 +324,10 @@ def test_wrong_grid_search_fails(ref, wrong):
 # ---------------------------------------------------------------- regularised CNN
 def _cnn_with(change):
     """The reference regularised CNN with one regulariser taken out by ``change`` (see :func:`_rebuilt`)."""
+
     def wrong(build):
         return lambda input_shape, num_classes: _rebuilt(build(input_shape, num_classes), change, input_shape)
+
     return wrong
 
 
@@ -291,8 +344,11 @@ def test_an_unchanged_cnn_rebuild_passes(ref):
     assert lab5.check_regularized_cnn(_cnn_with(_same)(ref["build_regularized_cnn"])) is None
 
 
-@pytest.mark.parametrize("wrong", [_cnn_with(_no_augmenter), _cnn_with(_without("Dropout")), _cnn_with(_no_l2)],
-                         ids=["no-augmentation", "no-dropout", "no-l2"])
+@pytest.mark.parametrize(
+    "wrong",
+    [_cnn_with(_no_augmenter), _cnn_with(_without("Dropout")), _cnn_with(_no_l2)],
+    ids=["no-augmentation", "no-dropout", "no-l2"],
+)
 def test_unregularised_cnns_fail_the_structure_check(ref, wrong):
     with pytest.raises(CheckFailed):
         lab5.check_regularized_cnn(wrong(ref["build_regularized_cnn"]))
@@ -327,15 +383,23 @@ def test_an_untrainable_cnn_gets_no_accuracy_credit():
     from cnncourse import calibration
 
     def constant(input_shape, num_classes):
-        return keras.Sequential([keras.Input(shape=input_shape), layers.Flatten(),
-                                 layers.Lambda(lambda t: t * 0.0), layers.Dense(num_classes, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input(shape=input_shape),
+                layers.Flatten(),
+                layers.Lambda(lambda t: t * 0.0),
+                layers.Dense(num_classes, activation="softmax"),
+            ]
+        )
 
     res = lab5.measure_regularized(constant, profile="fast")
     assert calibration.grade("lab5-regularization", "regularized", res.accuracy, 3, profile="fast") == 0
 
 
-@pytest.mark.parametrize("grade_id", ["test_build_augmenter", "test_early_stopping", "test_random_search",
-                                      "test_grid_search", "test_regularized_cnn"])
+@pytest.mark.parametrize(
+    "grade_id",
+    ["test_build_augmenter", "test_early_stopping", "test_random_search", "test_grid_search", "test_regularized_cnn"],
+)
 def test_hidden_tests_pass_the_solutions(ref, grade_id):
     import sources
 
@@ -350,8 +414,10 @@ def test_a_cnn_built_for_one_input_only_fails_the_hidden_test(ref):
 
     lab5.check_regularized_cnn(fixed_input)
     with pytest.raises(CheckFailed, match=r"Exercise 6 \(build_regularized_cnn\): a hidden test failed"):
-        exec(sources.hidden_tests("lab5-regularization", "test_regularized_cnn"),
-             dict(ref, build_regularized_cnn=fixed_input))
+        exec(
+            sources.hidden_tests("lab5-regularization", "test_regularized_cnn"),
+            dict(ref, build_regularized_cnn=fixed_input),
+        )
 
 
 def _tiny_dropout(cls, cfg):
@@ -365,8 +431,14 @@ def _tiny_l2(cls, cfg):
 
 
 def _tiny_factors(cfg):
-    return {**cfg, **{key: 1e-6 for key in ("factor", "height_factor", "width_factor")
-                      if isinstance(cfg.get(key), (int, float)) and cfg[key]}}
+    return {
+        **cfg,
+        **{
+            key: 1e-6
+            for key in ("factor", "height_factor", "width_factor")
+            if isinstance(cfg.get(key), (int, float)) and cfg[key]
+        },
+    }
 
 
 def _tiny_augment(cls, cfg):
@@ -376,10 +448,15 @@ def _tiny_augment(cls, cfg):
     return cls, cfg
 
 
-@pytest.mark.parametrize("wrong, match", [(_cnn_with(_tiny_dropout), "dropout drops almost nothing"),
-                                          (_cnn_with(_tiny_l2), "L2 factor this small"),
-                                          (_cnn_with(_tiny_augment), "augmentation this small")],
-                         ids=["dropout-1e-6", "l2-1e-12", "augment-1e-6"])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (_cnn_with(_tiny_dropout), "dropout drops almost nothing"),
+        (_cnn_with(_tiny_l2), "L2 factor this small"),
+        (_cnn_with(_tiny_augment), "augmentation this small"),
+    ],
+    ids=["dropout-1e-6", "l2-1e-12", "augment-1e-6"],
+)
 def test_regularisation_in_name_only_fails_the_structure_check(ref, wrong, match):
     with pytest.raises(CheckFailed, match=match):
         lab5.check_regularized_cnn(wrong(ref["build_regularized_cnn"]))
@@ -401,8 +478,14 @@ def test_a_network_that_learns_nothing_earns_nothing_for_its_small_gap(capsys):
     from cnncourse import calibration
 
     def constant(input_shape, num_classes):
-        return keras.Sequential([keras.Input(shape=input_shape), layers.Flatten(),
-                                 layers.Lambda(lambda t: t * 0.0), layers.Dense(num_classes, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input(shape=input_shape),
+                layers.Flatten(),
+                layers.Lambda(lambda t: t * 0.0),
+                layers.Dense(num_classes, activation="softmax"),
+            ]
+        )
 
     accuracy, gap = lab5.check_regularized_training(constant)
     assert calibration.grade("lab5-regularization", "gap", gap, 2, profile="fast") == 0

@@ -34,8 +34,7 @@ def not_done(*args):
 
 def with_names(fn, **names):
     """The reference function ``fn``, run with some of the names it looks up (its helpers) replaced."""
-    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__,
-                              fn.__closure__)
+    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
 def efficiency_answer(results):
@@ -46,19 +45,22 @@ def efficiency_answer(results):
 
 
 # ---------------------------------------------------------------- right answers
-@pytest.mark.parametrize("check,names", [
-    (lab6.check_vgg_block, ["vgg_block"]),
-    (lab6.check_inception_block, ["inception_block"]),
-    (lab6.check_residual_block, ["residual_block"]),
-    (lab6.check_resnext_block, ["resnext_block"]),
-    (lab6.check_param_formulas, ["conv_params", "separable_params"]),
-    (lab6.check_separable_block, ["separable_block"]),
-    (lab6.check_fire_sizes, ["fire_sizes"]),
-    (lab6.check_fire_module, ["fire_module"]),
-    (lab6.check_compound_scale, ["compound_scale"]),
-    (lab6.check_mini_vgg, ["mini_vgg"]),
-    (lab6.check_mini_resnet, ["mini_resnet"]),
-])
+@pytest.mark.parametrize(
+    "check,names",
+    [
+        (lab6.check_vgg_block, ["vgg_block"]),
+        (lab6.check_inception_block, ["inception_block"]),
+        (lab6.check_residual_block, ["residual_block"]),
+        (lab6.check_resnext_block, ["resnext_block"]),
+        (lab6.check_param_formulas, ["conv_params", "separable_params"]),
+        (lab6.check_separable_block, ["separable_block"]),
+        (lab6.check_fire_sizes, ["fire_sizes"]),
+        (lab6.check_fire_module, ["fire_module"]),
+        (lab6.check_compound_scale, ["compound_scale"]),
+        (lab6.check_mini_vgg, ["mini_vgg"]),
+        (lab6.check_mini_resnet, ["mini_resnet"]),
+    ],
+)
 def test_solutions_pass(sol, check, names, capsys):
     assert check(*[sol[n] for n in names]) is None
     assert "\u2714" in capsys.readouterr().out
@@ -240,20 +242,32 @@ def test_resnext_missing_shortcut_fails():
 # ---------------------------------------------------------------- Separable
 def test_conv_params_without_bias_fails(sol):
     conv = sol["conv_params"]
-    fails(lab6.check_param_formulas, lambda k, c_in, c_out: conv(k, c_in, c_out) - c_out, sol["separable_params"],
-          match="biases")
+    fails(
+        lab6.check_param_formulas,
+        lambda k, c_in, c_out: conv(k, c_in, c_out) - c_out,
+        sol["separable_params"],
+        match="biases",
+    )
 
 
 def test_separable_params_with_a_depthwise_bias_fails(sol):
     sep = sol["separable_params"]
-    fails(lab6.check_param_formulas, sol["conv_params"], lambda k, c_in, c_out: sep(k, c_in, c_out) + c_in,
-          match="no depthwise bias")
+    fails(
+        lab6.check_param_formulas,
+        sol["conv_params"],
+        lambda k, c_in, c_out: sep(k, c_in, c_out) + c_in,
+        match="no depthwise bias",
+    )
 
 
 def test_separable_params_without_the_pointwise_bias_fails(sol):
     sep = sol["separable_params"]
-    fails(lab6.check_param_formulas, sol["conv_params"], lambda k, c_in, c_out: sep(k, c_in, c_out) - c_out,
-          match="pointwise")
+    fails(
+        lab6.check_param_formulas,
+        sol["conv_params"],
+        lambda k, c_in, c_out: sep(k, c_in, c_out) - c_out,
+        match="pointwise",
+    )
 
 
 def sepblock_valid(x, filters):
@@ -333,8 +347,14 @@ def test_fire_sizes_floats_fail():
 
 # ---------------------------------------------------------------- EfficientNet
 def test_compound_scale_linear_growth_fails():
-    fails(lab6.check_compound_scale, lambda phi, alpha=1.2, beta=1.1, gamma=1.15:
-          (1 + (alpha - 1) * phi, 1 + (beta - 1) * phi, 1 + (gamma - 1) * phi))
+    fails(
+        lab6.check_compound_scale,
+        lambda phi, alpha=1.2, beta=1.1, gamma=1.15: (
+            1 + (alpha - 1) * phi,
+            1 + (beta - 1) * phi,
+            1 + (gamma - 1) * phi,
+        ),
+    )
 
 
 def test_compound_scale_wrong_order_fails(sol):
@@ -346,8 +366,10 @@ def test_compound_scale_wrong_order_fails(sol):
 
 
 def test_compound_scale_one_number_fails(sol):
-    fails(lab6.check_compound_scale, lambda phi, alpha=1.2, beta=1.1, gamma=1.15:
-          sol["compound_scale"](phi, alpha, beta, gamma)[0])
+    fails(
+        lab6.check_compound_scale,
+        lambda phi, alpha=1.2, beta=1.1, gamma=1.15: sol["compound_scale"](phi, alpha, beta, gamma)[0],
+    )
 
 
 # ---------------------------------------------------------------- mini networks
@@ -389,9 +411,18 @@ def test_efficiency_wrong_ratio_fails():
 
 
 # ---------------------------------------------------------------- no answers shipped
-ANSWER_DEFS = ("def vgg_block", "def inception_block", "def residual_block", "def resnext_block",
-               "def separable_block", "def fire_module", "def fire_sizes", "def compound_scale",
-               "def mini_vgg(", "def mini_resnet(")
+ANSWER_DEFS = (
+    "def vgg_block",
+    "def inception_block",
+    "def residual_block",
+    "def resnext_block",
+    "def separable_block",
+    "def fire_module",
+    "def fire_sizes",
+    "def compound_scale",
+    "def mini_vgg(",
+    "def mini_resnet(",
+)
 
 
 def test_the_installed_package_holds_no_lab6_answers():
@@ -409,8 +440,14 @@ def test_release_has_no_lab6_solutions():
 
     nb = nbformat.read(str(release), as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for fragment in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "layers.Add()(", "groups=groups",
-                     "alpha ** phi", "DepthwiseConv2D(3"):
+    for fragment in (
+        "BEGIN SOLUTION",
+        "BEGIN HIDDEN TESTS",
+        "layers.Add()(",
+        "groups=groups",
+        "alpha ** phi",
+        "DepthwiseConv2D(3",
+    ):
         assert fragment not in code, fragment
 
 
@@ -446,8 +483,9 @@ def test_mini_resnet_without_its_downsampling_fails_though_its_parameters_match(
         exec(sources.hidden_tests("lab6-architectures", "test_mini_nets"), dict(sol, mini_resnet=wrong))
 
 
-@pytest.mark.parametrize("grade_id", ["test_param_formulas", "test_fire_sizes", "test_compound_scale",
-                                      "test_mini_nets"])
+@pytest.mark.parametrize(
+    "grade_id", ["test_param_formulas", "test_fire_sizes", "test_compound_scale", "test_mini_nets"]
+)
 def test_hidden_tests_rewritten_for_fresh_cases_pass_the_solutions(sol, grade_id):
     exec(sources.hidden_tests("lab6-architectures", grade_id), dict(sol))
 

@@ -32,8 +32,7 @@ def given(ref, wrong):
 
 def with_names(fn, **names):
     """The reference function ``fn``, run with some of the names it looks up (its helpers) replaced."""
-    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__,
-                              fn.__closure__)
+    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
 # ---------------------------------------------------------------- wrong answers
@@ -67,7 +66,7 @@ def transfer_flattened(ref, base, num_classes):
 
 def unfreeze_keeps_bn_trainable(ref, base, n_layers):
     ref["unfreeze_top"](base, n_layers)
-    for layer in base.layers[len(base.layers) - n_layers:]:
+    for layer in base.layers[len(base.layers) - n_layers :]:
         layer.trainable = True  # batch-norm layers too
     return base
 
@@ -139,15 +138,17 @@ def test_right_answers_pass(ref, capsys):
     assert capsys.readouterr().out.count("\u2714") == 4
 
 
-@pytest.mark.parametrize("wrong", [transfer_not_frozen, transfer_sequential, transfer_no_training_flag,
-                                   transfer_logits, transfer_flattened])
+@pytest.mark.parametrize(
+    "wrong", [transfer_not_frozen, transfer_sequential, transfer_no_training_flag, transfer_logits, transfer_flattened]
+)
 def test_wrong_transfer_models_fail(ref, wrong):
     with pytest.raises(CheckFailed):
         lab7.check_build_transfer_model(given(ref, wrong))
 
 
-@pytest.mark.parametrize("wrong", [unfreeze_keeps_bn_trainable, unfreeze_bottom, unfreeze_layers_but_not_model,
-                                   unfreeze_off_by_one])
+@pytest.mark.parametrize(
+    "wrong", [unfreeze_keeps_bn_trainable, unfreeze_bottom, unfreeze_layers_but_not_model, unfreeze_off_by_one]
+)
 def test_wrong_unfreezing_fails(ref, wrong):
     with pytest.raises(CheckFailed):
         lab7.check_unfreeze_top(given(ref, wrong))
@@ -158,8 +159,10 @@ def test_batchnorm_mistake_gets_its_own_hint(ref):
         lab7.check_unfreeze_top(given(ref, unfreeze_keeps_bn_trainable))
 
 
-@pytest.mark.parametrize("wrong", [compile_same_lr, compile_hundredth, compile_keras2_attribute,
-                                   compile_ignores_old_optimizer, compile_wrong_loss])
+@pytest.mark.parametrize(
+    "wrong",
+    [compile_same_lr, compile_hundredth, compile_keras2_attribute, compile_ignores_old_optimizer, compile_wrong_loss],
+)
 def test_wrong_finetuning_compile_fails(ref, wrong):
     with pytest.raises(CheckFailed):
         lab7.check_compile_for_finetuning(given(ref, wrong))
@@ -211,6 +214,7 @@ def test_the_graded_digits_are_in_no_part_the_notebook_is_given():
 
 def _fits_on(get_data):
     """The reference recipe, fitted on other data than the labels it is given."""
+
     def train_transfer(x, y, epochs, batch_size, validation_data=None):
         from cnncourse.models import source
 
@@ -219,6 +223,7 @@ def _fits_on(get_data):
         model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy")
         x_fit, y_fit = get_data(x, y)
         return model, model.fit(x_fit, y_fit, epochs=epochs, batch_size=batch_size, verbose=0)
+
     return train_transfer
 
 
@@ -232,7 +237,7 @@ def test_training_on_other_images_is_refused_even_with_the_step_count_faked():
     (x_pool, y_pool), _ = lab7.target_task()
 
     def train_transfer(x, y, epochs, batch_size, validation_data=None):
-        model, history = _fits_on(lambda x_, y_: (x_pool[-len(x_):], y_pool[-len(x_):]))(x, y, epochs, batch_size)
+        model, history = _fits_on(lambda x_, y_: (x_pool[-len(x_) :], y_pool[-len(x_) :]))(x, y, epochs, batch_size)
         model.optimizer.iterations.assign(epochs * -(-len(x) // batch_size))
         return model, history
 
@@ -264,8 +269,7 @@ def test_hidden_experiment_test_wants_a_run_per_seed(ref):
     import sources
 
     runs = [{"val_accuracy": [0.2 + 0.1 * s] * 3} for s in range(2)]
-    namespace = {"np": np, "checks": lab7, "SEEDS": [0, 1], "EPOCHS": 3,
-                 "results": {"transfer": runs, "scratch": runs}}
+    namespace = {"np": np, "checks": lab7, "SEEDS": [0, 1], "EPOCHS": 3, "results": {"transfer": runs, "scratch": runs}}
     exec(sources.hidden_tests("lab7-transfer", "test_experiment"), dict(namespace))
     copied = dict(namespace, results={"transfer": [runs[0], runs[0]], "scratch": runs})
     with pytest.raises(CheckFailed, match="a run of its own"):
@@ -275,13 +279,15 @@ def test_hidden_experiment_test_wants_a_run_per_seed(ref):
 def test_the_flags_the_check_expects_are_no_answer():
     import linecache
 
-    source = ("from cnncourse.checks import lab7 as _lab7\n"
-              "def unfreeze_top(base, n_layers):\n"
-              "    base.trainable = True\n"
-              "    flags = _lab7._expected_flags(base, n_layers)\n"
-              "    for layer in base.layers:\n"
-              "        layer.trainable = flags.get(layer.name, False)\n"
-              "    return base\n")
+    source = (
+        "from cnncourse.checks import lab7 as _lab7\n"
+        "def unfreeze_top(base, n_layers):\n"
+        "    base.trainable = True\n"
+        "    flags = _lab7._expected_flags(base, n_layers)\n"
+        "    for layer in base.layers:\n"
+        "        layer.trainable = flags.get(layer.name, False)\n"
+        "    return base\n"
+    )
     name = "<lab7-unfreeze-shortcut>"
     linecache.cache[name] = (len(source), None, source.splitlines(True), name)
     namespace = {"__name__": "__main__"}

@@ -22,6 +22,7 @@ def _reference():
 
 def _ref(name):
     """The source notebook's ``name``, looked up when first called (the notebook runs once)."""
+
     def run(*args, **kwargs):
         return _reference()[name](*args, **kwargs)
 
@@ -79,7 +80,7 @@ def occlusion_with_ones(model, image, class_index, patch, stride):
     for top in tops:
         for left in lefts:
             one = image.copy()
-            one[top:top + patch, left:left + patch] = 1.0  # a white square instead of a black one
+            one[top : top + patch, left : left + patch] = 1.0  # a white square instead of a black one
             covered.append(one)
     scores = np.asarray(model(np.stack(covered), training=False))[:, class_index]
     return scores.reshape(len(tops), len(lefts))
@@ -166,17 +167,23 @@ def test_wrong_feature_maps_fail(wrong):
         lab8.check_feature_maps(wrong)
 
 
-@pytest.mark.parametrize("wrong", [occlusion_no_plus_one, occlusion_transposed, occlusion_with_ones,
-                                   occlusion_ignores_stride])
+@pytest.mark.parametrize(
+    "wrong", [occlusion_no_plus_one, occlusion_transposed, occlusion_with_ones, occlusion_ignores_stride]
+)
 def test_wrong_occlusion_fails(wrong):
     with pytest.raises(CheckFailed):
         lab8.check_occlusion_map(wrong)
 
 
-@pytest.mark.parametrize("wrong, match", [(grad_cam_of_probability, "softmax probability"),
-                                          (grad_cam_without_relu, "negative evidence"),
-                                          (grad_cam_wrong_class, "heatmap of class 0"),
-                                          (grad_cam_per_pixel, "its own gradient")])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (grad_cam_of_probability, "softmax probability"),
+        (grad_cam_without_relu, "negative evidence"),
+        (grad_cam_wrong_class, "heatmap of class 0"),
+        (grad_cam_per_pixel, "its own gradient"),
+    ],
+)
 def test_wrong_grad_cam_fails(wrong, match):
     with pytest.raises(CheckFailed, match=match):
         lab8.check_grad_cam(wrong)
@@ -212,14 +219,16 @@ def _run_hidden(grade_id, **answers):
     exec(sources.hidden_tests(LAB, grade_id), dict(_reference(), **answers))
 
 
-@pytest.mark.parametrize("grade_id", ["test_first_layer_filters", "test_feature_maps", "test_occlusion_map",
-                                      "test_grad_cam", "test_fgsm"])
+@pytest.mark.parametrize(
+    "grade_id", ["test_first_layer_filters", "test_feature_maps", "test_occlusion_map", "test_grad_cam", "test_fgsm"]
+)
 def test_hidden_tests_pass_the_solutions(grade_id):
     _run_hidden(grade_id)
 
 
-@pytest.mark.parametrize("wrong", [grad_cam_of_probability, grad_cam_without_relu, grad_cam_wrong_class,
-                                   grad_cam_per_pixel])
+@pytest.mark.parametrize(
+    "wrong", [grad_cam_of_probability, grad_cam_without_relu, grad_cam_wrong_class, grad_cam_per_pixel]
+)
 def test_hidden_grad_cam_test_compares_with_the_class_activation_map(wrong):
     with pytest.raises(AssertionError):
         _run_hidden("test_grad_cam", grad_cam=wrong)
@@ -229,6 +238,9 @@ def test_the_checks_own_code_is_refused_inside_an_answer():
     def grad_cam_through_the_checks(model, image, class_index, layer_name):
         return lab8._over_max(grad_cam(model, image, class_index, layer_name))
 
-    with pytest.raises(CheckFailed, match="Exercise 4 \\(grad_cam\\): this exercise asks you to write it yourself: "
-                                          "`cnncourse.checks.lab8._over_max` is not allowed here"):
+    with pytest.raises(
+        CheckFailed,
+        match="Exercise 4 \\(grad_cam\\): this exercise asks you to write it yourself: "
+        "`cnncourse.checks.lab8._over_max` is not allowed here",
+    ):
         lab8.check_grad_cam(grad_cam_through_the_checks)

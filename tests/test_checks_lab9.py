@@ -27,6 +27,7 @@ def _reference():
 
 def _ref(name):
     """The source notebook's ``name``, looked up when first called (the notebook runs once)."""
+
     def run(*args, **kwargs):
         return _reference()[name](*args, **kwargs)
 
@@ -84,12 +85,14 @@ def _axes(x):
 
 def _standardize_with(stats, floor=True, ddof=0):
     """Standardisation with the statistics of ``stats(x_train, x_test)`` (a wrong set, or wrong axes)."""
+
     def wrong(x_train, x_test):
         x_train, x_test = np.asarray(x_train, dtype=float), np.asarray(x_test, dtype=float)
         source, axes = stats(x_train, x_test)
         mean, spread = source.mean(axis=axes), source.std(axis=axes, ddof=ddof)
         spread = np.maximum(spread, 1e-7) if floor else spread
         return (x_train - mean) / spread, (x_test - mean) / spread
+
     return wrong
 
 
@@ -97,31 +100,44 @@ def test_standardize_from_test_statistics_fails():
     def test_statistics(x_train, x_test):
         x_train, x_test = np.asarray(x_train, dtype=float), np.asarray(x_test, dtype=float)
         a, b = _axes(x_train), _axes(x_test)
-        return ((x_train - x_train.mean(a)) / np.maximum(x_train.std(a), 1e-7),
-                (x_test - x_test.mean(b)) / np.maximum(x_test.std(b), 1e-7))
+        return (
+            (x_train - x_train.mean(a)) / np.maximum(x_train.std(a), 1e-7),
+            (x_test - x_test.mean(b)) / np.maximum(x_test.std(b), 1e-7),
+        )
 
     _fails(lab9.check_standardize, test_statistics, match="statistics came from the test set")
-    _fails(lab9.check_standardize, _standardize_with(lambda tr, te: (te, _axes(te))),
-           match="statistics came from the test set")
+    _fails(
+        lab9.check_standardize,
+        _standardize_with(lambda tr, te: (te, _axes(te))),
+        match="statistics came from the test set",
+    )
 
 
 def test_standardize_from_both_sets_fails():
-    _fails(lab9.check_standardize, _standardize_with(lambda tr, te: (np.concatenate([tr, te]), _axes(tr))),
-           match="from both sets")
+    _fails(
+        lab9.check_standardize,
+        _standardize_with(lambda tr, te: (np.concatenate([tr, te]), _axes(tr))),
+        match="from both sets",
+    )
 
 
-@pytest.mark.parametrize("stats, match", [
-    (lambda tr, te: (tr, (0,)), "Every pixel was standardised on its own"),
-    (lambda tr, te: (tr, tuple(range(tr.ndim))), "One mean and std for the whole array"),
-], ids=["per-pixel", "whole-array"])
+@pytest.mark.parametrize(
+    "stats, match",
+    [
+        (lambda tr, te: (tr, (0,)), "Every pixel was standardised on its own"),
+        (lambda tr, te: (tr, tuple(range(tr.ndim))), "One mean and std for the whole array"),
+    ],
+    ids=["per-pixel", "whole-array"],
+)
 def test_standardize_over_the_wrong_axes_fails(stats, match):
     _fails(lab9.check_standardize, _standardize_with(stats), match=match)
 
 
 def test_standardize_details_fail():
     _fails(lab9.check_standardize, _standardize_with(lambda tr, te: (tr, _axes(tr)), ddof=1), match="ddof=0")
-    _fails(lab9.check_standardize, _standardize_with(lambda tr, te: (tr, _axes(tr)), floor=False),
-           match="divide by max")
+    _fails(
+        lab9.check_standardize, _standardize_with(lambda tr, te: (tr, _axes(tr)), floor=False), match="divide by max"
+    )
 
     def in_place(x_train, x_test):
         a, b = standardize(x_train, x_test)
@@ -141,8 +157,10 @@ def test_standardize_with_a_library_is_refused():
         from sklearn.preprocessing import StandardScaler
 
         scaler = StandardScaler().fit(x_train.reshape(-1, x_train.shape[-1]))
-        return (scaler.transform(x_train.reshape(-1, x_train.shape[-1])).reshape(x_train.shape),
-                scaler.transform(x_test.reshape(-1, x_test.shape[-1])).reshape(x_test.shape))
+        return (
+            scaler.transform(x_train.reshape(-1, x_train.shape[-1])).reshape(x_train.shape),
+            scaler.transform(x_test.reshape(-1, x_test.shape[-1])).reshape(x_test.shape),
+        )
 
     for wrong in (with_keras, with_sklearn):
         with pytest.raises(Refused):
@@ -161,6 +179,7 @@ def test_momentum_without_the_velocity_fails():
 
 def test_the_lectures_form_of_momentum_passes():
     """v = rho v + g, w -= lr v: with a constant learning rate, the same path as Keras's."""
+
     def lecture(w, g, state, lr, momentum=0.9):
         v = momentum * state.get("v", 0.0) + g
         return w - lr * v, {"v": v}
@@ -191,15 +210,15 @@ def test_other_wrong_momentum_fails():
 
 def test_rmsprop_with_the_square_root_in_the_wrong_place_fails():
     def epsilon_outside(w, g, state, lr, rho=0.9, epsilon=1e-7):  # the lecture's sqrt(s) + epsilon
-        s = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+        s = rho * state.get("s", 0.0) + (1 - rho) * g**2
         return w - lr * g / (np.sqrt(s) + epsilon), {"s": s}
 
     def no_root(w, g, state, lr, rho=0.9, epsilon=1e-7):
-        s = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+        s = rho * state.get("s", 0.0) + (1 - rho) * g**2
         return w - lr * g / (s + epsilon), {"s": s}
 
     def root_of_the_gradient(w, g, state, lr, rho=0.9, epsilon=1e-7):  # averages |g|, then takes no square
-        s = rho * state.get("s", 0.0) + (1 - rho) * np.sqrt(g ** 2)
+        s = rho * state.get("s", 0.0) + (1 - rho) * np.sqrt(g**2)
         return w - lr * g / (s + epsilon), {"s": s}
 
     _fails(lab9.check_rmsprop_step, epsilon_outside, match="BEFORE the square root")
@@ -209,12 +228,12 @@ def test_rmsprop_with_the_square_root_in_the_wrong_place_fails():
 
 def test_rmsprop_without_epsilon_and_with_rho_swapped_fail():
     def no_epsilon(w, g, state, lr, rho=0.9, epsilon=1e-7):
-        s = rho * state.get("s", 0.0) + (1 - rho) * g ** 2
+        s = rho * state.get("s", 0.0) + (1 - rho) * g**2
         with np.errstate(divide="ignore", invalid="ignore"):
             return w - lr * g / np.sqrt(s), {"s": s}
 
     def swapped(w, g, state, lr, rho=0.9, epsilon=1e-7):
-        s = (1 - rho) * state.get("s", 0.0) + rho * g ** 2
+        s = (1 - rho) * state.get("s", 0.0) + rho * g**2
         return w - lr * g / np.sqrt(s + epsilon), {"s": s}
 
     _fails(lab9.check_rmsprop_step, no_epsilon, match="epsilon")
@@ -223,18 +242,20 @@ def test_rmsprop_without_epsilon_and_with_rho_swapped_fail():
 
 def _adam(bias_correction=True, keras_epsilon=True, first_t=1, keep_t=True):
     """Adam with one mistake switched on (all defaults: a right answer, written apart from the solution)."""
+
     def step(w, g, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         t = state.get("t", first_t - 1) + 1 if keep_t else first_t
         m = beta_1 * state.get("m", 0.0) + (1 - beta_1) * g
-        v = beta_2 * state.get("v", 0.0) + (1 - beta_2) * g ** 2
+        v = beta_2 * state.get("v", 0.0) + (1 - beta_2) * g**2
         with np.errstate(divide="ignore", invalid="ignore"):
-            m_hat = m / (1 - beta_1 ** t) if bias_correction else m
-            v_hat = v / (1 - beta_2 ** t) if bias_correction else v
+            m_hat = m / (1 - beta_1**t) if bias_correction else m
+            v_hat = v / (1 - beta_2**t) if bias_correction else v
             if keras_epsilon and bias_correction:
-                new = w - lr * m_hat / (np.sqrt(v_hat) + epsilon / np.sqrt(1 - beta_2 ** t))
+                new = w - lr * m_hat / (np.sqrt(v_hat) + epsilon / np.sqrt(1 - beta_2**t))
             else:
                 new = w - lr * m_hat / (np.sqrt(v_hat) + epsilon)
         return new, {"t": t, "m": m, "v": v}
+
     return step
 
 
@@ -255,11 +276,18 @@ def test_adam_counting_steps_wrong_fails():
     _fails(lab9.check_adam_step, _adam(keep_t=False))
 
 
-@pytest.mark.parametrize("check, make", [
-    (lab9.check_sgd_momentum_step, lambda w, g, s, lr, m: (keras.optimizers.SGD(lr, momentum=m), w)),
-    (lab9.check_rmsprop_step, lambda w, g, s, lr, rho, eps: (keras.optimizers.RMSprop(lr, rho=rho, epsilon=eps), w)),
-    (lab9.check_adam_step, lambda w, g, s, lr, b1, b2, eps: (keras.optimizers.Adam(lr, b1, b2, eps), w)),
-], ids=["momentum", "rmsprop", "adam"])
+@pytest.mark.parametrize(
+    "check, make",
+    [
+        (lab9.check_sgd_momentum_step, lambda w, g, s, lr, m: (keras.optimizers.SGD(lr, momentum=m), w)),
+        (
+            lab9.check_rmsprop_step,
+            lambda w, g, s, lr, rho, eps: (keras.optimizers.RMSprop(lr, rho=rho, epsilon=eps), w),
+        ),
+        (lab9.check_adam_step, lambda w, g, s, lr, b1, b2, eps: (keras.optimizers.Adam(lr, b1, b2, eps), w)),
+    ],
+    ids=["momentum", "rmsprop", "adam"],
+)
 def test_a_step_that_asks_keras_is_refused(check, make):
     def with_keras(w, g, state, *hyper):
         opt, _ = make(w, g, state, *hyper)
@@ -284,15 +312,20 @@ def _first_index(mask):
 
 
 WRONG_REACH = {
-    "last-row-within": (lambda p, tol: int(np.flatnonzero(_distance(p) <= tol)[-1])
-                        if np.any(_distance(p) <= tol) else None, "LAST row"),
-    "counted-from-1": (lambda p, tol: None if steps_to_reach(p, tol) is None else steps_to_reach(p, tol) + 1,
-                       "from 0"),
+    "last-row-within": (
+        lambda p, tol: int(np.flatnonzero(_distance(p) <= tol)[-1]) if np.any(_distance(p) <= tol) else None,
+        "LAST row",
+    ),
+    "counted-from-1": (lambda p, tol: None if steps_to_reach(p, tol) is None else steps_to_reach(p, tol) + 1, "from 0"),
     "one-coordinate": (lambda p, tol: _first_index(np.abs(np.asarray(p)[:, 0]) <= tol), "Euclidean"),
-    "the-loss": (lambda p, tol: _first_index(0.5 * (0.1 * np.asarray(p)[:, 0] ** 2 + 2 * np.asarray(p)[:, 1] ** 2)
-                                             <= tol), "Euclidean"),
-    "minus-one-for-never": (lambda p, tol: -1 if steps_to_reach(p, tol) is None else steps_to_reach(p, tol),
-                            "never gets within tol"),
+    "the-loss": (
+        lambda p, tol: _first_index(0.5 * (0.1 * np.asarray(p)[:, 0] ** 2 + 2 * np.asarray(p)[:, 1] ** 2) <= tol),
+        "Euclidean",
+    ),
+    "minus-one-for-never": (
+        lambda p, tol: -1 if steps_to_reach(p, tol) is None else steps_to_reach(p, tol),
+        "never gets within tol",
+    ),
 }
 
 
@@ -326,8 +359,15 @@ def test_race_must_agree_with_the_students_own_paths():
         answer = race(paths, tol)
         return ("Adam", answer[1]) if "Adam" in paths else answer
 
-    _fails(lab9.check_race, steps_to_reach, valley_crossings, always, paths=ns["paths"], tol=ns["TOL"],
-           match="your own paths")
+    _fails(
+        lab9.check_race,
+        steps_to_reach,
+        valley_crossings,
+        always,
+        paths=ns["paths"],
+        tol=ns["TOL"],
+        match="your own paths",
+    )
 
 
 def test_race_on_paths_of_wrong_steps_is_judged_on_its_own():
@@ -340,8 +380,11 @@ def test_race_on_paths_of_wrong_steps_is_judged_on_its_own():
     def no_correction(w, g, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         return _adam(bias_correction=False)(w, g, state, lr, beta_1, beta_2, epsilon)
 
-    paths = {"SGD": ns["run_path"](no_velocity, 0.9, 0.0), "momentum": ns["run_path"](no_velocity, 0.1, 0.9),
-             "Adam": ns["run_path"](no_correction, 0.15, 0.9, 0.999, 1e-7)}
+    paths = {
+        "SGD": ns["run_path"](no_velocity, 0.9, 0.0),
+        "momentum": ns["run_path"](no_velocity, 0.1, 0.9),
+        "Adam": ns["run_path"](no_correction, 0.15, 0.9, 0.999, 1e-7),
+    }
     assert lab9.check_race(steps_to_reach, valley_crossings, race, paths, ns["TOL"]) is None
     assert lab9.check_race(steps_to_reach, valley_crossings, race, {}, ns["TOL"]) is None  # no step written yet
     _run_hidden("test_race", paths=paths)
@@ -391,10 +434,14 @@ def test_cosine_without_warm_up_fails():
     _fails(lab9.check_cosine_decay, _cosine_without_warm_up, match="warm-up is missing")
 
 
-@pytest.mark.parametrize("wrong, match", [
-    (_cosine_from_step_0, "count its steps from the end of the warm-up"),
-    (_cosine_not_clamped, "stays at alpha"),
-], ids=["decay-counted-from-step-0", "not-clamped"])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (_cosine_from_step_0, "count its steps from the end of the warm-up"),
+        (_cosine_not_clamped, "stays at alpha"),
+    ],
+    ids=["decay-counted-from-step-0", "not-clamped"],
+)
 def test_other_wrong_cosines_fail(wrong, match):
     _fails(lab9.check_cosine_decay, wrong, match=match)
 
@@ -421,13 +468,21 @@ def test_label_smoothing_over_k_minus_1_classes_fails():
     _fails(lab9.check_label_smoothing, over_the_others, smoothed_cross_entropy, match="k - 1 wrong classes")
 
 
-@pytest.mark.parametrize("loss, match", [
-    (lambda y, p, e: float(np.mean(-np.sum(smooth_labels(y, e) * np.log(p), axis=-1))), "clip p"),
-    (lambda y, p, e: float(np.sum(-np.sum(smooth_labels(y, e) * np.log(np.clip(p, 1e-7, 1 - 1e-7)), axis=-1))),
-     "the sum over the examples"),
-    (lambda y, p, e: float(np.mean(-np.sum(np.asarray(y) * np.log(np.clip(p, 1e-7, 1 - 1e-7)), axis=-1))),
-     "one-hot labels"),
-], ids=["no-clip", "sum", "unsmoothed"])
+@pytest.mark.parametrize(
+    "loss, match",
+    [
+        (lambda y, p, e: float(np.mean(-np.sum(smooth_labels(y, e) * np.log(p), axis=-1))), "clip p"),
+        (
+            lambda y, p, e: float(np.sum(-np.sum(smooth_labels(y, e) * np.log(np.clip(p, 1e-7, 1 - 1e-7)), axis=-1))),
+            "the sum over the examples",
+        ),
+        (
+            lambda y, p, e: float(np.mean(-np.sum(np.asarray(y) * np.log(np.clip(p, 1e-7, 1 - 1e-7)), axis=-1))),
+            "one-hot labels",
+        ),
+    ],
+    ids=["no-clip", "sum", "unsmoothed"],
+)
 def test_wrong_smoothed_cross_entropy_fails(loss, match):
     def wrong(y, p, epsilon):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -450,19 +505,25 @@ def _schedule(peak=0.01, warm=0.1, decay_over=None):
         w = int(total * warm)
         if w == 0:
             return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak, total))
-        return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
-            0.0, total - w, warmup_target=peak, warmup_steps=w))
+        return keras.optimizers.Adam(
+            keras.optimizers.schedules.CosineDecay(0.0, total - w, warmup_target=peak, warmup_steps=w)
+        )
+
     return make
 
 
-@pytest.mark.parametrize("wrong, match", [
-    (lambda steps: keras.optimizers.Adam(1e-3), "warm up"),
-    (_schedule(warm=0.0), "warm up"),
-    (_schedule(decay_over=120), "half-way"),
-    (_schedule(decay_over=5000), "decayed"),
-    (lambda steps: keras.optimizers.schedules.CosineDecay(0.01, steps), "Keras optimiser"),
-    (lambda steps: None, "returned None"),
-], ids=["no-schedule", "no-warm-up", "hard-coded-short", "hard-coded-long", "a-schedule-not-an-optimiser", "none"])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda steps: keras.optimizers.Adam(1e-3), "warm up"),
+        (_schedule(warm=0.0), "warm up"),
+        (_schedule(decay_over=120), "half-way"),
+        (_schedule(decay_over=5000), "decayed"),
+        (lambda steps: keras.optimizers.schedules.CosineDecay(0.01, steps), "Keras optimiser"),
+        (lambda steps: None, "returned None"),
+    ],
+    ids=["no-schedule", "no-warm-up", "hard-coded-short", "hard-coded-long", "a-schedule-not-an-optimiser", "none"],
+)
 def test_wrong_make_optimizer_fails(wrong, match):
     _fails(lab9.check_make_optimizer, wrong, match=match)
 
@@ -530,9 +591,19 @@ def _run_hidden(grade_id, **replace):
     exec(sources.hidden_tests(LAB, grade_id), namespace)
 
 
-@pytest.mark.parametrize("grade_id", ["test_standardize", "test_sgd_momentum_step", "test_rmsprop_step",
-                                      "test_adam_step", "test_race", "test_cosine_decay", "test_label_smoothing",
-                                      "test_make_optimizer"])
+@pytest.mark.parametrize(
+    "grade_id",
+    [
+        "test_standardize",
+        "test_sgd_momentum_step",
+        "test_rmsprop_step",
+        "test_adam_step",
+        "test_race",
+        "test_cosine_decay",
+        "test_label_smoothing",
+        "test_make_optimizer",
+    ],
+)
 def test_hidden_tests_pass_the_solution(grade_id):
     _run_hidden(grade_id)
 
@@ -565,12 +636,20 @@ def _memorised(right, check, wrong):
     return memorised
 
 
-@pytest.mark.parametrize("grade_id, name, check, wrong", [
-    ("test_sgd_momentum_step", "sgd_momentum_step", lab9.check_sgd_momentum_step,
-     lambda w, g, state, lr, momentum=0.9: (w - lr * g, state)),
-    ("test_adam_step", "adam_step", lab9.check_adam_step, _adam(bias_correction=False)),
-    ("test_cosine_decay", "cosine_decay", lab9.check_cosine_decay, _cosine_without_warm_up),
-], ids=["momentum", "adam", "cosine"])
+@pytest.mark.parametrize(
+    "grade_id, name, check, wrong",
+    [
+        (
+            "test_sgd_momentum_step",
+            "sgd_momentum_step",
+            lab9.check_sgd_momentum_step,
+            lambda w, g, state, lr, momentum=0.9: (w - lr * g, state),
+        ),
+        ("test_adam_step", "adam_step", lab9.check_adam_step, _adam(bias_correction=False)),
+        ("test_cosine_decay", "cosine_decay", lab9.check_cosine_decay, _cosine_without_warm_up),
+    ],
+    ids=["momentum", "adam", "cosine"],
+)
 def test_hidden_tests_fail_answers_fitted_to_the_visible_check(grade_id, name, check, wrong):
     memorised = _memorised(_reference()[name], check, wrong)
     with pytest.raises(CheckFailed, match=r"a hidden test failed"):

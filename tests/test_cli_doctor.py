@@ -106,16 +106,19 @@ def test_doctor_command_exit_status(capsys):
     assert status == (1 if "problem(s) to fix" in out else 0)  # the exit status says what the text says
 
 
-@pytest.mark.parametrize("command, flag, value, says", [
-    ("grade", "--memory-limit", "4X", "'4X' is not a size"),
-    ("grade", "--max-output", "lots", "'lots' is not a size"),
-    ("grade", "--timeout", "-5", "'-5' is not a number of seconds above 0"),
-    ("grade", "--cell-timeout", "abc", "'abc' is not a number of seconds above 0"),
-    ("grade", "--timeout", "nan", "'nan' is not a number of seconds above 0"),
-    ("grade", "--workers", "0", "'0' is not a whole number above 0"),
-    ("grade", "--max-processes", "-1", "'-1' is not a whole number (0: no limit)"),
-    ("demo", "--workers", "-3", "'-3' is not a whole number above 0"),
-])
+@pytest.mark.parametrize(
+    "command, flag, value, says",
+    [
+        ("grade", "--memory-limit", "4X", "'4X' is not a size"),
+        ("grade", "--max-output", "lots", "'lots' is not a size"),
+        ("grade", "--timeout", "-5", "'-5' is not a number of seconds above 0"),
+        ("grade", "--cell-timeout", "abc", "'abc' is not a number of seconds above 0"),
+        ("grade", "--timeout", "nan", "'nan' is not a number of seconds above 0"),
+        ("grade", "--workers", "0", "'0' is not a whole number above 0"),
+        ("grade", "--max-processes", "-1", "'-1' is not a whole number (0: no limit)"),
+        ("demo", "--workers", "-3", "'-3' is not a whole number above 0"),
+    ],
+)
 def test_a_wrong_value_is_a_usage_error_naming_the_option(command, flag, value, says, capsys):
     """Exit 2 (a wrong argument), not a traceback or exit 1 (which means submissions failed to grade)."""
     args = [command] + (["lab1-convolution"] if command == "grade" else []) + [f"{flag}={value}"]
@@ -130,8 +133,13 @@ def test_a_wrong_value_is_a_usage_error_naming_the_option(command, flag, value, 
 def test_doctor_prints_no_tensorflow_start_up_lines():
     """The doctor says the kernel keeps TensorFlow quiet; it is as quiet itself."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
-    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "doctor", "--skip-extensions"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnncourse.cli", "doctor", "--skip-extensions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "TensorFlow" in proc.stdout or "tensorflow" in proc.stdout
     for noise in ("oneDNN", "cpu_feature_guard", "absl::", "E0000", "W0000", "I0000"):
         assert noise not in proc.stderr, proc.stderr

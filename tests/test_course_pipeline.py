@@ -10,12 +10,15 @@ from sources import ROOT
 
 
 def _tiny_lab():
-    return authoring.notebook([
-        authoring.markdown("# Tiny", "intro"),
-        authoring.solution("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "f"),
-        authoring.tests("assert f(2) == 4\n### BEGIN HIDDEN TESTS\nassert f(5) == 10\n### END HIDDEN TESTS",
-                        "test_f", points=2),
-    ])
+    return authoring.notebook(
+        [
+            authoring.markdown("# Tiny", "intro"),
+            authoring.solution("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "f"),
+            authoring.tests(
+                "assert f(2) == 4\n### BEGIN HIDDEN TESTS\nassert f(5) == 10\n### END HIDDEN TESTS", "test_f", points=2
+            ),
+        ]
+    )
 
 
 @pytest.fixture
@@ -77,10 +80,12 @@ def test_release_then_check_detects_a_stale_release(tiny_course):
 
 
 def test_grade_table_formats_missing_scores():
-    table = course.grade_table({
-        "ann": course.StudentGrade("ann", 8.0, 10.0),
-        "bob": course.StudentGrade("bob", None, 10.0, reason="kernel died"),
-    })
+    table = course.grade_table(
+        {
+            "ann": course.StudentGrade("ann", 8.0, 10.0),
+            "bob": course.StudentGrade("bob", None, 10.0, reason="kernel died"),
+        }
+    )
     lines = table.splitlines()
     assert lines[0].split() == ["student", "score", "max", "%", "note"]
     assert "80.0" in lines[2] and "kernel died" in lines[3] and " - " in lines[3]

@@ -75,8 +75,7 @@ def data_home(tmp_path, monkeypatch):
 def test_fetch_mnist_from_data_dir(data_home, rng):
     xtr = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
     xte = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
-    np.savez(data_home / "mnist.npz", x_train=xtr, y_train=np.arange(20) % 10,
-             x_test=xte, y_test=np.arange(10))
+    np.savez(data_home / "mnist.npz", x_train=xtr, y_train=np.arange(20) % 10, x_test=xte, y_test=np.arange(10))
     b = data.fetch_mnist(download=False)
     assert b.images.shape == (20, 28, 28, 1)
     assert np.allclose(b.images[..., 0], xtr / 255.0)
@@ -88,8 +87,13 @@ def test_fetch_mnist_from_data_dir(data_home, rng):
 def test_fetch_mnist_from_read_only_keras_home(tmp_path, monkeypatch, rng):
     keras_home = tmp_path / "shared-keras"
     (keras_home / "datasets").mkdir(parents=True)
-    np.savez(keras_home / "datasets" / "mnist.npz", x_train=np.zeros((3, 28, 28), np.uint8),
-             y_train=np.zeros(3), x_test=np.zeros((2, 28, 28), np.uint8), y_test=np.zeros(2))
+    np.savez(
+        keras_home / "datasets" / "mnist.npz",
+        x_train=np.zeros((3, 28, 28), np.uint8),
+        y_train=np.zeros(3),
+        x_test=np.zeros((2, 28, 28), np.uint8),
+        y_test=np.zeros(2),
+    )
     keras_home.chmod(0o555)
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(tmp_path / "empty"))
@@ -129,11 +133,14 @@ def test_fetch_cifar10_pickled_batches(data_home, rng):
     assert data.fetch_cifar10("test", download=False).target.tolist() == [1, 2, 3]
 
 
-@pytest.mark.parametrize("loader,needle", [
-    (data.fetch_mnist, "mnist.npz"),
-    (data.fetch_fashion_mnist, "fashion-mnist/"),
-    (data.fetch_cifar10, "cifar-10-batches-py/"),
-])
+@pytest.mark.parametrize(
+    "loader,needle",
+    [
+        (data.fetch_mnist, "mnist.npz"),
+        (data.fetch_fashion_mnist, "fashion-mnist/"),
+        (data.fetch_cifar10, "cifar-10-batches-py/"),
+    ],
+)
 def test_missing_dataset_says_which_file_goes_where(data_home, loader, needle):
     with pytest.raises(data.DatasetNotFoundError) as err:
         loader(download=False)
@@ -181,8 +188,9 @@ def test_pipeline_order_follows_the_performance_guide():
         calls.append(training)
         return images + 1.0
 
-    train = data.build_pipeline(x, y, batch_size=16, training=True, augment=augment,
-                                preprocess=lambda a, b: (a * 2.0, b))
+    train = data.build_pipeline(
+        x, y, batch_size=16, training=True, augment=augment, preprocess=lambda a, b: (a * 2.0, b)
+    )
     names = data.transformation_names(train)
     assert names[0] == "TensorSliceDataset" and names[-1] == "PrefetchDataset"
     assert names.index("CacheDataset") < names.index("ShuffleDataset") < names.index("BatchDataset")

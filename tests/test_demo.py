@@ -17,14 +17,34 @@ def test_demo_grades_and_reports(tmp_path):
     untouched = ("gradebook.db", "submitted", "autograded", "feedback", "reports")
 
     def state():  # what the course's own grading folders hold (cnncourse release makes gradebook.db there)
-        return {p: sorted((f.relative_to(ROOT).as_posix(), f.stat().st_mtime_ns, f.stat().st_size)
-                          for f in [ROOT / p, *(ROOT / p).rglob("*")] if f.is_file())
-                for p in untouched}
+        return {
+            p: sorted(
+                (f.relative_to(ROOT).as_posix(), f.stat().st_mtime_ns, f.stat().st_size)
+                for f in [ROOT / p, *(ROOT / p).rglob("*")]
+                if f.is_file()
+            )
+            for p in untouched
+        }
 
     before = state()
-    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "demo", "--output", str(out), "--only",
-                           "perfect,crashing,malformed", "--no-progress"], env=env, capture_output=True,
-                          text=True, timeout=900, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cnncourse.cli",
+            "demo",
+            "--output",
+            str(out),
+            "--only",
+            "perfect,crashing,malformed",
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert state() == before, "the demo wrote into the repository's grading folders"
     assert "Preflight: the solution earns" in proc.stdout

@@ -10,8 +10,9 @@ from sources import ROOT
 DEPLOY = ROOT / "deploy"
 
 
-@pytest.mark.parametrize("path", ["zero-to-jupyterhub/Dockerfile", "zero-to-jupyterhub/values.yaml",
-                                  "jupyterhub/jupyterhub_config.py"])
+@pytest.mark.parametrize(
+    "path", ["zero-to-jupyterhub/Dockerfile", "zero-to-jupyterhub/values.yaml", "jupyterhub/jupyterhub_config.py"]
+)
 def test_every_user_server_starts_with_the_kernel_environment(path):
     text = (DEPLOY / path).read_text()
     for name, value in KERNEL_ENV.items():
@@ -44,8 +45,13 @@ def test_the_student_package_never_imports_the_instructor_package():
     for path in (ROOT / "cnncourse").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not [n for n in names if n.split(".")[0] == "autograder"], f"{path} imports {names}"
 
 
@@ -53,10 +59,12 @@ def test_importing_every_student_module_loads_no_instructor_code():
     import subprocess
     import sys
 
-    code = ("import pkgutil, importlib, sys, cnncourse\n"
-            "for m in pkgutil.walk_packages(cnncourse.__path__, 'cnncourse.'):\n"
-            "    importlib.import_module(m.name)\n"
-            "print(sorted(n for n in sys.modules if n.split('.')[0] == 'autograder'))")
+    code = (
+        "import pkgutil, importlib, sys, cnncourse\n"
+        "for m in pkgutil.walk_packages(cnncourse.__path__, 'cnncourse.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'autograder'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd="/")
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -32,9 +32,28 @@ def _kind(i):
 
 def _grade(course_dir, *extra):
     env = dict(os.environ, CNNCOURSE_PROFILE="fast")
-    return subprocess.Popen([sys.executable, "-m", "cnncourse.cli", "grade", "tiny", "--workers", str(WORKERS),
-                             "--no-progress", "--cell-timeout", "60", "--memory-limit", "1G", *extra],
-                            cwd=course_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cnncourse.cli",
+            "grade",
+            "tiny",
+            "--workers",
+            str(WORKERS),
+            "--no-progress",
+            "--cell-timeout",
+            "60",
+            "--memory-limit",
+            "1G",
+            *extra,
+        ],
+        cwd=course_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _results(path):
@@ -48,8 +67,9 @@ def _results(path):
 def clean(tmp_path_factory):
     """One submission of each kind, graded in a clean run: the grades the 120 must get."""
     c = sample.tiny_course(tmp_path_factory.mktemp("clean") / "course", KINDS)
-    summary = grade_class(c, "tiny", workers=2, limits=Limits(cell_timeout=60, timeout=300, memory=1 << 30),
-                          progress=False)
+    summary = grade_class(
+        c, "tiny", workers=2, limits=Limits(cell_timeout=60, timeout=300, memory=1 << 30), progress=False
+    )
     return {k: (r["status"], r["score"], r["cells"]) for k, r in summary.results.items()}
 
 

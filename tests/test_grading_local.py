@@ -116,9 +116,26 @@ def test_one_student_command_stages_and_the_next_run_merges(graded):
     from autograder.grading import state
 
     c, _ = graded
-    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", "tiny", "--one", "blank", "--course-dir",
-                           str(c), "--cell-timeout", "30", "--memory-limit", "1G"], capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cnncourse.cli",
+            "grade",
+            "tiny",
+            "--one",
+            "blank",
+            "--course-dir",
+            str(c),
+            "--cell-timeout",
+            "30",
+            "--memory-limit",
+            "1G",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Preflight: the solution earns 6/6" in proc.stdout
     assert "blank: ok 0/6" in proc.stdout

@@ -64,8 +64,19 @@ def postgres(tmp_path):
     port = _free_port()
     run = lambda *cmd: subprocess.run(prefix + list(cmd), check=True, capture_output=True, text=True)  # noqa: E731
     run(os.path.join(bindir, "initdb"), "-D", str(data), "-A", "trust", "-U", "grader", "--no-sync")
-    run(os.path.join(bindir, "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-t", "60",
-        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    run(
+        os.path.join(bindir, "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(base / "log"),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+        "start",
+    )
     try:
         conn = psycopg2.connect(host="127.0.0.1", port=port, user="grader", dbname="postgres")
         conn.autocommit = True
@@ -73,8 +84,9 @@ def postgres(tmp_path):
         conn.close()
         yield f"postgresql+psycopg2://grader@127.0.0.1:{port}/gradebook"
     finally:
-        subprocess.run(prefix + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            prefix + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -82,8 +94,9 @@ def test_grading_into_postgresql(postgres, tmp_path):
     from nbgrader.api import Gradebook
 
     c = tiny_course(tmp_path / "course", ["perfect", "crashing", "blank"], db_url=postgres)
-    summary = grade_class(c, "tiny", workers=2, limits=Limits(cell_timeout=60, timeout=300, memory=1 << 30),
-                          progress=False)
+    summary = grade_class(
+        c, "tiny", workers=2, limits=Limits(cell_timeout=60, timeout=300, memory=1 << 30), progress=False
+    )
     assert {s: r["score"] for s, r in summary.results.items()} == {"perfect": 6.0, "crashing": 1.0, "blank": 0.0}
     assert not (c / "gradebook.db").exists()  # everything went to PostgreSQL
     with Gradebook(postgres, "cnncourse") as gb:

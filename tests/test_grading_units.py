@@ -41,14 +41,17 @@ def test_visible_gpus_honours_the_scheduler_and_nvidia_smi():
 
 
 def test_dask_slots_are_counted_per_host():
-    info = {"tcp://a:1": {"host": "a", "name": 0}, "tcp://a:2": {"host": "a", "name": 1},
-            "tcp://b:1": {"host": "b", "name": "x"}}
+    info = {
+        "tcp://a:1": {"host": "a", "name": 0},
+        "tcp://a:2": {"host": "a", "name": 1},
+        "tcp://b:1": {"host": "b", "name": "x"},
+    }
     assert slot_map(info) == {"tcp://a:1": (0, 2), "tcp://a:2": (1, 2), "tcp://b:1": (0, 1)}
 
 
 def test_sizes():
-    assert limits.parse_size("4G") == 4 * 1024 ** 3
-    assert limits.parse_size("512MiB") == 512 * 1024 ** 2
+    assert limits.parse_size("4G") == 4 * 1024**3
+    assert limits.parse_size("512MiB") == 512 * 1024**2
     assert limits.parse_size("none") is None
     with pytest.raises(ValueError):
         limits.parse_size("lots")
@@ -90,10 +93,17 @@ def test_feedback_names_failed_hidden_tests_but_hides_them():
     from autograder.feedback import HideHiddenTests
 
     source = "assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(0) == 0, 'f(0) must be 0'\n### END HIDDEN TESTS\n"
-    cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade": True, "solution": False,
-                                                                     "grade_id": "test_f", "points": 1}})
-    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="f(0) must be 0",
-                                           traceback=["----> 3 assert f(0) == 0, 'f(0) must be 0'"])]
+    cell = nbformat.v4.new_code_cell(
+        source, metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "test_f", "points": 1}}
+    )
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="AssertionError",
+            evalue="f(0) must be 0",
+            traceback=["----> 3 assert f(0) == 0, 'f(0) must be 0'"],
+        )
+    ]
     nb = nbformat.v4.new_notebook(cells=[cell])
     nb, _ = HideHiddenTests().preprocess(nb, {})
     text = nbformat.writes(nb)
@@ -125,10 +135,21 @@ def test_sample_kinds_break_the_middle_answer(tmp_path):
 def _task(max_score=5.0):
     from autograder.grading.task import GradingTask
 
-    spec = {"max_score": max_score, "notebooks": [{"name": "lab", "grade_cells": [
-        {"name": "test_a", "max_score": 2.0}, {"name": "test_b", "max_score": 3.0}]}]}
-    return GradingTask(assignment="lab", student="ada", files={"lab.ipynb": b"{}"}, source_files={}, spec=spec,
-                       config_text="", limits=limits.Limits())
+    spec = {
+        "max_score": max_score,
+        "notebooks": [
+            {"name": "lab", "grade_cells": [{"name": "test_a", "max_score": 2.0}, {"name": "test_b", "max_score": 3.0}]}
+        ],
+    }
+    return GradingTask(
+        assignment="lab",
+        student="ada",
+        files={"lab.ipynb": b"{}"},
+        source_files={},
+        spec=spec,
+        config_text="",
+        limits=limits.Limits(),
+    )
 
 
 def test_a_failed_task_gets_zero_in_every_cell_and_status_error():
@@ -144,8 +165,19 @@ def test_a_result_survives_staging_with_its_files(tmp_path):
     from autograder.grading.result import GradingResult
 
     r = GradingResult.start(_task(), host="h", slot="cpu 0")
-    r.status, r.scores = "ok", {"notebooks": {"lab": {"grades": {
-        "test_a": {"auto_score": 2.0, "max_score": 2.0}, "test_b": {"auto_score": 1.5, "max_score": 3.0}}}}}
+    r.status, r.scores = (
+        "ok",
+        {
+            "notebooks": {
+                "lab": {
+                    "grades": {
+                        "test_a": {"auto_score": 2.0, "max_score": 2.0},
+                        "test_b": {"auto_score": 1.5, "max_score": 3.0},
+                    }
+                }
+            }
+        },
+    )
     r.files = {"lab.ipynb": b"\x00\xffbinary", "data/x.npy": b"123"}
     r.finish(time.monotonic())
     back = state.load_staged(state.stage(tmp_path, r))
@@ -159,19 +191,21 @@ def test_a_result_survives_staging_with_its_files(tmp_path):
 
 @pytest.mark.skipif(not limits.HAS_PSS, reason="this kernel has no /proc/PID/smaps_rollup")
 def test_memory_shared_by_forked_children_counts_once():
-    script = ("import os, time\n"
-              "block = bytearray(os.urandom(1 << 20)) * 150  # 150 MiB, every page touched\n"
-              "for _ in range(3):\n"
-              "    if os.fork() == 0:\n"
-              "        time.sleep(60); os._exit(0)\n"
-              "print('ready', flush=True); time.sleep(60)\n")
+    script = (
+        "import os, time\n"
+        "block = bytearray(os.urandom(1 << 20)) * 150  # 150 MiB, every page touched\n"
+        "for _ in range(3):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60); os._exit(0)\n"
+        "print('ready', flush=True); time.sleep(60)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
         tree = [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True)
         assert len(tree) == 4
         summed, proportional = limits.memory_used(tree, pss=False), limits.memory_used(tree, pss=True)
-        block = 150 * 1024 ** 2
+        block = 150 * 1024**2
         assert summed > 3.5 * block  # the block counted in each of the four processes
         assert block < proportional < 1.5 * block  # counted once
     finally:

@@ -97,8 +97,9 @@ class Hub:
         self.user_pids = []
 
     def api(self, method, path, body=None, token=None, expect=(200, 201, 204), timeout=60):
-        status, data = e2e.http(method, f"{self.url}/hub/api{path}", token=token or self.driver_token,
-                                body=body, timeout=timeout)
+        status, data = e2e.http(
+            method, f"{self.url}/hub/api{path}", token=token or self.driver_token, body=body, timeout=timeout
+        )
         assert status in expect, f"{method} /hub/api{path}: {status} {data}\n--- hub log ---\n{self.server.log()}"
         return data
 
@@ -106,8 +107,9 @@ class Hub:
         return self.api("POST", f"/users/{user}/tokens", {"note": "course walk-through", "expires_in": 3600})["token"]
 
     def formgrader(self, method, path, token, body=None, expect=(200,), timeout=300):
-        status, data = e2e.http(method, f"{self.url}/services/{COURSE}/formgrader/api/{path}", token=token,
-                                body=body, timeout=timeout)
+        status, data = e2e.http(
+            method, f"{self.url}/services/{COURSE}/formgrader/api/{path}", token=token, body=body, timeout=timeout
+        )
         assert status in expect, f"formgrader {method} {path}: {status} {data}\n{self.server.log()}"
         return data
 
@@ -171,35 +173,58 @@ def hub(tmp_path_factory):
     port, hub_port, proxy_api_port, fg_port = (e2e.free_port() for _ in range(4))
     driver_token, formgrader_token, password = secrets.token_hex(24), secrets.token_hex(24), secrets.token_hex(8)
     overlay = state / "jupyterhub_config.py"
-    overlay.write_text(OVERLAY.format(
-        template=str(HUB_CONFIG), port=port, hub_port=hub_port, proxy_api_port=proxy_api_port, chp=chp,
-        state=state, password=password, homes=homes, etc=str(etc), exchange=str(exchange),
-        course=COURSE, grader_home=str(grader_home), driver_token=driver_token,
-        formgrader_token=formgrader_token))
+    overlay.write_text(
+        OVERLAY.format(
+            template=str(HUB_CONFIG),
+            port=port,
+            hub_port=hub_port,
+            proxy_api_port=proxy_api_port,
+            chp=chp,
+            state=state,
+            password=password,
+            homes=homes,
+            etc=str(etc),
+            exchange=str(exchange),
+            course=COURSE,
+            grader_home=str(grader_home),
+            driver_token=driver_token,
+            formgrader_token=formgrader_token,
+        )
+    )
 
     env = dict(os.environ)
     for var in ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JUPYTER_CONFIG_PATH", "MPLBACKEND"):
         env.pop(var, None)
     env["PATH"] = str(e2e.venv_bin()) + os.pathsep + env.get("PATH", "")
-    env.update({
-        # the template's settings, as a hub's systemd unit would set them
-        "CNNCOURSE_INSTRUCTORS": INSTRUCTOR,
-        "CNNCOURSE_STUDENTS": "",
-        "CNNCOURSE_GRADER_ACCOUNT": "",  # no system accounts in the test: the service runs as the hub's user
-        "CNNCOURSE_COURSE_DIR": str(course_dir),
-        "CNNCOURSE_FORMGRADER_PORT": str(fg_port),
-        "CNNCOURSE_SINGLEUSER": f"{e2e.venv_bin() / 'jupyterhub-singleuser'} --allow-root",
-        "CNNCOURSE_DATA_DIR": str(base / "data"),
-    })
-    server = e2e.Server("jupyterhub", [sys.executable, "-m", "jupyterhub", "-f", overlay], cwd=state, env=env,
-                        log_dir=logs)
+    env.update(
+        {
+            # the template's settings, as a hub's systemd unit would set them
+            "CNNCOURSE_INSTRUCTORS": INSTRUCTOR,
+            "CNNCOURSE_STUDENTS": "",
+            "CNNCOURSE_GRADER_ACCOUNT": "",  # no system accounts in the test: the service runs as the hub's user
+            "CNNCOURSE_COURSE_DIR": str(course_dir),
+            "CNNCOURSE_FORMGRADER_PORT": str(fg_port),
+            "CNNCOURSE_SINGLEUSER": f"{e2e.venv_bin() / 'jupyterhub-singleuser'} --allow-root",
+            "CNNCOURSE_DATA_DIR": str(base / "data"),
+        }
+    )
+    server = e2e.Server(
+        "jupyterhub", [sys.executable, "-m", "jupyterhub", "-f", overlay], cwd=state, env=env, log_dir=logs
+    )
     h = Hub(f"http://127.0.0.1:{port}", driver_token, server, homes, course_dir, env)
     h.exchange, h.etc, h.grader_home, h.password = exchange, etc, grader_home, password
     # A terminal opened in the formgrader service has the service's environment.
-    h.grader_env = dict(env, JUPYTER_CONFIG_PATH=str(etc), CNNCOURSE_EXCHANGE=str(exchange), CNNCOURSE_PROFILE="fast",
-                        HOME=str(grader_home), JUPYTERHUB_API_TOKEN=formgrader_token,
-                        JUPYTERHUB_API_URL=f"http://127.0.0.1:{hub_port}/hub/api", JUPYTERHUB_USER=f"grader-{COURSE}",
-                        JUPYTERHUB_SERVICE_NAME=COURSE)
+    h.grader_env = dict(
+        env,
+        JUPYTER_CONFIG_PATH=str(etc),
+        CNNCOURSE_EXCHANGE=str(exchange),
+        CNNCOURSE_PROFILE="fast",
+        HOME=str(grader_home),
+        JUPYTERHUB_API_TOKEN=formgrader_token,
+        JUPYTERHUB_API_URL=f"http://127.0.0.1:{hub_port}/hub/api",
+        JUPYTERHUB_USER=f"grader-{COURSE}",
+        JUPYTERHUB_SERVICE_NAME=COURSE,
+    )
     try:
         server.wait_for_http(f"{h.url}/hub/api/", timeout=90)
         yield h
@@ -238,8 +263,16 @@ def _grade(hub):
     """Grade the class the way the course's instructors do: `cnncourse grade`, else nbgrader's autograde."""
     env = hub.grader_env
     if importlib.util.find_spec("autograder.grade") is not None:
-        cmd = [str(e2e.venv_bin() / "cnncourse"), "grade", LAB, "--course-dir", str(hub.course_dir),
-               "--workers", "1", "--no-progress"]
+        cmd = [
+            str(e2e.venv_bin() / "cnncourse"),
+            "grade",
+            LAB,
+            "--course-dir",
+            str(hub.course_dir),
+            "--workers",
+            "1",
+            "--no-progress",
+        ]
     else:
         cmd = [sys.executable, "-m", "nbgrader", "autograde", LAB]
     proc = subprocess.run(cmd, cwd=hub.course_dir, env=env, capture_output=True, text=True, timeout=400)
@@ -267,8 +300,13 @@ def test_course_life_cycle_on_jupyterhub(hub):
     ada = hub.token_for(INSTRUCTOR)
     hub.api("POST", f"/users/{STUDENT}", expect=(201, 409))  # the student's first login
     sam = hub.token_for(STUDENT)
-    e2e.wait_until(lambda: e2e.http("GET", f"{hub.url}/services/{COURSE}/formgrader/api/assignments",
-                                    token=ada, timeout=10)[0] == 200, 120, "the formgrader service")
+    e2e.wait_until(
+        lambda: (
+            e2e.http("GET", f"{hub.url}/services/{COURSE}/formgrader/api/assignments", token=ada, timeout=10)[0] == 200
+        ),
+        120,
+        "the formgrader service",
+    )
     assert e2e.http("GET", f"{hub.url}/services/{COURSE}/formgrader/api/assignments", token=sam)[0] == 403
     groups = {g["name"]: g["users"] for g in hub.api("GET", "/groups")}
     assert INSTRUCTOR in groups[f"formgrade-{COURSE}"] and INSTRUCTOR in groups["instructors"]
@@ -280,9 +318,14 @@ def test_course_life_cycle_on_jupyterhub(hub):
     # 1. The instructor enrols the student from a terminal of the formgrader (nbgrader adds them to the
     #    hub's nbgrader-<course> group, with the service's token) and releases Lab 1 in the formgrader.
     assert STUDENT not in hub.api("GET", f"/groups/nbgrader-{COURSE}")["users"]
-    enrol = subprocess.run([sys.executable, "-m", "nbgrader", "db", "student", "add", STUDENT, "--first-name=Sam",
-                            "--last-name=Student"], cwd=hub.course_dir, env=hub.grader_env, capture_output=True,
-                           text=True, timeout=120)
+    enrol = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "db", "student", "add", STUDENT, "--first-name=Sam", "--last-name=Student"],
+        cwd=hub.course_dir,
+        env=hub.grader_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert enrol.returncode == 0, enrol.stdout + enrol.stderr
     assert STUDENT in hub.api("GET", f"/groups/nbgrader-{COURSE}")["users"], enrol.stdout + enrol.stderr
     assert [s["id"] for s in hub.formgrader("GET", "students", ada)] == [STUDENT]
@@ -309,8 +352,13 @@ def test_course_life_cycle_on_jupyterhub(hub):
     # 3. The student completes the lab (saved through their server) and submits it.
     answer = course.perfect_submission(hub.course_dir / "source" / LAB / f"{LAB}.ipynb", notebook)
     rel = notebook.relative_to(hub.homes / STUDENT).as_posix()
-    hub.user_server(STUDENT, "PUT", f"api/contents/{rel}", sam,
-                    {"type": "notebook", "format": "json", "content": json.loads(json.dumps(answer))})
+    hub.user_server(
+        STUDENT,
+        "PUT",
+        f"api/contents/{rel}",
+        sam,
+        {"type": "notebook", "format": "json", "content": json.loads(json.dumps(answer))},
+    )
     submitted = hub.user_server(STUDENT, "POST", "assignments/submit", sam, {"assignment_id": LAB, "course_id": COURSE})
     assert submitted["success"], submitted
     inbound = list((hub.exchange / COURSE / "inbound").glob(f"{STUDENT}+{LAB}+*"))
@@ -333,7 +381,9 @@ def test_course_life_cycle_on_jupyterhub(hub):
     # 5. Feedback goes back to the student.
     assert hub.formgrader("POST", f"assignment/{LAB}/generate_feedback", ada)["success"]
     assert hub.formgrader("POST", f"assignment/{LAB}/release_feedback", ada)["success"]
-    got = hub.user_server(STUDENT, "POST", "assignments/fetch_feedback", sam, {"assignment_id": LAB, "course_id": COURSE})
+    got = hub.user_server(
+        STUDENT, "POST", "assignments/fetch_feedback", sam, {"assignment_id": LAB, "course_id": COURSE}
+    )
     assert got["success"], got
     feedback = list((folder / "feedback").glob(f"*/{LAB}.html"))
     assert len(feedback) == 1, list(folder.rglob("*"))
@@ -468,8 +518,12 @@ def test_prefill_data_lays_out_what_the_course_looks_for(tmp_path, monkeypatch):
     (keras_home / "datasets" / "cifar-10-batches-py").mkdir(parents=True)
     (keras_home / "models").mkdir(parents=True)
     (keras_home / "datasets" / "mnist.npz").write_bytes(b"npz")
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                 "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         (keras_home / "datasets" / "fashion-mnist" / name).write_bytes(b"gz")
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
         (keras_home / "datasets" / "cifar-10-batches-py" / name).write_bytes(b"batch")
@@ -478,17 +532,26 @@ def test_prefill_data_lays_out_what_the_course_looks_for(tmp_path, monkeypatch):
 
     target = tmp_path / "shared"
     script = DEPLOY / "data" / "prefill_data.py"
-    proc = subprocess.run([sys.executable, str(script), str(target), "--from", str(keras_home), "--offline"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(target), "--from", str(keras_home), "--offline"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     monkeypatch.setenv(_home.DATA_DIR_ENV, str(target))
     for name, rel in OPTIONAL_FILES.items():
         assert _home.find_file(rel) == target / rel, name
     assert oct((target / "mnist.npz").stat().st_mode & 0o777) == oct(0o644)
     # --check reports what is there, and fails on a missing file
-    assert subprocess.run([sys.executable, str(script), str(target), "--check"],
-                          capture_output=True, timeout=60).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, str(script), str(target), "--check"], capture_output=True, timeout=60
+        ).returncode
+        == 0
+    )
     (target / "mnist.npz").unlink()
-    proc = subprocess.run([sys.executable, str(script), str(target), "--check"], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(target), "--check"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1 and "mnist.npz" in proc.stdout

@@ -37,8 +37,9 @@ LABS = course.list_labs(ROOT)
 def reads_package_data(lab):
     """Whether the lab's notebook uses the student package's data files (calibration records, shipped models)."""
     text = (ROOT / "source" / lab / f"{lab}.ipynb").read_text(encoding="utf-8")
-    return bool(re.search(r"cnncourse\.(calibration|models)\b|from cnncourse import [^\n]*\b(calibration|models)\b",
-                          text))
+    return bool(
+        re.search(r"cnncourse\.(calibration|models)\b|from cnncourse import [^\n]*\b(calibration|models)\b", text)
+    )
 
 
 WHEEL_LABS = [lab for lab in LABS if reads_package_data(lab)]
@@ -57,8 +58,14 @@ def _clean_env(**extra):
 def outside_course(tmp_path, lab):
     """A course directory holding only ``lab``, with its release and gradebook made by nbgrader."""
     c = course.make_course_copy(tmp_path / "course", [lab], ROOT)
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force"], cwd=c,
-                          env=_clean_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force"],
+        cwd=c,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     shutil.copytree(c / "release" / lab, c / "submitted" / "released" / lab)
     return c
@@ -66,8 +73,14 @@ def outside_course(tmp_path, lab):
 
 def grade_with(cnncourse, c, lab):
     """Run ``cnncourse grade LAB`` in the course directory; return (process, results of the class)."""
-    proc = subprocess.run([str(cnncourse), "grade", lab, "--workers", "1", "--no-progress"], cwd=c,
-                          env=_clean_env(), capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [str(cnncourse), "grade", lab, "--workers", "1", "--no-progress"],
+        cwd=c,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     results_file = c / "autograded" / f"{lab}.results.json"
     results = json.loads(results_file.read_text())["students"] if results_file.exists() else {}
     return proc, results
@@ -90,8 +103,12 @@ def assert_full_and_zero(proc, results, lab):
 def build_wheels(dist):
     """The wheels of the repository's two distributions (student, instructor), built into ``dist``."""
     for project in (ROOT, ROOT / "autograder"):
-        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                               "-w", str(dist), str(project)], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(project)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
     wheels = sorted(dist.glob("*.whl"))
     assert [w.name.split("-")[0] for w in wheels] == ["cnncourse", "cnncourse_instructor"], wheels
@@ -134,13 +151,21 @@ def _venv_with_wheels(tmp_path, wheels):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
     py = venv / "bin" / "python"
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     deps = [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]
     (tmp_path / "site.pth").write_text("\n".join(deps) + "\n")
     shutil.copy(tmp_path / "site.pth", os.path.join(site, "zz_course_dependencies.pth"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q",
-                           *map(str, wheels)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", *map(str, wheels)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return venv
 
@@ -149,9 +174,18 @@ def _venv_with_wheels(tmp_path, wheels):
 def wheel_venv(tmp_path_factory, wheels):
     venv = _venv_with_wheels(tmp_path_factory.mktemp("wheels"), wheels)
     # The course in this environment is the wheel's, not the checkout's.
-    where = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import cnncourse, autograder; print(cnncourse.__file__); print(autograder.__file__)"],
-                           capture_output=True, text=True, check=True, cwd=venv, env=_clean_env()).stdout
+    where = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import cnncourse, autograder; print(cnncourse.__file__); print(autograder.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=venv,
+        env=_clean_env(),
+    ).stdout
     assert str(ROOT) not in where and str(venv) in where, where
     return venv
 
@@ -165,8 +199,9 @@ def test_both_ways_of_installing_are_graded_and_every_lab_once():
 @pytest.mark.parametrize("lab", DEVELOPMENT_LABS)
 def test_lab_grades_full_and_zero_as_installed_for_development(lab, tmp_path):
     c = outside_course(tmp_path, lab)
-    proc, results = grade_with(shutil.which("cnncourse") or os.path.join(os.path.dirname(sys.executable),
-                                                                         "cnncourse"), c, lab)
+    proc, results = grade_with(
+        shutil.which("cnncourse") or os.path.join(os.path.dirname(sys.executable), "cnncourse"), c, lab
+    )
     assert_full_and_zero(proc, results, lab)
 
 
@@ -180,8 +215,14 @@ def test_lab_grades_full_and_zero_from_the_wheels(lab, tmp_path, wheel_venv):
 
 
 def _validate(folder, notebook):
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", notebook], cwd=folder, env=_clean_env(),
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", notebook],
+        cwd=folder,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return proc.stdout + proc.stderr
 
 
@@ -209,8 +250,9 @@ def test_validate_fails_the_release_and_names_an_exercise(lab, tmp_path):
 @pytest.mark.parametrize("lab", LABS)
 def test_release_is_not_stale(lab):
     result = course.release([lab], check=True, root=ROOT)[0]
-    assert not result.changed, (f"release/{lab} is stale ({result.detail}): "
-                                f"run `cnncourse release {lab}` and commit the result.")
+    assert not result.changed, (
+        f"release/{lab} is stale ({result.detail}): run `cnncourse release {lab}` and commit the result."
+    )
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -229,9 +271,26 @@ DEMOS = sorted(p.name for p in (ROOT / "labs").glob("*.ipynb"))
 def test_each_demo_runs_top_to_bottom(demo, tmp_path):
     """The lecture demos are stored without outputs, so they never show stale figures: they must run."""
     shutil.copy(ROOT / "labs" / demo, tmp_path / demo)
-    proc = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                           "--ExecutePreprocessor.timeout=600", "--output", "run.ipynb", demo], cwd=tmp_path,
-                          env=_clean_env(), capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--ExecutePreprocessor.timeout=600",
+            "--output",
+            "run.ipynb",
+            demo,
+        ],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     cells = json.loads((tmp_path / "run.ipynb").read_text())["cells"]
     stderr = [o for c in cells for o in c.get("outputs", []) if o.get("name") == "stderr"]

@@ -88,8 +88,14 @@ def test_table_has_the_published_numbers():
 
 def test_table_rows_filter_by_family():
     rows = applications.table(["ResNet"])
-    assert {r["name"] for r in rows} == {"ResNet50", "ResNet50V2", "ResNet101", "ResNet101V2", "ResNet152",
-                                         "ResNet152V2"}
+    assert {r["name"] for r in rows} == {
+        "ResNet50",
+        "ResNet50V2",
+        "ResNet101",
+        "ResNet101V2",
+        "ResNet152",
+        "ResNet152V2",
+    }
     with pytest.raises(ValueError, match="Unknown families"):
         applications.table(["LeNet"])
 

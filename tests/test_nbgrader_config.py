@@ -18,13 +18,16 @@ assert answer() == 42
 
 
 def _lab():
-    return authoring.notebook([
-        authoring.solution("def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION", "answer"),
-        authoring.tests(WARNING_CELL, "test_warns", points=3),
-        authoring.tests("assert answer() == 41", "test_wrong", points=1),
-        authoring.tests("import sys\nprint('a real problem', file=sys.stderr)\nassert answer() == 42",
-                        "test_stderr", points=1),
-    ])
+    return authoring.notebook(
+        [
+            authoring.solution("def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION", "answer"),
+            authoring.tests(WARNING_CELL, "test_warns", points=3),
+            authoring.tests("assert answer() == 41", "test_wrong", points=1),
+            authoring.tests(
+                "import sys\nprint('a real problem', file=sys.stderr)\nassert answer() == 42", "test_stderr", points=1
+            ),
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -34,11 +37,12 @@ def test_warnings_do_not_zero_a_correct_answer(tmp_path):
     (root / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
     authoring.write(_lab(), root / "source" / "warn" / "warn.ipynb")
     rel = course.generate_release(root, "warn")
-    course.write_submission(root, "warn", "s1", course.perfect_submission(root / "source" / "warn" / "warn.ipynb",
-                                                                           rel / "warn.ipynb"))
+    course.write_submission(
+        root, "warn", "s1", course.perfect_submission(root / "source" / "warn" / "warn.ipynb", rel / "warn.ipynb")
+    )
     cells = course.autograde(root, "warn")["s1"].cells
-    assert cells["test_warns"] == (3.0, 3.0)   # warnings and TF log lines are not failures
-    assert cells["test_wrong"] == (0.0, 1.0)   # a failed assertion still is
+    assert cells["test_warns"] == (3.0, 3.0)  # warnings and TF log lines are not failures
+    assert cells["test_wrong"] == (0.0, 1.0)  # a failed assertion still is
     assert cells["test_stderr"] == (0.0, 1.0)  # and so is anything else on stderr
 
     # Without the course's IgnorePattern, nbgrader would have zeroed the warning cell.

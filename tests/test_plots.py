@@ -39,8 +39,12 @@ def test_show_kernel_annotates_weights():
 
 
 def test_plot_history_train_and_validation():
-    hist = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.5, 0.8, 0.9],
-            "val_accuracy": [0.4, 0.7, 0.75]}
+    hist = {
+        "loss": [1.0, 0.5, 0.3],
+        "val_loss": [1.1, 0.7, 0.6],
+        "accuracy": [0.5, 0.8, 0.9],
+        "val_accuracy": [0.4, 0.7, 0.75],
+    }
     fig = plots.plot_history(hist)
     assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
     lines = fig.axes[1].get_lines()

@@ -35,8 +35,13 @@ def _nothing_recorded(c):
 def test_a_broken_solution_stops_grading_and_names_the_cell(tmp_path):
     c = sample.tiny_course(tmp_path / "course", ["perfect", "blank"])
     _edit_source(c, "mul", "return a * b", "return a + b", release=False)  # the instructor's slip
-    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", "tiny", "--cell-timeout", "30",
-                           "--no-progress"], cwd=c, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnncourse.cli", "grade", "tiny", "--cell-timeout", "30", "--no-progress"],
+        cwd=c,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "preflight failed: the course's own solution of tiny does not earn full marks" in proc.stderr
     assert "test_mul: 0 of 2: AssertionError" in proc.stderr, proc.stderr
@@ -68,9 +73,23 @@ def test_a_hidden_test_needing_what_students_lack_is_an_error_not_a_zero(tmp_pat
     assert course.read_grades(c, "tiny") == {}  # never a student's zero
 
     # the command exits 1, and the class report lists them
-    proc = subprocess.run([sys.executable, "-m", "cnncourse.cli", "grade", "tiny", "--no-preflight",
-                           "--cell-timeout", "30", "--no-progress"], cwd=c, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cnncourse.cli",
+            "grade",
+            "tiny",
+            "--no-preflight",
+            "--cell-timeout",
+            "30",
+            "--no-progress",
+        ],
+        cwd=c,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "could not be graded because of the grader" in proc.stdout
 
@@ -93,8 +112,9 @@ def test_a_lab_edited_since_its_release_is_refused_until_released_again(tmp_path
     _edit_source(c, "test_neg", "assert neg(1) == -1", "assert neg(1) == -1\nassert neg(5) == -5", release=False)
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "cnncourse.cli", *args], cwd=c, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            [sys.executable, "-m", "cnncourse.cli", *args], cwd=c, capture_output=True, text=True, timeout=600
+        )
 
     proc = cli("grade", "tiny", "--cell-timeout", "30", "--no-progress")
     assert proc.returncode == 2, proc.stdout + proc.stderr

@@ -20,12 +20,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report")]  # the gradeb
 
 
 def fake_result(student, scores, status="ok", reason="", seconds=3.0):
-    grades = {gid: {"auto_score": s, "max_score": m, "needs_manual_grade": False}
-              for gid, (s, m) in scores.items()}
-    result = GradingResult("tiny", student, "x", status=status, reason=reason, max_score=6.0,
-                           events=[{"kind": "kernel_died", "cell": "cell 4 (mul)"}] if reason else [],
-                           scores={"timestamp": None, "notebooks": {"tiny": {"late_submission_penalty": None,
-                                                                             "grades": grades, "comments": {}}}})
+    grades = {gid: {"auto_score": s, "max_score": m, "needs_manual_grade": False} for gid, (s, m) in scores.items()}
+    result = GradingResult(
+        "tiny",
+        student,
+        "x",
+        status=status,
+        reason=reason,
+        max_score=6.0,
+        events=[{"kind": "kernel_died", "cell": "cell 4 (mul)"}] if reason else [],
+        scores={
+            "timestamp": None,
+            "notebooks": {"tiny": {"late_submission_penalty": None, "grades": grades, "comments": {}}},
+        },
+    )
     result.finish(time.monotonic())
     result.seconds = seconds
     assert result.score == sum(s for s, _ in scores.values())
@@ -37,10 +45,17 @@ def course_dir(tmp_path_factory):
     c = tiny_course(tmp_path_factory.mktemp("report") / "course", [])
     db = f"sqlite:///{c / 'gradebook.db'}"
     results = state.ResultsFile(c, "tiny")
-    made = [fake_result("ada", {"test_add": (1, 1), "test_mul": (2, 2), "test_neg": (3, 3)}, seconds=4.0),
-            fake_result("bob", {"test_add": (1, 1), "test_mul": (0, 2), "test_neg": (3, 3)}, seconds=6.5),
-            fake_result("cy", {"test_add": (1, 1), "test_mul": (0, 2), "test_neg": (0, 3)}, "kernel_died",
-                        "kernel died at cell 4 (mul)", seconds=2.0)]
+    made = [
+        fake_result("ada", {"test_add": (1, 1), "test_mul": (2, 2), "test_neg": (3, 3)}, seconds=4.0),
+        fake_result("bob", {"test_add": (1, 1), "test_mul": (0, 2), "test_neg": (3, 3)}, seconds=6.5),
+        fake_result(
+            "cy",
+            {"test_add": (1, 1), "test_mul": (0, 2), "test_neg": (0, 3)},
+            "kernel_died",
+            "kernel died at cell 4 (mul)",
+            seconds=2.0,
+        ),
+    ]
     for r in made:
         merge.merge(c, db, r, "cnncourse")
         merge.merge(c, db, r, "cnncourse")  # merging twice changes nothing

@@ -54,10 +54,17 @@ def test_cell_timeouts_are_longer_for_full():
     assert runtime.cell_timeout("full") > runtime.cell_timeout("fast") > 30  # nbgrader's default is 30 s
 
 
-@pytest.mark.parametrize("ccs,expected", [
-    ([], False), ([(8, 0)], True), ([(7, 0), (7, 5)], True), ([(6, 1)], False),
-    ([(8, 6), (6, 0)], False), ([None], False),
-])
+@pytest.mark.parametrize(
+    "ccs,expected",
+    [
+        ([], False),
+        ([(8, 0)], True),
+        ([(7, 0), (7, 5)], True),
+        ([(6, 1)], False),
+        ([(8, 6), (6, 0)], False),
+        ([None], False),
+    ],
+)
 def test_mixed_precision_needs_compute_capability_7(ccs, expected):
     assert runtime.supports_mixed_precision(ccs) is expected
 
@@ -124,8 +131,14 @@ def test_set_seed_makes_training_repeatable():
         runtime.set_seed(seed)
         x = np.random.rand(64, 6).astype("float32")
         y = (x.sum(1) > 3).astype("int64")
-        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
-                                  keras.layers.Dropout(0.3), keras.layers.Dense(2, activation="softmax")])
+        model = keras.Sequential(
+            [
+                keras.Input((6,)),
+                keras.layers.Dense(8, activation="relu"),
+                keras.layers.Dropout(0.3),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(x, y, epochs=2, batch_size=16, verbose=0)
         return model.get_weights()[0]

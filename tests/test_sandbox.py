@@ -43,8 +43,15 @@ def test_off_is_said_too():
 
 
 def test_the_kernel_environment_keeps_only_what_a_kernel_needs(tmp_path):
-    env = {"PATH": "/usr/bin", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "1", "CNNCOURSE_PROFILE": "fast",
-           "JUPYTERHUB_API_TOKEN": "secret", "AWS_SECRET_ACCESS_KEY": "secret", "HOME": "/root"}
+    env = {
+        "PATH": "/usr/bin",
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "1",
+        "CNNCOURSE_PROFILE": "fast",
+        "JUPYTERHUB_API_TOKEN": "secret",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "HOME": "/root",
+    }
     out = sandbox.kernel_environment(env, tmp_path)
     assert out["OMP_NUM_THREADS"] == "1" and out["CUDA_VISIBLE_DEVICES"] == "1" and out["CNNCOURSE_PROFILE"] == "fast"
     assert "JUPYTERHUB_API_TOKEN" not in out and "AWS_SECRET_ACCESS_KEY" not in out
@@ -67,13 +74,15 @@ def test_inside_the_sandbox_the_course_is_invisible_and_the_network_is_gone(tmp_
     cwd.mkdir(parents=True)
     (tmp_path / "rt").mkdir()
     (tmp_path / "home").mkdir()
-    probe = ("import os, socket, sys\n"
-             f"print(os.path.exists({str(course / 'source' / 'hidden.txt')!r}))\n"
-             "s = socket.socket()\n"
-             "try:\n    s.connect(('1.1.1.1', 53)); print('net')\nexcept OSError:\n    print('no net')\n"
-             "print(sorted(p for p in os.listdir('/proc') if p.isdigit())[:3], os.getuid())\n"
-             "open('written.txt', 'w').write('ok')\n"
-             "import cnncourse; print('cnncourse ok')\n")
+    probe = (
+        "import os, socket, sys\n"
+        f"print(os.path.exists({str(course / 'source' / 'hidden.txt')!r}))\n"
+        "s = socket.socket()\n"
+        "try:\n    s.connect(('1.1.1.1', 53)); print('net')\nexcept OSError:\n    print('no net')\n"
+        "print(sorted(p for p in os.listdir('/proc') if p.isdigit())[:3], os.getuid())\n"
+        "open('written.txt', 'w').write('ok')\n"
+        "import cnncourse; print('cnncourse ok')\n"
+    )
     cmd = sandbox.bwrap_command(cwd, tmp_path / "rt", tmp_path / "home", {"PATH": "/usr/bin"})
     out = subprocess.run(cmd + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -104,12 +113,18 @@ def test_the_guard_only_believes_answers_that_carry_its_secret():
     g = guard.Guard()
 
     def reply(payload, status="ok"):
-        return {"content": {"status": "ok", "user_expressions": {"r": {"status": status, "data": {
-            "text/plain": repr(json.dumps(payload))}}}}}
+        return {
+            "content": {
+                "status": "ok",
+                "user_expressions": {"r": {"status": status, "data": {"text/plain": repr(json.dumps(payload))}}},
+            }
+        }
 
     assert g.read(reply({"token": g.token, "changed": []})) == (True, [])
-    assert g.read(reply({"token": g.token, "changed": ["numpy.allclose"], "count": 3})) == \
-        (True, ["numpy.allclose", "and 2 more"])
+    assert g.read(reply({"token": g.token, "changed": ["numpy.allclose"], "count": 3})) == (
+        True,
+        ["numpy.allclose", "and 2 more"],
+    )
     ok, why = g.read(reply({"token": "forged", "changed": []}))
     assert not ok and "something else" in why[0]
     assert not g.read(reply({}, status="error"))[0]

@@ -38,6 +38,7 @@ def test_no_file_outside_source_repeats_a_solution_or_a_hidden_test(name):
     except (UnicodeDecodeError, OSError):
         return  # binary files (weights, images)
     copies = sources.copies_in(text)
-    assert not copies, (f"{name} repeats lines of {copies[0][0]}'s solutions or hidden tests, which live in "
-                        f"source/ only; read them from there (tests/sources.py) instead:\n  "
-                        + "\n  ".join(copies[0][1]))
+    assert not copies, (
+        f"{name} repeats lines of {copies[0][0]}'s solutions or hidden tests, which live in "
+        f"source/ only; read them from there (tests/sources.py) instead:\n  " + "\n  ".join(copies[0][1])
+    )

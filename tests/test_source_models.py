@@ -40,8 +40,7 @@ def test_shipped_model_loads_and_matches_its_record():
     assert model.output_shape == (None, 5)
     for name in (source.FIRST_CONV, source.LAST_CONV, source.FEATURES, source.LOGITS):
         model.get_layer(name)
-    _, te = source.split_indices(tuple(rec["data"]["classes"]), _script().DIGITS04["test_fraction"],
-                                 seed=rec["seed"])
+    _, te = source.split_indices(tuple(rec["data"]["classes"]), _script().DIGITS04["test_fraction"], seed=rec["seed"])
     test = source.digits_on_canvas(tuple(rec["data"]["classes"]), seed=rec["seed"] + 1, indices=te)
     acc = float(np.mean(np.asarray(model(test.images, training=False)).argmax(1) == test.target))
     assert acc == pytest.approx(rec["test_accuracy"], abs=1e-3)

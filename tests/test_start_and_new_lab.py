@@ -13,8 +13,15 @@ from sources import ROOT
 
 def cli(*args, cwd, home=None, stdin=None):
     env = dict(os.environ, HOME=str(home or cwd))
-    return subprocess.run([sys.executable, "-m", "cnncourse.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900, stdin=stdin if stdin is not None else subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "cnncourse.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+    )
 
 
 def test_start_copies_the_release_to_the_student_folder(tmp_path):
@@ -49,8 +56,9 @@ def test_start_an_unknown_lab_lists_the_labs(tmp_path):
 
 def test_start_from_a_folder_of_released_labs(tmp_path):
     shutil.copytree(ROOT / "release" / "lab3-dropout-init", tmp_path / "given" / "lab3-dropout-init")
-    proc = cli("start", "lab3-dropout-init", "--from", str(tmp_path / "given"), "--dir", str(tmp_path / "w"),
-               cwd=tmp_path)
+    proc = cli(
+        "start", "lab3-dropout-init", "--from", str(tmp_path / "given"), "--dir", str(tmp_path / "w"), cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "w" / "lab3-dropout-init.ipynb").exists()
 
@@ -61,8 +69,16 @@ def test_start_refuses_to_work_in_the_release_itself(tmp_path, inside):
     given = tmp_path / "given" / "lab3-dropout-init"
     shutil.copytree(ROOT / "release" / "lab3-dropout-init", given)
     before = sorted(p.name for p in given.iterdir())
-    proc = cli("start", "lab3-dropout-init", "--from", str(tmp_path / "given"), "--dir", str(given / inside),
-               "--force", cwd=tmp_path)
+    proc = cli(
+        "start",
+        "lab3-dropout-init",
+        "--from",
+        str(tmp_path / "given"),
+        "--dir",
+        str(given / inside),
+        "--force",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "is where the released lab itself lives" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in given.iterdir()) == before
@@ -91,8 +107,13 @@ def test_a_new_lab_releases_and_grades_full_with_its_solution_and_zero_without(e
     made = cli("new-lab", "lab9-template", "--title", "A template lab", cwd=c)
     assert made.returncode == 0, made.stderr
     assert (c / "labs" / "lab9-template-demo.ipynb").exists()
-    gen = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "lab9-template", "--force"],
-                         cwd=c, capture_output=True, text=True, timeout=300)
+    gen = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", "lab9-template", "--force"],
+        cwd=c,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert gen.returncode == 0, gen.stdout + gen.stderr
     shutil.copytree(c / "release" / "lab9-template", c / "submitted" / "blank" / "lab9-template")
     graded = cli("grade", "lab9-template", "--workers", "1", "--no-progress", cwd=c)

@@ -20,15 +20,26 @@ def digits():
 
 
 def tiny_cnn(input_shape, num_classes, softmax=True):
-    return keras.Sequential([keras.Input(shape=input_shape), layers.Conv2D(4, 3, activation="relu"),
-                             layers.Flatten(),
-                             layers.Dense(num_classes, activation="softmax" if softmax else None)])
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(num_classes, activation="softmax" if softmax else None),
+        ]
+    )
 
 
 def tiny_train(model, x_train, y_train, x_val, y_val, epochs, batch_size):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                     validation_data=None if x_val is None else (x_val, y_val))
+    return model.fit(
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        validation_data=None if x_val is None else (x_val, y_val),
+    )
 
 
 def test_build_reports_what_is_wrong_with_a_builder():
@@ -69,23 +80,34 @@ def test_retrain_is_deterministic_for_a_seed(digits):
 
 def test_retrain_with_the_students_training_function(digits):
     x, y = digits
-    res = training.retrain("Ex", tiny_cnn, x, y, TINY, builder_args=((8, 8, 1), 10), train_fn=tiny_train,
-                           validation=True, val_size=20)
+    res = training.retrain(
+        "Ex", tiny_cnn, x, y, TINY, builder_args=((8, 8, 1), 10), train_fn=tiny_train, validation=True, val_size=20
+    )
     assert 0.0 <= res.accuracy <= 1.0 and len(res.history["val_loss"]) == TINY.epochs
 
 
 def test_retrain_trains_logit_models_too(digits):
     x, y = digits
-    res = training.retrain("Ex", lambda s, c: tiny_cnn(s, c, softmax=False), x, y,
-                           Budget(samples=400, epochs=3, batch_size=32), builder_args=((8, 8, 1), 10))
+    res = training.retrain(
+        "Ex",
+        lambda s, c: tiny_cnn(s, c, softmax=False),
+        x,
+        y,
+        Budget(samples=400, epochs=3, batch_size=32),
+        builder_args=((8, 8, 1), 10),
+    )
     # from_logits was chosen right, so it learns (chance is 0.1).
     assert res.accuracy > 0.25 and res.history["loss"][-1] < res.history["loss"][0]
 
 
-@pytest.mark.parametrize("wrong,match", [
-    (lambda m, xt, yt, xv, yv, e, b: None, "History"),
-    (lambda m, xt, yt, xv, yv, e, b: tiny_train(m, xt, yt, xv, yv, 1, b), "epochs"),
-], ids=["returns-none", "ignores-epochs"])
+@pytest.mark.parametrize(
+    "wrong,match",
+    [
+        (lambda m, xt, yt, xv, yv, e, b: None, "History"),
+        (lambda m, xt, yt, xv, yv, e, b: tiny_train(m, xt, yt, xv, yv, 1, b), "epochs"),
+    ],
+    ids=["returns-none", "ignores-epochs"],
+)
 def test_retrain_rejects_broken_training_functions(digits, wrong, match):
     x, y = digits
     with pytest.raises(CheckFailed, match=match):

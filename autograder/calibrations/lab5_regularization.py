@@ -41,9 +41,13 @@ def _cnn(augment, dropout, l2):
         if augment:
             ns = solution_namespace(LAB, ["build_augmenter"])
             stack.append(ns["build_augmenter"]())
-        stack += [layers.Conv2D(16, 3, activation="relu", kernel_regularizer=reg), layers.MaxPooling2D(2),
-                  layers.Conv2D(32, 3, activation="relu", kernel_regularizer=reg), layers.MaxPooling2D(2),
-                  layers.Flatten()]
+        stack += [
+            layers.Conv2D(16, 3, activation="relu", kernel_regularizer=reg),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(32, 3, activation="relu", kernel_regularizer=reg),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+        ]
         if dropout:
             stack.append(layers.Dropout(dropout))
         stack.append(layers.Dense(64, activation="relu", kernel_regularizer=reg))
@@ -51,6 +55,7 @@ def _cnn(augment, dropout, l2):
             stack.append(layers.Dropout(dropout))
         stack.append(layers.Dense(num_classes, activation="softmax"))
         return keras.Sequential(stack)
+
     return build
 
 
@@ -75,13 +80,21 @@ def _gap(name):
 
 CHECKS = {
     "regularized": Spec(
-        metric="validation accuracy", budget="lab5.regularized", reference=_accuracy("reference"),
+        metric="validation accuracy",
+        budget="lab5.regularized",
+        reference=_accuracy("reference"),
         weak={"over_regularized": _accuracy("over")},
         notes="The student's CNN trained by the check (Adam 1e-3) on 150 faces / non-faces; "
-              "accuracy on the 50 held-out images."),
+        "accuracy on the 50 held-out images.",
+    ),
     "gap": Spec(
-        metric="train - validation accuracy, last 3 epochs", budget="lab5.regularized",
-        reference=_gap("reference"), weak={"no_regularization": _gap("none")}, higher_is_better=False,
-        weak_must_fail=False, min_margin=0.06,
-        notes="Same run as 'regularized' (each training run is measured once and gives both numbers)."),
+        metric="train - validation accuracy, last 3 epochs",
+        budget="lab5.regularized",
+        reference=_gap("reference"),
+        weak={"no_regularization": _gap("none")},
+        higher_is_better=False,
+        weak_must_fail=False,
+        min_margin=0.06,
+        notes="Same run as 'regularized' (each training run is measured once and gives both numbers).",
+    ),
 }

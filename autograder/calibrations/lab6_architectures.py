@@ -54,11 +54,18 @@ def _weak(seed, profile):
 
 
 CHECKS = {
-    "mini_vgg": Spec(metric="held-out accuracy", budget="lab6.mini_nets", reference=_reference("mini_vgg"),
-                     weak={"pixels_softmax": _weak},
-                     notes="mini-VGG (vgg_block 1x16, 2x32, Flatten, Dense) on 16x16 texture patches, Adam 3e-3"),
-    "mini_resnet": Spec(metric="held-out accuracy", budget="lab6.mini_nets", reference=_reference("mini_resnet"),
-                        weak={"pixels_softmax": _weak},
-                        notes="mini-ResNet (stem, pool, residual 16 and 32/2, GAP, Dense) on 16x16 texture "
-                              "patches, Adam 3e-3"),
+    "mini_vgg": Spec(
+        metric="held-out accuracy",
+        budget="lab6.mini_nets",
+        reference=_reference("mini_vgg"),
+        weak={"pixels_softmax": _weak},
+        notes="mini-VGG (vgg_block 1x16, 2x32, Flatten, Dense) on 16x16 texture patches, Adam 3e-3",
+    ),
+    "mini_resnet": Spec(
+        metric="held-out accuracy",
+        budget="lab6.mini_nets",
+        reference=_reference("mini_resnet"),
+        weak={"pixels_softmax": _weak},
+        notes="mini-ResNet (stem, pool, residual 16 and 32/2, GAP, Dense) on 16x16 texture patches, Adam 3e-3",
+    ),
 }

@@ -43,22 +43,25 @@ def _untrained_base(x, y, epochs, batch_size, validation_data=None):
     net = source.build_digits_cnn(5)
     base = keras.Model(net.input, net.get_layer(source.FEATURES).output)
     model = build(base, 5)
-    model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model, model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
 
 
 def _measure(train_fn=None):
     def run(seed, profile):
         return lab7.measure_transfer(train_fn or reference()[1], seed, profile)
+
     return run
 
 
 CHECKS = {
     "transfer": Spec(
-        metric="held-out accuracy with 10 labels per class", budget="lab7.transfer", reference=_measure(),
+        metric="held-out accuracy with 10 labels per class",
+        budget="lab7.transfer",
+        reference=_measure(),
         weak={"scratch": _measure(_scratch), "untrained_base": _measure(_untrained_base)},
         notes="Frozen digits04 base + softmax head trained on 10 labels per class of the digits 5-9 "
-              "(Adam 0.03); accuracy on the 20% of the target digits kept for grading (in neither the pool "
-              "nor the test set the notebook is given). The hidden test averages seeds 0..budget.seeds-1, all calibrated here."),
+        "(Adam 0.03); accuracy on the 20% of the target digits kept for grading (in neither the pool "
+        "nor the test set the notebook is given). The hidden test averages seeds 0..budget.seeds-1, all calibrated here.",
+    ),
 }

@@ -43,14 +43,18 @@ def _rate_far_too_large(steps):
 def _measure(make_optimizer=None):
     def run(seed, profile):
         return lab9.measure_optimizer(make_optimizer or reference(), seed=seed, profile=profile).accuracy
+
     return run
 
 
 CHECKS = {
     "optimizer": Spec(
-        metric="held-out accuracy", budget="lab9.optimizer", reference=_measure(),
+        metric="held-out accuracy",
+        budget="lab9.optimizer",
+        reference=_measure(),
         weak={"plain_sgd": _measure(_plain_sgd), "rate_far_too_large": _measure(_rate_far_too_large)},
         notes="small_cnn on 16x16 digits (sparse cross-entropy), trained with the optimiser of the student's "
-              "make_optimizer(steps) (reference: Adam, linear warm-up over 10% of the steps to 0.01, then cosine "
-              "decay to 0); accuracy on the 25% of digits held out."),
+        "make_optimizer(steps) (reference: Adam, linear warm-up over 10% of the steps to 0.01, then cosine "
+        "decay to 0); accuracy on the 25% of digits held out.",
+    ),
 }

@@ -101,8 +101,14 @@ class LocalBackend:
     name = "local"
     _pool_now: ProcessPoolExecutor | None = None  # the running pool, from start() to close()
 
-    def __init__(self, work: Work, workers: int, cpus: int | None = None, gpus: list[str] | None = None,
-                 fork_is_safe: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self,
+        work: Work,
+        workers: int,
+        cpus: int | None = None,
+        gpus: list[str] | None = None,
+        fork_is_safe: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.work = work
         self.workers = max(1, int(workers))
         self.slots = assign_slots(self.workers, cpus, gpus)
@@ -111,8 +117,10 @@ class LocalBackend:
     def describe(self) -> str:
         s = self.slots[0]
         gpus = sorted({x.gpu for x in self.slots if x.gpu is not None})
-        return (f"local pool of {self.workers} worker{'s' if self.workers != 1 else ''}, {s.threads} CPU "
-                f"thread{'s' if s.threads != 1 else ''} each, " + (f"GPUs {', '.join(gpus)}" if gpus else "no GPU"))
+        return (
+            f"local pool of {self.workers} worker{'s' if self.workers != 1 else ''}, {s.threads} CPU "
+            f"thread{'s' if s.threads != 1 else ''} each, " + (f"GPUs {', '.join(gpus)}" if gpus else "no GPU")
+        )
 
     def _pool(self, method: str | None = None) -> ProcessPoolExecutor:
         if method is None:
@@ -126,8 +134,7 @@ class LocalBackend:
         queue: Queue[Slot] = ctx.Queue()
         for slot in self.slots:
             queue.put(slot)
-        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_local_worker,
-                                   initargs=(queue,))
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_local_worker, initargs=(queue,))
         if method == "fork":
             pool.submit(_noop).result()  # fork all workers now, before any thread starts here
         return pool
@@ -183,14 +190,18 @@ class LocalBackend:
                     except BrokenProcessPool:
                         broken = True
                         if tries >= 1:
-                            on_result(GradingResult.failure(task, "grading worker process died (twice)",
-                                                            time.monotonic() - t0))
+                            on_result(
+                                GradingResult.failure(
+                                    task, "grading worker process died (twice)", time.monotonic() - t0
+                                )
+                            )
                         else:
                             retry.append((task, tries + 1))
                         continue
                     except Exception as exc:  # noqa: BLE001 - recorded, never lost
-                        result = GradingResult.failure(task, f"grader error: {type(exc).__name__}: {exc}"[:300],
-                                                       time.monotonic() - t0)
+                        result = GradingResult.failure(
+                            task, f"grader error: {type(exc).__name__}: {exc}"[:300], time.monotonic() - t0
+                        )
                     on_result(result)
                 if broken:
                     for task, tries, _t0 in list(pending.values()):
@@ -265,8 +276,14 @@ class DaskBackend:
 
         if self.scheduler:
             return Client(self.scheduler), None
-        cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, memory_limit=0,
-                               dashboard_address=None, silence_logs=40)
+        cluster = LocalCluster(
+            n_workers=self.workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=0,
+            dashboard_address=None,
+            silence_logs=40,
+        )
         return Client(cluster), cluster
 
     def start(self) -> DaskBackend:
@@ -307,8 +324,14 @@ class DaskBackend:
                 task = next(remaining, None)
                 if task is None:
                     return False
-                fut = client.submit(_run_dask, self.work, task, slots, pure=False,
-                                    key=f"grade-{task.assignment}-{task.student}-{os.urandom(4).hex()}")
+                fut = client.submit(
+                    _run_dask,
+                    self.work,
+                    task,
+                    slots,
+                    pure=False,
+                    key=f"grade-{task.assignment}-{task.student}-{os.urandom(4).hex()}",
+                )
                 meta[fut.key] = (task, time.monotonic())
                 queue.add(fut)
                 return True
@@ -321,8 +344,9 @@ class DaskBackend:
                 try:
                     result = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: recorded, never lost
-                    result = GradingResult.failure(task, f"Dask task failed: {type(exc).__name__}: {exc}"[:300],
-                                                   time.monotonic() - t0)
+                    result = GradingResult.failure(
+                        task, f"Dask task failed: {type(exc).__name__}: {exc}"[:300], time.monotonic() - t0
+                    )
                 fut.release()
                 on_result(result)
                 submit()

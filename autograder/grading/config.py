@@ -33,8 +33,10 @@ def existing_gradebook(course_dir: str | Path) -> tuple[str, str]:
     """
     db_url, course_id = load(course_dir)
     if db_url.startswith("sqlite:///"):
-        path = Path(db_url[len("sqlite:///"):])
+        path = Path(db_url[len("sqlite:///") :])
         if not path.is_file():
-            raise NoGradebook(f"{Path(course_dir).resolve()} has no gradebook yet ({path.name}): run `cnncourse "
-                              "release LAB` first: it records the lab in the gradebook, then `cnncourse grade LAB`.")
+            raise NoGradebook(
+                f"{Path(course_dir).resolve()} has no gradebook yet ({path.name}): run `cnncourse "
+                "release LAB` first: it records the lab in the gradebook, then `cnncourse grade LAB`."
+            )
     return db_url, course_id

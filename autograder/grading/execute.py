@@ -51,8 +51,12 @@ if TYPE_CHECKING:
 Resources = dict[str, Any]
 """nbconvert's resources, passed along with a notebook through the preprocessors."""
 
-KIND_NAMES = {"timeout": "SubmissionTimeout", "out_of_memory": "OutOfMemory", "kernel_died": "KernelDied",
-              "too_many_processes": "TooManyProcesses"}
+KIND_NAMES = {
+    "timeout": "SubmissionTimeout",
+    "out_of_memory": "OutOfMemory",
+    "kernel_died": "KernelDied",
+    "too_many_processes": "TooManyProcesses",
+}
 NOTE = "[the grader cut this cell's output here: it was longer than {size}]\n"
 
 
@@ -87,9 +91,14 @@ class ResilientExecute(Execute):  # type: ignore[misc]
     """``Execute`` that records progress and survives a dead kernel."""
 
     progress_file = Unicode("", help="JSON file where progress is written (empty: none).").tag(config=True)
-    guard_tests = Bool(True, help="Restore what answers changed before each graded test cell, "
-                                  "and zero a test during which it changed (see autograder.grading.guard).").tag(config=True)
-    max_output_bytes = Integer(MAX_OUTPUT, help="Characters of output one cell may keep (0: no limit).").tag(config=True)
+    guard_tests = Bool(
+        True,
+        help="Restore what answers changed before each graded test cell, "
+        "and zero a test during which it changed (see autograder.grading.guard).",
+    ).tag(config=True)
+    max_output_bytes = Integer(MAX_OUTPUT, help="Characters of output one cell may keep (0: no limit).").tag(
+        config=True
+    )
 
     # The state of one notebook's run, set by preprocess().
     _progress: dict[str, Any]  # what the progress file holds: {"notebooks": {name: ...}, "events": [...]}
@@ -117,8 +126,9 @@ class ResilientExecute(Execute):  # type: ignore[misc]
         except (OSError, ValueError, TypeError):
             return {"notebooks": {}, "events": []}
 
-    def preprocess(self, nb: NotebookNode, resources: Resources | None = None, km: KernelManager | None = None
-                   ) -> tuple[NotebookNode, Resources]:
+    def preprocess(
+        self, nb: NotebookNode, resources: Resources | None = None, km: KernelManager | None = None
+    ) -> tuple[NotebookNode, Resources]:
         self._progress = self._load_progress()
         name = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
         self._nb_name = name
@@ -144,36 +154,48 @@ class ResilientExecute(Execute):  # type: ignore[misc]
         guard = self._guard
         assert guard is not None, "called only when guarding tests"
         code = guard.setup_code() if action == "snapshot" else ""
-        msg_id = self.kc.execute(code, silent=True, store_history=False,
-                                 user_expressions={"r": guard.expression(action, names)})
+        msg_id = self.kc.execute(
+            code, silent=True, store_history=False, user_expressions={"r": guard.expression(action, names)}
+        )
         return guard.read(self.wait_for_reply(msg_id))
 
     def _tampered(self, cell: NotebookNode, label: str, when: str, changed: list[str]) -> None:
         what = ", ".join(changed)
-        self._progress["events"].append({"kind": "tampering", "notebook": self._nb_name, "cell": label,
-                                         "when": when, "detail": what[:500]})
+        self._progress["events"].append(
+            {"kind": "tampering", "notebook": self._nb_name, "cell": label, "when": when, "detail": what[:500]}
+        )
         if when == "during":
-            msg = (f"this test does not count: while it ran, the submission changed {what}. "
-                   "Tests must run against the real libraries and the notebook's own names.")
-            cell.outputs = list(cell.get("outputs", [])) + [NotebookNode(
-                output_type="error", ename="TamperingDetected", evalue=msg, traceback=[f"TamperingDetected: {msg}"])]
+            msg = (
+                f"this test does not count: while it ran, the submission changed {what}. "
+                "Tests must run against the real libraries and the notebook's own names."
+            )
+            cell.outputs = list(cell.get("outputs", [])) + [
+                NotebookNode(
+                    output_type="error", ename="TamperingDetected", evalue=msg, traceback=[f"TamperingDetected: {msg}"]
+                )
+            ]
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
-               ) -> NotebookNode | None:
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
         if self.max_output_bytes and msg.get("msg_type") != "error":
             used = self._out_bytes.get(cell_index, 0)
             size = _size(msg)
             self._out_bytes[cell_index] = used + size
             if used + size > self.max_output_bytes:
                 if used <= self.max_output_bytes:  # the first time over: say so, once
-                    outs.append(NotebookNode(output_type="stream", name="stderr",
-                                             text=NOTE.format(size=format_size(self.max_output_bytes))))
+                    outs.append(
+                        NotebookNode(
+                            output_type="stream",
+                            name="stderr",
+                            text=NOTE.format(size=format_size(self.max_output_bytes)),
+                        )
+                    )
                 return None
         kept: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
         return kept
 
-    def preprocess_cell(self, cell: NotebookNode, resources: Resources, index: int
-                        ) -> tuple[NotebookNode, Resources]:
+    def preprocess_cell(self, cell: NotebookNode, resources: Resources, index: int) -> tuple[NotebookNode, Resources]:
         role = _role(cell) if cell.cell_type == "code" and cell.source.strip() else ""
         label = cell_label(cell, index)
         if cell.cell_type == "code" and cell.source.strip():
@@ -214,10 +236,13 @@ class ResilientExecute(Execute):  # type: ignore[misc]
         """Name the time limit in a timed-out cell, and the timed-out cell in the errors it caused later."""
         outputs = cell.get("outputs", [])
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in outputs):
-            self._progress["events"].append({"kind": "cell_timeout", "notebook": self._nb_name,
-                                             "cell": label, "timeout": self.timeout})
-            why = (f"{label} ran past its time limit of {self.timeout} s and was stopped; "
-                   "the cells after it ran without what it would have defined")
+            self._progress["events"].append(
+                {"kind": "cell_timeout", "notebook": self._nb_name, "cell": label, "timeout": self.timeout}
+            )
+            why = (
+                f"{label} ran past its time limit of {self.timeout} s and was stopped; "
+                "the cells after it ran without what it would have defined"
+            )
             for o in outputs:
                 if o.get("output_type") == "error" and o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
                     o["ename"], o["evalue"], o["traceback"] = "CellTimeoutError", why, [f"CellTimeoutError: {why}"]
@@ -255,8 +280,7 @@ class ResilientExecute(Execute):  # type: ignore[misc]
             why = f"the kernel started too many processes at {label} ({detail})"
         else:
             why = f"the kernel died at {label}"
-        self._progress["events"].append({"kind": kind, "notebook": self._nb_name, "cell": label,
-                                         "detail": detail})
+        self._progress["events"].append({"kind": kind, "notebook": self._nb_name, "cell": label, "detail": detail})
         self._nb_progress.pop("current", None)
         self._write_progress()
         self.log.error("%s: %s; the cells that ran keep their scores.", self._nb_name, why)

@@ -47,19 +47,61 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 # Modules whose attributes tests rely on: exact names, and package prefixes (all submodules).
-GUARDED_MODULES = ("builtins", "math", "operator", "functools", "numpy", "numpy.testing", "numpy.linalg",
-                   "numpy.random", "numpy.fft", "unittest", "keras", "keras.layers", "keras.ops", "keras.models",
-                   "keras.optimizers", "keras.losses", "keras.metrics", "keras.callbacks", "keras.utils",
-                   "keras.random", "keras.backend", "IPython", "ipykernel",
-                   # the oracles checks compare with: SciPy's and TensorFlow's convolution, pooling, gradients
-                   "scipy.signal", "scipy.ndimage", "tensorflow", "tensorflow._api.v2.nn", "tensorflow._api.v2.math",
-                   "tensorflow._api.v2.image", "tensorflow._api.v2.signal")
+GUARDED_MODULES = (
+    "builtins",
+    "math",
+    "operator",
+    "functools",
+    "numpy",
+    "numpy.testing",
+    "numpy.linalg",
+    "numpy.random",
+    "numpy.fft",
+    "unittest",
+    "keras",
+    "keras.layers",
+    "keras.ops",
+    "keras.models",
+    "keras.optimizers",
+    "keras.losses",
+    "keras.metrics",
+    "keras.callbacks",
+    "keras.utils",
+    "keras.random",
+    "keras.backend",
+    "IPython",
+    "ipykernel",
+    # the oracles checks compare with: SciPy's and TensorFlow's convolution, pooling, gradients
+    "scipy.signal",
+    "scipy.ndimage",
+    "tensorflow",
+    "tensorflow._api.v2.nn",
+    "tensorflow._api.v2.math",
+    "tensorflow._api.v2.image",
+    "tensorflow._api.v2.signal",
+)
 GUARDED_PACKAGES = ("cnncourse",)
-TRUSTED_TOPS = ("numpy", "cnncourse", "keras", "matplotlib", "matplotlib_inline", "seaborn", "math", "builtins", "IPython",
-                "ipykernel", "unittest", "scipy", "sklearn", "skimage", "tensorflow", "pandas")
+TRUSTED_TOPS = (
+    "numpy",
+    "cnncourse",
+    "keras",
+    "matplotlib",
+    "matplotlib_inline",
+    "seaborn",
+    "math",
+    "builtins",
+    "IPython",
+    "ipykernel",
+    "unittest",
+    "scipy",
+    "sklearn",
+    "skimage",
+    "tensorflow",
+    "pandas",
+)
 
 # The code run silently in the kernel. It defines one function under a per-run secret name.
-_KERNEL_CODE = r'''
+_KERNEL_CODE = r"""
 def __GUARD__factory(token, modules_exact, packages, trusted_tops):
     import sys
     _mods = sys.modules
@@ -226,7 +268,7 @@ def __GUARD__factory(token, modules_exact, packages, trusted_tops):
 
 __GUARD__ = __GUARD__factory(__TOKEN__, __MODULES__, __PACKAGES__, __TOPS__)
 del __GUARD__factory
-'''
+"""
 
 
 def bound_names(source: str) -> list[str]:
@@ -256,9 +298,13 @@ class Guard:
         self.name = "_cnncourse_guard_" + secrets.token_hex(6)
 
     def setup_code(self) -> str:
-        return (_KERNEL_CODE.replace("__GUARD__", self.name).replace("__TOKEN__", repr(self.token))
-                .replace("__MODULES__", repr(GUARDED_MODULES)).replace("__PACKAGES__", repr(GUARDED_PACKAGES))
-                .replace("__TOPS__", repr(TRUSTED_TOPS)))
+        return (
+            _KERNEL_CODE.replace("__GUARD__", self.name)
+            .replace("__TOKEN__", repr(self.token))
+            .replace("__MODULES__", repr(GUARDED_MODULES))
+            .replace("__PACKAGES__", repr(GUARDED_PACKAGES))
+            .replace("__TOPS__", repr(TRUSTED_TOPS))
+        )
 
     def expression(self, action: str, names: Iterable[str] = ()) -> str:
         return f"{self.name}({action!r}, {tuple(names)!r})"
@@ -272,7 +318,9 @@ class Guard:
         content = (reply or {}).get("content", {})
         expr = content.get("user_expressions", {}).get("r", {})
         if content.get("status") != "ok" or expr.get("status") != "ok":
-            return False, [f"the grader's check could not run ({expr.get('ename') or content.get('ename') or 'no answer'})"]
+            return False, [
+                f"the grader's check could not run ({expr.get('ename') or content.get('ename') or 'no answer'})"
+            ]
         try:
             answer = json.loads(ast.literal_eval(expr["data"]["text/plain"]))
         except (KeyError, ValueError, SyntaxError, TypeError):

@@ -40,8 +40,22 @@ import psutil
 
 from cnncourse import runtime
 
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2,
-          "g": 1024 ** 3, "gb": 1024 ** 3, "gib": 1024 ** 3, "t": 1024 ** 4, "tb": 1024 ** 4, "tib": 1024 ** 4}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+    "t": 1024**4,
+    "tb": 1024**4,
+    "tib": 1024**4,
+}
 
 
 def parse_size(text: str | float | None) -> int | None:
@@ -66,7 +80,7 @@ def parse_size(text: str | float | None) -> int | None:
 def format_size(n: float | None) -> str:
     if n is None:
         return "no limit"
-    for unit, size in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n} B"
@@ -82,7 +96,7 @@ def default_memory_limit(workers: int) -> int:
 # figures are far smaller: tests/test_lab_harness.py checks that none is cut).
 TIMEOUT_CELLS = 5
 MAX_PROCESSES = 256
-MAX_OUTPUT = 8 * 1024 ** 2
+MAX_OUTPUT = 8 * 1024**2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,16 +123,21 @@ class Limits:
         """
         # (cnncourse.runtime is not annotated yet)
         cell = changes.pop("cell_timeout", None) or runtime.cell_timeout(profile)  # type: ignore[no-untyped-call]
-        values: dict[str, Any] = {"cell_timeout": cell, "timeout": TIMEOUT_CELLS * cell,
-                                  "memory": default_memory_limit(workers)}
+        values: dict[str, Any] = {
+            "cell_timeout": cell,
+            "timeout": TIMEOUT_CELLS * cell,
+            "memory": default_memory_limit(workers),
+        }
         values.update(changes)
         return cls(**values)
 
     def describe(self) -> str:
         cell = "nbgrader's default" if self.cell_timeout is None else f"{self.cell_timeout:g} s"
         sub = "none" if self.timeout is None else f"{self.timeout:g} s"
-        return (f"cell {cell}, submission {sub}, memory {format_size(self.memory)}, "
-                f"output per cell {format_size(self.output)}")
+        return (
+            f"cell {cell}, submission {sub}, memory {format_size(self.memory)}, "
+            f"output per cell {format_size(self.output)}"
+        )
 
 
 KILL_FILE = "kill.json"
@@ -240,8 +259,9 @@ class Supervisor:
     interval = 0.1  # seconds between memory samples
     scan_interval = 1.0  # seconds between walks of the process tree
 
-    def __init__(self, pid: int, poll: Poll, limits: Limits, workdir: str | Path,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, pid: int, poll: Poll, limits: Limits, workdir: str | Path, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.pid = pid
         self.poll = poll
         self.limits = limits

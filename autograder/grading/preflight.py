@@ -45,8 +45,7 @@ def solution_files(course_dir: str | Path, assignment: str, spec: AssignmentSpec
     release = course_dir / "release" / assignment
     source = course_dir / "source" / assignment
     if not release.is_dir():
-        raise PreflightFailed(f"{assignment} has no release in {release}: run `cnncourse release {assignment}` "
-                              "first.")
+        raise PreflightFailed(f"{assignment} has no release in {release}: run `cnncourse release {assignment}` first.")
     files = read_folder(release, skip_notebooks=True)
     for nb in spec["notebooks"]:
         name = f"{nb['name']}.ipynb"
@@ -56,12 +55,30 @@ def solution_files(course_dir: str | Path, assignment: str, spec: AssignmentSpec
     return files
 
 
-def solution_task(course_dir: str | Path, assignment: str, spec: AssignmentSpec, limits: Limits, profile: str | None,
-                  sandbox: str, config_text: str, source_files: dict[str, bytes], seed_db: bytes) -> GradingTask:
+def solution_task(
+    course_dir: str | Path,
+    assignment: str,
+    spec: AssignmentSpec,
+    limits: Limits,
+    profile: str | None,
+    sandbox: str,
+    config_text: str,
+    source_files: dict[str, bytes],
+    seed_db: bytes,
+) -> GradingTask:
     """The grading task of the course's own solution (the same settings as every student's)."""
-    return GradingTask(assignment=assignment, student=SOLUTION_ID,
-                       files=solution_files(course_dir, assignment, spec), source_files=source_files, spec=spec,
-                       config_text=config_text, limits=limits, profile=profile, seed_db=seed_db, sandbox=sandbox)
+    return GradingTask(
+        assignment=assignment,
+        student=SOLUTION_ID,
+        files=solution_files(course_dir, assignment, spec),
+        source_files=source_files,
+        spec=spec,
+        config_text=config_text,
+        limits=limits,
+        profile=profile,
+        seed_db=seed_db,
+        sandbox=sandbox,
+    )
 
 
 def _graded_cells(result: GradingResult) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -94,8 +111,11 @@ def _cell_errors(result: GradingResult) -> dict[str, str]:
 
 def _cut_cells(result: GradingResult) -> list[str]:
     """Grade ids (or positions) of the cells whose output the output limit cut."""
-    return [cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
-            for i, cell in _graded_cells(result) if CUT_MARK in json.dumps(cell.get("outputs", []))]
+    return [
+        cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
+        for i, cell in _graded_cells(result)
+        if CUT_MARK in json.dumps(cell.get("outputs", []))
+    ]
 
 
 def verdict(result: GradingResult) -> str:
@@ -105,10 +125,14 @@ def verdict(result: GradingResult) -> str:
     if full and not cut:
         return ""
     if full:
-        return (f"the output limit cut the solution's own output at {', '.join(cut)}: raise it "
-                "(--max-output) so that correct work is never cut")
-    lines = [f"status {result.status}: {result.reason or 'no reason recorded'}; "
-             f"score {result.score:g} of {result.max_score:g}"]
+        return (
+            f"the output limit cut the solution's own output at {', '.join(cut)}: raise it "
+            "(--max-output) so that correct work is never cut"
+        )
+    lines = [
+        f"status {result.status}: {result.reason or 'no reason recorded'}; "
+        f"score {result.score:g} of {result.max_score:g}"
+    ]
     errors = _cell_errors(result)
     for cell, (score, max_score) in result.cells.items():
         if score is None or score < (max_score or 0.0):
@@ -148,9 +172,11 @@ def gradebook_problem(course_dir: str | Path, assignment: str, spec: AssignmentS
     changed = sorted({key[1] for key in set(now) | set(recorded) if now.get(key) != recorded.get(key)})
     if not changed:
         return ""
-    return (f"the gradebook holds an older version of {assignment} than source/ (cells that differ: "
-            f"{', '.join(changed)}), so grading would use the old points and hidden tests. Run "
-            f"`cnncourse release {assignment}` (it records the lab in the gradebook), then grade again.")
+    return (
+        f"the gradebook holds an older version of {assignment} than source/ (cells that differ: "
+        f"{', '.join(changed)}), so grading would use the old points and hidden tests. Run "
+        f"`cnncourse release {assignment}` (it records the lab in the gradebook), then grade again."
+    )
 
 
 def check(result: GradingResult, assignment: str) -> None:
@@ -160,4 +186,5 @@ def check(result: GradingResult, assignment: str) -> None:
         raise PreflightFailed(
             f"the course's own solution of {assignment} does not earn full marks through this grading path, so "
             f"no submission was graded:\n{problem}\nFix the lab or the grading environment, or pass "
-            "--no-preflight if you know why and want to grade anyway.")
+            "--no-preflight if you know why and want to grade anyway."
+        )

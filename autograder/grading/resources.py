@@ -24,8 +24,13 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-                    "TF_NUM_INTRAOP_THREADS")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +65,9 @@ def cpu_count() -> int:
 
 def _nvidia_smi_gpus() -> str:
     """``nvidia-smi``'s list of GPU indices, one a line (``""`` when it fails)."""
-    out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-                         capture_output=True, text=True, timeout=20)
+    out = subprocess.run(
+        ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=20
+    )
     return out.stdout if out.returncode == 0 else ""
 
 

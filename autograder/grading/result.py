@@ -29,13 +29,20 @@ Scores = dict[str, Any]
 
 def zero_scores(spec: AssignmentSpec) -> Scores:
     """Scores of zero for every graded cell of the assignment ``spec`` (from :mod:`~autograder.grading.spec`)."""
-    return {"timestamp": None, "notebooks": {
-        nb["name"]: {"late_submission_penalty": None,
-                     "grades": {c["name"]: {"auto_score": 0.0, "max_score": float(c["max_score"]),
-                                            "needs_manual_grade": False}
-                                for c in nb["grade_cells"]},
-                     "comments": {}}
-        for nb in spec["notebooks"]}}
+    return {
+        "timestamp": None,
+        "notebooks": {
+            nb["name"]: {
+                "late_submission_penalty": None,
+                "grades": {
+                    c["name"]: {"auto_score": 0.0, "max_score": float(c["max_score"]), "needs_manual_grade": False}
+                    for c in nb["grade_cells"]
+                },
+                "comments": {},
+            }
+            for nb in spec["notebooks"]
+        },
+    }
 
 
 @dataclasses.dataclass
@@ -84,15 +91,35 @@ class GradingResult:
     log_tail: str = ""
     dropped_files: list[str] = dataclasses.field(default_factory=list)
 
-    SUMMARY: ClassVar[tuple[str, ...]] = ("isolation", "status", "reason", "score", "max_score", "cells", "seconds",
-                                          "digest", "events", "host", "slot", "peak_memory", "started")
+    SUMMARY: ClassVar[tuple[str, ...]] = (
+        "isolation",
+        "status",
+        "reason",
+        "score",
+        "max_score",
+        "cells",
+        "seconds",
+        "digest",
+        "events",
+        "host",
+        "slot",
+        "peak_memory",
+        "started",
+    )
     """The fields the results file keeps for each student."""
 
     @classmethod
     def start(cls, task: GradingTask, host: str = "", slot: str = "") -> GradingResult:
         """A result for ``task`` (a :class:`~autograder.grading.task.GradingTask`) about to be graded."""
-        return cls(assignment=task.assignment, student=task.student, digest=task.digest,
-                   max_score=float(task.spec.get("max_score", 0.0)), started=time.time(), host=host, slot=slot)
+        return cls(
+            assignment=task.assignment,
+            student=task.student,
+            digest=task.digest,
+            max_score=float(task.spec.get("max_score", 0.0)),
+            started=time.time(),
+            host=host,
+            slot=slot,
+        )
 
     @classmethod
     def failure(cls, task: GradingTask, reason: str, seconds: float = 0.0) -> GradingResult:

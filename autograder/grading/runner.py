@@ -82,24 +82,56 @@ SIZE = _size
 
 
 def add_limit_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", choices=["fast", "full"], default=None,
-                   help="training budget in the kernels (default: CNNCOURSE_PROFILE, else full with a GPU, "
-                        "fast without); also sets the default cell time limit")
-    p.add_argument("--cell-timeout", type=SECONDS, default=None, metavar="S",
-                   help="seconds one cell may run (default: the profile's, see cnncourse.runtime.CELL_TIMEOUTS)")
-    p.add_argument("--timeout", type=SECONDS, default=None, metavar="S",
-                   help="seconds one whole submission may take (default: 5 times the cell limit)")
-    p.add_argument("--max-processes", type=COUNT_OR_ZERO, default=MAX_PROCESSES, metavar="N",
-                   help=f"processes one submission's kernel may have at once (default: {MAX_PROCESSES}; 0: no limit)")
-    p.add_argument("--max-output", type=SIZE, default=None, metavar="SIZE",
-                   help=f"output one cell may keep, e.g. 8M (default: {format_size(MAX_OUTPUT)}; 'none' for no limit); "
-                        "a cell's output past it is cut, with a note")
-    p.add_argument("--sandbox", choices=["auto", "require", "off"], default="auto",
-                   help="run kernels in a bubblewrap sandbox: where available (auto, the default; says loudly "
-                        "when it is not), always (require: error without it) or never (off)")
-    p.add_argument("--memory-limit", type=SIZE, default=None, metavar="SIZE",
-                   help="memory one submission's kernel may use, e.g. 4G (default: 80%% of RAM / workers; "
-                        "'none' for no limit)")
+    p.add_argument(
+        "--profile",
+        choices=["fast", "full"],
+        default=None,
+        help="training budget in the kernels (default: CNNCOURSE_PROFILE, else full with a GPU, "
+        "fast without); also sets the default cell time limit",
+    )
+    p.add_argument(
+        "--cell-timeout",
+        type=SECONDS,
+        default=None,
+        metavar="S",
+        help="seconds one cell may run (default: the profile's, see cnncourse.runtime.CELL_TIMEOUTS)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=SECONDS,
+        default=None,
+        metavar="S",
+        help="seconds one whole submission may take (default: 5 times the cell limit)",
+    )
+    p.add_argument(
+        "--max-processes",
+        type=COUNT_OR_ZERO,
+        default=MAX_PROCESSES,
+        metavar="N",
+        help=f"processes one submission's kernel may have at once (default: {MAX_PROCESSES}; 0: no limit)",
+    )
+    p.add_argument(
+        "--max-output",
+        type=SIZE,
+        default=None,
+        metavar="SIZE",
+        help=f"output one cell may keep, e.g. 8M (default: {format_size(MAX_OUTPUT)}; 'none' for no limit); "
+        "a cell's output past it is cut, with a note",
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=["auto", "require", "off"],
+        default="auto",
+        help="run kernels in a bubblewrap sandbox: where available (auto, the default; says loudly "
+        "when it is not), always (require: error without it) or never (off)",
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=SIZE,
+        default=None,
+        metavar="SIZE",
+        help="memory one submission's kernel may use, e.g. 4G (default: 80%% of RAM / workers; 'none' for no limit)",
+    )
 
 
 def limits_from_args(args: argparse.Namespace, workers: int) -> Limits:
@@ -144,8 +176,17 @@ def _format_table(results: Mapping[str, Mapping[str, Any]]) -> str:
             score = None  # not the student's score: nothing goes into the gradebook
         pct = f"{100.0 * score / mx:.0f}" if score is not None and mx else "-"
         reason = r.get("reason") or ""
-        rows.append((sid, r.get("status", "?"), "-" if score is None else f"{score:g}", f"{mx:g}", pct,
-                     f"{r.get('seconds') or 0:.1f}s", reason if len(reason) <= 90 else reason[:89] + "…"))
+        rows.append(
+            (
+                sid,
+                r.get("status", "?"),
+                "-" if score is None else f"{score:g}",
+                f"{mx:g}",
+                pct,
+                f"{r.get('seconds') or 0:.1f}s",
+                reason if len(reason) <= 90 else reason[:89] + "…",
+            )
+        )
     return text_table(("student", "status", "score", "max", "%", "time", "reason"), rows)
 
 
@@ -154,14 +195,20 @@ class _Progress:
         from tqdm import tqdm
 
         self.failures = 0
-        self.bar = tqdm(total=total, unit="sub", desc="grading", file=sys.stderr, disable=not enabled or total == 0,
-                        dynamic_ncols=True, smoothing=0.1)
+        self.bar = tqdm(
+            total=total,
+            unit="sub",
+            desc="grading",
+            file=sys.stderr,
+            disable=not enabled or total == 0,
+            dynamic_ncols=True,
+            smoothing=0.1,
+        )
 
     def update(self, result: GradingResult) -> None:
         if not result.ok:
             self.failures += 1
-        self.bar.set_postfix_str(f"failed {self.failures}, last {result.student}: {result.status}",
-                                 refresh=False)
+        self.bar.set_postfix_str(f"failed {self.failures}, last {result.student}: {result.status}", refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:
@@ -223,21 +270,29 @@ def _run_preflight(engine: Backend, task: GradingTask, out: TextIO, course_dir: 
     except preflight.PreflightFailed as exc:
         raise GradingError(f"preflight failed: {exc}") from None
     r = got[0]
-    print(f"Preflight: the solution earns {r.score:g}/{r.max_score:g} ({time.monotonic() - t0:.0f} s).",
-          file=out)
+    print(f"Preflight: the solution earns {r.score:g}/{r.max_score:g} ({time.monotonic() - t0:.0f} s).", file=out)
 
 
-def _solution_task(course_dir: Path, assignment: str, spec: AssignmentSpec, limits: Limits, profile: str | None,
-                   sandbox: str, config_text: str | None = None, source_files: dict[str, bytes] | None = None,
-                   seed_db: bytes = b"") -> GradingTask:
+def _solution_task(
+    course_dir: Path,
+    assignment: str,
+    spec: AssignmentSpec,
+    limits: Limits,
+    profile: str | None,
+    sandbox: str,
+    config_text: str | None = None,
+    source_files: dict[str, bytes] | None = None,
+    seed_db: bytes = b"",
+) -> GradingTask:
     from autograder.grading import preflight
 
     config_text = config_text if config_text is not None else (course_dir / "nbgrader_config.py").read_text()
     if source_files is None:
         source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
     try:
-        return preflight.solution_task(course_dir, assignment, spec, limits, profile, sandbox, config_text,
-                                       source_files, seed_db)
+        return preflight.solution_task(
+            course_dir, assignment, spec, limits, profile, sandbox, config_text, source_files, seed_db
+        )
     except preflight.PreflightFailed as exc:
         raise GradingError(f"preflight failed: {exc}") from None
 
@@ -250,9 +305,16 @@ class _Direct:
             on_result(worker.grade_task(task, assign_slots(1)[0], launcher="exec"))
 
 
-def grade_one_staged(course_dir: str | Path | None, assignment: str, student: str, limits: Limits,
-                     profile: str | None = None, sandbox: str = "auto", preflight: bool = True,
-                     out: TextIO | None = None) -> GradingResult:
+def grade_one_staged(
+    course_dir: str | Path | None,
+    assignment: str,
+    student: str,
+    limits: Limits,
+    profile: str | None = None,
+    sandbox: str = "auto",
+    preflight: bool = True,
+    out: TextIO | None = None,
+) -> GradingResult:
     """The unit of work as a command: grade one student, stage the result (no gradebook write).
 
     With ``preflight`` the course's own solution is graded first, here, the same way.
@@ -266,8 +328,13 @@ def grade_one_staged(course_dir: str | Path | None, assignment: str, student: st
     seed_db = spec_mod.template_db(spec, db_url)
     engine = _Direct()
     if preflight:
-        _run_preflight(engine, _solution_task(course_dir, assignment, spec, limits, profile, sandbox,
-                                              seed_db=seed_db), out, course_dir, spec)
+        _run_preflight(
+            engine,
+            _solution_task(course_dir, assignment, spec, limits, profile, sandbox, seed_db=seed_db),
+            out,
+            course_dir,
+            spec,
+        )
     task = build_task(course_dir, assignment, student, spec, limits, profile, info, seed_db=seed_db, sandbox=sandbox)
     got: list[GradingResult] = []
     engine.run([task], got.append)
@@ -275,10 +342,21 @@ def grade_one_staged(course_dir: str | Path | None, assignment: str, student: st
     return got[0]
 
 
-def grade_class(course_dir: str | Path | None, assignment: str, students: Sequence[str] | None = None,
-                workers: int | None = None, backend: str = "local", scheduler: str | None = None,
-                limits: Limits | None = None, profile: str | None = None, resume: bool = False, progress: bool = True,
-                out: TextIO | None = None, sandbox: str = "auto", preflight: bool = True) -> Summary:
+def grade_class(
+    course_dir: str | Path | None,
+    assignment: str,
+    students: Sequence[str] | None = None,
+    workers: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    limits: Limits | None = None,
+    profile: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    out: TextIO | None = None,
+    sandbox: str = "auto",
+    preflight: bool = True,
+) -> Summary:
     """Grade ``assignment`` for ``students`` (default: every submission); return a :class:`Summary`.
 
     With ``preflight`` (the default) the course's own solution is graded first
@@ -334,8 +412,12 @@ def grade_class(course_dir: str | Path | None, assignment: str, students: Sequen
         skipped: list[str] = []
         for s in students:
             entry = results.students.get(s)
-            done = (entry is not None and entry.get("digest") == digests[s] and s in in_gradebook
-                    and entry.get("status") != "error")
+            done = (
+                entry is not None
+                and entry.get("digest") == digests[s]
+                and s in in_gradebook
+                and entry.get("status") != "error"
+            )
             if s in from_staging:
                 continue
             if resume and done:
@@ -348,17 +430,30 @@ def grade_class(course_dir: str | Path | None, assignment: str, students: Sequen
             engine = DaskBackend(worker.grade_task, workers, scheduler)
         else:
             engine = LocalBackend(worker.grade_task, workers, fork_is_safe=worker.fork_is_safe)
-        print(f"Grading {len(todo)} submission(s) of {assignment}" +
-              (f" ({len(skipped)} already graded)" if skipped else "") + f" on {engine.describe()}.", file=out)
+        print(
+            f"Grading {len(todo)} submission(s) of {assignment}"
+            + (f" ({len(skipped)} already graded)" if skipped else "")
+            + f" on {engine.describe()}.",
+            file=out,
+        )
         print(f"Limits: {limits.describe()}. Results: {results.path}", file=out)
         work = bool(todo or staged)
         if work and backend != "dask":
             isolation = _isolation(sandbox)
-            print("Isolation: " + ("each kernel runs in a bubblewrap sandbox (no network, no course files)"
-                                   if isolation == "bubblewrap" else "NONE"), file=out)
+            print(
+                "Isolation: "
+                + (
+                    "each kernel runs in a bubblewrap sandbox (no network, no course files)"
+                    if isolation == "bubblewrap"
+                    else "NONE"
+                ),
+                file=out,
+            )
         elif work:
-            print(f"Isolation: decided on each Dask worker (--sandbox {sandbox}); see each result's "
-                  "'isolation'.", file=out)
+            print(
+                f"Isolation: decided on each Dask worker (--sandbox {sandbox}); see each result's 'isolation'.",
+                file=out,
+            )
         out.flush()
 
         info_cache: dict[str, StudentInfo] = {}
@@ -369,15 +464,33 @@ def grade_class(course_dir: str | Path | None, assignment: str, students: Sequen
         def tasks() -> Iterator[GradingTask]:
             for s in todo:
                 info_cache[s] = spec_mod.student_info(db_url, s, course_id) if s in in_gradebook else {}
-                yield build_task(course_dir, assignment, s, spec, limits, profile, info_cache[s], config_text,
-                                 source_files, seed_db, sandbox)
+                yield build_task(
+                    course_dir,
+                    assignment,
+                    s,
+                    spec,
+                    limits,
+                    profile,
+                    info_cache[s],
+                    config_text,
+                    source_files,
+                    seed_db,
+                    sandbox,
+                )
 
         try:
             if work:
                 engine.start()  # workers first: forking must happen before the progress bar's thread
                 if preflight:
-                    _run_preflight(engine, _solution_task(course_dir, assignment, spec, limits, profile, sandbox,
-                                                          config_text, source_files, seed_db), out, course_dir, spec)
+                    _run_preflight(
+                        engine,
+                        _solution_task(
+                            course_dir, assignment, spec, limits, profile, sandbox, config_text, source_files, seed_db
+                        ),
+                        out,
+                        course_dir,
+                        spec,
+                    )
             for path, result in staged:
                 accept(result)
                 path.unlink()
@@ -398,8 +511,14 @@ def grade_class(course_dir: str | Path | None, assignment: str, students: Sequen
             if work:
                 engine.close()
 
-    summary = Summary(assignment, {s: results.students.get(s, {}) for s in students}, graded, skipped,
-                      time.monotonic() - t_start, results.path)
+    summary = Summary(
+        assignment,
+        {s: results.students.get(s, {}) for s in students},
+        graded,
+        skipped,
+        time.monotonic() - t_start,
+        results.path,
+    )
     return summary
 
 
@@ -419,11 +538,16 @@ def print_summary(summary: Summary, out: TextIO | None = None) -> None:
     print(_format_table(summary.results), file=out)
     n = len(summary.results)
     fails = summary.failures
-    print(f"\n{n} submission(s): {n - len(fails)} ok, {len(fails)} with a recorded failure; "
-          f"{len(summary.graded)} graded now, {len(summary.skipped)} skipped; {summary.seconds:.0f} s.", file=out)
+    print(
+        f"\n{n} submission(s): {n - len(fails)} ok, {len(fails)} with a recorded failure; "
+        f"{len(summary.graded)} graded now, {len(summary.skipped)} skipped; {summary.seconds:.0f} s.",
+        file=out,
+    )
     print(f"Reasons and per-cell scores: {summary.results_path}", file=out)
     if summary.errors:
-        print(f"\n{len(summary.errors)} submission(s) could not be graded because of the grader, not the student "
-              f"({', '.join(sorted(summary.errors))}): nothing was recorded for them in the gradebook. Fix the "
-              "reason shown, then `cnncourse grade ... --resume` grades them again.", file=out)
-
+        print(
+            f"\n{len(summary.errors)} submission(s) could not be graded because of the grader, not the student "
+            f"({', '.join(sorted(summary.errors))}): nothing was recorded for them in the gradebook. Fix the "
+            "reason shown, then `cnncourse grade ... --resume` grades them again.",
+            file=out,
+        )

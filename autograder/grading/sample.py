@@ -35,15 +35,17 @@ KINDS = ("perfect", "partial", "blank", "crashing", "endless", "stuck", "memory"
 
 CRASH = "import os as _os\n_os.kill(_os.getpid(), 9)  # dies like a segfault in compiled code\n"
 ENDLESS = "while True:  # never finishes\n    pass\n"
-STUCK = ("import time as _time\nwhile True:  # never finishes, and swallows interrupts\n"
-         "    try:\n        _time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass\n")
-MEMORY = ("import numpy as _np\n_hog = []\nwhile True:  # 128 MiB more each time round\n"
-          "    _hog.append(_np.ones(1 << 24))\n")
+STUCK = (
+    "import time as _time\nwhile True:  # never finishes, and swallows interrupts\n"
+    "    try:\n        _time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass\n"
+)
+MEMORY = (
+    "import numpy as _np\n_hog = []\nwhile True:  # 128 MiB more each time round\n    _hog.append(_np.ones(1 << 24))\n"
+)
 
 
 def _answer_cells(nb: NotebookNode) -> list[NotebookNode]:
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-            and c.cell_type == "code"]
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.cell_type == "code"]
 
 
 def make(kind: str, source_nb: str | Path, release_nb: str | Path) -> NotebookNode | bytes:
@@ -62,7 +64,7 @@ def make(kind: str, source_nb: str | Path, release_nb: str | Path) -> NotebookNo
     answers = _answer_cells(nb)
     if kind == "partial":
         released = {c.metadata.nbgrader.get("grade_id"): c.source for c in _answer_cells(blank_submission(release_nb))}
-        for cell in answers[(len(answers) + 1) // 2:]:
+        for cell in answers[(len(answers) + 1) // 2 :]:
             cell.source = released.get(cell.metadata.nbgrader.get("grade_id"), cell.source)
         return nb
     if not answers:
@@ -78,32 +80,60 @@ def tiny_source(sleep: float = 0.0) -> NotebookNode:
 
     ``sleep`` seconds are spent in the first answer (to make grading take a while).
     """
+
     def meta(grade_id: str, **kw: Any) -> dict[str, dict[str, Any]]:
-        m = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": False,
-             "task": False}
+        m = {
+            "grade": False,
+            "grade_id": grade_id,
+            "locked": False,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
         m.update(kw)
         return {"nbgrader": m}
 
     cells = [nbformat.v4.new_markdown_cell("# A tiny assignment", metadata=meta("intro", locked=True))]
-    answers = [("add", "def add(a, b):\n    ### BEGIN SOLUTION\n" +
-                (f"    import time\n    time.sleep({sleep})\n" if sleep else "") +
-                "    return a + b\n    ### END SOLUTION\n", "assert add(1, 2) == 3\n", 1),
-               ("mul", "def mul(a, b):\n    ### BEGIN SOLUTION\n    return a * b\n    ### END SOLUTION\n",
-                "assert mul(2, 3) == 6\n### BEGIN HIDDEN TESTS\nassert mul(0, 5) == 0, 'mul(0, 5) must be 0'\n"
-                "### END HIDDEN TESTS\n", 2),
-               ("neg", "def neg(a):\n    ### BEGIN SOLUTION\n    return -a\n    ### END SOLUTION\n",
-                "assert neg(1) == -1\n", 3)]
+    answers = [
+        (
+            "add",
+            "def add(a, b):\n    ### BEGIN SOLUTION\n"
+            + (f"    import time\n    time.sleep({sleep})\n" if sleep else "")
+            + "    return a + b\n    ### END SOLUTION\n",
+            "assert add(1, 2) == 3\n",
+            1,
+        ),
+        (
+            "mul",
+            "def mul(a, b):\n    ### BEGIN SOLUTION\n    return a * b\n    ### END SOLUTION\n",
+            "assert mul(2, 3) == 6\n### BEGIN HIDDEN TESTS\nassert mul(0, 5) == 0, 'mul(0, 5) must be 0'\n"
+            "### END HIDDEN TESTS\n",
+            2,
+        ),
+        (
+            "neg",
+            "def neg(a):\n    ### BEGIN SOLUTION\n    return -a\n    ### END SOLUTION\n",
+            "assert neg(1) == -1\n",
+            3,
+        ),
+    ]
     for name, answer, test, points in answers:
         cells.append(nbformat.v4.new_code_cell(answer, metadata=meta(name, solution=True)))
-        cells.append(nbformat.v4.new_code_cell(test, metadata=meta(f"test_{name}", grade=True, locked=True,
-                                                                   points=points)))
+        cells.append(
+            nbformat.v4.new_code_cell(test, metadata=meta(f"test_{name}", grade=True, locked=True, points=points))
+        )
     nb: NotebookNode = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
 
-def tiny_course(path: str | Path, kinds: Iterable[str] = (), sleep: float = 0.0, db_url: str | None = None,
-                root: str | Path | None = None) -> Path:
+def tiny_course(
+    path: str | Path,
+    kinds: Iterable[str] = (),
+    sleep: float = 0.0,
+    db_url: str | None = None,
+    root: str | Path | None = None,
+) -> Path:
     """A course copy at ``path`` with :func:`tiny_source` released as ``tiny`` and one submission per kind.
 
     ``db_url`` points the course at another gradebook (e.g. PostgreSQL).

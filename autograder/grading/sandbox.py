@@ -50,17 +50,53 @@ MODES = ("auto", "require", "off")
 
 # Environment variables a graded kernel keeps, named one by one (a prefix such as TF_ would also let
 # secrets through: Terraform's TF_VAR_*, say); everything else is dropped.
-ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES",
-            "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS",
-            "TF_FORCE_GPU_ALLOW_GROWTH", "TF_GPU_ALLOCATOR", "TF_DETERMINISTIC_OPS",
-            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-            "CNNCOURSE_PROFILE", "CNNCOURSE_DATA_DIR", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
-            "LC_ALL", "LC_CTYPE")
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "passwd", "group",
-             "nsswitch.conf", "localtime", "timezone", "hosts", "mime.types", "matplotlibrc", "ssl")
-NOT_ISOLATED = ("NOT ISOLATED: bubblewrap is not available ({why}). Submissions run with your permissions "
-                "and can read the hidden tests, the gradebook and other students' work. Install it "
-                "(Debian/Ubuntu: apt-get install bubblewrap) or grade inside a container.")
+ENV_KEEP = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "PYTHONHASHSEED",
+    "KERAS_BACKEND",
+    "CUDA_VISIBLE_DEVICES",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_FORCE_GPU_ALLOW_GROWTH",
+    "TF_GPU_ALLOCATOR",
+    "TF_DETERMINISTIC_OPS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "CNNCOURSE_PROFILE",
+    "CNNCOURSE_DATA_DIR",
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+    "LC_ALL",
+    "LC_CTYPE",
+)
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "fonts",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "localtime",
+    "timezone",
+    "hosts",
+    "mime.types",
+    "matplotlibrc",
+    "ssl",
+)
+NOT_ISOLATED = (
+    "NOT ISOLATED: bubblewrap is not available ({why}). Submissions run with your permissions "
+    "and can read the hidden tests, the gradebook and other students' work. Install it "
+    "(Debian/Ubuntu: apt-get install bubblewrap) or grade inside a container."
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -74,8 +110,23 @@ def probe() -> str:
     if not bwrap:
         return "the bwrap command is not installed"
     try:
-        proc = subprocess.run([bwrap, *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--unshare-all",
-                               "--die-with-parent", "--", "true"], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            [
+                bwrap,
+                *_system_binds(),
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "--unshare-all",
+                "--die-with-parent",
+                "--",
+                "true",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap did not run: {exc}"
     if proc.returncode != 0:
@@ -96,8 +147,9 @@ def resolve(mode: str) -> str:
     if not why:
         return "bubblewrap"
     if mode == "require":
-        raise SandboxUnavailable(f"--sandbox require: {why}. Install bubblewrap "
-                                 "(Debian/Ubuntu: apt-get install bubblewrap).")
+        raise SandboxUnavailable(
+            f"--sandbox require: {why}. Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap)."
+        )
     return "none"
 
 
@@ -156,8 +208,13 @@ def kernel_environment(env: Mapping[str, str], home: str | Path) -> dict[str, st
     """The kernel's environment: the kept variables of ``env``, the course's kernel variables, a private home."""
     out = {k: v for k, v in env.items() if k in ENV_KEEP}
     out.update(KERNEL_ENV)
-    out.update(HOME=str(home), TMPDIR="/tmp", MPLCONFIGDIR=str(Path(home) / ".config" / "matplotlib"),
-               PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1")
+    out.update(
+        HOME=str(home),
+        TMPDIR="/tmp",
+        MPLCONFIGDIR=str(Path(home) / ".config" / "matplotlib"),
+        PYTHONNOUSERSITE="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     out.setdefault("PATH", "/usr/bin:/bin")
     out["PATH"] = os.path.dirname(sys.executable) + os.pathsep + out["PATH"]
     from cnncourse.data._home import get_data_home
@@ -173,8 +230,22 @@ def bwrap_command(cwd: str | Path, runtime_dir: str | Path, home: str | Path, en
     first process would otherwise keep the grader's, readable in its
     ``/proc/<pid>/environ`` from inside.
     """
-    args = [shutil.which("env") or "/usr/bin/env", "-i", shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--unshare-all",
-            "--uid", "65534", "--gid", "65534", "--hostname", "grading", "--tmpfs", "/tmp"]
+    args = [
+        shutil.which("env") or "/usr/bin/env",
+        "-i",
+        shutil.which("bwrap") or "bwrap",
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-all",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--hostname",
+        "grading",
+        "--tmpfs",
+        "/tmp",
+    ]
     args += _system_binds()
     for p in _python_paths():
         args += ["--ro-bind", p, p]
@@ -219,8 +290,9 @@ def write_kernel(workdir: str | Path, cwd: str | Path, env: Mapping[str, str], i
     spec_dir.mkdir(parents=True, exist_ok=True)
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     out = dict(env)
-    out["JUPYTER_PATH"] = os.pathsep.join([str(workdir / "jupyter")] + ([env["JUPYTER_PATH"]]
-                                                                       if env.get("JUPYTER_PATH") else []))
+    out["JUPYTER_PATH"] = os.pathsep.join(
+        [str(workdir / "jupyter")] + ([env["JUPYTER_PATH"]] if env.get("JUPYTER_PATH") else [])
+    )
     if isolation == "bubblewrap":
         runtime = Path(workdir) / "rt"
         home = Path(workdir) / "home"
@@ -229,8 +301,12 @@ def write_kernel(workdir: str | Path, cwd: str | Path, env: Mapping[str, str], i
         _seed_home(home)
         kernel = bwrap_command(cwd, runtime, home, env) + kernel
         out["JUPYTER_RUNTIME_DIR"] = str(runtime)
-    spec: dict[str, Any] = {"argv": kernel, "display_name": "Python 3 (graded)", "language": "python",
-                            "metadata": {"isolation": isolation}}
+    spec: dict[str, Any] = {
+        "argv": kernel,
+        "display_name": "Python 3 (graded)",
+        "language": "python",
+        "metadata": {"isolation": isolation},
+    }
     if isolation == "bubblewrap":
         # Signals stop at the sandbox's first process: interrupts go as a message, and the
         # kernel interrupts itself.

@@ -86,22 +86,41 @@ def extract(db_url: str, assignment: str, course_id: str | None = None) -> Assig
         try:
             a = gb.find_assignment(assignment)
         except MissingEntry:
-            raise LookupError(f"The gradebook has no assignment {assignment!r}: run "
-                              f"`cnncourse release {assignment}` first (it records the lab in the gradebook).") from None
+            raise LookupError(
+                f"The gradebook has no assignment {assignment!r}: run "
+                f"`cnncourse release {assignment}` first (it records the lab in the gradebook)."
+            ) from None
         notebooks: list[NotebookSpec] = []
         for nb in a.notebooks:
-            notebooks.append({
-                "name": nb.name,
-                "grade_cells": [{"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type}
-                                for c in nb.grade_cells],
-                "solution_cells": [{"name": c.name} for c in nb.solution_cells],
-                "task_cells": [{"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type}
-                               for c in nb.task_cells],
-                "source_cells": [{"name": c.name, "cell_type": c.cell_type, "locked": c.locked,
-                                  "source": c.source, "checksum": c.checksum} for c in nb.source_cells],
-            })
-        return {"name": a.name, "duedate": _iso(a.duedate), "course_id": a.course_id, "notebooks": notebooks,
-                "max_score": float(a.max_score)}
+            notebooks.append(
+                {
+                    "name": nb.name,
+                    "grade_cells": [
+                        {"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type} for c in nb.grade_cells
+                    ],
+                    "solution_cells": [{"name": c.name} for c in nb.solution_cells],
+                    "task_cells": [
+                        {"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type} for c in nb.task_cells
+                    ],
+                    "source_cells": [
+                        {
+                            "name": c.name,
+                            "cell_type": c.cell_type,
+                            "locked": c.locked,
+                            "source": c.source,
+                            "checksum": c.checksum,
+                        }
+                        for c in nb.source_cells
+                    ],
+                }
+            )
+        return {
+            "name": a.name,
+            "duedate": _iso(a.duedate),
+            "course_id": a.course_id,
+            "notebooks": notebooks,
+            "max_score": float(a.max_score),
+        }
 
 
 def student_info(db_url: str, student: str, course_id: str | None = None) -> StudentInfo:
@@ -113,8 +132,11 @@ def student_info(db_url: str, student: str, course_id: str | None = None) -> Stu
             s = gb.find_student(student)
         except MissingEntry:
             return {}
-        return {k: getattr(s, k) for k in ("first_name", "last_name", "email", "lms_user_id")
-                if getattr(s, k, None) is not None}
+        return {
+            k: getattr(s, k)
+            for k in ("first_name", "last_name", "email", "lms_user_id")
+            if getattr(s, k, None) is not None
+        }
 
 
 def alembic_version(db_url: str) -> str | None:
@@ -156,8 +178,9 @@ def template_db(spec: AssignmentSpec, db_url: str | None = None) -> bytes:
         nb_api.get_alembic_version = original
 
 
-def seed_sqlite(path: str | Path, template: bytes, spec: AssignmentSpec, student: str,
-                info: Mapping[str, str] | None = None) -> None:
+def seed_sqlite(
+    path: str | Path, template: bytes, spec: AssignmentSpec, student: str, info: Mapping[str, str] | None = None
+) -> None:
     """Write the gradebook ``template`` (bytes from :func:`template_db`) to ``path`` and add ``student``."""
     from nbgrader.api import Gradebook
 
@@ -177,16 +200,25 @@ def seed(db_url: str, spec: AssignmentSpec, student: str | None, info: Mapping[s
         for nb in spec["notebooks"]:
             gb.add_notebook(nb["name"], spec["name"])
             for c in nb["grade_cells"]:
-                gb.add_grade_cell(c["name"], nb["name"], spec["name"], max_score=c["max_score"],
-                                  cell_type=c["cell_type"])
+                gb.add_grade_cell(
+                    c["name"], nb["name"], spec["name"], max_score=c["max_score"], cell_type=c["cell_type"]
+                )
             for sc in nb["solution_cells"]:
                 gb.add_solution_cell(sc["name"], nb["name"], spec["name"])
             for c in nb["task_cells"]:
-                gb.add_task_cell(c["name"], nb["name"], spec["name"], max_score=c["max_score"],
-                                 cell_type=c["cell_type"])
+                gb.add_task_cell(
+                    c["name"], nb["name"], spec["name"], max_score=c["max_score"], cell_type=c["cell_type"]
+                )
             for src in nb["source_cells"]:
-                gb.add_source_cell(src["name"], nb["name"], spec["name"], cell_type=src["cell_type"],
-                                   locked=src["locked"], source=src["source"], checksum=src["checksum"])
+                gb.add_source_cell(
+                    src["name"],
+                    nb["name"],
+                    spec["name"],
+                    cell_type=src["cell_type"],
+                    locked=src["locked"],
+                    source=src["source"],
+                    checksum=src["checksum"],
+                )
         if student is not None:
             gb.update_or_create_student(student, **(info or {}))
 
@@ -204,8 +236,14 @@ def read_scores(db_url: str, assignment: str, student: str) -> Scores | None:
         for nb in sub.notebooks:
             out["notebooks"][nb.name] = {
                 "late_submission_penalty": nb.late_submission_penalty,
-                "grades": {g.name: {"auto_score": g.auto_score, "max_score": float(g.max_score),
-                                    "needs_manual_grade": bool(g.needs_manual_grade)} for g in nb.grades},
+                "grades": {
+                    g.name: {
+                        "auto_score": g.auto_score,
+                        "max_score": float(g.max_score),
+                        "needs_manual_grade": bool(g.needs_manual_grade),
+                    }
+                    for g in nb.grades
+                },
                 "comments": {c.name: c.auto_comment for c in nb.comments},
             }
         return out

@@ -117,8 +117,10 @@ class GraderLock:
         except BlockingIOError:
             os.close(self._fd)
             self._fd = None
-            raise GraderBusy("Another `cnncourse grade` is writing to this course's gradebook "
-                               f"(lock: {self.path}). Wait for it to finish.") from None
+            raise GraderBusy(
+                "Another `cnncourse grade` is writing to this course's gradebook "
+                f"(lock: {self.path}). Wait for it to finish."
+            ) from None
         os.ftruncate(self._fd, 0)
         os.write(self._fd, str(os.getpid()).encode())
         return self

@@ -22,8 +22,12 @@ from autograder.grading.spec import AssignmentSpec, StudentInfo
 SKIP_PARTS = {".ipynb_checkpoints", "__pycache__"}
 
 
-def read_folder(folder: str | Path, skip_notebooks: bool = False, max_file_bytes: int | None = None,
-                dropped: list[str] | None = None) -> dict[str, bytes]:
+def read_folder(
+    folder: str | Path,
+    skip_notebooks: bool = False,
+    max_file_bytes: int | None = None,
+    dropped: list[str] | None = None,
+) -> dict[str, bytes]:
     """``{relative path: bytes}`` of the regular files under ``folder`` (sorted, caches skipped).
 
     Symbolic links are never followed (a graded kernel could plant one that points at the
@@ -95,17 +99,34 @@ class GradingTask:
         return digest(self.files)
 
 
-def build_task(course_dir: str | Path, assignment: str, student: str, spec: AssignmentSpec, limits: Limits,
-               profile: str | None = None, info: StudentInfo | None = None, config_text: str | None = None,
-               source_files: dict[str, bytes] | None = None, seed_db: bytes = b"", sandbox: str = "auto"
-               ) -> GradingTask:
+def build_task(
+    course_dir: str | Path,
+    assignment: str,
+    student: str,
+    spec: AssignmentSpec,
+    limits: Limits,
+    profile: str | None = None,
+    info: StudentInfo | None = None,
+    config_text: str | None = None,
+    source_files: dict[str, bytes] | None = None,
+    seed_db: bytes = b"",
+    sandbox: str = "auto",
+) -> GradingTask:
     course_dir = Path(course_dir)
     if config_text is None:
         config_text = (course_dir / "nbgrader_config.py").read_text()
     if source_files is None:
         source_files = read_folder(course_dir / "source" / assignment, skip_notebooks=True)
-    return GradingTask(assignment=assignment, student=student,
-                       files=read_folder(submission_folder(course_dir, assignment, student)),
-                       source_files=source_files, spec=spec, config_text=config_text, limits=limits,
-                       student_info=info or {}, profile=profile,
-                       seed_db=seed_db, sandbox=sandbox)
+    return GradingTask(
+        assignment=assignment,
+        student=student,
+        files=read_folder(submission_folder(course_dir, assignment, student)),
+        source_files=source_files,
+        spec=spec,
+        config_text=config_text,
+        limits=limits,
+        student_info=info or {},
+        profile=profile,
+        seed_db=seed_db,
+        sandbox=sandbox,
+    )

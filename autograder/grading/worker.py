@@ -54,11 +54,15 @@ from autograder.grading.spec import AssignmentSpec
 from autograder.grading.task import GradingTask, read_folder
 
 PROGRESS_FILE = "progress.json"
-MAX_OUTPUT_FILE = 20 * 1024 ** 2  # files a graded kernel writes bigger than this are not kept
-FATAL = {"timeout": "timed out", "out_of_memory": "out of memory", "kernel_died": "kernel died",
-         "too_many_processes": "too many processes"}
+MAX_OUTPUT_FILE = 20 * 1024**2  # files a graded kernel writes bigger than this are not kept
+FATAL = {
+    "timeout": "timed out",
+    "out_of_memory": "out of memory",
+    "kernel_died": "kernel died",
+    "too_many_processes": "too many processes",
+}
 
-OVERRIDES = '''
+OVERRIDES = """
 
 # ---- settings of this one grading run (added by autograder.grading.worker) ----
 import os as _os
@@ -74,7 +78,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.ResilientExecute.progress_file = _os.path.join(c.CourseDirectory.root, "{progress}")
 c.Execute.kernel_name = "{kernel}"  # the graded kernel (sandboxed), whatever the notebook asks for
-'''
+"""
 
 
 def ensure_scripts_on_path() -> None:
@@ -101,10 +105,13 @@ def check_notebooks(folder: str | Path, spec: AssignmentSpec) -> str:
 
     expected = [f"{nb['name']}.ipynb" for nb in spec["notebooks"]]
     if expected and not any((Path(folder) / name).exists() for name in expected):
-        found = sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in p.parts)
-        return (f"no {' or '.join(expected)} in the submission (found: {', '.join(map(repr, found[:5])) or 'none'});"
-                " the notebook must keep its released name: rename it and grade again")
+        found = sorted(
+            str(p.relative_to(folder)) for p in Path(folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+        )
+        return (
+            f"no {' or '.join(expected)} in the submission (found: {', '.join(map(repr, found[:5])) or 'none'});"
+            " the notebook must keep its released name: rename it and grade again"
+        )
     for nb in spec["notebooks"]:
         path = Path(folder) / f"{nb['name']}.ipynb"
         if not path.exists():
@@ -117,7 +124,6 @@ def check_notebooks(folder: str | Path, spec: AssignmentSpec) -> str:
             text = text.split(": '")[0].rstrip(":")  # drop the quoted file contents nbformat adds
             return f"malformed notebook {path.name}: {text[:200]}"
     return ""
-
 
 
 def _scores_from_progress(spec: AssignmentSpec, progress: Mapping[str, Any]) -> Scores:
@@ -142,8 +148,9 @@ def _last_error(log_text: str) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-def _reason(events: list[dict[str, Any]], outcome: Outcome, progress: Mapping[str, Any], limits: Limits
-            ) -> tuple[str, str]:
+def _reason(
+    events: list[dict[str, Any]], outcome: Outcome, progress: Mapping[str, Any], limits: Limits
+) -> tuple[str, str]:
     """(status, reason) from what the executor and the supervisor recorded."""
     fatal = [e for e in events if e.get("kind") in FATAL]
     timeouts = [e for e in events if e.get("kind") == "cell_timeout"]
@@ -170,8 +177,11 @@ def _reason(events: list[dict[str, Any]], outcome: Outcome, progress: Mapping[st
     if tampering:
         during = [e for e in tampering if e.get("when") == "during"]
         e = (during or tampering)[0]
-        what = (f"the test at {e['cell']} scored zero: while it ran, the submission changed {e['detail']}"
-                if during else f"before {e['cell']}, the submission had changed {e['detail']} (put back)")
+        what = (
+            f"the test at {e['cell']} scored zero: while it ran, the submission changed {e['detail']}"
+            if during
+            else f"before {e['cell']}, the submission had changed {e['detail']} (put back)"
+        )
         return "flagged", f"flagged for review: {what}"[:300]
     return "ok", ""
 
@@ -196,12 +206,18 @@ def environment_errors(files: Mapping[str, bytes], spec: AssignmentSpec) -> list
                 continue
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error" and out.get("ename") in ENVIRONMENT_ERRORS:
-                    found.append(f"cell {i + 1} ({meta.get('grade_id')}): {out['ename']}: {out.get('evalue', '')}"[:200])
+                    found.append(
+                        f"cell {i + 1} ({meta.get('grade_id')}): {out['ename']}: {out.get('evalue', '')}"[:200]
+                    )
     return found
 
 
-METADATA_ERRORS = ("the nbgrader metadata may be corrupted", "use an old version", "use an newer version",
-                   "Duplicate grade id")
+METADATA_ERRORS = (
+    "the nbgrader metadata may be corrupted",
+    "use an old version",
+    "use an newer version",
+    "Duplicate grade id",
+)
 
 
 def _missing_tests(spec: AssignmentSpec, scores: Scores) -> list[str]:
@@ -223,8 +239,12 @@ def fork_is_safe() -> bool:
     (invisible to :mod:`threading`) whose locks and state the child inherits half-made, and it
     crashes there. Where this is False, grading starts fresh interpreters instead.
     """
-    return (hasattr(os, "fork") and sys.platform.startswith("linux") and threading.active_count() == 1
-            and "tensorflow" not in sys.modules)
+    return (
+        hasattr(os, "fork")
+        and sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and "tensorflow" not in sys.modules
+    )
 
 
 def _launch_fork(workdir: Path, args: list[str], env: Mapping[str, str], log_path: Path) -> tuple[int, Poll]:
@@ -274,8 +294,14 @@ def _launch_fork(workdir: Path, args: list[str], env: Mapping[str, str], log_pat
 
 def _launch_exec(workdir: Path, args: list[str], env: Mapping[str, str], log_path: Path) -> tuple[int, Poll]:
     log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=str(workdir), env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=str(workdir),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     log.close()
     return proc.pid, proc.poll
 
@@ -297,8 +323,9 @@ def _environment(slot: Slot | None, task: GradingTask) -> dict[str, str]:
     return env
 
 
-def grade_task(task: GradingTask, slot: Slot | None = None, launcher: str = "auto", keep: bool = False
-               ) -> GradingResult:
+def grade_task(
+    task: GradingTask, slot: Slot | None = None, launcher: str = "auto", keep: bool = False
+) -> GradingResult:
     """Grade one :class:`~autograder.grading.task.GradingTask`; return its :class:`GradingResult`.
 
     Args:
@@ -320,8 +347,10 @@ def grade_task(task: GradingTask, slot: Slot | None = None, launcher: str = "aut
         result.isolation = isolation
         config = task.config_text + OVERRIDES.format(progress=PROGRESS_FILE, kernel=sandbox_mod.KERNEL_NAME)
         if isolation == "bubblewrap":
-            config += ('c.KernelManager.transport = "ipc"  # the sandbox has no network\n'
-                       'c.KernelManager.connection_file = _os.path.join(c.CourseDirectory.root, "rt", "kernel.json")\n')
+            config += (
+                'c.KernelManager.transport = "ipc"  # the sandbox has no network\n'
+                'c.KernelManager.connection_file = _os.path.join(c.CourseDirectory.root, "rt", "kernel.json")\n'
+            )
         if limits.cell_timeout:
             config += f"c.Execute.timeout = {int(limits.cell_timeout)}\n"
         config += f"c.ResilientExecute.max_output_bytes = {int(limits.output or 0)}\n"
@@ -344,8 +373,9 @@ def grade_task(task: GradingTask, slot: Slot | None = None, launcher: str = "aut
         spec_mod.seed_sqlite(workdir / "gradebook.db", template, task.spec, task.student, task.student_info)
 
         args = ["autograde", task.assignment, "--force", f"--CourseDirectory.student_id={task.student}"]
-        env = sandbox_mod.write_kernel(workdir, workdir / "autograded" / task.student / task.assignment,
-                                       _environment(slot, task), isolation)
+        env = sandbox_mod.write_kernel(
+            workdir, workdir / "autograded" / task.student / task.assignment, _environment(slot, task), isolation
+        )
         log_path = workdir / "autograde.log"
         use_fork = launcher == "fork" or (launcher == "auto" and fork_is_safe())
         pid, poll = (_launch_fork if use_fork else _launch_exec)(workdir, args, env, log_path)
@@ -364,29 +394,50 @@ def grade_task(task: GradingTask, slot: Slot | None = None, launcher: str = "aut
         log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
 
         scores = None if outcome.hard_killed else spec_mod.read_scores(db_url, task.assignment, task.student)
-        graded = scores is not None and any(
-            g["auto_score"] is not None or g["needs_manual_grade"]
-            for nb in scores["notebooks"].values() for g in nb["grades"].values()) and outcome.returncode == 0
+        graded = (
+            scores is not None
+            and any(
+                g["auto_score"] is not None or g["needs_manual_grade"]
+                for nb in scores["notebooks"].values()
+                for g in nb["grades"].values()
+            )
+            and outcome.returncode == 0
+        )
         status, reason = _reason(events, outcome, progress, limits)
         if not graded or scores is None:
             scores = _scores_from_progress(task.spec, progress)
             if status == "ok" and any(m in log_text for m in METADATA_ERRORS):
-                status, reason = "malformed", ("malformed notebook: its nbgrader cell metadata was changed or "
-                                               "duplicated (a grade id, a copied test cell...); the released "
-                                               "cells must stay as they were, or grade it by hand")
+                status, reason = (
+                    "malformed",
+                    (
+                        "malformed notebook: its nbgrader cell metadata was changed or "
+                        "duplicated (a grade id, a copied test cell...); the released "
+                        "cells must stay as they were, or grade it by hand"
+                    ),
+                )
             elif status == "ok":
                 status, reason = "error", f"nbgrader failed: {_last_error(log_text)}"
         else:
             missing = _missing_tests(task.spec, scores)
             if missing and status == "ok":
-                status, reason = "flagged", (f"test cells missing from the submission: {', '.join(missing[:5])}; "
-                                             "nbgrader leaves them ungraded for a human")
-            result.files = read_folder(workdir / "autograded" / task.student / task.assignment,
-                                       max_file_bytes=MAX_OUTPUT_FILE, dropped=result.dropped_files)
+                status, reason = (
+                    "flagged",
+                    (
+                        f"test cells missing from the submission: {', '.join(missing[:5])}; "
+                        "nbgrader leaves them ungraded for a human"
+                    ),
+                )
+            result.files = read_folder(
+                workdir / "autograded" / task.student / task.assignment,
+                max_file_bytes=MAX_OUTPUT_FILE,
+                dropped=result.dropped_files,
+            )
             broken = environment_errors(result.files, task.spec)
             if broken and status in ("ok", "flagged"):
-                status, reason = "error", ("the grading environment failed a test, not the submission: "
-                                           + "; ".join(broken[:3]))[:300]
+                status, reason = (
+                    "error",
+                    ("the grading environment failed a test, not the submission: " + "; ".join(broken[:3]))[:300],
+                )
         result.status, result.reason, result.scores = status, reason, scores
         if status != "ok":
             result.log_tail = log_text[-4000:]
@@ -400,4 +451,3 @@ def grade_task(task: GradingTask, slot: Slot | None = None, launcher: str = "aut
     finally:
         if not keep and not os.environ.get("CNNCOURSE_GRADING_KEEP"):
             shutil.rmtree(workdir, ignore_errors=True)
-

@@ -80,9 +80,11 @@ class Record:
         """
         arrow = ">=" if self.higher_is_better else "<="
         worst = min(self.reference) if self.higher_is_better else max(self.reference)
-        lines = [f"{self.lab}/{self.check} [{self.profile}] {self.metric} {arrow} {self.threshold:.4f} "
-                 f"(margin {self.margin:.3f}); reference worst {worst:.4f}, "
-                 f"mean {statistics.mean(self.reference):.4f} over {len(self.reference)} seeds"]
+        lines = [
+            f"{self.lab}/{self.check} [{self.profile}] {self.metric} {arrow} {self.threshold:.4f} "
+            f"(margin {self.margin:.3f}); reference worst {worst:.4f}, "
+            f"mean {statistics.mean(self.reference):.4f} over {len(self.reference)} seeds"
+        ]
         for name, values in self.weak.items():
             best = max(values) if self.higher_is_better else min(values)
             lines.append(f"    weak '{name}': best {best:.4f}, mean {statistics.mean(values):.4f}")
@@ -158,8 +160,10 @@ def record(lab, check, profile=None, fallback=True):
         return records[(check, p)]
     fix = f"cnncourse calibrate {lab} --profile {p}"
     if fallback and p == "full" and (check, "fast") in records:
-        print(f"note: {lab}/{check} has no '{p}' calibration yet; grading against the 'fast' bar "
-              f"(instructors: run `{fix}`).")
+        print(
+            f"note: {lab}/{check} has no '{p}' calibration yet; grading against the 'fast' bar "
+            f"(instructors: run `{fix}`)."
+        )
         return records[(check, "fast")]
     raise MissingCalibrationError(f"No calibration for {lab}/{check} under profile {p!r}. Instructors: run `{fix}`.")
 

@@ -9,5 +9,17 @@ lab's checks.
 from .architecture import LayerSpec, check_architecture, compare, describe
 from .core import CheckFailed, NotAttempted, call, expect_array, expect_equal, expect_raises, passed, plain
 
-__all__ = ["CheckFailed", "NotAttempted", "call", "expect_array", "expect_equal", "expect_raises",
-           "passed", "plain", "LayerSpec", "check_architecture", "compare", "describe"]
+__all__ = [
+    "CheckFailed",
+    "NotAttempted",
+    "call",
+    "expect_array",
+    "expect_equal",
+    "expect_raises",
+    "passed",
+    "plain",
+    "LayerSpec",
+    "check_architecture",
+    "compare",
+    "describe",
+]

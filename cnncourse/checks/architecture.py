@@ -120,8 +120,15 @@ def describe(model, with_params=True):
             shape = None
         cfg = layer.get_config()
         fields = {k: _norm(cfg[k]) for k in KEY_FIELDS.get(kind, ()) if k in cfg}
-        specs.append(LayerSpec(kind, shape, layer.count_params() if with_params else None, fields,
-                               _activation_name(layer) if "activation" in cfg else None))
+        specs.append(
+            LayerSpec(
+                kind,
+                shape,
+                layer.count_params() if with_params else None,
+                fields,
+                _activation_name(layer) if "activation" in cfg else None,
+            )
+        )
     return specs
 
 
@@ -163,8 +170,9 @@ def compare(model, expected, exercise="Architecture", check_activation=True):
         elif exp is None:
             problems.append(f"extra layer #{got_idx + 1}: {got}")
         else:
-            problems += _compare_layer(exp if check_activation else dataclasses.replace(exp, activation=None), got,
-                                       position=got_idx + 1)
+            problems += _compare_layer(
+                exp if check_activation else dataclasses.replace(exp, activation=None), got, position=got_idx + 1
+            )
     return problems
 
 
@@ -180,15 +188,17 @@ def _align(expected, found):
     that differ, on class alone (so a changed setting is reported on the
     layer that has it).
     """
-    outer = difflib.SequenceMatcher(a=[_signature(s) for s in expected], b=[_signature(s) for s in found],
-                                    autojunk=False)
+    outer = difflib.SequenceMatcher(
+        a=[_signature(s) for s in expected], b=[_signature(s) for s in found], autojunk=False
+    )
     for op, i1, i2, j1, j2 in outer.get_opcodes():
         if op == "equal":
             for k in range(i2 - i1):
                 yield i1 + k, expected[i1 + k], j1 + k, found[j1 + k]
             continue
-        inner = difflib.SequenceMatcher(a=[s.kind for s in expected[i1:i2]], b=[s.kind for s in found[j1:j2]],
-                                        autojunk=False)
+        inner = difflib.SequenceMatcher(
+            a=[s.kind for s in expected[i1:i2]], b=[s.kind for s in found[j1:j2]], autojunk=False
+        )
         for op2, a1, a2, b1, b2 in inner.get_opcodes():
             if op2 == "equal":
                 for k in range(a2 - a1):
@@ -241,8 +251,11 @@ def check_architecture(model, expected, exercise="Architecture", hint=None, chec
     if problems:
         shown = "\n    ".join(problems[:12])
         more = f"\n    ... and {len(problems) - 12} more" if len(problems) > 12 else ""
-        raise CheckFailed(exercise, f"the model differs from the specification in {len(problems)} place(s):\n    "
-                          + shown + more, hint=hint)
+        raise CheckFailed(
+            exercise,
+            f"the model differs from the specification in {len(problems)} place(s):\n    " + shown + more,
+            hint=hint,
+        )
 
 
 def summary_table(model):
@@ -295,14 +308,20 @@ def block_model(ex, block, input_shape, *args, hint=None):
     if out is None:
         raise CheckFailed(ex, "the block returned None: did you forget to `return` the output tensor?")
     if isinstance(out, keras.Model) or not hasattr(out, "shape"):
-        raise CheckFailed(ex, "the block should return the output *tensor* of its last layer (functional API).",
-                          found=type(out).__name__, hint="Write `y = SomeLayer(...)(x)` layer after layer and "
-                                                         "`return y`.")
+        raise CheckFailed(
+            ex,
+            "the block should return the output *tensor* of its last layer (functional API).",
+            found=type(out).__name__,
+            hint="Write `y = SomeLayer(...)(x)` layer after layer and `return y`.",
+        )
     try:
         return keras.Model(inp, out)
     except Exception as exc:  # noqa: BLE001 - the output does not come from the input
-        raise CheckFailed(ex, f"the output tensor is not computed from the input x ({type(exc).__name__}).",
-                          hint="Apply every layer to x, or to a tensor computed from x.") from None
+        raise CheckFailed(
+            ex,
+            f"the output tensor is not computed from the input x ({type(exc).__name__}).",
+            hint="Apply every layer to x, or to a tensor computed from x.",
+        ) from None
 
 
 def output_shape(model):
@@ -395,8 +414,15 @@ def conv_signature(layer):
     padding = cfg["padding"]
     if k == (1, 1):
         padding = "same"  # a 1x1 convolution never pads: 'same' and 'valid' are the same layer
-    return (k[0], cfg["filters"], int(layer.input.shape[-1]), as_pair(cfg["strides"])[0], padding,
-            activation_of(layer), cfg.get("groups", 1))
+    return (
+        k[0],
+        cfg["filters"],
+        int(layer.input.shape[-1]),
+        as_pair(cfg["strides"])[0],
+        padding,
+        activation_of(layer),
+        cfg.get("groups", 1),
+    )
 
 
 def describe_conv_signature(d):
@@ -414,8 +440,7 @@ def describe_conv_signature(d):
     """
     k, f, cin, s, pad, act, g = d
     extra = f", groups={g}" if g != 1 else ""
-    return (f"Conv2D {k}x{k}, {f} filters on {cin} input channels, strides={s}, padding='{pad}', "
-            f"activation={act}{extra}")
+    return f"Conv2D {k}x{k}, {f} filters on {cin} input channels, strides={s}, padding='{pad}', activation={act}{extra}"
 
 
 def compare_conv_inventory(ex, what, found, expected, hint=None):
@@ -442,10 +467,12 @@ def compare_conv_inventory(ex, what, found, expected, hint=None):
         return
     missing = list((expected_c - found_c).elements())
     extra = list((found_c - expected_c).elements())
-    lines = ([f"missing: {describe_conv_signature(d)}" for d in missing]
-             + [f"unexpected: {describe_conv_signature(d)}" for d in extra])
-    raise CheckFailed(ex, f"{what}: the convolutions differ from the specification:\n    " + "\n    ".join(lines),
-                      hint=hint)
+    lines = [f"missing: {describe_conv_signature(d)}" for d in missing] + [
+        f"unexpected: {describe_conv_signature(d)}" for d in extra
+    ]
+    raise CheckFailed(
+        ex, f"{what}: the convolutions differ from the specification:\n    " + "\n    ".join(lines), hint=hint
+    )
 
 
 def expect_params(ex, model, expected, what, hint=None):
@@ -570,18 +597,26 @@ def check_path_reach(ex, model, shape, sizes, radii, names, order_hint):
     far = reach(model, shape)
 
     def per_path(order):
-        return [int(far[sl].max()) if sl.stop > sl.start else -1
-                for sl in _slices([sizes[i] for i in order])]
+        return [int(far[sl].max()) if sl.stop > sl.start else -1 for sl in _slices([sizes[i] for i in order])]
 
     got = per_path(range(len(sizes)))
     if got == list(radii):
         return
     for order in itertools.permutations(range(len(sizes))):
         if per_path(order) == [radii[i] for i in order]:
-            raise CheckFailed(ex, "the paths are concatenated in the wrong order.",
-                              expected=list(names), found=[names[i] for i in order], hint=order_hint)
-    raise CheckFailed(ex, "a one-pixel change of the input spreads wrongly through your paths "
-                          "(how many pixels away each path's channels change).",
-                      expected=dict(zip(names, radii)), found=dict(zip(names, got)),
-                      hint="A 1x1 convolution looks at one pixel, a 3x3 at 1 pixel around it, a 5x5 at 2; "
-                           "check each path's kernel sizes and what it is applied to.")
+            raise CheckFailed(
+                ex,
+                "the paths are concatenated in the wrong order.",
+                expected=list(names),
+                found=[names[i] for i in order],
+                hint=order_hint,
+            )
+    raise CheckFailed(
+        ex,
+        "a one-pixel change of the input spreads wrongly through your paths "
+        "(how many pixels away each path's channels change).",
+        expected=dict(zip(names, radii)),
+        found=dict(zip(names, got)),
+        hint="A 1x1 convolution looks at one pixel, a 3x3 at 1 pixel around it, a 5x5 at 2; "
+        "check each path's kernel sizes and what it is applied to.",
+    )

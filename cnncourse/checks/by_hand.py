@@ -44,17 +44,35 @@ _ML = ("tensorflow", "keras", "torch", "jax")
 ESCAPES = ("threading", "_thread", "concurrent", "multiprocessing", "subprocess", "ctypes", "_ctypes")
 """Ways out of the watched call: other threads and processes, C calls (strict rules; ``importlib`` too, in
 the source: NumPy's own lazy imports run it while an honest function is watched)."""
-_ESCAPE_FUNCTIONS = tuple(getattr(os, name) for name in ("system", "popen", "fork", "execv", "execve", "spawnv",
-                                                         "posix_spawn", "posix_spawnp", "forkpty")
-                          if hasattr(os, name))
+_ESCAPE_FUNCTIONS = tuple(
+    getattr(os, name)
+    for name in ("system", "popen", "fork", "execv", "execve", "spawnv", "posix_spawn", "posix_spawnp", "forkpty")
+    if hasattr(os, name)
+)
 _HARMLESS = (threading.RLock, _thread.allocate_lock, _thread.RLock, _thread.get_ident)
 """Escape-module functions that only make or name a lock (NumPy's random generators make one): no way out."""
-_BY_NAME = frozenset({"getattr", "__import__", "eval", "exec", "compile", "globals", "vars", "locals",
-                      "breakpoint"})
+_BY_NAME = frozenset({"getattr", "__import__", "eval", "exec", "compile", "globals", "vars", "locals", "breakpoint"})
 """Built-ins that reach a function by its name, out of sight of the source (refused by strict rules)."""
-_INTROSPECTION = frozenset({"__dict__", "__globals__", "__builtins__", "__closure__", "__code__",
-                            "__getattribute__", "__subclasses__", "f_globals", "f_locals", "f_back", "modules",
-                            "_getframe", "setprofile", "getprofile", "settrace", "gettrace"})
+_INTROSPECTION = frozenset(
+    {
+        "__dict__",
+        "__globals__",
+        "__builtins__",
+        "__closure__",
+        "__code__",
+        "__getattribute__",
+        "__subclasses__",
+        "f_globals",
+        "f_locals",
+        "f_back",
+        "modules",
+        "_getframe",
+        "setprofile",
+        "getprofile",
+        "settrace",
+        "gettrace",
+    }
+)
 """Attributes that open the interpreter's own tables (refused by strict rules)."""
 _WATCH = (sys.setprofile, sys.getprofile, sys.settrace, sys.gettrace)
 
@@ -201,6 +219,7 @@ def _is_forbidden(obj, rules, codes):
 
 # --- static: read the source --------------------------------------------------------------------
 
+
 def _lambda_tree(text):
     """A lambda read out of the lines that hold it, when they hold the code around it too (a call's argument)."""
     start = text.find("lambda")
@@ -278,8 +297,9 @@ def _held(obj, depth=2):
     elif isinstance(obj, (list, tuple, set, frozenset)):
         values = list(obj)
     elif isinstance(obj, types.SimpleNamespace) or (
-            not isinstance(obj, (type, types.ModuleType, types.FunctionType))
-            and isinstance(inspect.getattr_static(obj, "__dict__", None), dict)):
+        not isinstance(obj, (type, types.ModuleType, types.FunctionType))
+        and isinstance(inspect.getattr_static(obj, "__dict__", None), dict)
+    ):
         values = list(object.__getattribute__(obj, "__dict__").values())
     else:
         return []
@@ -316,8 +336,11 @@ def _class_violations(cls, rules, seen):
     found = set()
     generated = dataclasses.is_dataclass(cls)
     for name, member in vars(cls).items():
-        parts = [getattr(member, attr, None) for attr in ("fget", "fset", "fdel")] if isinstance(member, property) \
+        parts = (
+            [getattr(member, attr, None) for attr in ("fget", "fset", "fdel")]
+            if isinstance(member, property)
             else [getattr(member, "__func__", member)]
+        )
         for part in parts:
             if not isinstance(part, types.FunctionType):
                 continue
@@ -367,8 +390,11 @@ def static_violations(fn, rules, _seen=None):
     home = getattr(fn, "__module__", None)
     builtin_ids = rules.builtin_functions()
     if rules.strict:
-        found.update(ast.unparse(node) for node in ast.walk(tree)
-                     if isinstance(node, ast.Attribute) and node.attr in _INTROSPECTION)
+        found.update(
+            ast.unparse(node)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in _INTROSPECTION
+        )
     for node in ast.walk(tree):  # outer nodes first: ``a.b.c`` is judged whole, not by ``a``
         if id(node) in inner:
             continue
@@ -492,19 +518,27 @@ class Refused(CheckFailed):
 def _refusal(exercise, rules, name, line=""):
     where = f" (your code reached it through `{line}`)" if line else ""
     if name == UNREADABLE:
-        return Refused(exercise, f"this exercise asks you to {rules.task}, and the source of your function (or of a "
-                                 "helper it calls) cannot be read, so the check cannot see how it works.",
-                       hint="Define your functions with `def` in the notebook's cells.")
+        return Refused(
+            exercise,
+            f"this exercise asks you to {rules.task}, and the source of your function (or of a "
+            "helper it calls) cannot be read, so the check cannot see how it works.",
+            hint="Define your functions with `def` in the notebook's cells.",
+        )
     if name in _BY_NAME or name.startswith("importlib"):
-        return Refused(exercise, f"this exercise asks you to {rules.task}: `{name}` (looking code up by its name) is "
-                                 "not allowed here.",
-                       hint="Call the functions you need by their names in your code (np.max, np.mean...), "
-                            "for instance with an if on the mode.")
+        return Refused(
+            exercise,
+            f"this exercise asks you to {rules.task}: `{name}` (looking code up by its name) is not allowed here.",
+            hint="Call the functions you need by their names in your code (np.max, np.mean...), "
+            "for instance with an if on the mode.",
+        )
     if name == TAMPERED:
         return Refused(exercise, f"your function reached {TAMPERED}{where}; the exercise cannot be graded that way.")
-    return Refused(exercise, f"this exercise asks you to {rules.task}: `{name}` is not allowed here{where}.",
-                       hint="Write it with NumPy (or plain Python) yourself; the check compares your "
-                            "result with the library's, so you can see when you have it right.")
+    return Refused(
+        exercise,
+        f"this exercise asks you to {rules.task}: `{name}` is not allowed here{where}.",
+        hint="Write it with NumPy (or plain Python) yourself; the check compares your "
+        "result with the library's, so you can see when you have it right.",
+    )
 
 
 class NotAnAnswer(TypeError):
@@ -512,11 +546,21 @@ class NotAnAnswer(TypeError):
 
 
 if sys.version_info >= (3, 11):
-    _READ = ((int, int.__index__), (float, float.__float__), (complex, complex.__complex__), (str, str.__str__),
-             (bytes, bytes.__bytes__))
+    _READ = (
+        (int, int.__index__),
+        (float, float.__float__),
+        (complex, complex.__complex__),
+        (str, str.__str__),
+        (bytes, bytes.__bytes__),
+    )
 else:  # complex.__complex__ and bytes.__bytes__ are new in 3.11: the base types' own +z and b"" + b read the same
-    _READ = ((int, int.__index__), (float, float.__float__), (complex, complex.__pos__), (str, str.__str__),
-             (bytes, functools.partial(bytes.__add__, b"")))
+    _READ = (
+        (int, int.__index__),
+        (float, float.__float__),
+        (complex, complex.__pos__),
+        (str, str.__str__),
+        (bytes, functools.partial(bytes.__add__, b"")),
+    )
 
 
 def _settle(value, depth=0):
@@ -629,8 +673,11 @@ def by_hand(exercise, fn, rules):
         if tampered:
             raise _refusal(exercise, rules, TAMPERED)
         if not_an_answer:
-            raise Refused(exercise, f"your function returned a {not_an_answer} object: this exercise's answer is "
-                                    "numbers (int, float, NumPy arrays, or tuples and lists of them).")
+            raise Refused(
+                exercise,
+                f"your function returned a {not_an_answer} object: this exercise's answer is "
+                "numbers (int, float, NumPy arrays, or tuples and lists of them).",
+            )
         return result
 
     return watched
@@ -638,6 +685,7 @@ def by_hand(exercise, fn, rules):
 
 OWN_WORK = Forbidden("write it yourself")
 """Any exercise: only the course's own checks (their oracles, their helpers) are out of bounds."""
+
 
 def _numpy_cores(*names):
     """NumPy's C functions behind ``np.correlate`` and ``np.convolve`` (where this NumPy has them)."""
@@ -652,14 +700,20 @@ def _numpy_cores(*names):
     return ()
 
 
-LOOPS = Forbidden("write the loops yourself",
-                  modules=_ML + ("scipy.signal", "scipy.ndimage", "scipy.fft", "numpy.fft", "skimage", "cv2", "pandas"),
-                  functions=(np.convolve, np.correlate) + _numpy_cores("correlate", "correlate2"), strict=True)
+LOOPS = Forbidden(
+    "write the loops yourself",
+    modules=_ML + ("scipy.signal", "scipy.ndimage", "scipy.fft", "numpy.fft", "skimage", "cv2", "pandas"),
+    functions=(np.convolve, np.correlate) + _numpy_cores("correlate", "correlate2"),
+    strict=True,
+)
 """Convolution and pooling written out: no library that convolves or pools."""
 
-GRADIENTS = Forbidden("derive the gradients yourself",
-                      modules=_ML + ("scipy.signal", "scipy.ndimage", "autograd"),
-                      functions=(np.convolve, np.correlate) + _numpy_cores("correlate", "correlate2"), strict=True)
+GRADIENTS = Forbidden(
+    "derive the gradients yourself",
+    modules=_ML + ("scipy.signal", "scipy.ndimage", "autograd"),
+    functions=(np.convolve, np.correlate) + _numpy_cores("correlate", "correlate2"),
+    strict=True,
+)
 """Backward passes: no automatic differentiation, no library convolution."""
 
 ARITHMETIC = Forbidden("work the numbers out from the formulas", modules=_ML, strict=True)
@@ -713,6 +767,9 @@ def _codes_within(code):
             yield from _codes_within(const)
 
 
-_OWN_CODES = frozenset(inner for fn in (by_hand, _settle, _monitor, inspect.unwrap(recording_calls))
-                       for inner in _codes_within(fn.__code__))
+_OWN_CODES = frozenset(
+    inner
+    for fn in (by_hand, _settle, _monitor, inspect.unwrap(recording_calls))
+    for inner in _codes_within(fn.__code__)
+)
 """This module's own code while it watches (by identity: a student's code cannot claim to be it)."""

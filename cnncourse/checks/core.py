@@ -139,8 +139,14 @@ def plain(value):
         return value if kind.__module__ == "numpy" else plain(np.generic.item(value))
     if issubclass(kind, np.ndarray):
         return np.array(value, copy=True, subok=False) if kind is not np.ndarray else value
-    for base, read in ((bool, bool.__bool__), (int, int.__index__), (float, float.__float__),
-                       (complex, complex.__complex__), (str, str.__str__), (bytes, bytes.__bytes__)):
+    for base, read in (
+        (bool, bool.__bool__),
+        (int, int.__index__),
+        (float, float.__float__),
+        (complex, complex.__complex__),
+        (str, str.__str__),
+        (bytes, bytes.__bytes__),
+    ):
         if issubclass(kind, base):
             return read(value)
     for base in (list, tuple, set, frozenset):
@@ -186,13 +192,16 @@ def call(exercise, fn, *args, **kwargs):
     try:
         return plain(fn(*args, **kwargs))
     except NotImplementedError:
-        raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` with your code.") from None
+        raise NotAttempted(
+            exercise, "not attempted yet: replace `raise NotImplementedError()` with your code."
+        ) from None
     except CheckFailed:
         raise
     except Exception as exc:  # the student's code crashed: show how it was called
         shown = ", ".join([_arg_repr(a) for a in args] + [f"{k}={_arg_repr(v)}" for k, v in kwargs.items()])
-        raise CheckFailed(exercise, f"calling it as {getattr(fn, '__name__', 'fn')}({shown}) raised "
-                                    f"{type(exc).__name__}: {exc}") from exc
+        raise CheckFailed(
+            exercise, f"calling it as {getattr(fn, '__name__', 'fn')}({shown}) raised {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _arg_repr(a):
@@ -238,13 +247,19 @@ def expect_array(exercise, found, expected, atol=1e-5, rtol=1e-5, what="result",
     if found is None:
         raise CheckFailed(exercise, f"the {what} is None: did you forget to `return` it?", hint=hint)
     if found.shape != np.shape(expected):
-        raise CheckFailed(exercise, f"the {what} has the wrong shape.",
-                          expected=np.shape(expected), found=found.shape, hint=hint)
+        raise CheckFailed(
+            exercise, f"the {what} has the wrong shape.", expected=np.shape(expected), found=found.shape, hint=hint
+        )
     if not np.allclose(found, expected, atol=atol, rtol=rtol):
         worst = np.unravel_index(np.argmax(np.abs(found - expected)), found.shape)
-        raise CheckFailed(exercise, f"the {what} has the right shape but wrong values "
-                                    f"(largest difference at index {tuple(int(i) for i in worst)}).",
-                          expected=np.asarray(expected), found=found, hint=hint)
+        raise CheckFailed(
+            exercise,
+            f"the {what} has the right shape but wrong values "
+            f"(largest difference at index {tuple(int(i) for i in worst)}).",
+            expected=np.asarray(expected),
+            found=found,
+            hint=hint,
+        )
 
 
 def expect_equal(exercise, found, expected, what="result", hint=None):
@@ -302,10 +317,13 @@ def expect_raises(exercise, exc_type, fn, *args, what="this input", hint=None, *
     try:
         fn(*args, **kwargs)
     except NotImplementedError:
-        raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` with your code.") from None
+        raise NotAttempted(
+            exercise, "not attempted yet: replace `raise NotImplementedError()` with your code."
+        ) from None
     except exc_type:
         return
     except Exception as exc:  # noqa: BLE001 - any other exception is the student's, told as such
-        raise CheckFailed(exercise, f"{what} should raise {exc_type.__name__}, but raised "
-                                    f"{type(exc).__name__}: {exc}", hint=hint) from None
+        raise CheckFailed(
+            exercise, f"{what} should raise {exc_type.__name__}, but raised {type(exc).__name__}: {exc}", hint=hint
+        ) from None
     raise CheckFailed(exercise, f"{what} should raise {exc_type.__name__}, but nothing was raised.", hint=hint)

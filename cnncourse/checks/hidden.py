@@ -70,20 +70,26 @@ def hidden(exercise, *fns, rules=None):
     except CheckFailed as exc:  # a visible check run on fresh cases: say what failed, not the values it wanted
         raise CheckFailed(exc.exercise, f"a hidden test failed: {exc.problem}", hint=exc.hint) from None
     except NotImplementedError:
-        raise NotAttempted(exercise, "not attempted yet: replace `raise NotImplementedError()` "
-                                     "with your code.") from None
+        raise NotAttempted(
+            exercise, "not attempted yet: replace `raise NotImplementedError()` with your code."
+        ) from None
     except AssertionError as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         detail = f" ({first})" if first else ""
-        raise CheckFailed(exercise, "a hidden test failed: it tries your function on inputs the visible "
-                                    f"check does not use{detail}.",
-                          hint="Test your function on other sizes and values than the visible check's: "
-                               "odd sizes, uneven windows, strides that change the shape.") from None
+        raise CheckFailed(
+            exercise,
+            f"a hidden test failed: it tries your function on inputs the visible check does not use{detail}.",
+            hint="Test your function on other sizes and values than the visible check's: "
+            "odd sizes, uneven windows, strides that change the shape.",
+        ) from None
     except Exception as exc:
-        raise CheckFailed(exercise, f"a hidden test stopped with {type(exc).__name__}: {exc}",
-                          hint="Your function raised it, or returned something that is not an answer of the "
-                               "right kind (a wrong shape, None): try it on other sizes than the visible "
-                               "check's.") from exc
+        raise CheckFailed(
+            exercise,
+            f"a hidden test stopped with {type(exc).__name__}: {exc}",
+            hint="Your function raised it, or returned something that is not an answer of the "
+            "right kind (a wrong shape, None): try it on other sizes than the visible "
+            "check's.",
+        ) from exc
 
 
 def hidden_for(exercises, rules):
@@ -96,6 +102,7 @@ def hidden_for(exercises, rules):
     Returns:
         ``hidden(name, *fns)``, as hidden test cells call it.
     """
+
     def lab_hidden(name, *fns):
         """Run a block of hidden tests of exercise ``name`` (see :func:`cnncourse.checks.hidden.hidden`)."""
         return hidden(exercises[name], *fns, rules=rules.get(name))

@@ -19,8 +19,12 @@ from .hidden import hidden_for
 
 KERNEL_NAMES = ("edge", "sharpen", "box_blur", "gaussian_blur")
 
-EXERCISES = {"corr2d": "Exercise 1 (corr2d)", "make_kernel": "Exercise 2 (make_kernel)",
-             "conv2d_forward": "Exercise 3 (conv2d_forward)", "pool2d_forward": "Exercise 4 (pool2d_forward)"}
+EXERCISES = {
+    "corr2d": "Exercise 1 (corr2d)",
+    "make_kernel": "Exercise 2 (make_kernel)",
+    "conv2d_forward": "Exercise 3 (conv2d_forward)",
+    "pool2d_forward": "Exercise 4 (pool2d_forward)",
+}
 BY_HAND = {"corr2d": LOOPS, "conv2d_forward": LOOPS, "pool2d_forward": LOOPS}
 hidden = hidden_for(EXERCISES, BY_HAND)
 
@@ -67,13 +71,25 @@ def check_corr2d(corr2d, seed=1):
         got = call(ex, corr2d, image, kernel)
         expected = correlate2d(image, kernel, mode="valid")
         flipped = correlate2d(image, kernel[::-1, ::-1], mode="valid")
-        if got is not None and np.shape(got) == expected.shape and not np.allclose(got, expected) \
-                and np.allclose(got, flipped):
-            raise CheckFailed(ex, "your result is a true convolution (the kernel is flipped).",
-                              hint="Deep-learning 'convolution' is cross-correlation: multiply "
-                                   "image[i + a, j + b] by kernel[a, b] without flipping the kernel.")
-        expect_array(ex, got, expected, what=f"output for a {img_shape} image and a {k_shape} kernel",
-                     hint="The output of a valid correlation has shape (H - kh + 1, W - kw + 1).")
+        if (
+            got is not None
+            and np.shape(got) == expected.shape
+            and not np.allclose(got, expected)
+            and np.allclose(got, flipped)
+        ):
+            raise CheckFailed(
+                ex,
+                "your result is a true convolution (the kernel is flipped).",
+                hint="Deep-learning 'convolution' is cross-correlation: multiply "
+                "image[i + a, j + b] by kernel[a, b] without flipping the kernel.",
+            )
+        expect_array(
+            ex,
+            got,
+            expected,
+            what=f"output for a {img_shape} image and a {k_shape} kernel",
+            hint="The output of a valid correlation has shape (H - kh + 1, W - kw + 1).",
+        )
     passed(ex, f"matches scipy.signal.correlate2d on {len(cases)} cases")
 
 
@@ -105,18 +121,29 @@ def check_make_kernel(make_kernel):
         k = call(ex, make_kernel, name)
         k = np.asarray(k, dtype=float) if k is not None else None
         if k is None or k.shape != (3, 3):
-            raise CheckFailed(ex, f"make_kernel({name!r}) should be a 3x3 array.",
-                              expected=(3, 3), found=None if k is None else k.shape)
+            raise CheckFailed(
+                ex,
+                f"make_kernel({name!r}) should be a 3x3 array.",
+                expected=(3, 3),
+                found=None if k is None else k.shape,
+            )
         if not np.allclose(k, k.T) or not np.allclose(k, k[::-1, ::-1]):
             raise CheckFailed(ex, f"the {name} kernel of the lecture is symmetric; yours is not.", found=k)
         kernels[name] = k
     sums = {"edge": 0.0, "sharpen": 1.0, "box_blur": 1.0, "gaussian_blur": 1.0}
     for name, total in sums.items():
         if not np.isclose(kernels[name].sum(), total):
-            why = ("an edge detector answers 0 on a flat region" if name == "edge"
-                   else "it must keep the brightness of a flat region")
-            raise CheckFailed(ex, f"the weights of {name} should sum to {total:g} ({why}).",
-                              expected=total, found=float(kernels[name].sum()))
+            why = (
+                "an edge detector answers 0 on a flat region"
+                if name == "edge"
+                else "it must keep the brightness of a flat region"
+            )
+            raise CheckFailed(
+                ex,
+                f"the weights of {name} should sum to {total:g} ({why}).",
+                expected=total,
+                found=float(kernels[name].sum()),
+            )
     if not (kernels["box_blur"] >= 0).all() or not np.allclose(kernels["box_blur"], kernels["box_blur"][0, 0]):
         raise CheckFailed(ex, "a box blur gives every neighbour the same weight.", found=kernels["box_blur"])
     g = kernels["gaussian_blur"]
@@ -129,17 +156,29 @@ def check_make_kernel(make_kernel):
     ring = np.ones((3, 3), bool)
     ring[1, 1] = False
     if not np.allclose(kernels["edge"][ring], -1):
-        raise CheckFailed(ex, "the lecture's edge detector weighs all eight neighbours alike, -1 each "
-                              "(a kernel with 0 in the corners is another edge detector, not this one).",
-                          found=kernels["edge"])
+        raise CheckFailed(
+            ex,
+            "the lecture's edge detector weighs all eight neighbours alike, -1 each "
+            "(a kernel with 0 in the corners is another edge detector, not this one).",
+            found=kernels["edge"],
+        )
     s = kernels["sharpen"]
     if s[1, 1] <= 1:
         raise CheckFailed(ex, "sharpening boosts the centre pixel above 1.", found=s)
     if not np.allclose(s[[0, 0, 2, 2], [0, 2, 0, 2]], 0) or not np.allclose(s[[0, 1, 1, 2], [1, 0, 2, 1]], -1):
-        raise CheckFailed(ex, "the lecture's sharpen kernel uses the four direct neighbours (-1 each) and "
-                              "leaves the corners at 0.", found=s)
-    expect_raises(ex, ValueError, make_kernel, "emboss", what="an unknown kernel name",
-                  hint="Raise ValueError naming the kernels you know.")
+        raise CheckFailed(
+            ex,
+            "the lecture's sharpen kernel uses the four direct neighbours (-1 each) and leaves the corners at 0.",
+            found=s,
+        )
+    expect_raises(
+        ex,
+        ValueError,
+        make_kernel,
+        "emboss",
+        what="an unknown kernel name",
+        hint="Raise ValueError naming the kernels you know.",
+    )
     passed(ex, "all four kernels have the lecture's shape, symmetry, sums and weights")
 
 
@@ -192,9 +231,17 @@ def check_conv2d_forward(conv2d_forward, seed=2):
         expected = _tf_conv(x, w, b, stride, pad)
         what = f"output for x{x.shape}, w{w.shape}, stride={stride}, pad={pad}"
         if got is not None and np.shape(got) == expected.shape and np.allclose(got, expected - b):
-            raise CheckFailed(ex, f"the {what} is off by exactly the bias.", hint="Add b[k] to every output of filter k.")
-        expect_array(ex, got, expected, atol=1e-6, what=what,
-                     hint="Output size is (H - F + 2P) // S + 1; pad only the two spatial axes.")
+            raise CheckFailed(
+                ex, f"the {what} is off by exactly the bias.", hint="Add b[k] to every output of filter k."
+            )
+        expect_array(
+            ex,
+            got,
+            expected,
+            atol=1e-6,
+            what=what,
+            hint="Output size is (H - F + 2P) // S + 1; pad only the two spatial axes.",
+        )
     passed(ex, f"matches tf.nn.conv2d on {len(cases)} cases (strides 1-3, padding 0-2)")
 
 
@@ -227,17 +274,37 @@ def check_pool2d_forward(pool2d_forward, seed=3):
     pool2d_forward = by_hand(ex, pool2d_forward, LOOPS)
     rng = _rng(seed)
     # the last two leave pixels over: a window that does not fit is dropped, not kept partial
-    cases = [((2, 4, 4, 1), 2, 2), ((1, 6, 6, 3), 2, 2), ((2, 7, 7, 2), 3, 2), ((1, 5, 8, 2), 3, 1),
-             ((1, 5, 5, 2), 2, 2), ((2, 8, 7, 1), 3, 3)]
+    cases = [
+        ((2, 4, 4, 1), 2, 2),
+        ((1, 6, 6, 3), 2, 2),
+        ((2, 7, 7, 2), 3, 2),
+        ((1, 5, 8, 2), 3, 1),
+        ((1, 5, 5, 2), 2, 2),
+        ((2, 8, 7, 1), 3, 3),
+    ]
     for mode, op in (("max", tf.nn.max_pool2d), ("avg", tf.nn.avg_pool2d)):
         for shape, size, stride in cases:
             x = rng.normal(size=shape)
             got = call(ex, pool2d_forward, x, size, stride, mode)
             expected = op(tf.constant(x), ksize=size, strides=stride, padding="VALID").numpy()
-            expect_array(ex, got, expected, what=f"{mode} pooling of x{shape} with size={size}, stride={stride}",
-                         hint="Windows may overlap when stride < size; pool each channel separately; "
-                              "the output has (H - size) // stride + 1 rows: a window that would hang "
-                              "over the edge is left out.")
-    expect_raises(ex, ValueError, pool2d_forward, rng.normal(size=(1, 4, 4, 1)), 2, 2, "median",
-                  what="mode='median'", hint="Raise ValueError for a mode other than 'max' or 'avg'.")
+            expect_array(
+                ex,
+                got,
+                expected,
+                what=f"{mode} pooling of x{shape} with size={size}, stride={stride}",
+                hint="Windows may overlap when stride < size; pool each channel separately; "
+                "the output has (H - size) // stride + 1 rows: a window that would hang "
+                "over the edge is left out.",
+            )
+    expect_raises(
+        ex,
+        ValueError,
+        pool2d_forward,
+        rng.normal(size=(1, 4, 4, 1)),
+        2,
+        2,
+        "median",
+        what="mode='median'",
+        hint="Raise ValueError for a mode other than 'max' or 'avg'.",
+    )
     passed(ex, "max and average pooling match TensorFlow, overlapping and uneven windows included")

@@ -24,11 +24,16 @@ from .by_hand import ARITHMETIC, by_hand
 from .core import CheckFailed, call, expect_equal, expect_raises, passed
 from .hidden import hidden_for
 
-EXERCISES = {"conv_output_size": "Exercise 1 (conv_output_size)", "layer_params": "Exercise 2 (conv_params, dense_params)",
-             "model_table": "Exercise 3 (model_table)", "bottleneck_params": "Exercise 4 (bottleneck_params)",
-             "inception": "Exercise 5 (inception_output_shape, inception_multiplies)",
-             "separable": "Exercise 6 (separable_params, separable_ratio)",
-             "receptive_field": "Exercise 7 (receptive_field)", "fire": "Exercise 8 (fire_filters, fire_params)"}
+EXERCISES = {
+    "conv_output_size": "Exercise 1 (conv_output_size)",
+    "layer_params": "Exercise 2 (conv_params, dense_params)",
+    "model_table": "Exercise 3 (model_table)",
+    "bottleneck_params": "Exercise 4 (bottleneck_params)",
+    "inception": "Exercise 5 (inception_output_shape, inception_multiplies)",
+    "separable": "Exercise 6 (separable_params, separable_ratio)",
+    "receptive_field": "Exercise 7 (receptive_field)",
+    "fire": "Exercise 8 (fire_filters, fire_params)",
+}
 BY_HAND = dict.fromkeys(EXERCISES, ARITHMETIC)  # every count from its formula: no Keras model to read it from
 hidden = hidden_for(EXERCISES, BY_HAND)
 
@@ -52,14 +57,22 @@ def _keras():
 def _as_int(ex, value, what):
     """Accept Python and NumPy integers (and integral floats); anything else fails clearly."""
     if isinstance(value, (bool, np.bool_)) or value is None:
-        raise CheckFailed(ex, f"the {what} should be a whole number.", found=value,
-                          hint="Did you forget to `return` it?" if value is None else None)
+        raise CheckFailed(
+            ex,
+            f"the {what} should be a whole number.",
+            found=value,
+            hint="Did you forget to `return` it?" if value is None else None,
+        )
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return int(value)
-    raise CheckFailed(ex, f"the {what} should be a whole number.", found=value,
-                      hint="Use integer arithmetic (//) once you know the division is exact.")
+    raise CheckFailed(
+        ex,
+        f"the {what} should be a whole number.",
+        found=value,
+        hint="Use integer arithmetic (//) once you know the division is exact.",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -126,8 +139,12 @@ def _keras_layers_of(layer):
             return [L.Conv2D(k, f, strides=stride, padding=pad)]
         return ([L.ZeroPadding2D(pad)] if pad else []) + [L.Conv2D(k, f, strides=stride)]
 
-    makers = {"conv": conv, "pool": lambda size, stride: [L.MaxPooling2D(size, strides=stride)],
-              "flatten": lambda: [L.Flatten()], "dense": lambda units: [L.Dense(units)]}
+    makers = {
+        "conv": conv,
+        "pool": lambda size, stride: [L.MaxPooling2D(size, strides=stride)],
+        "flatten": lambda: [L.Flatten()],
+        "dense": lambda units: [L.Dense(units)],
+    }
     if layer[0] not in makers:
         raise ValueError(f"unknown layer kind {layer[0]!r}")
     return makers[layer[0]](*layer[1:])
@@ -167,8 +184,9 @@ def _profiled_multiplies(model):
 
     shape = (1,) + tuple(int(d) for d in model.input.shape[1:])
     graph = tf.function(lambda x: model(x)).get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph
-    options = dict(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation(), account_type_regexes=["Conv2D"],
-                   output="none")
+    options = dict(
+        tf.compat.v1.profiler.ProfileOptionBuilder.float_operation(), account_type_regexes=["Conv2D"], output="none"
+    )
     logger = tf.get_logger()
     level = logger.level
     logger.setLevel("ERROR")  # the profiler is a v1 API and says so
@@ -218,9 +236,21 @@ def check_conv_output_size(conv_output_size, seed=20):
     ex, conv_output_size = _by_hand("conv_output_size", conv_output_size)
     rng = _rng(seed)
     table = [  # n, f, stride, pad, dilation: the lecture's cases first
-        (7, 3, 1, 0, 1), (7, 3, 2, 0, 1), (7, 3, 1, 1, 1), (227, 11, 4, 0, 1), (32, 5, 1, 2, 1),
-        (28, 5, 1, 0, 1), (28, 5, 1, 2, 1), (27, 3, 2, 0, 1), (13, 3, 1, 1, 1), (9, 3, 1, 0, 2),
-        (10, 3, 1, 2, 2), (15, 5, 1, 1, 3), (5, 1, 1, 0, 1), (11, 4, 1, 0, 1), (224, 4, 4, 0, 1),
+        (7, 3, 1, 0, 1),
+        (7, 3, 2, 0, 1),
+        (7, 3, 1, 1, 1),
+        (227, 11, 4, 0, 1),
+        (32, 5, 1, 2, 1),
+        (28, 5, 1, 0, 1),
+        (28, 5, 1, 2, 1),
+        (27, 3, 2, 0, 1),
+        (13, 3, 1, 1, 1),
+        (9, 3, 1, 0, 2),
+        (10, 3, 1, 2, 2),
+        (15, 5, 1, 1, 3),
+        (5, 1, 1, 0, 1),
+        (11, 4, 1, 0, 1),
+        (224, 4, 4, 0, 1),
     ]
     cases = list(table)
     while len(cases) < len(table) + 15:
@@ -240,32 +270,77 @@ def check_conv_output_size(conv_output_size, seed=20):
             hint = "A dilated f x f filter spans dilation * (f - 1) + 1 pixels."
         elif p and got == (n - f + p) // s + 1:
             hint = "Padding is added on both sides: 2P, not P."
-        expect_equal(ex, got, expected, what=f"output size for n={n}, f={f}, stride={s}, pad={p}, dilation={d}",
-                     hint=hint or "(N - F + 2P) / S + 1, with F the filter's effective size.")
+        expect_equal(
+            ex,
+            got,
+            expected,
+            what=f"output size for n={n}, f={f}, stride={s}, pad={p}, dilation={d}",
+            hint=hint or "(N - F + 2P) / S + 1, with F the filter's effective size.",
+        )
     for n, f, s, p in [(7, 3, 3, 0), (10, 3, 2, 0), (227, 11, 5, 0), (8, 5, 2, 1)]:
-        expect_raises(ex, ValueError, conv_output_size, n, f, stride=s, pad=p,
-                      what=f"n={n}, f={f}, stride={s}, pad={p} (the filter does not fit evenly)",
-                      hint="When (N - F + 2P) is not a multiple of S, raise ValueError.")
-    expect_raises(ex, ValueError, conv_output_size, 4, 7, what="a 7x7 filter on a 4x4 input with no padding",
-                  hint="The filter must fit in the (padded) input.")
+        expect_raises(
+            ex,
+            ValueError,
+            conv_output_size,
+            n,
+            f,
+            stride=s,
+            pad=p,
+            what=f"n={n}, f={f}, stride={s}, pad={p} (the filter does not fit evenly)",
+            hint="When (N - F + 2P) is not a multiple of S, raise ValueError.",
+        )
+    expect_raises(
+        ex,
+        ValueError,
+        conv_output_size,
+        4,
+        7,
+        what="a 7x7 filter on a 4x4 input with no padding",
+        hint="The filter must fit in the (padded) input.",
+    )
     for n, f, d in [(3, 5, 1), (6, 4, 2)]:
-        expect_raises(ex, ValueError, conv_output_size, n, f, pad="valid", dilation=d,
-                      what=f"pad='valid' with a {f}x{f} filter (dilation {d}) on a {n}x{n} input",
-                      hint="With 'valid' padding the filter's span, dilation * (f - 1) + 1, must fit in n.")
+        expect_raises(
+            ex,
+            ValueError,
+            conv_output_size,
+            n,
+            f,
+            pad="valid",
+            dilation=d,
+            what=f"pad='valid' with a {f}x{f} filter (dilation {d}) on a {n}x{n} input",
+            hint="With 'valid' padding the filter's span, dilation * (f - 1) + 1, must fit in n.",
+        )
     n_str = 0
-    for n, f, s, d in [(7, 3, 3, 1), (7, 3, 2, 1), (28, 5, 1, 1), (227, 11, 4, 1), (10, 3, 3, 1), (9, 3, 1, 2),
-                       (13, 2, 2, 1), (16, 5, 3, 1)]:
+    for n, f, s, d in [
+        (7, 3, 3, 1),
+        (7, 3, 2, 1),
+        (28, 5, 1, 1),
+        (227, 11, 4, 1),
+        (10, 3, 3, 1),
+        (9, 3, 1, 2),
+        (13, 2, 2, 1),
+        (16, 5, 3, 1),
+    ]:
         for mode in ("same", "valid"):
             got = call(ex, conv_output_size, n, f, stride=s, pad=mode, dilation=d)
             got = _as_int(ex, got, f"output size for pad={mode!r}")
             expected = _keras_conv_output(n, f, s, mode, d)
-            hint = ("Keras 'same' gives ceil(N / S) whatever the filter size." if mode == "same"
-                    else "Keras 'valid' uses no padding and rounds down: floor((N - F) / S) + 1.")
-            expect_equal(ex, got, expected, what=f"output size for n={n}, f={f}, stride={s}, dilation={d}, "
-                                                   f"pad={mode!r}", hint=hint)
+            hint = (
+                "Keras 'same' gives ceil(N / S) whatever the filter size."
+                if mode == "same"
+                else "Keras 'valid' uses no padding and rounds down: floor((N - F) / S) + 1."
+            )
+            expect_equal(
+                ex,
+                got,
+                expected,
+                what=f"output size for n={n}, f={f}, stride={s}, dilation={d}, pad={mode!r}",
+                hint=hint,
+            )
             n_str += 1
-    passed(ex, f"matches Keras on {len(cases)} numeric cases and {n_str} 'same'/'valid' cases; "
-                      "uneven strides are refused")
+    passed(
+        ex, f"matches Keras on {len(cases)} numeric cases and {n_str} 'same'/'valid' cases; uneven strides are refused"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -310,31 +385,59 @@ def check_layer_params(conv_params, dense_params, seed=21):
                 hint = "There is one bias per filter, K in all, not one for the layer."
             elif got == f * f * k + (k if bias else 0):
                 hint = "Each filter spans the whole input depth: F * F * D1 weights."
-            expect_equal(ex, got, expected, what=f"conv_params(f={f}, d_in={d}, k={k}, bias={bias})",
-                         hint=hint or "(F * F * D1 + 1) * K with biases, F * F * D1 * K without.")
+            expect_equal(
+                ex,
+                got,
+                expected,
+                what=f"conv_params(f={f}, d_in={d}, k={k}, bias={bias})",
+                hint=hint or "(F * F * D1 + 1) * K with biases, F * F * D1 * K without.",
+            )
     denses = [(400, 120), (120, 84), (84, 10), (9216, 4096), (1, 1)]
     denses += [(int(rng.integers(1, 500)), int(rng.integers(1, 300))) for _ in range(5)]
     for n_in, n_out in denses:
         for bias in (True, False):
             got = _as_int(ex, call(ex, dense_params, n_in, n_out, bias=bias), "parameter count")
             expected = _keras_dense_params(n_in, n_out, bias)
-            expect_equal(ex, got, expected, what=f"dense_params({n_in}, {n_out}, bias={bias})",
-                         hint="A dense layer has n_in * n_out weights and one bias per output.")
+            expect_equal(
+                ex,
+                got,
+                expected,
+                what=f"dense_params({n_in}, {n_out}, bias={bias})",
+                hint="A dense layer has n_in * n_out weights and one bias per output.",
+            )
     passed(ex, f"matches Keras' count_params() on {2 * len(convs)} conv and {2 * len(denses)} dense layers")
 
 
 # --------------------------------------------------------------------------
 # Exercise 3: a whole model, layer by layer
 # --------------------------------------------------------------------------
-LENET5 = [("conv", 6, 5, 1, 2), ("pool", 2, 2), ("conv", 16, 5, 1, 0), ("pool", 2, 2), ("flatten",),
-          ("dense", 120), ("dense", 84), ("dense", 10)]
-MINI_ALEXNET = [("conv", 48, 11, 4, 0), ("pool", 3, 2), ("conv", 128, 5, 1, 2), ("pool", 3, 2),
-                ("conv", 192, 3, 1, 1), ("conv", 192, 3, 1, 1), ("conv", 128, 3, 1, 1), ("pool", 3, 2),
-                ("flatten",), ("dense", 512), ("dense", 512), ("dense", 10)]
+LENET5 = [
+    ("conv", 6, 5, 1, 2),
+    ("pool", 2, 2),
+    ("conv", 16, 5, 1, 0),
+    ("pool", 2, 2),
+    ("flatten",),
+    ("dense", 120),
+    ("dense", 84),
+    ("dense", 10),
+]
+MINI_ALEXNET = [
+    ("conv", 48, 11, 4, 0),
+    ("pool", 3, 2),
+    ("conv", 128, 5, 1, 2),
+    ("pool", 3, 2),
+    ("conv", 192, 3, 1, 1),
+    ("conv", 192, 3, 1, 1),
+    ("conv", 128, 3, 1, 1),
+    ("pool", 3, 2),
+    ("flatten",),
+    ("dense", 512),
+    ("dense", 512),
+    ("dense", 10),
+]
 
 
-UNEVEN = [("conv", 8, 3, 1, 0), ("pool", 3, 2), ("conv", 6, 3, 2, "same"), ("pool", 2, 2), ("flatten",),
-          ("dense", 5)]
+UNEVEN = [("conv", 8, 3, 1, 0), ("pool", 3, 2), ("conv", 6, 3, 2, "same"), ("pool", 2, 2), ("flatten",), ("dense", 5)]
 """Pools whose windows do not divide the size (18 -> 8, not 9) and a 'same' convolution with a stride."""
 
 
@@ -388,8 +491,11 @@ def check_model_table(model_table, seed=22):
     ex, model_table = _by_hand("model_table", model_table)
     keras = _keras()
     rng = _rng(seed)
-    cases = [("LeNet-5", LENET5, (28, 28, 1)), ("mini-AlexNet", MINI_ALEXNET, (227, 227, 3)),
-             ("an uneven model", UNEVEN, (20, 20, 3))]
+    cases = [
+        ("LeNet-5", LENET5, (28, 28, 1)),
+        ("mini-AlexNet", MINI_ALEXNET, (227, 227, 3)),
+        ("an uneven model", UNEVEN, (20, 20, 3)),
+    ]
     cases += [(f"random model {i + 1}",) + _random_spec(rng) for i in range(4)]
     for name, spec, shape in cases:
         rows = call(ex, model_table, spec, shape)
@@ -397,8 +503,9 @@ def check_model_table(model_table, seed=22):
             raise CheckFailed(ex, "model_table returned None: did you forget to `return` the rows?")
         rows = list(rows)
         if len(rows) != len(spec):
-            raise CheckFailed(ex, f"for {name} the table should have one row per layer.",
-                              expected=len(spec), found=len(rows))
+            raise CheckFailed(
+                ex, f"for {name} the table should have one row per layer.", expected=len(spec), found=len(rows)
+            )
         seen = tuple(shape)  # what the layer of this row receives
         for i, (layer, row) in enumerate(zip(spec, rows)):
             try:
@@ -413,15 +520,27 @@ def check_model_table(model_table, seed=22):
             exp_params = sum(int(keras_layer.count_params()) for keras_layer in built)
             where = f"{name}, layer {i + 1} {layer} on input {seen}"
             if got_shape != exp_shape:
-                raise CheckFailed(ex, f"wrong output shape at {where}.", expected=exp_shape, found=got_shape,
-                                  hint="Pooling keeps the depth; flatten multiplies all three sizes.")
+                raise CheckFailed(
+                    ex,
+                    f"wrong output shape at {where}.",
+                    expected=exp_shape,
+                    found=got_shape,
+                    hint="Pooling keeps the depth; flatten multiplies all three sizes.",
+                )
             got_params = _as_int(ex, got_params, f"parameter count at {where}")
-            expect_equal(ex, got_params, exp_params, what=f"parameter count at {where}",
-                         hint="Pooling and flatten have no parameters; a layer's weights span the depth of "
-                              "the layer before it.")
+            expect_equal(
+                ex,
+                got_params,
+                exp_params,
+                what=f"parameter count at {where}",
+                hint="Pooling and flatten have no parameters; a layer's weights span the depth of the layer before it.",
+            )
             seen = got_shape
-    passed(ex, f"every row matches the layer Keras builds, for LeNet-5, a mini-AlexNet, a model with uneven "
-               f"pools and {len(cases) - 3} random models")
+    passed(
+        ex,
+        f"every row matches the layer Keras builds, for LeNet-5, a mini-AlexNet, a model with uneven "
+        f"pools and {len(cases) - 3} random models",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -462,16 +581,28 @@ def check_bottleneck_params(bottleneck_params, seed=23):
     ex, bottleneck_params = _by_hand("bottleneck_params", bottleneck_params)
     rng = _rng(seed)
     cases = [(256, 32, 3, None), (256, 32, 3, 128), (256, 32, 3, 64), (192, 128, 3, 96), (192, 32, 5, 16)]
-    cases += [(int(rng.integers(16, 512)), int(rng.integers(8, 256)), int(rng.choice([3, 5, 7])),
-               rng.choice([None, int(rng.integers(4, 128))])) for _ in range(6)]
+    cases += [
+        (
+            int(rng.integers(16, 512)),
+            int(rng.integers(8, 256)),
+            int(rng.choice([3, 5, 7])),
+            rng.choice([None, int(rng.integers(4, 128))]),
+        )
+        for _ in range(6)
+    ]
     for d_in, k, f, reduce in cases:
         got = _as_int(ex, call(ex, bottleneck_params, d_in, k, f=f, reduce=reduce), "parameter count")
         expected = _keras_bottleneck(d_in, k, f, reduce)
         hint = None
         if reduce and got == reduce * d_in + f * f * d_in * k:
             hint = "After the 1x1 layer the FxF filters see only `reduce` channels, not d_in."
-        expect_equal(ex, got, expected, what=f"bottleneck_params(d_in={d_in}, k={k}, f={f}, reduce={reduce})",
-                     hint=hint or "1x1 layer: reduce * 1 * 1 * d_in weights; then k * f * f * reduce.")
+        expect_equal(
+            ex,
+            got,
+            expected,
+            what=f"bottleneck_params(d_in={d_in}, k={k}, f={f}, reduce={reduce})",
+            hint=hint or "1x1 layer: reduce * 1 * 1 * d_in weights; then k * f * f * reduce.",
+        )
     passed(ex, f"matches Keras on {len(cases)} cases, the lecture's 73,728 / 69,632 / 34,816 included")
 
 
@@ -517,13 +648,23 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
             a function crashes.
     """
     ex, inception_output_shape, inception_multiplies = _by_hand(
-        "inception", inception_output_shape, inception_multiplies)
+        "inception", inception_output_shape, inception_multiplies
+    )
     rng = _rng(seed)
     cases = list(INCEPTION_CASES)
     for _ in range(3):
-        cases.append((int(rng.integers(4, 30)), int(rng.integers(8, 300)), int(rng.integers(4, 64)),
-                      int(rng.integers(4, 64)), int(rng.integers(4, 64)), rng.choice([None, int(rng.integers(4, 64))]),
-                      rng.choice([None, int(rng.integers(4, 32))]), rng.choice([None, int(rng.integers(4, 64))])))
+        cases.append(
+            (
+                int(rng.integers(4, 30)),
+                int(rng.integers(8, 300)),
+                int(rng.integers(4, 64)),
+                int(rng.integers(4, 64)),
+                int(rng.integers(4, 64)),
+                rng.choice([None, int(rng.integers(4, 64))]),
+                rng.choice([None, int(rng.integers(4, 32))]),
+                rng.choice([None, int(rng.integers(4, 64))]),
+            )
+        )
     for size, d_in, n1, n3, n5, r3, r5, pp in cases:
         kwargs = dict(reduce3=r3, reduce5=r5, pool_proj=pp)
         desc = f"size={size}, d_in={d_in}, n1x1={n1}, n3x3={n3}, n5x5={n5}, reduce3={r3}, reduce5={r5}, pool_proj={pp}"
@@ -537,21 +678,36 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
         hint = None
         if not pp and len(got) == 3 and got[2] == n1 + n3 + n5:
             hint = "The max-pooling branch keeps all d_in channels, and they are concatenated too."
-        expect_equal(ex, got, expected, what=f"output shape for {desc}",
-                     hint=hint or "Every branch keeps the spatial size; depths add up.")
+        expect_equal(
+            ex,
+            got,
+            expected,
+            what=f"output shape for {desc}",
+            hint=hint or "Every branch keeps the spatial size; depths add up.",
+        )
         got = _as_int(ex, call(ex, inception_multiplies, size, d_in, n1, n3, n5, **kwargs), "multiplication count")
         expected = _profiled_multiplies(model)
         hint = None
         if got != expected and r3 and got == expected + size * size * n3 * 9 * r3:
             hint = "You count the 3x3 branch twice."
-        elif got != expected and (r3 or r5 or pp) and got == _profiled_multiplies(
-                _keras_inception(size, d_in, n1, n3, n5)):
+        elif (
+            got != expected
+            and (r3 or r5 or pp)
+            and got == _profiled_multiplies(_keras_inception(size, d_in, n1, n3, n5))
+        ):
             hint = "With 1x1 reductions the big filters see only the reduced depth, and the 1x1 layers cost too."
-        expect_equal(ex, got, expected, what=f"multiplications for {desc}",
-                     hint=hint or "A conv layer does H_out * W_out * K * (F * F * D_in) multiplications; "
-                                  "pooling does none.")
-    passed(ex, f"output shapes match Keras and multiplication counts match TensorFlow's profiler on "
-               f"{len(cases)} inception modules")
+        expect_equal(
+            ex,
+            got,
+            expected,
+            what=f"multiplications for {desc}",
+            hint=hint or "A conv layer does H_out * W_out * K * (F * F * D_in) multiplications; pooling does none.",
+        )
+    passed(
+        ex,
+        f"output shapes match Keras and multiplication counts match TensorFlow's profiler on "
+        f"{len(cases)} inception modules",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -585,8 +741,15 @@ def check_separable(separable_params, separable_ratio, seed=25):
     ex, separable_params, separable_ratio = _by_hand("separable", separable_params, separable_ratio)
     rng = _rng(seed)
     cases = [(3, 32, 64, 1), (3, 256, 256, 1), (5, 3, 16, 1), (3, 728, 728, 1), (3, 16, 32, 2), (1, 8, 8, 1)]
-    cases += [(int(rng.choice([3, 5, 7])), int(rng.integers(1, 300)), int(rng.integers(1, 300)),
-               int(rng.choice([1, 1, 2, 3]))) for _ in range(6)]
+    cases += [
+        (
+            int(rng.choice([3, 5, 7])),
+            int(rng.integers(1, 300)),
+            int(rng.integers(1, 300)),
+            int(rng.choice([1, 1, 2, 3])),
+        )
+        for _ in range(6)
+    ]
     for f, d, k, m in cases:
         for bias in (True, False):
             got = _as_int(ex, call(ex, separable_params, f, d, k, depth_multiplier=m, bias=bias), "parameter count")
@@ -596,9 +759,13 @@ def check_separable(separable_params, separable_ratio, seed=25):
                 hint = "Keras' SeparableConv2D has biases only after the pointwise step: K of them."
             elif got == _keras_conv_params(f, d, k, bias):
                 hint = "That is a standard convolution. Depthwise: one FxF filter per input channel."
-            expect_equal(ex, got, expected, what=f"separable_params(f={f}, d_in={d}, k={k}, "
-                                                   f"depth_multiplier={m}, bias={bias})",
-                         hint=hint or "depthwise F*F*D1*M, then pointwise 1*1*(D1*M)*K, then K biases.")
+            expect_equal(
+                ex,
+                got,
+                expected,
+                what=f"separable_params(f={f}, d_in={d}, k={k}, depth_multiplier={m}, bias={bias})",
+                hint=hint or "depthwise F*F*D1*M, then pointwise 1*1*(D1*M)*K, then K biases.",
+            )
         ratio = call(ex, separable_ratio, f, d, k)
         try:
             ratio = float(ratio)
@@ -606,11 +773,21 @@ def check_separable(separable_params, separable_ratio, seed=25):
             raise CheckFailed(ex, "separable_ratio should return a number.", found=ratio) from None
         expected = _keras_separable_params(f, d, k, 1, False) / _keras_conv_params(f, d, k, False)
         if abs(ratio - 1 / expected) < 1e-9 and abs(expected - 1) > 1e-9:
-            raise CheckFailed(ex, f"separable_ratio({f}, {d}, {k}) is upside down.", expected=expected, found=ratio,
-                              hint="separable parameters divided by standard parameters (no biases): below 1.")
+            raise CheckFailed(
+                ex,
+                f"separable_ratio({f}, {d}, {k}) is upside down.",
+                expected=expected,
+                found=ratio,
+                hint="separable parameters divided by standard parameters (no biases): below 1.",
+            )
         if not np.isclose(ratio, expected, rtol=1e-9):
-            raise CheckFailed(ex, f"separable_ratio({f}, {d}, {k}) is wrong.", expected=expected, found=ratio,
-                              hint="Divide the separable count by the standard count, both without biases.")
+            raise CheckFailed(
+                ex,
+                f"separable_ratio({f}, {d}, {k}) is wrong.",
+                expected=expected,
+                found=ratio,
+                hint="Divide the separable count by the standard count, both without biases.",
+            )
     passed(ex, f"matches Keras' SeparableConv2D and Conv2D on {len(cases)} layers")
 
 
@@ -645,8 +822,18 @@ def check_receptive_field(receptive_field, seed=26):
     """
     ex, receptive_field = _by_hand("receptive_field", receptive_field)
     rng = _rng(seed)
-    cases = [[(3, 1)], [(3, 1), (3, 1)], [(3, 1), (3, 1), (3, 1)], [(5, 1)], [(7, 1)], [(3, 2), (3, 1)],
-             [(11, 4), (5, 1)], [(2, 2), (2, 2), (3, 1)], [(1, 1), (1, 1)], [(3, 2), (3, 2), (3, 2), (3, 1)]]
+    cases = [
+        [(3, 1)],
+        [(3, 1), (3, 1)],
+        [(3, 1), (3, 1), (3, 1)],
+        [(5, 1)],
+        [(7, 1)],
+        [(3, 2), (3, 1)],
+        [(11, 4), (5, 1)],
+        [(2, 2), (2, 2), (3, 1)],
+        [(1, 1), (1, 1)],
+        [(3, 2), (3, 2), (3, 2), (3, 1)],
+    ]
     for _ in range(5):
         depth = int(rng.integers(2, 5))
         cases.append([(int(rng.choice([1, 2, 3, 5])), int(rng.choice([1, 1, 2]))) for _ in range(depth)])
@@ -654,8 +841,13 @@ def check_receptive_field(receptive_field, seed=26):
     for f in (1, 2, 3, 5, 7, 11):
         for s in (1, 2, 4):
             got = _as_int(ex, call(ex, receptive_field, [(f, s)]), f"receptive field of [({f}, {s})]")
-            expect_equal(ex, got, f, what=f"receptive field of the single layer [({f}, {s})]",
-                         hint="One layer sees its f x f filter: f pixels, whatever its stride.")
+            expect_equal(
+                ex,
+                got,
+                f,
+                what=f"receptive field of the single layer [({f}, {s})]",
+                hint="One layer sees its f x f filter: f pixels, whatever its stride.",
+            )
             known[((f, s),)] = got
     n_stacks = 0
     for case in cases:
@@ -669,15 +861,20 @@ def check_receptive_field(receptive_field, seed=26):
                 expect_equal(ex, got, f, what=what, hint="One layer sees its f x f filter: f pixels.")
             else:
                 above = known[layers[1:]]
-                hint = (f"The layers above the first see {above} of its outputs, {s} input pixel(s) apart, "
-                        f"and each of those sees {f} pixels.")
+                hint = (
+                    f"The layers above the first see {above} of its outputs, {s} input pixel(s) apart, "
+                    f"and each of those sees {f} pixels."
+                )
                 if got == 1 + sum(g - 1 for g, _ in layers) and s > 1:
                     hint = "A stride multiplies how far the next layers' filters reach in the input."
                 expect_equal(ex, got, f + (above - 1) * s, what=what, hint=hint)
                 n_stacks += 1
             known[layers] = got
-    passed(ex, f"a single layer sees its filter (18 layers), and in {n_stacks} stacks the bottom layer spreads "
-               "what the layers above it see by its stride")
+    passed(
+        ex,
+        f"a single layer sees its filter (18 layers), and in {n_stacks} stacks the bottom layer spreads "
+        "what the layers above it see by its stride",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -722,8 +919,15 @@ def check_fire(fire_filters, fire_params, seed=27):
     """
     ex, fire_filters, fire_params = _by_hand("fire", fire_filters, fire_params)
     rng = _rng(seed)
-    cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (512, 0.125, 0.5), (128, 0.25, 0.75), (64, 1.0, 0.25),
-             (200, 0.5, 0.0), (96, 0.75, 1.0)]
+    cases = [
+        (128, 0.125, 0.5),
+        (256, 0.125, 0.5),
+        (512, 0.125, 0.5),
+        (128, 0.25, 0.75),
+        (64, 1.0, 0.25),
+        (200, 0.5, 0.0),
+        (96, 0.75, 1.0),
+    ]
     for _ in range(5):
         e = int(rng.choice([64, 128, 256, 512]))
         cases.append((e, float(rng.choice([0.125, 0.25, 0.5, 0.75, 1.0])), float(rng.choice([0.25, 0.5, 0.75]))))
@@ -737,17 +941,35 @@ def check_fire(fire_filters, fire_params, seed=27):
         if e1 + e3 != e:
             raise CheckFailed(ex, f"{what}: e1x1 + e3x3 should be all {e} expand filters.", found=(s1, e1, e3))
         if not math.isclose(s1 / e, sr, abs_tol=0.5 / e):
-            raise CheckFailed(ex, f"{what}: SR = s1x1 / (e1x1 + e3x3) should be {sr}.", expected=sr, found=s1 / e,
-                              hint="The squeeze ratio compares the squeeze filters with ALL expand filters.")
+            raise CheckFailed(
+                ex,
+                f"{what}: SR = s1x1 / (e1x1 + e3x3) should be {sr}.",
+                expected=sr,
+                found=s1 / e,
+                hint="The squeeze ratio compares the squeeze filters with ALL expand filters.",
+            )
         if not math.isclose(e3 / e, pct, abs_tol=0.5 / e):
-            raise CheckFailed(ex, f"{what}: PCT_3x3 = e3x3 / (e1x1 + e3x3) should be {pct}.", expected=pct,
-                              found=e3 / e, hint="pct3x3 is the share of 3x3 filters among the expand filters.")
+            raise CheckFailed(
+                ex,
+                f"{what}: PCT_3x3 = e3x3 / (e1x1 + e3x3) should be {pct}.",
+                expected=pct,
+                found=e3 / e,
+                hint="pct3x3 is the share of 3x3 filters among the expand filters.",
+            )
     for bad in [(128, 0.0, 0.5), (128, 1.5, 0.5), (128, 0.5, -0.1), (128, 0.5, 1.2)]:
-        expect_raises(ex, ValueError, fire_filters, *bad, what=f"fire_filters{bad}",
-                      hint="SR must be in (0, 1] and PCT_3x3 in [0, 1].")
+        expect_raises(
+            ex,
+            ValueError,
+            fire_filters,
+            *bad,
+            what=f"fire_filters{bad}",
+            hint="SR must be in (0, 1] and PCT_3x3 in [0, 1].",
+        )
     fires = [(96, 16, 64, 64), (128, 16, 64, 64), (256, 48, 192, 192), (512, 64, 256, 256), (3, 2, 1, 1)]
-    fires += [(int(rng.integers(1, 300)), int(rng.integers(1, 80)), int(rng.integers(1, 200)),
-               int(rng.integers(1, 200))) for _ in range(4)]
+    fires += [
+        (int(rng.integers(1, 300)), int(rng.integers(1, 80)), int(rng.integers(1, 200)), int(rng.integers(1, 200)))
+        for _ in range(4)
+    ]
     for d_in, s1, e1, e3 in fires:
         got = _as_int(ex, call(ex, fire_params, d_in, s1, e1, e3), "parameter count")
         expected = _keras_fire(d_in, s1, e1, e3)
@@ -756,7 +978,14 @@ def check_fire(fire_filters, fire_params, seed=27):
             hint = "Every convolution of the module has biases."
         elif got == d_in * s1 + s1 + d_in * e1 + e1 + 9 * d_in * e3 + e3:
             hint = "The expand layers see the s1x1 squeezed channels, not d_in."
-        expect_equal(ex, got, expected, what=f"fire_params(d_in={d_in}, s1x1={s1}, e1x1={e1}, e3x3={e3})",
-                     hint=hint or "squeeze 1x1 layer, then a 1x1 and a 3x3 expand layer, all with biases.")
-    passed(ex, f"filter counts keep SR and PCT_3x3 on {len(cases)} cases; parameters match Keras "
-                      f"on {len(fires)} fire modules")
+        expect_equal(
+            ex,
+            got,
+            expected,
+            what=f"fire_params(d_in={d_in}, s1x1={s1}, e1x1={e1}, e3x3={e3})",
+            hint=hint or "squeeze 1x1 layer, then a 1x1 and a 3x3 expand layer, all with biases.",
+        )
+    passed(
+        ex,
+        f"filter counts keep SR and PCT_3x3 on {len(cases)} cases; parameters match Keras on {len(fires)} fire modules",
+    )

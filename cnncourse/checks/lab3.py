@@ -51,18 +51,31 @@ from .by_hand import GRADIENTS, NUMPY_ONLY, OWN_WORK, by_hand
 from .core import CheckFailed, NotAttempted, call, expect_raises, passed, plain
 from .hidden import hidden_for
 
-EXERCISES = {"initialisers": "Exercise 1 (xavier_uniform, he_normal)",
-             "conv2d_backward": "Exercise 2 (conv2d_backward)", "pool2d_backward": "Exercise 3 (pool2d_backward)",
-             "selftest": "Exercise 4 (self-test)", "dropout_forward": "Exercise 5 (dropout_forward)",
-             "dropout_backward": "Exercise 6 (dropout_backward)",
-             "build_net": "Exercise 7 (build_net)", "overfit_gap": "Exercise 8 (overfit_gap, which_overfits)",
-             "batchnorm_forward": "Exercise 9 (batchnorm_forward)",
-             "batchnorm_backward": "Exercise 10 (batchnorm_backward)",
-             "build_deep_cnn": "Exercise 11 (build_deep_cnn)",
-             "which_trains": "Exercise 12 (epochs_to_reach, which_trains)"}
-BY_HAND = {"initialisers": NUMPY_ONLY, "conv2d_backward": GRADIENTS, "pool2d_backward": GRADIENTS,
-           "dropout_forward": NUMPY_ONLY, "dropout_backward": GRADIENTS, "overfit_gap": OWN_WORK,
-           "batchnorm_forward": NUMPY_ONLY, "batchnorm_backward": GRADIENTS, "which_trains": OWN_WORK}
+EXERCISES = {
+    "initialisers": "Exercise 1 (xavier_uniform, he_normal)",
+    "conv2d_backward": "Exercise 2 (conv2d_backward)",
+    "pool2d_backward": "Exercise 3 (pool2d_backward)",
+    "selftest": "Exercise 4 (self-test)",
+    "dropout_forward": "Exercise 5 (dropout_forward)",
+    "dropout_backward": "Exercise 6 (dropout_backward)",
+    "build_net": "Exercise 7 (build_net)",
+    "overfit_gap": "Exercise 8 (overfit_gap, which_overfits)",
+    "batchnorm_forward": "Exercise 9 (batchnorm_forward)",
+    "batchnorm_backward": "Exercise 10 (batchnorm_backward)",
+    "build_deep_cnn": "Exercise 11 (build_deep_cnn)",
+    "which_trains": "Exercise 12 (epochs_to_reach, which_trains)",
+}
+BY_HAND = {
+    "initialisers": NUMPY_ONLY,
+    "conv2d_backward": GRADIENTS,
+    "pool2d_backward": GRADIENTS,
+    "dropout_forward": NUMPY_ONLY,
+    "dropout_backward": GRADIENTS,
+    "overfit_gap": OWN_WORK,
+    "batchnorm_forward": NUMPY_ONLY,
+    "batchnorm_backward": GRADIENTS,
+    "which_trains": OWN_WORK,
+}
 hidden = hidden_for(EXERCISES, BY_HAND)
 
 TF_TOL = 1e-7
@@ -99,7 +112,7 @@ def _array(ex, value, shape, what, hint=None):
 # --------------------------------------------------------------------------
 def _kurtosis(w):
     w = w - w.mean()
-    return float(np.mean(w ** 4) / np.mean(w ** 2) ** 2)
+    return float(np.mean(w**4) / np.mean(w**2) ** 2)
 
 
 def signal_through_stack(init, activation, layers=20, width=256, n=500, seed=0):
@@ -114,7 +127,7 @@ def signal_through_stack(init, activation, layers=20, width=256, n=500, seed=0):
     out = []
     for _ in range(layers):
         x = x @ np.asarray(init(width, width, rng), dtype=float)
-        out.append(float(np.mean(x ** 2)))
+        out.append(float(np.mean(x**2)))
         x = act(x)
     out = np.array(out)
     return out / out[0] if out[0] > 0 else out
@@ -124,8 +137,13 @@ def _check_initialiser(ex, init, name, variance, kurtosis, kind, activation, bou
     rng = _rng(seed)
     for n_in, n_out in [(300, 100), (64, 512), (256, 256), (1000, 50), (20, 1500)]:
         w = call(ex, init, n_in, n_out, np.random.default_rng(rng.integers(1 << 31)))
-        w = _array(ex, w, (n_in, n_out), f"weight matrix of {name}({n_in}, {n_out}, rng)",
-                   hint="Return an array of shape (n_in, n_out).")
+        w = _array(
+            ex,
+            w,
+            (n_in, n_out),
+            f"weight matrix of {name}({n_in}, {n_out}, rng)",
+            hint="Return an array of shape (n_in, n_out).",
+        )
         n = w.size
         target = variance(n_in, n_out)
         se = target * math.sqrt((kurtosis - 1) / n)
@@ -137,32 +155,52 @@ def _check_initialiser(ex, init, name, variance, kurtosis, kind, activation, bou
             hint = None
             if math.isclose(var, variance(n_in, n_in), rel_tol=0.05) or math.isclose(var, 2 / n_in, rel_tol=0.05):
                 hint = "Check which of n_in and n_out the formula uses."
-            raise CheckFailed(ex, f"the sample variance of {name}({n_in}, {n_out}) is off by more than "
-                                  f"{N_SIGMA:g} standard errors ({N_SIGMA * se:.2e}) of the formula's.",
-                              expected=target, found=var,
-                              hint=hint or ("For U(-a, a) the variance is a^2 / 3." if kind == "uniform"
-                                            else "numpy's normal takes the standard deviation, not the variance."))
+            raise CheckFailed(
+                ex,
+                f"the sample variance of {name}({n_in}, {n_out}) is off by more than "
+                f"{N_SIGMA:g} standard errors ({N_SIGMA * se:.2e}) of the formula's.",
+                expected=target,
+                found=var,
+                hint=hint
+                or (
+                    "For U(-a, a) the variance is a^2 / 3."
+                    if kind == "uniform"
+                    else "numpy's normal takes the standard deviation, not the variance."
+                ),
+            )
         k = _kurtosis(w)
         if abs(k - kurtosis) > 0.4:
-            raise CheckFailed(ex, f"the values of {name} do not look {kind} (kurtosis {k:.2f}, a {kind} "
-                                  f"distribution has {kurtosis:.1f}).",
-                              hint="rng.uniform(low, high, size=...)" if kind == "uniform"
-                              else "rng.normal(0, std, size=...)")
+            raise CheckFailed(
+                ex,
+                f"the values of {name} do not look {kind} (kurtosis {k:.2f}, a {kind} "
+                f"distribution has {kurtosis:.1f}).",
+                hint="rng.uniform(low, high, size=...)" if kind == "uniform" else "rng.normal(0, std, size=...)",
+            )
         if bound is not None and np.abs(w).max() > bound(n_in, n_out) + 1e-12:
-            raise CheckFailed(ex, f"{name}({n_in}, {n_out}) has values outside [-a, a].",
-                              expected=bound(n_in, n_out), found=float(np.abs(w).max()))
+            raise CheckFailed(
+                ex,
+                f"{name}({n_in}, {n_out}) has values outside [-a, a].",
+                expected=bound(n_in, n_out),
+                found=float(np.abs(w).max()),
+            )
     a = call(ex, init, 40, 30, np.random.default_rng(123))
     b = call(ex, init, 40, 30, np.random.default_rng(123))
     c = call(ex, init, 40, 30, np.random.default_rng(124))
     if not np.array_equal(np.asarray(a), np.asarray(b)) or np.array_equal(np.asarray(a), np.asarray(c)):
-        raise CheckFailed(ex, f"{name} should draw its numbers from the `rng` it is given.",
-                          hint="Use rng.uniform / rng.normal, not np.random.*: the same rng state must "
-                               "give the same weights.")
+        raise CheckFailed(
+            ex,
+            f"{name} should draw its numbers from the `rng` it is given.",
+            hint="Use rng.uniform / rng.normal, not np.random.*: the same rng state must give the same weights.",
+        )
     ratios = signal_through_stack(init, activation)
     if not (0.25 <= ratios.min() and ratios.max() <= 4.0):
-        raise CheckFailed(ex, f"through 20 layers ({activation}) with {name}, the signal's mean square should stay "
-                              "within a factor of 4 of the first layer's.",
-                          expected="between 0.25 and 4", found=f"from {ratios.min():.3g} to {ratios.max():.3g}")
+        raise CheckFailed(
+            ex,
+            f"through 20 layers ({activation}) with {name}, the signal's mean square should stay "
+            "within a factor of 4 of the first layer's.",
+            expected="between 0.25 and 4",
+            found=f"from {ratios.min():.3g} to {ratios.max():.3g}",
+        )
     return ratios
 
 
@@ -170,11 +208,23 @@ def check_initialisers(xavier_uniform, he_normal, seed=30):
     """``xavier_uniform(n_in, n_out, rng)`` and ``he_normal(n_in, n_out, rng)`` by their statistics."""
     ex = EXERCISES["initialisers"]
     xavier_uniform, he_normal = (by_hand(ex, fn, NUMPY_ONLY) for fn in (xavier_uniform, he_normal))
-    _check_initialiser(ex, xavier_uniform, "xavier_uniform", lambda i, o: 2.0 / (i + o), 1.8, "uniform",
-                       "linear", bound=lambda i, o: math.sqrt(6.0 / (i + o)), seed=seed)
+    _check_initialiser(
+        ex,
+        xavier_uniform,
+        "xavier_uniform",
+        lambda i, o: 2.0 / (i + o),
+        1.8,
+        "uniform",
+        "linear",
+        bound=lambda i, o: math.sqrt(6.0 / (i + o)),
+        seed=seed,
+    )
     _check_initialiser(ex, he_normal, "he_normal", lambda i, o: 2.0 / i, 3.0, "normal", "relu", seed=seed + 1)
-    passed(ex, f"sample variances within {N_SIGMA:g} standard errors of the formulas, the right "
-                      "distributions, and a steady signal through 20 layers")
+    passed(
+        ex,
+        f"sample variances within {N_SIGMA:g} standard errors of the formulas, the right "
+        "distributions, and a steady signal through 20 layers",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -218,8 +268,13 @@ def _compare_grads(ex, names, got, expected, tol, oracle, case, hints):
     for name, g, e in zip(names, got, expected):
         err = rel_error(g, e)
         if err > tol:
-            raise CheckFailed(ex, f"{name} differs from {oracle} for {case}: relative error {err:.2e} "
-                                  f"(the limit is {tol:g}).", expected=e, found=g, hint=hints.get(name))
+            raise CheckFailed(
+                ex,
+                f"{name} differs from {oracle} for {case}: relative error {err:.2e} (the limit is {tol:g}).",
+                expected=e,
+                found=g,
+                hint=hints.get(name),
+            )
 
 
 def check_conv2d_backward(conv2d_backward, conv2d_forward, seed=31):
@@ -227,14 +282,21 @@ def check_conv2d_backward(conv2d_backward, conv2d_forward, seed=31):
     ex = EXERCISES["conv2d_backward"]
     conv2d_backward = by_hand(ex, conv2d_backward, GRADIENTS)
     rng = _rng(seed)
-    hints = {"dx": "dx is a full convolution of dout with the filters: add w * dout into every window the "
-                   "forward pass read, then cut the padding off.",
-             "dw": "dw[a, b, c, k] sums x_pad[n, i*S + a, j*S + b, c] * dout[n, i, j, k] over n, i, j: "
-                   "mind the stride.",
-             "db": "db[k] sums dout over the batch and both spatial axes."}
-    cases = [((2, 5, 5, 1), (3, 2), 1, 0), ((2, 6, 6, 3), (3, 4), 1, 1), ((1, 7, 7, 2), (3, 3), 2, 0),
-             ((2, 8, 7, 2), (2, 3), 2, 1), ((1, 9, 9, 3), (5, 2), 2, 2), ((3, 4, 4, 2), (1, 3), 1, 0),
-             ((2, 6, 5, 2), (2, 2), 3, 0)]  # the last row is read by no window: its gradient is 0
+    hints = {
+        "dx": "dx is a full convolution of dout with the filters: add w * dout into every window the "
+        "forward pass read, then cut the padding off.",
+        "dw": "dw[a, b, c, k] sums x_pad[n, i*S + a, j*S + b, c] * dout[n, i, j, k] over n, i, j: mind the stride.",
+        "db": "db[k] sums dout over the batch and both spatial axes.",
+    }
+    cases = [
+        ((2, 5, 5, 1), (3, 2), 1, 0),
+        ((2, 6, 6, 3), (3, 4), 1, 1),
+        ((1, 7, 7, 2), (3, 3), 2, 0),
+        ((2, 8, 7, 2), (2, 3), 2, 1),
+        ((1, 9, 9, 3), (5, 2), 2, 2),
+        ((3, 4, 4, 2), (1, 3), 1, 0),
+        ((2, 6, 5, 2), (2, 2), 3, 0),
+    ]  # the last row is read by no window: its gradient is 0
     for (n, h, w_, c), (f, k), stride, pad in cases:
         x = rng.normal(size=(n, h, w_, c))
         w = rng.normal(size=(f, f, c, k))
@@ -248,8 +310,16 @@ def check_conv2d_backward(conv2d_backward, conv2d_forward, seed=31):
         dw = _array(ex, res[1], w.shape, "dw", hint="dw has the shape of w.")
         db = _array(ex, res[2], b.shape, "db", hint="db has one value per filter: sum over N, H and W.")
         case = f"x{x.shape}, w{w.shape}, stride={stride}, pad={pad}"
-        _compare_grads(ex, ["dx", "dw", "db"], [dx, dw, db], _tf_conv_grads(x, w, b, stride, pad, dout),
-                       TF_TOL, "tf.GradientTape (float64)", case, hints)
+        _compare_grads(
+            ex,
+            ["dx", "dw", "db"],
+            [dx, dw, db],
+            _tf_conv_grads(x, w, b, stride, pad, dout),
+            TF_TOL,
+            "tf.GradientTape (float64)",
+            case,
+            hints,
+        )
     # Finite differences through the notebook's own forward pass, on a small case.
     x = rng.normal(size=(2, 5, 5, 2))
     w = rng.normal(size=(3, 3, 2, 2))
@@ -262,10 +332,21 @@ def check_conv2d_backward(conv2d_backward, conv2d_forward, seed=31):
         return float(np.sum(_forward(ex, conv2d_forward, x, w, b, 2, 1)[0] * dout))
 
     numeric = [_numeric_grad(loss, v) for v in (x, w, b)]
-    _compare_grads(ex, ["dx", "dw", "db"], [dx, dw, db], numeric, NUMERIC_TOL,
-                   "finite differences", "x(2, 5, 5, 2), w(3, 3, 2, 2), stride=2, pad=1", hints)
-    passed(ex, f"dx, dw, db match tf.GradientTape (relative error < {TF_TOL:g}) on {len(cases)} cases "
-                      f"and finite differences (< {NUMERIC_TOL:g})")
+    _compare_grads(
+        ex,
+        ["dx", "dw", "db"],
+        [dx, dw, db],
+        numeric,
+        NUMERIC_TOL,
+        "finite differences",
+        "x(2, 5, 5, 2), w(3, 3, 2, 2), stride=2, pad=1",
+        hints,
+    )
+    passed(
+        ex,
+        f"dx, dw, db match tf.GradientTape (relative error < {TF_TOL:g}) on {len(cases)} cases "
+        f"and finite differences (< {NUMERIC_TOL:g})",
+    )
 
 
 def _tf_pool_grad(x, size, stride, mode, dout):
@@ -283,21 +364,42 @@ def check_pool2d_backward(pool2d_backward, pool2d_forward, seed=32):
     ex = EXERCISES["pool2d_backward"]
     pool2d_backward = by_hand(ex, pool2d_backward, GRADIENTS)
     rng = _rng(seed)
-    hints = {"max": "Only the largest input of each window gets that window's gradient; windows that "
-                    "overlap add up (use +=, not =).",
-             "avg": "Every input of a window gets dout / (size * size); overlapping windows add up."}
-    cases = [((2, 4, 4, 1), 2, 2), ((1, 6, 6, 3), 2, 2), ((2, 7, 7, 2), 3, 2), ((1, 5, 8, 2), 3, 1),
-             ((2, 6, 5, 1), 2, 1), ((1, 5, 5, 2), 2, 2)]  # the last leaves a row and a column unread
+    hints = {
+        "max": "Only the largest input of each window gets that window's gradient; windows that "
+        "overlap add up (use +=, not =).",
+        "avg": "Every input of a window gets dout / (size * size); overlapping windows add up.",
+    }
+    cases = [
+        ((2, 4, 4, 1), 2, 2),
+        ((1, 6, 6, 3), 2, 2),
+        ((2, 7, 7, 2), 3, 2),
+        ((1, 5, 8, 2), 3, 1),
+        ((2, 6, 5, 1), 2, 1),
+        ((1, 5, 5, 2), 2, 2),
+    ]  # the last leaves a row and a column unread
     for mode in ("max", "avg"):
         for shape, size, stride in cases:
             x = rng.normal(size=shape)
             out, cache = _forward(ex, pool2d_forward, x, size, stride, mode)
             dout = rng.normal(size=out.shape)
-            dx = _array(ex, call(ex, pool2d_backward, dout, cache), x.shape, "dx",
-                        hint="dx has the shape of the pooling layer's input.")
+            dx = _array(
+                ex,
+                call(ex, pool2d_backward, dout, cache),
+                x.shape,
+                "dx",
+                hint="dx has the shape of the pooling layer's input.",
+            )
             case = f"{mode} pooling of x{shape}, size={size}, stride={stride}"
-            _compare_grads(ex, ["dx"], [dx], [_tf_pool_grad(x, size, stride, mode, dout)], TF_TOL,
-                           "tf.GradientTape (float64)", case, {"dx": hints[mode]})
+            _compare_grads(
+                ex,
+                ["dx"],
+                [dx],
+                [_tf_pool_grad(x, size, stride, mode, dout)],
+                TF_TOL,
+                "tf.GradientTape (float64)",
+                case,
+                {"dx": hints[mode]},
+            )
     x = rng.normal(size=(1, 5, 5, 2))
     for mode in ("max", "avg"):
         out, cache = _forward(ex, pool2d_forward, x, 3, 2, mode)
@@ -307,10 +409,21 @@ def check_pool2d_backward(pool2d_backward, pool2d_forward, seed=32):
         def loss(mode=mode, dout=dout):
             return float(np.sum(_forward(ex, pool2d_forward, x, 3, 2, mode)[0] * dout))
 
-        _compare_grads(ex, ["dx"], [dx], [_numeric_grad(loss, x)], NUMERIC_TOL, "finite differences",
-                       f"{mode} pooling of x(1, 5, 5, 2), size=3, stride=2", {"dx": hints[mode]})
-    passed(ex, f"max and average pooling gradients match tf.GradientTape (< {TF_TOL:g}) and finite "
-                      f"differences (< {NUMERIC_TOL:g}), overlapping windows included")
+        _compare_grads(
+            ex,
+            ["dx"],
+            [dx],
+            [_numeric_grad(loss, x)],
+            NUMERIC_TOL,
+            "finite differences",
+            f"{mode} pooling of x(1, 5, 5, 2), size=3, stride=2",
+            {"dx": hints[mode]},
+        )
+    passed(
+        ex,
+        f"max and average pooling gradients match tf.GradientTape (< {TF_TOL:g}) and finite "
+        f"differences (< {NUMERIC_TOL:g}), overlapping windows included",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -319,10 +432,12 @@ def check_pool2d_backward(pool2d_backward, pool2d_forward, seed=32):
 def _dropout_output(ex, res, shape, what):
     """The ``out`` of what ``dropout_forward`` returned, ``(out, cache)``."""
     if not isinstance(res, (tuple, list)) or len(res) != 2:
-        raise CheckFailed(ex, "dropout_forward should return the tuple (out, cache).",
-                          found=type(res).__name__,
-                          hint="End with `return out, cache`, where the cache holds what dropout_backward needs "
-                               "(the mask, p...).")
+        raise CheckFailed(
+            ex,
+            "dropout_forward should return the tuple (out, cache).",
+            found=type(res).__name__,
+            hint="End with `return out, cache`, where the cache holds what dropout_backward needs (the mask, p...).",
+        )
     return _array(ex, res[0], shape, what)
 
 
@@ -345,26 +460,39 @@ def check_dropout_forward(dropout_forward, seed=33):
             hint = "Inverted dropout scales during training, so nothing changes at test time."
             if np.allclose(out, h * (1 - p)):
                 hint = "That is the old, non-inverted dropout. " + hint
-            raise CheckFailed(ex, f"at test time (training=False, p={p}) dropout must return h unchanged.",
-                              hint=hint)
-    out = _dropout_output(ex, call(ex, dropout_forward, h, 0.0, True, np.random.default_rng(2)), h.shape,
-                          "output for p=0")
+            raise CheckFailed(ex, f"at test time (training=False, p={p}) dropout must return h unchanged.", hint=hint)
+    out = _dropout_output(
+        ex, call(ex, dropout_forward, h, 0.0, True, np.random.default_rng(2)), h.shape, "output for p=0"
+    )
     if not np.allclose(out, h):
-        raise CheckFailed(ex, "with p=0 nothing is dropped: the output must equal h.",
-                          found=f"{np.mean(out == 0):.3f} of the values set to 0")
+        raise CheckFailed(
+            ex,
+            "with p=0 nothing is dropped: the output must equal h.",
+            found=f"{np.mean(out == 0):.3f} of the values set to 0",
+        )
     for p in (0.1, 0.5, 0.8, 0.99):
-        out = _dropout_output(ex, call(ex, dropout_forward, h, p, True, np.random.default_rng(int(p * 100))),
-                              h.shape, f"output for p={p}")
+        out = _dropout_output(
+            ex, call(ex, dropout_forward, h, p, True, np.random.default_rng(int(p * 100))), h.shape, f"output for p={p}"
+        )
         dropped = out == 0
         if np.all(dropped == dropped[0]):
-            raise CheckFailed(ex, "every example (row) should get its own random mask: all rows were dropped "
-                                  "alike.", hint="Draw a mask of h's full shape.")
+            raise CheckFailed(
+                ex,
+                "every example (row) should get its own random mask: all rows were dropped alike.",
+                hint="Draw a mask of h's full shape.",
+            )
         frac = float(dropped.mean())
         se = math.sqrt(p * (1 - p) / h.size)
         if abs(frac - p) > N_SIGMA * se:
             hint = "p is the probability of DROPPING a unit." if abs(frac - (1 - p)) < N_SIGMA * se else None
-            raise CheckFailed(ex, f"with p={p} the fraction of zeros should be p (within {N_SIGMA:g} standard "
-                                  f"errors, {N_SIGMA * se:.4f}).", expected=p, found=frac, hint=hint)
+            raise CheckFailed(
+                ex,
+                f"with p={p} the fraction of zeros should be p (within {N_SIGMA:g} standard "
+                f"errors, {N_SIGMA * se:.4f}).",
+                expected=p,
+                found=frac,
+                hint=hint,
+            )
         kept = ~dropped
         if not np.allclose(out[kept], h[kept] / (1 - p)):
             hint = "Scale the kept units by 1 / (1 - p) so that the expectation stays h."
@@ -372,20 +500,39 @@ def check_dropout_forward(dropout_forward, seed=33):
                 hint = "The kept units are not rescaled. " + hint
             raise CheckFailed(ex, f"with p={p} the units that are kept must be h / (1 - p).", hint=hint)
         if p <= 0.8 and not np.isclose(out.mean(), h.mean(), rtol=0.02):
-            raise CheckFailed(ex, f"with p={p} the mean of the output should stay close to h's mean.",
-                              expected=float(h.mean()), found=float(out.mean()))
+            raise CheckFailed(
+                ex,
+                f"with p={p} the mean of the output should stay close to h's mean.",
+                expected=float(h.mean()),
+                found=float(out.mean()),
+            )
     if not np.array_equal(h, h_copy):
         raise CheckFailed(ex, "dropout_forward changed its input h in place.", hint="Return a new array.")
     a = _dropout_output(ex, call(ex, dropout_forward, h, 0.5, True, np.random.default_rng(5)), h.shape, "output")
     b = _dropout_output(ex, call(ex, dropout_forward, h, 0.5, True, np.random.default_rng(5)), h.shape, "output")
     if not np.array_equal(a, b):
-        raise CheckFailed(ex, "the same rng state should give the same mask.",
-                          hint="Draw the mask with the `rng` argument, not np.random.*.")
+        raise CheckFailed(
+            ex,
+            "the same rng state should give the same mask.",
+            hint="Draw the mask with the `rng` argument, not np.random.*.",
+        )
     for p in (1.0, 1.5, -0.1):
-        expect_raises(ex, ValueError, dropout_forward, h, p, True, np.random.default_rng(0), what=f"p={p}",
-                      hint="p must be in [0, 1): with p = 1 everything is dropped and 1 / (1 - p) is infinite.")
-    passed(ex, "identity at test time and for p=0, drops a fraction p (up to p=0.99), keeps the "
-                      "expectation, refuses p outside [0, 1)")
+        expect_raises(
+            ex,
+            ValueError,
+            dropout_forward,
+            h,
+            p,
+            True,
+            np.random.default_rng(0),
+            what=f"p={p}",
+            hint="p must be in [0, 1): with p = 1 everything is dropped and 1 / (1 - p) is infinite.",
+        )
+    passed(
+        ex,
+        "identity at test time and for p=0, drops a fraction p (up to p=0.99), keeps the "
+        "expectation, refuses p outside [0, 1)",
+    )
 
 
 def _dropout_forward_output(ex, dropout_forward, h, p, training, seed):
@@ -393,14 +540,21 @@ def _dropout_forward_output(ex, dropout_forward, h, p, training, seed):
     try:
         res = dropout_forward(h, p, training, np.random.default_rng(seed))
     except NotImplementedError:
-        raise NotAttempted(ex, "dropout_backward is checked through your dropout_forward: write exercise 5 "
-                               "first.") from None
+        raise NotAttempted(
+            ex, "dropout_backward is checked through your dropout_forward: write exercise 5 first."
+        ) from None
     except Exception as exc:
-        raise CheckFailed(ex, f"your dropout_forward raised {type(exc).__name__}: {exc}",
-                          hint="Make exercise 5 pass first: the backward pass gets its cache from it.") from exc
+        raise CheckFailed(
+            ex,
+            f"your dropout_forward raised {type(exc).__name__}: {exc}",
+            hint="Make exercise 5 pass first: the backward pass gets its cache from it.",
+        ) from exc
     if not isinstance(res, (tuple, list)) or len(res) != 2:
-        raise CheckFailed(ex, "dropout_forward should return the tuple (out, cache): the backward pass needs "
-                              "the cache.", hint="Make exercise 5 pass first.")
+        raise CheckFailed(
+            ex,
+            "dropout_forward should return the tuple (out, cache): the backward pass needs the cache.",
+            hint="Make exercise 5 pass first.",
+        )
     return np.asarray(res[0], dtype=float), res[1]
 
 
@@ -419,22 +573,30 @@ def check_dropout_backward(dropout_backward, dropout_forward, seed=39):
     ex = EXERCISES["dropout_backward"]
     dropout_backward = by_hand(ex, dropout_backward, GRADIENTS)
     rng = _rng(seed)
-    hints = {"dropped": "A dropped unit did not reach the output, so it gets no gradient: multiply by the mask "
-                        "the forward pass drew (keep it in the cache).",
-             "kept": "A kept unit was multiplied by 1 / (1 - p) on the way forward, so its gradient is too."}
+    hints = {
+        "dropped": "A dropped unit did not reach the output, so it gets no gradient: multiply by the mask "
+        "the forward pass drew (keep it in the cache).",
+        "kept": "A kept unit was multiplied by 1 / (1 - p) on the way forward, so its gradient is too.",
+    }
     cases = [((64, 50), 0.5), ((8, 5, 5, 6), 0.2), ((30, 40), 0.8), ((4, 3, 7, 2), 0.65)]
     for k, (shape, p) in enumerate(cases):
         h = rng.uniform(0.5, 2.0, size=shape)
         out, cache = _dropout_forward_output(ex, dropout_forward, h, p, True, 100 + k)
         dout = rng.normal(size=shape)
         dout_copy = dout.copy()
-        dx = _array(ex, call(ex, dropout_backward, dout, cache), shape, "dx",
-                    hint="dx has the shape of h (and of dout).")
+        dx = _array(
+            ex, call(ex, dropout_backward, dout, cache), shape, "dx", hint="dx has the shape of h (and of dout)."
+        )
         kept = out != 0
         case = f"h{shape}, p={p}"
         if np.any(dx[~kept] != 0):
-            raise CheckFailed(ex, f"dx should be 0 for the units the forward pass dropped ({case}).",
-                              expected=0.0, found=float(np.abs(dx[~kept]).max()), hint=hints["dropped"])
+            raise CheckFailed(
+                ex,
+                f"dx should be 0 for the units the forward pass dropped ({case}).",
+                expected=0.0,
+                found=float(np.abs(dx[~kept]).max()),
+                hint=hints["dropped"],
+            )
         if not np.allclose(dx[kept], dout[kept] / (1 - p), rtol=1e-9, atol=0):
             hint = hints["kept"]
             if np.allclose(dx[kept], dout[kept]):
@@ -448,9 +610,12 @@ def check_dropout_backward(dropout_backward, dropout_forward, seed=39):
         dout = rng.normal(size=h.shape)
         dx = _array(ex, call(ex, dropout_backward, dout, cache), h.shape, "dx")
         if not np.allclose(dx, dout, rtol=1e-9, atol=0):
-            raise CheckFailed(ex, f"{what} dropout is the identity, so dx must equal dout.",
-                              hint="Keep in the cache what the forward pass did: at test time (and for p=0) it "
-                                   "dropped nothing and scaled nothing.")
+            raise CheckFailed(
+                ex,
+                f"{what} dropout is the identity, so dx must equal dout.",
+                hint="Keep in the cache what the forward pass did: at test time (and for p=0) it "
+                "dropped nothing and scaled nothing.",
+            )
     # Finite differences through the notebook's dropout_forward: the same seed draws the same mask.
     h = rng.uniform(0.5, 2.0, size=(3, 4, 4, 2))
     out, cache = _dropout_forward_output(ex, dropout_forward, h, 0.4, True, 11)
@@ -460,11 +625,21 @@ def check_dropout_backward(dropout_backward, dropout_forward, seed=39):
     def loss():
         return float(np.sum(_dropout_forward_output(ex, dropout_forward, h, 0.4, True, 11)[0] * dout))
 
-    _compare_grads(ex, ["dx"], [dx], [_numeric_grad(loss, h)], NUMERIC_TOL,
-                   "finite differences through your dropout_forward", "h(3, 4, 4, 2), p=0.4",
-                   {"dx": hints["kept"]})
-    passed(ex, f"dx is 0 where the mask dropped and dout / (1 - p) where it kept (p from 0.2 to 0.8), dout at "
-                      f"test time, and it matches finite differences (< {NUMERIC_TOL:g})")
+    _compare_grads(
+        ex,
+        ["dx"],
+        [dx],
+        [_numeric_grad(loss, h)],
+        NUMERIC_TOL,
+        "finite differences through your dropout_forward",
+        "h(3, 4, 4, 2), p=0.4",
+        {"dx": hints["kept"]},
+    )
+    passed(
+        ex,
+        f"dx is 0 where the mask dropped and dout / (1 - p) where it kept (p from 0.2 to 0.8), dout at "
+        f"test time, and it matches finite differences (< {NUMERIC_TOL:g})",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -474,11 +649,13 @@ def expected_net(dropout_rate, n_in=64, hidden=256, n_classes=10):
     """The layer specification the experiment's network must have."""
     from .architecture import LayerSpec
 
-    return [LayerSpec("Dense", (hidden,), (n_in + 1) * hidden, {"units": hidden}, "relu"),
-            LayerSpec("Dropout", (hidden,), 0, {"rate": dropout_rate}),
-            LayerSpec("Dense", (hidden,), (hidden + 1) * hidden, {"units": hidden}, "relu"),
-            LayerSpec("Dropout", (hidden,), 0, {"rate": dropout_rate}),
-            LayerSpec("Dense", (n_classes,), (hidden + 1) * n_classes, {"units": n_classes}, "softmax")]
+    return [
+        LayerSpec("Dense", (hidden,), (n_in + 1) * hidden, {"units": hidden}, "relu"),
+        LayerSpec("Dropout", (hidden,), 0, {"rate": dropout_rate}),
+        LayerSpec("Dense", (hidden,), (hidden + 1) * hidden, {"units": hidden}, "relu"),
+        LayerSpec("Dropout", (hidden,), 0, {"rate": dropout_rate}),
+        LayerSpec("Dense", (n_classes,), (hidden + 1) * n_classes, {"units": n_classes}, "softmax"),
+    ]
 
 
 def check_build_net(build_net):
@@ -490,9 +667,12 @@ def check_build_net(build_net):
         model = call(ex, build_net, rate)
         if model is None:
             raise CheckFailed(ex, "build_net returned None: did you forget to `return` the model?")
-        check_architecture(model, expected_net(rate), exercise=f"{ex} with dropout_rate={rate}",
-                           hint="Input(shape=(64,)), then Dense(256, relu), Dropout, Dense(256, relu), Dropout, "
-                                "Dense(10, softmax).")
+        check_architecture(
+            model,
+            expected_net(rate),
+            exercise=f"{ex} with dropout_rate={rate}",
+            hint="Input(shape=(64,)), then Dense(256, relu), Dropout, Dense(256, relu), Dropout, Dense(10, softmax).",
+        )
     passed(ex, "the network matches the specification for dropout rates 0, 0.5 and 0.3")
 
 
@@ -513,8 +693,12 @@ def _made_up_history(rng, epochs, last, gap, before):
     spread -= spread.mean()  # the last epochs differ from one another but average to exactly `gap`
     gaps = np.concatenate([np.full(epochs - last, before), gap + spread])
     loss = rng.uniform(0.05, 1.5, epochs)
-    return {"loss": list(loss), "val_loss": list(loss + gaps), "accuracy": list(rng.uniform(0, 1, epochs)),
-            "val_accuracy": list(rng.uniform(0, 1, epochs))}
+    return {
+        "loss": list(loss),
+        "val_loss": list(loss + gaps),
+        "accuracy": list(rng.uniform(0, 1, epochs)),
+        "val_accuracy": list(rng.uniform(0, 1, epochs)),
+    }
 
 
 def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
@@ -553,17 +737,27 @@ def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
                 hint = "Average val_loss - loss over the LAST `last` epochs only."
                 if math.isclose(got, -gap, rel_tol=1e-9, abs_tol=1e-12):
                     hint = "The sign is reversed: validation loss minus training loss."
-                raise CheckFailed(ex, f"overfit_gap is wrong on a made-up history of {epochs} epochs (last={last}"
-                                      f"{', given as a keras.callbacks.History' if given is not fake else ''}).",
-                                  expected=gap, found=got, hint=hint)
+                raise CheckFailed(
+                    ex,
+                    f"overfit_gap is wrong on a made-up history of {epochs} epochs (last={last}"
+                    f"{', given as a keras.callbacks.History' if given is not fake else ''}).",
+                    expected=gap,
+                    found=got,
+                    hint=hint,
+                )
     for gaps in ({"a": 0.1, "b": 0.6, "c": 0.35}, {"a": 0.5, "b": -0.2, "c": 0.05}, {"a": 0.2, "b": 0.3, "c": 0.9}):
         # the earlier epochs rank the runs the other way round, so only the last 5 epochs give the right name
         fakes = {name: _made_up_history(rng, 10, 5, g, before=3 * (1 - g)) for name, g in gaps.items()}
         got = call(ex, which_overfits, fakes)
         best = max(gaps, key=gaps.get)
         if got != best:
-            raise CheckFailed(ex, "which_overfits should return the name (key) of the history with the largest "
-                                  f"gap over the last 5 epochs (made-up gaps {gaps}).", expected=best, found=got)
+            raise CheckFailed(
+                ex,
+                "which_overfits should return the name (key) of the history with the largest "
+                f"gap over the last 5 epochs (made-up gaps {gaps}).",
+                expected=best,
+                found=got,
+            )
     detail = "made-up histories"
     if histories is not None:
         gaps = {name: float(call(ex, overfit_gap, h)) for name, h in histories.items()}
@@ -571,8 +765,12 @@ def check_overfit_gap(overfit_gap, which_overfits, histories=None, seed=34):
         got = call(ex, which_overfits, histories)
         shown = {name: round(g, 3) for name, g in gaps.items()}
         if got != best:
-            raise CheckFailed(ex, f"on your own training histories your overfit_gap finds the largest gap in "
-                                  f"{best!r} (gaps {shown}).", expected=best, found=got)
+            raise CheckFailed(
+                ex,
+                f"on your own training histories your overfit_gap finds the largest gap in {best!r} (gaps {shown}).",
+                expected=best,
+                found=got,
+            )
         detail += f" and your own training runs (gaps {shown})"
     passed(ex, f"correct on {detail}")
 
@@ -611,8 +809,12 @@ def _keras_bn(shape, momentum, eps, gamma, beta, running=None):
 
 def _bn_output(ex, res, shape):
     if not isinstance(res, (tuple, list)) or len(res) != 2:
-        raise CheckFailed(ex, "batchnorm_forward should return the tuple (out, cache).", found=type(res).__name__,
-                          hint="End with `return out, cache`; the cache holds what batchnorm_backward needs.")
+        raise CheckFailed(
+            ex,
+            "batchnorm_forward should return the tuple (out, cache).",
+            found=type(res).__name__,
+            hint="End with `return out, cache`; the cache holds what batchnorm_backward needs.",
+        )
     return _array(ex, res[0], shape, "output", hint="The output has the shape of x.")
 
 
@@ -621,8 +823,10 @@ def _train_output_hint(x, out, want, gamma, beta, eps):
     axes = tuple(range(x.ndim - 1))
     z, z_want = (out - beta) / gamma, (want - beta) / gamma  # the normalised values
     if x.ndim > 2 and np.allclose(z.mean(axis=0), 0, atol=1e-7):
-        return ("Your statistics are per position (over the batch axis only). In a feature map (N, H, W, C) every "
-                "position is one more sample of its channel: average over every axis but the last.")
+        return (
+            "Your statistics are per position (over the batch axis only). In a feature map (N, H, W, C) every "
+            "position is one more sample of its channel: average over every axis but the last."
+        )
     if x.ndim > 2 and np.allclose(z.mean(axis=tuple(range(1, x.ndim - 1))), 0, atol=1e-7):
         return "Your statistics are per example; batch normalisation averages over the batch and every position."
     if not np.allclose(z.mean(axis=axes), 0, atol=1e-7):
@@ -632,8 +836,10 @@ def _train_output_hint(x, out, want, gamma, beta, eps):
     m = x.size // x.shape[-1]
     v = x.var(axis=axes)
     if np.allclose(z.var(axis=axes) / z_want.var(axis=axes), (v + eps) / (v * m / (m - 1) + eps), rtol=1e-6):
-        return ("Keras normalises with the biased batch variance: divide by the number of values m, not m - 1 "
-                "(np.var's default ddof=0).")
+        return (
+            "Keras normalises with the biased batch variance: divide by the number of values m, not m - 1 "
+            "(np.var's default ddof=0)."
+        )
     return "x_hat = (x - mean) / sqrt(var + eps), with eps inside the square root; out = gamma * x_hat + beta."
 
 
@@ -653,8 +859,10 @@ def _running_hint(key, got, before, keras_value, shadow, momentum, x):
     if np.allclose(got, start, rtol=1e-9, atol=1e-12):
         return "The running averages were not updated: store the new values in bn_param in training mode."
     if np.allclose(got, shadow, rtol=1e-7, atol=KERAS_ATOL):
-        return ("Your running averages are what Keras keeps with momentum = 1 - momentum. The momentum weighs the "
-                "OLD average: moving = moving * momentum + batch * (1 - momentum).")
+        return (
+            "Your running averages are what Keras keeps with momentum = 1 - momentum. The momentum weighs the "
+            "OLD average: moving = moving * momentum + batch * (1 - momentum)."
+        )
     if key == "running_var":
         axes = tuple(range(x.ndim - 1))
         m = x.size // x.shape[-1]
@@ -662,8 +870,10 @@ def _running_hint(key, got, before, keras_value, shadow, momentum, x):
         if np.allclose(got, unbiased, rtol=1e-7, atol=KERAS_ATOL):
             return "Keras updates the running variance with the biased batch variance, the one it normalises with."
         if before is None and np.allclose(got, keras_value - momentum, rtol=1e-7, atol=KERAS_ATOL):
-            return ("Keras starts the running variance at 1 (and the running mean at 0): a bn_param without them "
-                    "means those.")
+            return (
+                "Keras starts the running variance at 1 (and the running mean at 0): a bn_param without them "
+                "means those."
+            )
     return "moving = moving * momentum + batch * (1 - momentum), with this step's batch mean and (biased) variance."
 
 
@@ -683,9 +893,12 @@ def check_batchnorm_forward(batchnorm_forward, seed=35):
     batchnorm_forward = by_hand(ex, batchnorm_forward, NUMPY_ONLY)
     rng = _rng(seed)
     # (training batch shape, test batch shape, bn_param settings, running averages given?)
-    cases = [((32, 5), (7, 5), {}, False), ((4, 3), (1, 3), {"momentum": 0.9, "eps": 1e-5}, True),
-             ((6, 4, 5, 3), (2, 4, 5, 3), {"momentum": 0.8, "eps": 1e-3}, False),
-             ((3, 5, 7, 2), (1, 5, 7, 2), {"momentum": 0.95, "eps": 0.1}, True)]
+    cases = [
+        ((32, 5), (7, 5), {}, False),
+        ((4, 3), (1, 3), {"momentum": 0.9, "eps": 1e-5}, True),
+        ((6, 4, 5, 3), (2, 4, 5, 3), {"momentum": 0.8, "eps": 1e-3}, False),
+        ((3, 5, 7, 2), (1, 5, 7, 2), {"momentum": 0.95, "eps": 0.1}, True),
+    ]
     for shape, test_shape, settings, given in cases:
         c = shape[-1]
         momentum, eps = settings.get("momentum", KERAS_MOMENTUM), settings.get("eps", KERAS_EPSILON)
@@ -708,22 +921,34 @@ def check_batchnorm_forward(batchnorm_forward, seed=35):
             out = _bn_output(ex, call(ex, batchnorm_forward, x, gamma, beta, bn_param), shape)
             case = f"x{shape}, {shown}, training step {step}"
             if not np.allclose(out, want, rtol=1e-7, atol=KERAS_ATOL):
-                raise CheckFailed(ex, f"in training mode ({case}) the output differs from "
-                                      "keras.layers.BatchNormalization's.", expected=want, found=out,
-                                  hint=_train_output_hint(x, out, want, gamma, beta, eps))
+                raise CheckFailed(
+                    ex,
+                    f"in training mode ({case}) the output differs from keras.layers.BatchNormalization's.",
+                    expected=want,
+                    found=out,
+                    hint=_train_output_hint(x, out, want, gamma, beta, eps),
+                )
             if not np.array_equal(x, x_copy):
                 raise CheckFailed(ex, "batchnorm_forward changed its input x in place.", hint="Return a new array.")
             for key, keras_name in (("running_mean", "moving_mean"), ("running_var", "moving_variance")):
                 if key not in bn_param:
-                    raise CheckFailed(ex, f"after a training step ({case}) bn_param has no {key!r}.",
-                                      hint=f"Store the updated running averages in bn_param: bn_param[{key!r}] = ...")
+                    raise CheckFailed(
+                        ex,
+                        f"after a training step ({case}) bn_param has no {key!r}.",
+                        hint=f"Store the updated running averages in bn_param: bn_param[{key!r}] = ...",
+                    )
                 got = _array(ex, bn_param[key], (c,), f"bn_param[{key!r}]", hint="One running average per channel.")
                 keras_value = np.asarray(getattr(layer, keras_name))
                 if not np.allclose(got, keras_value, rtol=1e-7, atol=KERAS_ATOL):
-                    raise CheckFailed(ex, f"after {case}, bn_param[{key!r}] differs from the Keras layer's "
-                                          f"{keras_name}.", expected=keras_value, found=got,
-                                      hint=_running_hint(key, got, before.get(key), keras_value,
-                                                         np.asarray(getattr(shadow, keras_name)), momentum, x))
+                    raise CheckFailed(
+                        ex,
+                        f"after {case}, bn_param[{key!r}] differs from the Keras layer's {keras_name}.",
+                        expected=keras_value,
+                        found=got,
+                        hint=_running_hint(
+                            key, got, before.get(key), keras_value, np.asarray(getattr(shadow, keras_name)), momentum, x
+                        ),
+                    )
         bn_param["mode"] = "test"
         frozen = {k: np.array(bn_param[k], dtype=float) for k in ("running_mean", "running_var")}
         x = _bn_batch(rng, test_shape)
@@ -734,20 +959,42 @@ def check_batchnorm_forward(batchnorm_forward, seed=35):
             z = (out - beta) / gamma
             hint = "At test time normalise with the running averages: (x - running_mean) / sqrt(running_var + eps)."
             if np.allclose(z.mean(axis=tuple(range(x.ndim - 1))), 0, atol=1e-7):
-                hint = ("Your test-time output is normalised with the test batch's own statistics. At test time "
-                        "an example's output must not depend on the rest of its batch (or a batch of one): use "
-                        "the running averages.")
-            raise CheckFailed(ex, f"in test mode ({case}) the output differs from keras.layers.BatchNormalization's "
-                                  "with training=False.", expected=want, found=out, hint=hint)
+                hint = (
+                    "Your test-time output is normalised with the test batch's own statistics. At test time "
+                    "an example's output must not depend on the rest of its batch (or a batch of one): use "
+                    "the running averages."
+                )
+            raise CheckFailed(
+                ex,
+                f"in test mode ({case}) the output differs from keras.layers.BatchNormalization's with training=False.",
+                expected=want,
+                found=out,
+                hint=hint,
+            )
         for key in frozen:
             if not np.array_equal(np.asarray(bn_param[key], dtype=float), frozen[key]):
-                raise CheckFailed(ex, f"in test mode bn_param[{key!r}] changed.",
-                                  hint="Only training updates the running averages; test mode only reads them.")
+                raise CheckFailed(
+                    ex,
+                    f"in test mode bn_param[{key!r}] changed.",
+                    hint="Only training updates the running averages; test mode only reads them.",
+                )
     x = _bn_batch(rng, (5, 2))
-    expect_raises(ex, ValueError, batchnorm_forward, x, np.ones(2), np.zeros(2), {"mode": "inference"},
-                  what="bn_param['mode'] = 'inference'", hint="Raise ValueError unless the mode is 'train' or 'test'.")
-    passed(ex, f"the same outputs and running averages as keras.layers.BatchNormalization (within {KERAS_ATOL:g}) "
-               "for dense and NHWC inputs, over three training steps and at test time")
+    expect_raises(
+        ex,
+        ValueError,
+        batchnorm_forward,
+        x,
+        np.ones(2),
+        np.zeros(2),
+        {"mode": "inference"},
+        what="bn_param['mode'] = 'inference'",
+        hint="Raise ValueError unless the mode is 'train' or 'test'.",
+    )
+    passed(
+        ex,
+        f"the same outputs and running averages as keras.layers.BatchNormalization (within {KERAS_ATOL:g}) "
+        "for dense and NHWC inputs, over three training steps and at test time",
+    )
 
 
 def _tf_bn_grads(x, gamma, beta, eps, dout):
@@ -767,26 +1014,34 @@ def _bn_train_forward(ex, batchnorm_forward, x, gamma, beta, eps):
     try:
         res = batchnorm_forward(x, gamma, beta, {"mode": "train", "eps": eps})
     except NotImplementedError:
-        raise NotAttempted(ex, "batchnorm_backward is checked through your batchnorm_forward: write exercise 9 "
-                               "first.") from None
+        raise NotAttempted(
+            ex, "batchnorm_backward is checked through your batchnorm_forward: write exercise 9 first."
+        ) from None
     except Exception as exc:
-        raise CheckFailed(ex, f"your batchnorm_forward raised {type(exc).__name__}: {exc}",
-                          hint="Make exercise 9 pass first: the backward pass gets its cache from it.") from exc
+        raise CheckFailed(
+            ex,
+            f"your batchnorm_forward raised {type(exc).__name__}: {exc}",
+            hint="Make exercise 9 pass first: the backward pass gets its cache from it.",
+        ) from exc
     if not isinstance(res, (tuple, list)) or len(res) != 2:
-        raise CheckFailed(ex, "batchnorm_forward should return the tuple (out, cache).",
-                          hint="Make exercise 9 pass first.")
+        raise CheckFailed(
+            ex, "batchnorm_forward should return the tuple (out, cache).", hint="Make exercise 9 pass first."
+        )
     return np.asarray(res[0], dtype=float), res[1]
 
 
 def _bn_grads(ex, batchnorm_backward, dout, cache, x_shape):
     res = call(ex, batchnorm_backward, dout, cache)
     if not isinstance(res, (tuple, list)) or len(res) != 3:
-        raise CheckFailed(ex, "batchnorm_backward should return the tuple (dx, dgamma, dbeta).",
-                          found=type(res).__name__)
+        raise CheckFailed(
+            ex, "batchnorm_backward should return the tuple (dx, dgamma, dbeta).", found=type(res).__name__
+        )
     c = x_shape[-1]
-    return [_array(ex, res[0], x_shape, "dx", hint="dx has the shape of x."),
-            _array(ex, res[1], (c,), "dgamma", hint="One value per channel: sum over every axis but the last."),
-            _array(ex, res[2], (c,), "dbeta", hint="One value per channel: sum over every axis but the last.")]
+    return [
+        _array(ex, res[0], x_shape, "dx", hint="dx has the shape of x."),
+        _array(ex, res[1], (c,), "dgamma", hint="One value per channel: sum over every axis but the last."),
+        _array(ex, res[2], (c,), "dbeta", hint="One value per channel: sum over every axis but the last."),
+    ]
 
 
 def check_batchnorm_backward(batchnorm_backward, batchnorm_forward, seed=36):
@@ -803,10 +1058,12 @@ def check_batchnorm_backward(batchnorm_backward, batchnorm_forward, seed=36):
     ex = EXERCISES["batchnorm_backward"]
     batchnorm_backward = by_hand(ex, batchnorm_backward, GRADIENTS)
     rng = _rng(seed)
-    hints = {"dx": "x reaches the loss three ways: through x_hat directly, and through the mean and the variance "
-                   "that normalise every value of its channel. Add the three paths of the chain rule.",
-             "dgamma": "dgamma sums dout * x_hat over every axis but the last.",
-             "dbeta": "dbeta sums dout over every axis but the last."}
+    hints = {
+        "dx": "x reaches the loss three ways: through x_hat directly, and through the mean and the variance "
+        "that normalise every value of its channel. Add the three paths of the chain rule.",
+        "dgamma": "dgamma sums dout * x_hat over every axis but the last.",
+        "dbeta": "dbeta sums dout over every axis but the last.",
+    }
     # dout constant over each channel: the normalised values of a channel always sum to 0, so dx must be 0.
     x = _bn_batch(rng, (5, 3, 3, 2))
     gamma, beta = _bn_weights(rng, 2)
@@ -815,11 +1072,15 @@ def check_batchnorm_backward(batchnorm_backward, batchnorm_forward, seed=36):
     dx = _bn_grads(ex, batchnorm_backward, dout, cache, x.shape)[0]
     scale = float(np.max(np.abs(gamma)) * np.max(np.abs(dout)) / np.sqrt(np.min(x.var(axis=(0, 1, 2)))))
     if np.max(np.abs(dx)) > 1e-9 * scale:
-        raise CheckFailed(ex, "for a dout that is the same for every value of a channel, dx must be 0: the "
-                              "normalised values of a channel always sum to 0, so their sum does not depend on x.",
-                          expected=0.0, found=float(np.max(np.abs(dx))),
-                          hint="Your dx misses the path through the mean: moving one x moves the mean that is "
-                               "subtracted from every value of its channel.")
+        raise CheckFailed(
+            ex,
+            "for a dout that is the same for every value of a channel, dx must be 0: the "
+            "normalised values of a channel always sum to 0, so their sum does not depend on x.",
+            expected=0.0,
+            found=float(np.max(np.abs(dx))),
+            hint="Your dx misses the path through the mean: moving one x moves the mean that is "
+            "subtracted from every value of its channel.",
+        )
     cases = [((10, 4), 1e-3), ((4, 3, 5, 2), 1e-3), ((2, 6, 6, 3), 1e-5), ((6, 1), 0.1), ((3, 2, 4, 5), 1e-3)]
     for shape, eps in cases:
         x = _bn_batch(rng, shape)
@@ -829,9 +1090,12 @@ def check_batchnorm_backward(batchnorm_backward, batchnorm_forward, seed=36):
         y, expected = _tf_bn_grads(x, gamma, beta, eps, dout)
         case = f"x{shape}, eps={eps:g}"
         if out.shape != y.shape or not np.allclose(out, y, rtol=1e-7, atol=KERAS_ATOL):
-            raise CheckFailed(ex, f"batchnorm_backward is checked through your batchnorm_forward, whose "
-                                  f"training-mode output differs from TensorFlow's for {case}.",
-                              hint="Make exercise 9 pass first: the backward pass gets its cache from it.")
+            raise CheckFailed(
+                ex,
+                f"batchnorm_backward is checked through your batchnorm_forward, whose "
+                f"training-mode output differs from TensorFlow's for {case}.",
+                hint="Make exercise 9 pass first: the backward pass gets its cache from it.",
+            )
         got = _bn_grads(ex, batchnorm_backward, dout, cache, shape)
         _compare_grads(ex, ["dx", "dgamma", "dbeta"], got, expected, TF_TOL, "tf.GradientTape (float64)", case, hints)
     # Finite differences through the notebook's own forward pass, on a small case.
@@ -845,10 +1109,21 @@ def check_batchnorm_backward(batchnorm_backward, batchnorm_forward, seed=36):
         return float(np.sum(_bn_train_forward(ex, batchnorm_forward, x, gamma, beta, KERAS_EPSILON)[0] * dout))
 
     numeric = [_numeric_grad(loss, v) for v in (x, gamma, beta)]
-    _compare_grads(ex, ["dx", "dgamma", "dbeta"], got, numeric, BN_NUMERIC_TOL,
-                   "finite differences through your batchnorm_forward", "x(3, 2, 2, 2)", hints)
-    passed(ex, f"dx, dgamma, dbeta match tf.GradientTape (relative error < {TF_TOL:g}) on {len(cases)} dense and "
-               f"NHWC cases and finite differences (< {BN_NUMERIC_TOL:g})")
+    _compare_grads(
+        ex,
+        ["dx", "dgamma", "dbeta"],
+        got,
+        numeric,
+        BN_NUMERIC_TOL,
+        "finite differences through your batchnorm_forward",
+        "x(3, 2, 2, 2)",
+        hints,
+    )
+    passed(
+        ex,
+        f"dx, dgamma, dbeta match tf.GradientTape (relative error < {TF_TOL:g}) on {len(cases)} dense and "
+        f"NHWC cases and finite differences (< {BN_NUMERIC_TOL:g})",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -876,14 +1151,28 @@ def expected_deep_cnn(batchnorm, depth=DEEP_DEPTH, width=DEEP_WIDTH, input_shape
     specs = []
     for i in range(depth):
         c_in = c if i == 0 else width
-        specs.append(LayerSpec("Conv2D", (h, w, width), 9 * c_in * width + (0 if batchnorm else width),
-                               {"filters": width, "kernel_size": (3, 3), "strides": (1, 1), "padding": "same",
-                                "use_bias": not batchnorm}, "linear"))
+        specs.append(
+            LayerSpec(
+                "Conv2D",
+                (h, w, width),
+                9 * c_in * width + (0 if batchnorm else width),
+                {
+                    "filters": width,
+                    "kernel_size": (3, 3),
+                    "strides": (1, 1),
+                    "padding": "same",
+                    "use_bias": not batchnorm,
+                },
+                "linear",
+            )
+        )
         if batchnorm:
             specs.append(LayerSpec("BatchNormalization", (h, w, width), 4 * width))
         specs.append(LayerSpec("Activation", (h, w, width), 0, activation="relu"))
-    specs += [LayerSpec("GlobalAveragePooling2D", (width,), 0),
-              LayerSpec("Dense", (n_classes,), (width + 1) * n_classes, {"units": n_classes}, "softmax")]
+    specs += [
+        LayerSpec("GlobalAveragePooling2D", (width,), 0),
+        LayerSpec("Dense", (n_classes,), (width + 1) * n_classes, {"units": n_classes}, "softmax"),
+    ]
     return specs
 
 
@@ -898,9 +1187,11 @@ def check_build_deep_cnn(build_deep_cnn):
     from .architecture import check_architecture, layers_of_kind
 
     ex = EXERCISES["build_deep_cnn"]
-    hint = ("keras.Input(shape=(8, 8, 1)); then 8 times Conv2D(16, 3, padding='same', kernel_initializer='he_normal', "
-            "use_bias=not batchnorm), BatchNormalization(momentum=0.9) only when batchnorm is True, "
-            "Activation('relu'); then GlobalAveragePooling2D() and Dense(10, activation='softmax').")
+    hint = (
+        "keras.Input(shape=(8, 8, 1)); then 8 times Conv2D(16, 3, padding='same', kernel_initializer='he_normal', "
+        "use_bias=not batchnorm), BatchNormalization(momentum=0.9) only when batchnorm is True, "
+        "Activation('relu'); then GlobalAveragePooling2D() and Dense(10, activation='softmax')."
+    )
     for flag in (False, True):
         model = call(ex, build_deep_cnn, flag)
         if model is None:
@@ -911,22 +1202,38 @@ def check_build_deep_cnn(build_deep_cnn):
         for i, conv in enumerate(layers_of_kind(model, "Conv2D")):
             init = type(conv.kernel_initializer).__name__
             if init != "HeNormal":
-                raise CheckFailed(ex, f"with batchnorm={flag}, convolution #{i + 1} starts from {init} weights.",
-                                  expected="HeNormal", found=init,
-                                  hint="kernel_initializer='he_normal': exercise 1's initialiser for ReLU layers.")
+                raise CheckFailed(
+                    ex,
+                    f"with batchnorm={flag}, convolution #{i + 1} starts from {init} weights.",
+                    expected="HeNormal",
+                    found=init,
+                    hint="kernel_initializer='he_normal': exercise 1's initialiser for ReLU layers.",
+                )
         for bn in layers_of_kind(model, "BatchNormalization"):
             if not math.isclose(bn.momentum, DEEP_MOMENTUM):
-                raise CheckFailed(ex, "the batch normalisation layers' momentum is not the one asked for.",
-                                  expected=DEEP_MOMENTUM, found=bn.momentum,
-                                  hint="BatchNormalization(momentum=0.9): Keras's default 0.99 suits thousands of "
-                                       "steps, and these runs have under a hundred.")
+                raise CheckFailed(
+                    ex,
+                    "the batch normalisation layers' momentum is not the one asked for.",
+                    expected=DEEP_MOMENTUM,
+                    found=bn.momentum,
+                    hint="BatchNormalization(momentum=0.9): Keras's default 0.99 suits thousands of "
+                    "steps, and these runs have under a hundred.",
+                )
             if not math.isclose(bn.epsilon, KERAS_EPSILON):
                 raise CheckFailed(ex, "keep Keras's default epsilon.", expected=KERAS_EPSILON, found=bn.epsilon)
             if bn.axis not in (-1, 3):
-                raise CheckFailed(ex, "batch normalisation should normalise each channel (the last axis).",
-                                  expected=-1, found=bn.axis, hint="Keep Keras's default axis=-1.")
-    passed(ex, "both networks match the specification: 8 He-initialised convolutions, each followed by batch "
-               "normalisation (momentum 0.9) when asked, then a ReLU")
+                raise CheckFailed(
+                    ex,
+                    "batch normalisation should normalise each channel (the last axis).",
+                    expected=-1,
+                    found=bn.axis,
+                    hint="Keep Keras's default axis=-1.",
+                )
+    passed(
+        ex,
+        "both networks match the specification: 8 He-initialised convolutions, each followed by batch "
+        "normalisation (momentum 0.9) when asked, then a ReLU",
+    )
 
 
 def _made_up_run(rng, epochs, target, first, exact=False):
@@ -999,19 +1306,29 @@ def check_which_trains(epochs_to_reach, which_trains, histories=None, seed=37):
             given = keras.callbacks.History()
             given.history = fake
         got = call(ex, epochs_to_reach, given) if trial < 4 else call(ex, epochs_to_reach, given, target=target)
-        if isinstance(got, (bool, np.bool_)) or not (got is None or isinstance(got, (int, np.integer))
-                                                      or (isinstance(got, float) and got.is_integer())):
+        if isinstance(got, (bool, np.bool_)) or not (
+            got is None or isinstance(got, (int, np.integer)) or (isinstance(got, float) and got.is_integer())
+        ):
             raise CheckFailed(ex, "epochs_to_reach should return an epoch number (an int) or None.", found=got)
         if got != first or (got is None) != (first is None):
             shown = [round(a, 3) for a in fake["accuracy"]]
-            raise CheckFailed(ex, f"epochs_to_reach is wrong on a made-up history whose training accuracy is "
-                                  f"{shown} (target={target:.3f}"
-                                  f"{', given as a keras.callbacks.History' if given is not fake else ''}).",
-                              expected=first, found=got, hint=_epoch_hint(got, first, fake, target))
+            raise CheckFailed(
+                ex,
+                f"epochs_to_reach is wrong on a made-up history whose training accuracy is "
+                f"{shown} (target={target:.3f}"
+                f"{', given as a keras.callbacks.History' if given is not fake else ''}).",
+                expected=first,
+                found=got,
+                hint=_epoch_hint(got, first, fake, target),
+            )
     target = 0.5
-    for reach, kwargs in (({"a": 3, "b": 1, "c": None}, {}), ({"a": None, "b": 4, "c": 2}, {}),
-                          ({"a": None, "b": None}, {}), ({"a": 2, "b": 5, "c": 2}, {}),
-                          ({"x": 4, "y": 2}, {"target": 0.8})):
+    for reach, kwargs in (
+        ({"a": 3, "b": 1, "c": None}, {}),
+        ({"a": None, "b": 4, "c": 2}, {}),
+        ({"a": None, "b": None}, {}),
+        ({"a": 2, "b": 5, "c": 2}, {}),
+        ({"x": 4, "y": 2}, {"target": 0.8}),
+    ):
         t = kwargs.get("target", target)
         fakes = {name: _made_up_run(rng, 6, t, r) for name, r in reach.items()}
         best = min((n for n in reach if reach[n] is not None), key=lambda n: reach[n], default=None)
@@ -1027,17 +1344,24 @@ def check_which_trains(epochs_to_reach, which_trains, histories=None, seed=37):
                 hint = "When no run reaches the target, return None."
             elif None in reach.values():
                 hint += " Runs that never reach it (epochs_to_reach gives None) do not count."
-            raise CheckFailed(ex, f"which_trains is wrong on made-up runs that reach "
-                                  f"{'the target ' + str(t) if kwargs else 'an accuracy of 0.5'} at epochs {reach} "
-                                  "(None: never).", expected=best, found=got, hint=hint)
+            raise CheckFailed(
+                ex,
+                f"which_trains is wrong on made-up runs that reach "
+                f"{'the target ' + str(t) if kwargs else 'an accuracy of 0.5'} at epochs {reach} "
+                "(None: never).",
+                expected=best,
+                found=got,
+                hint=hint,
+            )
     detail = "made-up histories"
     if histories is not None:
         reach = {name: call(ex, epochs_to_reach, h) for name, h in histories.items()}
         best = min((n for n in reach if reach[n] is not None), key=lambda n: reach[n], default=None)
         got = call(ex, which_trains, histories)
         if got != best:
-            raise CheckFailed(ex, f"on your own training histories your epochs_to_reach gives {reach}.",
-                              expected=best, found=got)
+            raise CheckFailed(
+                ex, f"on your own training histories your epochs_to_reach gives {reach}.", expected=best, found=got
+            )
         detail += f" and your own training runs (epochs to reach 0.5: {reach})"
     passed(ex, f"correct on {detail}")
 

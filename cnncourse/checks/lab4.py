@@ -22,8 +22,12 @@ from .by_hand import OWN_WORK, by_hand, by_source
 from .core import CheckFailed, call, expect_equal, passed
 from .hidden import hidden_for
 
-EXERCISES = {"build_lenet5": "Exercise 1 (build_lenet5)", "train_model": "Exercise 2 (train_model)",
-             "most_confused_pair": "Exercise 3 (most_confused_pair)", "my_pair": "Exercise 3 (my_pair)"}
+EXERCISES = {
+    "build_lenet5": "Exercise 1 (build_lenet5)",
+    "train_model": "Exercise 2 (train_model)",
+    "most_confused_pair": "Exercise 3 (most_confused_pair)",
+    "my_pair": "Exercise 3 (my_pair)",
+}
 BY_HAND = {"build_lenet5": OWN_WORK, "most_confused_pair": OWN_WORK, "my_pair": OWN_WORK}
 """The course's own code (its LeNet specification, its confusion oracle) is no answer; training functions are
 held to the same rule by their source alone (:func:`~cnncourse.checks.by_hand.by_source`)."""
@@ -67,11 +71,19 @@ def lenet_spec(input_shape, num_classes, activation):
     h3, w3 = _out(h2, 5, "valid"), _out(w2, 5, "valid")
     h4, w4 = h3 // 2, w3 // 2
     return [
-        LayerSpec("Conv2D", (h1, w1, 6), config={"filters": 6, "kernel_size": (5, 5), "padding": "same"},
-                  activation=activation),
+        LayerSpec(
+            "Conv2D",
+            (h1, w1, 6),
+            config={"filters": 6, "kernel_size": (5, 5), "padding": "same"},
+            activation=activation,
+        ),
         LayerSpec("AveragePooling2D", (h2, w2, 6), config={"pool_size": (2, 2), "strides": (2, 2)}),
-        LayerSpec("Conv2D", (h3, w3, 16), config={"filters": 16, "kernel_size": (5, 5), "padding": "valid"},
-                  activation=activation),
+        LayerSpec(
+            "Conv2D",
+            (h3, w3, 16),
+            config={"filters": 16, "kernel_size": (5, 5), "padding": "valid"},
+            activation=activation,
+        ),
         LayerSpec("AveragePooling2D", (h4, w4, 16), config={"pool_size": (2, 2), "strides": (2, 2)}),
         LayerSpec("Flatten", (h4 * w4 * 16,)),
         LayerSpec("Dense", (120,), config={"units": 120}, activation=activation),
@@ -104,16 +116,22 @@ def check_build_lenet5(build_lenet5):
     build_lenet5 = by_hand(ex, build_lenet5, OWN_WORK)
     cases = [((28, 28, 1), 10, "sigmoid"), ((28, 28, 1), 10, "relu"), ((32, 32, 3), 5, "tanh")]
     for input_shape, num_classes, activation in cases:
-        model = training.build(ex, build_lenet5, input_shape, num_classes, activation,
-                               input_shape=input_shape, num_classes=num_classes)
-        check_architecture(model, lenet_spec(input_shape, num_classes, activation),
-                           exercise=f"{ex} with input_shape={input_shape}, num_classes={num_classes}, "
-                                    f"activation={activation!r}",
-                           hint="conv 5x5 (6 maps, 'same') -> 2x2 average pool -> conv 5x5 (16 maps, "
-                                "'valid') -> 2x2 average pool -> Flatten -> Dense 120 -> Dense 84 -> "
-                                "Dense num_classes with softmax; `activation` on every hidden layer.")
-    passed(ex, f"layers, shapes and activations match LeNet-5 for {len(cases)} inputs "
-                      f"({model.count_params():,} parameters for the last one)")
+        model = training.build(
+            ex, build_lenet5, input_shape, num_classes, activation, input_shape=input_shape, num_classes=num_classes
+        )
+        check_architecture(
+            model,
+            lenet_spec(input_shape, num_classes, activation),
+            exercise=f"{ex} with input_shape={input_shape}, num_classes={num_classes}, activation={activation!r}",
+            hint="conv 5x5 (6 maps, 'same') -> 2x2 average pool -> conv 5x5 (16 maps, "
+            "'valid') -> 2x2 average pool -> Flatten -> Dense 120 -> Dense 84 -> "
+            "Dense num_classes with softmax; `activation` on every hidden layer.",
+        )
+    passed(
+        ex,
+        f"layers, shapes and activations match LeNet-5 for {len(cases)} inputs "
+        f"({model.count_params():,} parameters for the last one)",
+    )
 
 
 def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
@@ -155,16 +173,29 @@ def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
     model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
     h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, epochs, batch_size)
     if not isinstance(h, keras.callbacks.History):
-        raise CheckFailed(ex, "train_model should return what model.fit returns.",
-                          expected="keras.callbacks.History", found=type(h).__name__)
+        raise CheckFailed(
+            ex,
+            "train_model should return what model.fit returns.",
+            expected="keras.callbacks.History",
+            found=type(h).__name__,
+        )
     hist = h.history
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         if key not in hist:
-            raise CheckFailed(ex, f"the history has no '{key}'.", expected="loss, accuracy, val_loss, val_accuracy",
-                              found=sorted(hist),
-                              hint="compile with metrics=['accuracy'] and fit with validation_data=(x_val, y_val).")
-    expect_equal(ex, len(hist["loss"]), epochs, what=f"number of epochs trained (asked for {epochs})",
-                 hint="Pass epochs=epochs to model.fit.")
+            raise CheckFailed(
+                ex,
+                f"the history has no '{key}'.",
+                expected="loss, accuracy, val_loss, val_accuracy",
+                found=sorted(hist),
+                hint="compile with metrics=['accuracy'] and fit with validation_data=(x_val, y_val).",
+            )
+    expect_equal(
+        ex,
+        len(hist["loss"]),
+        epochs,
+        what=f"number of epochs trained (asked for {epochs})",
+        hint="Pass epochs=epochs to model.fit.",
+    )
     opt = model.optimizer
     if type(opt).__name__ != "Adam":
         raise CheckFailed(ex, "the lab trains with Adam.", expected="Adam", found=type(opt).__name__)
@@ -179,35 +210,55 @@ def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
         hint = "Pass batch_size=batch_size to model.fit, and train on x_train only."
         if per_epoch and abs(len(x_tr) / per_epoch - 32) < 1:
             hint = "Your fit used Keras' default batch size (32): pass batch_size=batch_size to model.fit."
-        raise CheckFailed(ex, f"with {len(x_tr)} training images, batch_size={batch_size} and epochs={epochs} the "
-                              f"optimiser should take {want_steps} steps.", expected=want_steps, found=steps,
-                          hint=hint)
+        raise CheckFailed(
+            ex,
+            f"with {len(x_tr)} training images, batch_size={batch_size} and epochs={epochs} the "
+            f"optimiser should take {want_steps} steps.",
+            expected=want_steps,
+            found=steps,
+            hint=hint,
+        )
     loss_config = model.loss.get_config() if hasattr(model.loss, "get_config") else {}
     if loss_config.get("from_logits"):  # Keras's TensorFlow backend quietly undoes the softmax; others do not
-        raise CheckFailed(ex, "the loss is told its inputs are logits (from_logits=True), but the network ends in "
-                              "a softmax: its outputs are probabilities.",
-                          hint="Use loss='sparse_categorical_crossentropy' (from_logits=False, the default).")
+        raise CheckFailed(
+            ex,
+            "the loss is told its inputs are logits (from_logits=True), but the network ends in "
+            "a softmax: its outputs are probabilities.",
+            hint="Use loss='sparse_categorical_crossentropy' (from_logits=False, the default).",
+        )
     probabilities = np.asarray(model.predict(x_va, verbose=0), dtype=float)
     cross_entropy = float(np.mean(-np.log(np.clip(probabilities[np.arange(len(y_va)), y_va], 1e-7, 1.0))))
     measured = model.evaluate(x_va, y_va, verbose=0, return_dict=True)
     if not np.isclose(measured["loss"], cross_entropy, rtol=1e-3, atol=1e-4):
-        raise CheckFailed(ex, "the loss the model was compiled with is not the cross-entropy of its predicted "
-                              "probabilities.", expected=round(cross_entropy, 5), found=round(float(measured["loss"]), 5),
-                          hint="The network ends in a softmax: use loss='sparse_categorical_crossentropy' "
-                               "(from_logits=False, the default) with integer labels.")
+        raise CheckFailed(
+            ex,
+            "the loss the model was compiled with is not the cross-entropy of its predicted probabilities.",
+            expected=round(cross_entropy, 5),
+            found=round(float(measured["loss"]), 5),
+            hint="The network ends in a softmax: use loss='sparse_categorical_crossentropy' "
+            "(from_logits=False, the default) with integer labels.",
+        )
     if not np.isclose(hist["val_loss"][-1], measured["loss"], rtol=1e-3, atol=1e-4):
-        raise CheckFailed(ex, "the validation curve is not measured on (x_val, y_val).",
-                          expected=round(float(measured["loss"]), 5), found=round(float(hist["val_loss"][-1]), 5),
-                          hint="Pass validation_data=(x_val, y_val) to model.fit (not validation_split).")
-    passed(ex, "compiles with Adam and the cross-entropy of its softmax, trains on x_train for the epochs and "
-               "batch size asked, and returns a History with validation curves on (x_val, y_val)")
+        raise CheckFailed(
+            ex,
+            "the validation curve is not measured on (x_val, y_val).",
+            expected=round(float(measured["loss"]), 5),
+            found=round(float(hist["val_loss"][-1]), 5),
+            hint="Pass validation_data=(x_val, y_val) to model.fit (not validation_split).",
+        )
+    passed(
+        ex,
+        "compiles with Adam and the cross-entropy of its softmax, trains on x_train for the epochs and "
+        "batch size asked, and returns a History with validation curves on (x_val, y_val)",
+    )
 
 
 # --------------------------------------------------------------------------
 # Training checks (shared with autograder/calibrations/lab4_first_cnn.py)
 # --------------------------------------------------------------------------
-def measure_lenet_accuracy(build_lenet5, train_model, seed=training.CHECK_SEED, profile=None,
-                           exercise="Exercise 2 (LeNet-5 trained)"):
+def measure_lenet_accuracy(
+    build_lenet5, train_model, seed=training.CHECK_SEED, profile=None, exercise="Exercise 2 (LeNet-5 trained)"
+):
     """Train a ReLU LeNet-5 with the student's functions under ``lab4.lenet``; measure held-out accuracy.
 
     The 28x28 digits are split by
@@ -235,9 +286,18 @@ def measure_lenet_accuracy(build_lenet5, train_model, seed=training.CHECK_SEED, 
     from cnncourse.runtime import budget
 
     x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
-    return training.retrain(exercise, build_lenet5, x, y, budget("lab4.lenet", profile),
-                            builder_args=((DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu"),
-                            train_fn=train_model, seed=seed, validation=True, val_size=VAL_SIZE)
+    return training.retrain(
+        exercise,
+        build_lenet5,
+        x,
+        y,
+        budget("lab4.lenet", profile),
+        builder_args=((DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu"),
+        train_fn=train_model,
+        seed=seed,
+        validation=True,
+        val_size=VAL_SIZE,
+    )
 
 
 LENET_KINDS = ("Conv2D", "pool", "Conv2D", "pool", "Flatten", "Dense", "Dense", "Dense")
@@ -254,12 +314,19 @@ def _graded_pair(ex, build_lenet5, train_model):
     build_lenet5 = by_hand(ex, build_lenet5, OWN_WORK)
     train_model = by_source(ex, train_model, OWN_WORK)
     model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
-    kinds = tuple("pool" if k in ("AveragePooling2D", "MaxPooling2D") else k
-                  for k in map(layer_kind, model.layers) if k not in ("InputLayer", "Dropout", "Activation"))
+    kinds = tuple(
+        "pool" if k in ("AveragePooling2D", "MaxPooling2D") else k
+        for k in map(layer_kind, model.layers)
+        if k not in ("InputLayer", "Dropout", "Activation")
+    )
     if kinds != LENET_KINDS:
-        raise CheckFailed(ex, "the graded run trains LeNet-5, and build_lenet5 builds another network.",
-                          expected=" -> ".join(LENET_KINDS), found=" -> ".join(kinds),
-                          hint="Make exercise 1's check pass first.")
+        raise CheckFailed(
+            ex,
+            "the graded run trains LeNet-5, and build_lenet5 builds another network.",
+            expected=" -> ".join(LENET_KINDS),
+            found=" -> ".join(kinds),
+            hint="Make exercise 1's check pass first.",
+        )
     return build_lenet5, train_model
 
 
@@ -287,12 +354,19 @@ def check_lenet_accuracy(build_lenet5, train_model):
     ex = "Exercise 2 (LeNet-5 trained)"
     build_lenet5, train_model = _graded_pair(ex, build_lenet5, train_model)
     res = measure_lenet_accuracy(build_lenet5, train_model, exercise=ex)
-    return training.report(ex, f"held-out accuracy after {res.n_train} training digits", res.accuracy,
-                           LAB, "lenet", seconds=res.seconds)
+    return training.report(
+        ex, f"held-out accuracy after {res.n_train} training digits", res.accuracy, LAB, "lenet", seconds=res.seconds
+    )
 
 
-def measure_overfit(build_lenet5, train_model, seed=training.CHECK_SEED, profile=None,
-                    exercise="Sanity check (overfit a tiny subset)", activation="relu"):
+def measure_overfit(
+    build_lenet5,
+    train_model,
+    seed=training.CHECK_SEED,
+    profile=None,
+    exercise="Sanity check (overfit a tiny subset)",
+    activation="relu",
+):
     """Train on ``lab4.overfit``'s few examples only; return the accuracy on those same examples.
 
     The budget's ``samples`` digits (stratified, chosen with ``seed``) are
@@ -321,8 +395,16 @@ def measure_overfit(build_lenet5, train_model, seed=training.CHECK_SEED, profile
     b = budget("lab4.overfit", profile)
     x, y = load_digits(size=DIGIT_SIZE, return_X_y=True)
     xs, ys = stratified_subsample(x, y, b.samples, seed=seed)
-    model = training.build(exercise, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, activation, seed=seed,
-                           input_shape=(DIGIT_SIZE, DIGIT_SIZE, 1), num_classes=10)
+    model = training.build(
+        exercise,
+        build_lenet5,
+        (DIGIT_SIZE, DIGIT_SIZE, 1),
+        10,
+        activation,
+        seed=seed,
+        input_shape=(DIGIT_SIZE, DIGIT_SIZE, 1),
+        num_classes=10,
+    )
     call(exercise, train_model, model, xs, ys, xs[:8], ys[:8], b.epochs, b.batch_size)
     return training.accuracy(model, xs, ys)
 
@@ -407,9 +489,12 @@ def check_most_confused_pair(most_confused_pair, seed=4):
         got = call(ex, most_confused_pair, given)
         want = _oracle_pair(cm)
         if not np.array_equal(given, cm):
-            raise CheckFailed(ex, "your function changed the confusion matrix it was given (the notebook plots "
-                                  "and reads that matrix afterwards).",
-                              hint="Work on a copy: off = np.array(cm, dtype=float), then fill its diagonal.")
+            raise CheckFailed(
+                ex,
+                "your function changed the confusion matrix it was given (the notebook plots "
+                "and reads that matrix afterwards).",
+                hint="Work on a copy: off = np.array(cm, dtype=float), then fill its diagonal.",
+            )
         if got is None:
             raise CheckFailed(ex, "the function returned None: return a pair (true, predicted).")
         try:
@@ -417,20 +502,42 @@ def check_most_confused_pair(most_confused_pair, seed=4):
         except (TypeError, ValueError):
             raise CheckFailed(ex, "return a pair of two class indices (true, predicted).", found=got) from None
         if got == (want[1], want[0]) and _pair(ex, most_confused_pair, cm.T.copy()) == want:
-            raise CheckFailed(ex, "your pair is the wrong way round.", expected=want, found=got,
-                              hint="Rows of the matrix are true classes, columns predicted classes.")
+            raise CheckFailed(
+                ex,
+                "your pair is the wrong way round.",
+                expected=want,
+                found=got,
+                hint="Rows of the matrix are true classes, columns predicted classes.",
+            )
         if got != want and got[0] != got[1] and got in (_oracle_pair(np.triu(cm)), _oracle_pair(np.tril(cm))):
-            raise CheckFailed(ex, f"for a {n}x{n} matrix your pair is the largest entry on one side of the "
-                                  "diagonal only.", expected=want, found=got,
-                              hint="Confusions lie both above and below the diagonal: search every entry "
-                                   "but the diagonal.")
+            raise CheckFailed(
+                ex,
+                f"for a {n}x{n} matrix your pair is the largest entry on one side of the diagonal only.",
+                expected=want,
+                found=got,
+                hint="Confusions lie both above and below the diagonal: search every entry but the diagonal.",
+            )
         if got[0] == got[1]:
-            raise CheckFailed(ex, "that is a diagonal entry: those are correct predictions, not confusions.",
-                              expected=want, found=got, hint="Ignore the diagonal.")
-        expect_equal(ex, got, want, what=f"pair for a {n}x{n} matrix",
-                     hint="Take the largest entry off the diagonal; return (row, column).")
+            raise CheckFailed(
+                ex,
+                "that is a diagonal entry: those are correct predictions, not confusions.",
+                expected=want,
+                found=got,
+                hint="Ignore the diagonal.",
+            )
+        expect_equal(
+            ex,
+            got,
+            want,
+            what=f"pair for a {n}x{n} matrix",
+            hint="Take the largest entry off the diagonal; return (row, column).",
+        )
     cm = np.eye(3) * 0.5 + np.array([[0.0, 0.2, 0.3], [0.1, 0.0, 0.4], [0.45, 0.05, 0.0]])
     cm[np.diag_indices(3)] = [0.5, 0.5, 0.5]
-    expect_equal(ex, tuple(int(v) for v in call(ex, most_confused_pair, cm)), _oracle_pair(cm),
-                 what="pair for a hand-made matrix")
+    expect_equal(
+        ex,
+        tuple(int(v) for v in call(ex, most_confused_pair, cm)),
+        _oracle_pair(cm),
+        what="pair for a hand-made matrix",
+    )
     passed(ex, "finds the most confused (true, predicted) pair on 6 matrices")

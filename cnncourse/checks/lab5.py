@@ -24,14 +24,23 @@ from .hidden import hidden_for
 
 LAB = "lab5-regularization"
 AUGMENT_LAYERS = ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomBrightness", "RandomContrast")
-LECTURE_FACTORS = {"RandomRotation": {"factor": 0.05}, "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
-                   "RandomBrightness": {"factor": 0.1}, "RandomContrast": {"factor": 0.1}}
+LECTURE_FACTORS = {
+    "RandomRotation": {"factor": 0.05},
+    "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
+    "RandomBrightness": {"factor": 0.1},
+    "RandomContrast": {"factor": 0.1},
+}
 """How far each random layer of the lecture's table may go (largest factor, either direction)."""
 
 
-EXERCISES = {"build_augmenter": "Exercise 1 (build_augmenter)", "make_dataset": "Exercise 2 (make_dataset)",
-             "early_stopping": "Exercise 3 (make_early_stopping)", "random_search": "Exercise 4 (random_search)",
-             "grid_search": "Exercise 5 (grid_search)", "regularized_cnn": "Exercise 6 (build_regularized_cnn)"}
+EXERCISES = {
+    "build_augmenter": "Exercise 1 (build_augmenter)",
+    "make_dataset": "Exercise 2 (make_dataset)",
+    "early_stopping": "Exercise 3 (make_early_stopping)",
+    "random_search": "Exercise 4 (random_search)",
+    "grid_search": "Exercise 5 (grid_search)",
+    "regularized_cnn": "Exercise 6 (build_regularized_cnn)",
+}
 hidden = hidden_for(EXERCISES, {})
 
 
@@ -75,49 +84,74 @@ def check_build_augmenter(build_augmenter, seed=5):
     ex = "Exercise 1 (build_augmenter)"
     aug = call(ex, build_augmenter)
     if aug is None or not callable(aug):
-        raise CheckFailed(ex, "build_augmenter should return a callable Keras model (e.g. keras.Sequential).",
-                          found=type(aug).__name__)
+        raise CheckFailed(
+            ex,
+            "build_augmenter should return a callable Keras model (e.g. keras.Sequential).",
+            found=type(aug).__name__,
+        )
     kinds = [type(layer).__name__ for layer in _all_layers(aug)] or [type(aug).__name__]
     missing = [k for k in AUGMENT_LAYERS if k not in kinds]
     if missing:
-        raise CheckFailed(ex, f"the augmenter lacks {', '.join(missing)}.", expected=list(AUGMENT_LAYERS),
-                          found=kinds, hint="Use the lecture's five layers, in a keras.Sequential.")
+        raise CheckFailed(
+            ex,
+            f"the augmenter lacks {', '.join(missing)}.",
+            expected=list(AUGMENT_LAYERS),
+            found=kinds,
+            hint="Use the lecture's five layers, in a keras.Sequential.",
+        )
     for layer in _all_layers(aug):  # the settings of the lecture's table, as Keras holds them
         kind, config = type(layer).__name__, layer.get_config()
         if kind == "RandomFlip" and config.get("mode") != "horizontal":
-            raise CheckFailed(ex, "RandomFlip should mirror left to right only: an upside-down face is not one "
-                                  "the model will meet.", expected="horizontal", found=config.get("mode"))
+            raise CheckFailed(
+                ex,
+                "RandomFlip should mirror left to right only: an upside-down face is not one the model will meet.",
+                expected="horizontal",
+                found=config.get("mode"),
+            )
         for key in LECTURE_FACTORS.get(kind, {}):
             size = max(abs(float(v)) for v in np.atleast_1d(np.asarray(config.get(key), dtype=float)))
             if not np.isclose(size, LECTURE_FACTORS[kind][key]):
-                raise CheckFailed(ex, f"{kind}'s {key} should be the lecture's {LECTURE_FACTORS[kind][key]:g}.",
-                                  expected=LECTURE_FACTORS[kind][key], found=size,
-                                  hint="Too little changes nothing; too much makes images the task never shows.")
+                raise CheckFailed(
+                    ex,
+                    f"{kind}'s {key} should be the lecture's {LECTURE_FACTORS[kind][key]:g}.",
+                    expected=LECTURE_FACTORS[kind][key],
+                    found=size,
+                    hint="Too little changes nothing; too much makes images the task never shows.",
+                )
     rng = np.random.default_rng(seed)
     probe = rng.random((4, 16, 16, 1)).astype("float32")
     first, again, other = (np.asarray(call(ex, build_augmenter, seed=s)(probe, training=True)) for s in (7, 7, 8))
     if not np.allclose(first, again, atol=1e-6) or np.allclose(first, other, atol=1e-6):
-        raise CheckFailed(ex, "build_augmenter(seed=7) should augment the same way every time it is built, and "
-                              "differently from seed=8.", hint="Pass seed=seed to each of the five layers.")
+        raise CheckFailed(
+            ex,
+            "build_augmenter(seed=7) should augment the same way every time it is built, and differently from seed=8.",
+            hint="Pass seed=seed to each of the five layers.",
+        )
     for shape in ((16, 24, 24, 1), (8, 32, 32, 3)):
         x = rng.random(shape).astype("float32")
         same = np.asarray(call(ex, aug, x, training=False))
         if same.shape != x.shape or not np.allclose(same, x, atol=1e-6):
-            raise CheckFailed(ex, "with training=False the augmenter must return its input unchanged "
-                                  "(augmentation is for training only).",
-                              found=f"largest change {np.max(np.abs(same - x)) if same.shape == x.shape else same.shape}")
+            raise CheckFailed(
+                ex,
+                "with training=False the augmenter must return its input unchanged "
+                "(augmentation is for training only).",
+                found=f"largest change {np.max(np.abs(same - x)) if same.shape == x.shape else same.shape}",
+            )
         out = np.asarray(call(ex, aug, x, training=True))
         if out.shape != x.shape:
             raise CheckFailed(ex, "augmentation must keep the batch's shape.", expected=x.shape, found=out.shape)
         lo, hi = float(out.min()), float(out.max())
         if lo < -1e-5 or hi > 1 + 1e-5:
-            raise CheckFailed(ex, "augmented images left the value range [0, 1].", expected="values in [0, 1]",
-                              found=f"values in [{lo:.3f}, {hi:.3f}]",
-                              hint="Our images are in [0, 1], not [0, 255]: pass value_range=(0.0, 1.0) to "
-                                   "RandomBrightness and RandomContrast.")
+            raise CheckFailed(
+                ex,
+                "augmented images left the value range [0, 1].",
+                expected="values in [0, 1]",
+                found=f"values in [{lo:.3f}, {hi:.3f}]",
+                hint="Our images are in [0, 1], not [0, 255]: pass value_range=(0.0, 1.0) to "
+                "RandomBrightness and RandomContrast.",
+            )
         if np.allclose(out, x, atol=1e-4):
-            raise CheckFailed(ex, "with training=True the images should change.",
-                              hint="Are all the factors 0?")
+            raise CheckFailed(ex, "with training=True the images should change.", hint="Are all the factors 0?")
     # Each layer on its own: a later layer may clip away an earlier one's damage.
     x = np.full((4, 16, 16, 1), 0.5, dtype="float32") + rng.uniform(-0.2, 0.2, (4, 16, 16, 1)).astype("float32")
     for layer in _all_layers(aug):
@@ -126,9 +160,12 @@ def check_build_augmenter(build_augmenter, seed=5):
             continue
         out = np.asarray(layer(x, training=True))
         if out.min() < -1e-5 or out.max() > 1 + 1e-5 or (kind == "RandomBrightness" and np.abs(out - x).max() > 0.3):
-            raise CheckFailed(ex, f"{kind} on its own takes images in [0, 1] far out of range.",
-                              found=f"values in [{out.min():.3f}, {out.max():.3f}] from [{x.min():.3f}, {x.max():.3f}]",
-                              hint="Pass value_range=(0.0, 1.0): Keras assumes [0, 255] by default.")
+            raise CheckFailed(
+                ex,
+                f"{kind} on its own takes images in [0, 1] far out of range.",
+                found=f"values in [{out.min():.3f}, {out.max():.3f}] from [{x.min():.3f}, {x.max():.3f}]",
+                hint="Pass value_range=(0.0, 1.0): Keras assumes [0, 255] by default.",
+            )
     passed(ex, "all five layers; identity at inference; shape and [0, 1] range kept when training")
 
 
@@ -197,34 +234,56 @@ def check_make_dataset(make_dataset):
         raise CheckFailed(ex, "each element should be an (images, labels) pair.", found=spec)
     img_spec, lbl_spec = spec
     if img_spec.dtype != tf.float32:
-        raise CheckFailed(ex, "images should come out as float32.", expected="float32", found=img_spec.dtype.name,
-                          hint="Cast with tf.cast(image, tf.float32) before dividing by 255.")
+        raise CheckFailed(
+            ex,
+            "images should come out as float32.",
+            expected="float32",
+            found=img_spec.dtype.name,
+            hint="Cast with tf.cast(image, tf.float32) before dividing by 255.",
+        )
     if tuple(img_spec.shape)[1:] != x.shape[1:] or len(img_spec.shape) != 4:
-        raise CheckFailed(ex, "images should be batched (batch, height, width, channels).",
-                          expected=(None,) + x.shape[1:], found=tuple(img_spec.shape))
+        raise CheckFailed(
+            ex,
+            "images should be batched (batch, height, width, channels).",
+            expected=(None,) + x.shape[1:],
+            found=tuple(img_spec.shape),
+        )
     if not lbl_spec.dtype.is_integer or len(lbl_spec.shape) != 1:
         raise CheckFailed(ex, "labels should be batched integers, shape (batch,).", found=lbl_spec)
 
     xs, ys = _take_all(ds)
     sizes = [len(b) for b in ys]
     want_sizes = [bs] * (n // bs) + ([n % bs] if n % bs else [])
-    expect_equal(ex, sizes, want_sizes, what=f"batch sizes for {n} examples and batch_size={bs}",
-                 hint="Batch with dataset.batch(batch_size) (keep the last, smaller batch).")
+    expect_equal(
+        ex,
+        sizes,
+        want_sizes,
+        what=f"batch sizes for {n} examples and batch_size={bs}",
+        hint="Batch with dataset.batch(batch_size) (keep the last, smaller batch).",
+    )
     images = np.concatenate(xs)
     if images.min() < 0 or images.max() > 1 + 1e-6 or images.max() < 0.99:
-        raise CheckFailed(ex, "images should be scaled from [0, 255] to [0, 1].",
-                          found=f"values in [{images.min():.3f}, {images.max():.3f}]")
+        raise CheckFailed(
+            ex,
+            "images should be scaled from [0, 255] to [0, 1].",
+            found=f"values in [{images.min():.3f}, {images.max():.3f}]",
+        )
     if not np.array_equal(np.concatenate(ys), y):
-        raise CheckFailed(ex, "with training=False the order must stay as given (no shuffling).",
-                          hint="Shuffle only when training.")
+        raise CheckFailed(
+            ex, "with training=False the order must stay as given (no shuffling).", hint="Shuffle only when training."
+        )
     if not np.allclose(images, x.astype("float32") / 255.0, atol=1e-6):
         raise CheckFailed(ex, "with training=False the images must be x / 255, unchanged otherwise.")
 
     names = transformation_names(ds)
     for needed in ("CacheDataset", "PrefetchDataset"):
         if needed not in names:
-            raise CheckFailed(ex, f"the pipeline has no {needed[:-7].lower()} step.", found=names,
-                              hint="cache() after the deterministic steps, prefetch(tf.data.AUTOTUNE) at the end.")
+            raise CheckFailed(
+                ex,
+                f"the pipeline has no {needed[:-7].lower()} step.",
+                found=names,
+                hint="cache() after the deterministic steps, prefetch(tf.data.AUTOTUNE) at the end.",
+            )
     if names[-1] != "PrefetchDataset":
         raise CheckFailed(ex, "prefetch should be the last step.", found=names)
     if "ShuffleDataset" in names:
@@ -241,46 +300,60 @@ def check_make_dataset(make_dataset):
     if sorted(first.tolist()) != list(range(n)):
         raise CheckFailed(ex, "one pass over the training dataset should hold every example exactly once.")
     if np.array_equal(first, y2):
-        raise CheckFailed(ex, "with training=True the examples should be shuffled.",
-                          hint="dataset.shuffle(buffer_size=len(x), seed=seed).")
+        raise CheckFailed(
+            ex,
+            "with training=True the examples should be shuffled.",
+            hint="dataset.shuffle(buffer_size=len(x), seed=seed).",
+        )
     if np.array_equal(first, second):
-        raise CheckFailed(ex, "every epoch should see a new order.",
-                          hint="shuffle(..., reshuffle_each_iteration=True) (the default).")
+        raise CheckFailed(
+            ex, "every epoch should see a new order.", hint="shuffle(..., reshuffle_each_iteration=True) (the default)."
+        )
     again = labels_of(call(ex, make_dataset, x2, y2, bs, True, 1))
     if not np.array_equal(first, again):
-        raise CheckFailed(ex, "the same seed should give the same order (repeatable runs).",
-                          hint="Pass seed=seed to shuffle.")
+        raise CheckFailed(
+            ex, "the same seed should give the same order (repeatable runs).", hint="Pass seed=seed to shuffle."
+        )
     other = labels_of(call(ex, make_dataset, x2, y2, bs, True, 2))
     if np.array_equal(first, other):
         raise CheckFailed(ex, "a different seed should give a different order.")
     # A buffer of the whole dataset: any example may come first (with a buffer of b, only the first b can).
     firsts = [int(np.asarray(next(iter(call(ex, make_dataset, x2, y2, bs, True, s)))[1])[0]) for s in range(20)]
     if max(firsts) < n // 2:
-        raise CheckFailed(ex, f"over 20 seeds the first training example always came from the first {max(firsts) + 1} "
-                              f"of {n}: the shuffle buffer is too small to mix the whole dataset.",
-                          hint="dataset.shuffle(buffer_size=len(x), seed=seed).")
+        raise CheckFailed(
+            ex,
+            f"over 20 seeds the first training example always came from the first {max(firsts) + 1} "
+            f"of {n}: the shuffle buffer is too small to mix the whole dataset.",
+            hint="dataset.shuffle(buffer_size=len(x), seed=seed).",
+        )
     names_t = transformation_names(train_a)
     if names_t.index("CacheDataset") > names_t.index("ShuffleDataset"):
-        raise CheckFailed(ex, "cache before shuffling, or every epoch replays the first epoch's order.",
-                          found=names_t)
+        raise CheckFailed(ex, "cache before shuffling, or every epoch replays the first epoch's order.", found=names_t)
 
     # Augmentation: only when training, on batches after the cache.
     aug_train = call(ex, make_dataset, x, y, bs, True, 3, augmenter=_invert)
     imgs = np.concatenate(_take_all(aug_train)[0])
     if not np.isclose(imgs.mean(), 1.0 - x.mean() / 255.0, atol=1e-4):
-        raise CheckFailed(ex, "with training=True and an augmenter, every batch should go through "
-                              "augmenter(images, training=True).",
-                          hint="dataset.map(lambda im, lb: (augmenter(im, training=True), lb)) after batch().")
+        raise CheckFailed(
+            ex,
+            "with training=True and an augmenter, every batch should go through augmenter(images, training=True).",
+            hint="dataset.map(lambda im, lb: (augmenter(im, training=True), lb)) after batch().",
+        )
     aug_eval = call(ex, make_dataset, x, y, bs, False, 3, augmenter=_invert)
     if not np.allclose(np.concatenate(_take_all(aug_eval)[0]), x / 255.0, atol=1e-6):
         raise CheckFailed(ex, "an evaluation pipeline (training=False) must not augment.")
     names_a = transformation_names(aug_train)
     maps_after_batch = [i for i, nm in enumerate(names_a) if "Map" in nm and i > names_a.index("BatchDataset")]
     if not maps_after_batch or names_a.index("CacheDataset") > maps_after_batch[0]:
-        raise CheckFailed(ex, "augment after cache() and batch(), so every epoch sees new variations "
-                              "and a whole batch is augmented at once.", found=names_a)
-    passed(ex, "float32 in [0, 1], right batches, seeded shuffling, cache and prefetch, "
-                      "augmentation only when training")
+        raise CheckFailed(
+            ex,
+            "augment after cache() and batch(), so every epoch sees new variations "
+            "and a whole batch is augmented at once.",
+            found=names_a,
+        )
+    passed(
+        ex, "float32 in [0, 1], right batches, seeded shuffling, cache and prefetch, augmentation only when training"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -356,8 +429,9 @@ def replay(callback, val_losses):
     for epoch, v in enumerate(val_losses):
         model.set_weights([np.array([[float(epoch)]], dtype="float32")])
         callback.on_epoch_begin(epoch, {})
-        callback.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "val_loss": float(v),
-                                      "accuracy": 0.5, "val_accuracy": 0.5})
+        callback.on_epoch_end(
+            epoch, {"loss": 1.0 / (epoch + 1), "val_loss": float(v), "accuracy": 0.5, "val_accuracy": 0.5}
+        )
         if model.stop_training:
             last = epoch
             break
@@ -398,29 +472,49 @@ def check_early_stopping(make_early_stopping):
         want_last, want_best = early_stopping_oracle(losses, patience)
         shown = ", ".join(f"{v:g}" for v in losses)
         if last != want_last:
-            hint = ("Watch 'val_loss' (the training loss keeps falling)." if last == len(losses) - 1
-                    else "Stop once `patience` epochs in a row bring no new minimum of val_loss.")
-            raise CheckFailed(ex, f"with patience={patience} and validation losses [{shown}] training "
-                                  f"should stop after epoch {want_last} (counting from 0).",
-                              expected=want_last, found=last, hint=hint)
+            hint = (
+                "Watch 'val_loss' (the training loss keeps falling)."
+                if last == len(losses) - 1
+                else "Stop once `patience` epochs in a row bring no new minimum of val_loss."
+            )
+            raise CheckFailed(
+                ex,
+                f"with patience={patience} and validation losses [{shown}] training "
+                f"should stop after epoch {want_last} (counting from 0).",
+                expected=want_last,
+                found=last,
+                hint=hint,
+            )
         if kept != want_best:
-            raise CheckFailed(ex, f"after stopping, the weights of the best epoch ({want_best}) should be "
-                                  f"restored (validation losses [{shown}], patience={patience}).",
-                              expected=want_best, found=kept, hint="restore_best_weights=True.")
+            raise CheckFailed(
+                ex,
+                f"after stopping, the weights of the best epoch ({want_best}) should be "
+                f"restored (validation losses [{shown}], patience={patience}).",
+                expected=want_best,
+                found=kept,
+                hint="restore_best_weights=True.",
+            )
     passed(ex, f"stops at the right epoch and restores the best weights on {len(SEQUENCES)} scripted runs")
 
 
 # --------------------------------------------------------------------------
 # Hyper-parameter search
 # --------------------------------------------------------------------------
-SPACE = {"learning_rate": ("log", 1e-5, 1e-1), "dropout": ("uniform", 0.0, 0.6),
-         "batch_size": ("choice", [16, 32, 64, 128])}
+SPACE = {
+    "learning_rate": ("log", 1e-5, 1e-1),
+    "dropout": ("uniform", 0.0, 0.6),
+    "batch_size": ("choice", [16, 32, 64, 128]),
+}
 
 
 def _check_candidate(ex, cand, space, where):
     if not isinstance(cand, dict) or set(cand) != set(space):
-        raise CheckFailed(ex, f"{where} should be a dict with one value per hyper-parameter.",
-                          expected=sorted(space), found=cand if not isinstance(cand, dict) else sorted(cand))
+        raise CheckFailed(
+            ex,
+            f"{where} should be a dict with one value per hyper-parameter.",
+            expected=sorted(space),
+            found=cand if not isinstance(cand, dict) else sorted(cand),
+        )
     for name, (kind, *args) in space.items():
         v = cand[name]
         if kind == "choice":
@@ -457,13 +551,18 @@ def check_random_search(random_search):
     ex = "Exercise 4 (random_search)"
     trials = call(ex, random_search, SPACE, 12, 0)
     if trials is None or len(trials) != 12:
-        raise CheckFailed(ex, "random_search should return a list of n_trials candidates.", expected=12,
-                          found=None if trials is None else len(trials))
+        raise CheckFailed(
+            ex,
+            "random_search should return a list of n_trials candidates.",
+            expected=12,
+            found=None if trials is None else len(trials),
+        )
     for i, cand in enumerate(trials):
         _check_candidate(ex, cand, SPACE, f"candidate {i}")
     if call(ex, random_search, SPACE, 12, 0) != trials:
-        raise CheckFailed(ex, "the same seed should give the same candidates.",
-                          hint="Draw from rng = np.random.default_rng(seed).")
+        raise CheckFailed(
+            ex, "the same seed should give the same candidates.", hint="Draw from rng = np.random.default_rng(seed)."
+        )
     if call(ex, random_search, SPACE, 12, 1) == trials:
         raise CheckFailed(ex, "different seeds should give different candidates.")
     many = call(ex, random_search, SPACE, 2000, 7)
@@ -471,13 +570,19 @@ def check_random_search(random_search):
     dr = np.array([c["dropout"] for c in many], dtype=float)
     below = float(np.mean(lr < 1e-3))  # 1e-3 is the middle of [1e-5, 1e-1] on a log scale
     if stats.kstest((np.log10(lr) + 5) / 4, "uniform").pvalue < 1e-4:
-        raise CheckFailed(ex, "the learning rate should be log-uniform: as many draws between 1e-5 and 1e-3 "
-                              "as between 1e-3 and 1e-1.", expected="about 50% below 1e-3",
-                          found=f"{below:.1%} below 1e-3",
-                          hint="Draw the exponent uniformly: 10 ** rng.uniform(log10(low), log10(high)).")
+        raise CheckFailed(
+            ex,
+            "the learning rate should be log-uniform: as many draws between 1e-5 and 1e-3 as between 1e-3 and 1e-1.",
+            expected="about 50% below 1e-3",
+            found=f"{below:.1%} below 1e-3",
+            hint="Draw the exponent uniformly: 10 ** rng.uniform(log10(low), log10(high)).",
+        )
     if stats.kstest(dr / 0.6, "uniform").pvalue < 1e-4:
-        raise CheckFailed(ex, "a 'uniform' hyper-parameter should be uniform on its bounds.",
-                          found=f"{np.mean(dr < 0.3):.1%} of dropout draws below 0.3 (expected about 50%)")
+        raise CheckFailed(
+            ex,
+            "a 'uniform' hyper-parameter should be uniform on its bounds.",
+            found=f"{np.mean(dr < 0.3):.1%} of dropout draws below 0.3 (expected about 50%)",
+        )
     counts = {v: sum(c["batch_size"] == v for c in many) for v in SPACE["batch_size"][1]}
     if min(counts.values()) < 0.15 * len(many):
         raise CheckFailed(ex, "every choice should be drawn about equally often.", found=counts)
@@ -510,22 +615,40 @@ def check_grid_search(grid_search):
     grid = call(ex, grid_search, SPACE, k)
     n_choices = len(SPACE["batch_size"][1])
     if grid is None or len(grid) != k * k * n_choices:
-        raise CheckFailed(ex, "a grid holds every combination of the axes' values.",
-                          expected=k * k * n_choices, found=None if grid is None else len(grid),
-                          hint="points_per_axis values for each numeric axis, every option of a 'choice'.")
+        raise CheckFailed(
+            ex,
+            "a grid holds every combination of the axes' values.",
+            expected=k * k * n_choices,
+            found=None if grid is None else len(grid),
+            hint="points_per_axis values for each numeric axis, every option of a 'choice'.",
+        )
     for i, cand in enumerate(grid):
         _check_candidate(ex, cand, SPACE, f"grid point {i}")
     lrs = sorted({float(c["learning_rate"]) for c in grid})
     drs = sorted({float(c["dropout"]) for c in grid})
     if len(lrs) != k or not np.allclose(np.log10(lrs), np.linspace(-5, -1, k)):
-        raise CheckFailed(ex, "a 'log' axis takes evenly spaced exponents, ends included.",
-                          expected=list(np.logspace(-5, -1, k)), found=lrs, hint="np.logspace or np.geomspace.")
+        raise CheckFailed(
+            ex,
+            "a 'log' axis takes evenly spaced exponents, ends included.",
+            expected=list(np.logspace(-5, -1, k)),
+            found=lrs,
+            hint="np.logspace or np.geomspace.",
+        )
     if len(drs) != k or not np.allclose(drs, np.linspace(0.0, 0.6, k)):
-        raise CheckFailed(ex, "a 'uniform' axis takes evenly spaced values, ends included.",
-                          expected=list(np.linspace(0.0, 0.6, k)), found=drs)
+        raise CheckFailed(
+            ex,
+            "a 'uniform' axis takes evenly spaced values, ends included.",
+            expected=list(np.linspace(0.0, 0.6, k)),
+            found=drs,
+        )
     combos = {(round(np.log10(c["learning_rate"]), 6), round(c["dropout"], 6), c["batch_size"]) for c in grid}
-    want = set(itertools.product([round(v, 6) for v in np.linspace(-5, -1, k)],
-                                 [round(v, 6) for v in np.linspace(0, 0.6, k)], SPACE["batch_size"][1]))
+    want = set(
+        itertools.product(
+            [round(v, 6) for v in np.linspace(-5, -1, k)],
+            [round(v, 6) for v in np.linspace(0, 0.6, k)],
+            SPACE["batch_size"][1],
+        )
+    )
     if combos != want:
         raise CheckFailed(ex, "some combinations are repeated or missing.", expected=len(want), found=len(combos))
     passed(ex, f"all {len(grid)} combinations, log-spaced learning rates")
@@ -546,7 +669,7 @@ def _augment_factors(layer):
     out = []
     for key in ("factor", "height_factor", "width_factor"):
         value = cfg.get(key)
-        for v in (value if isinstance(value, (list, tuple)) else [value]):
+        for v in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v != 0:
                 out.append(float(v))
     return out
@@ -618,38 +741,64 @@ def check_regularized_cnn(build_regularized_cnn):
     model = training.build(ex, build_regularized_cnn, x.shape[1:], 2, input_shape=x.shape[1:], num_classes=2)
     rep = regularization_report(model)
     if set(rep["augment"]) != set(AUGMENT_LAYERS):
-        raise CheckFailed(ex, "put your augmenter (Exercise 1) at the start of the model.",
-                          expected=list(AUGMENT_LAYERS), found=rep["augment"])
+        raise CheckFailed(
+            ex,
+            "put your augmenter (Exercise 1) at the start of the model.",
+            expected=list(AUGMENT_LAYERS),
+            found=rep["augment"],
+        )
     if not rep["dropout"] or not all(0.0 < r < 1.0 for r in rep["dropout"]):
-        raise CheckFailed(ex, "the model needs at least one Dropout layer with a rate between 0 and 1.",
-                          found=rep["dropout"])
+        raise CheckFailed(
+            ex, "the model needs at least one Dropout layer with a rate between 0 and 1.", found=rep["dropout"]
+        )
     if max(rep["dropout"]) < MIN_DROPOUT:
-        raise CheckFailed(ex, f"dropout drops almost nothing: use a rate of at least {MIN_DROPOUT} somewhere.",
-                          found=rep["dropout"])
+        raise CheckFailed(
+            ex, f"dropout drops almost nothing: use a rate of at least {MIN_DROPOUT} somewhere.", found=rep["dropout"]
+        )
     if not rep["l2"]:
-        raise CheckFailed(ex, "use an L2 penalty on the weights of some layers.",
-                          hint="kernel_regularizer=keras.regularizers.l2(...) on Conv2D / Dense layers.")
+        raise CheckFailed(
+            ex,
+            "use an L2 penalty on the weights of some layers.",
+            hint="kernel_regularizer=keras.regularizers.l2(...) on Conv2D / Dense layers.",
+        )
     if max(rep["l2"]) < MIN_L2:
-        raise CheckFailed(ex, f"an L2 factor this small changes nothing: use at least {MIN_L2:g} somewhere.",
-                          found=rep["l2"])
+        raise CheckFailed(
+            ex, f"an L2 factor this small changes nothing: use at least {MIN_L2:g} somewhere.", found=rep["l2"]
+        )
     model(x[:2], training=False)
     if not model.losses:
-        raise CheckFailed(ex, "the model has L2 regularisers but adds no penalty to the loss: set "
-                              "kernel_regularizer when you create each layer (setting it afterwards does nothing).",
-                          found="model.losses is empty")
-    weak = [(layer.name, f) for layer in _all_layers(model) if type(layer).__name__ in AUGMENT_LAYERS
-            for f in _augment_factors(layer) if abs(f) < MIN_AUGMENT]
+        raise CheckFailed(
+            ex,
+            "the model has L2 regularisers but adds no penalty to the loss: set "
+            "kernel_regularizer when you create each layer (setting it afterwards does nothing).",
+            found="model.losses is empty",
+        )
+    weak = [
+        (layer.name, f)
+        for layer in _all_layers(model)
+        if type(layer).__name__ in AUGMENT_LAYERS
+        for f in _augment_factors(layer)
+        if abs(f) < MIN_AUGMENT
+    ]
     if weak:
-        raise CheckFailed(ex, "an augmentation this small changes nothing: every factor should be at least "
-                              f"{MIN_AUGMENT}.", found=weak, hint="Use your augmenter from Exercise 1.")
+        raise CheckFailed(
+            ex,
+            f"an augmentation this small changes nothing: every factor should be at least {MIN_AUGMENT}.",
+            found=weak,
+            hint="Use your augmenter from Exercise 1.",
+        )
     if not any(type(layer).__name__ == "Conv2D" for layer in _all_layers(model)):
         raise CheckFailed(ex, "a CNN needs Conv2D layers.")
-    passed(ex, f"augmentation ({len(rep['augment'])} layers), dropout {rep['dropout']}, "
-                      f"L2 on {len(rep['l2'])} layers, {model.count_params():,} parameters")
+    passed(
+        ex,
+        f"augmentation ({len(rep['augment'])} layers), dropout {rep['dropout']}, "
+        f"L2 on {len(rep['l2'])} layers, {model.count_params():,} parameters",
+    )
 
 
-def measure_regularized(build_regularized_cnn, seed=training.CHECK_SEED, profile=None,
-                        exercise="Exercise 6 (regularised CNN trained)"):
+def measure_regularized(
+    build_regularized_cnn, seed=training.CHECK_SEED, profile=None, exercise="Exercise 6 (regularised CNN trained)"
+):
     """Train the student's CNN with the check's recipe under ``lab5.regularized``.
 
     The validation curves are measured on the held-out quarter of the images.
@@ -676,9 +825,17 @@ def measure_regularized(build_regularized_cnn, seed=training.CHECK_SEED, profile
     from cnncourse.runtime import budget
 
     x, y = load_regularization_data()
-    return training.retrain(exercise, build_regularized_cnn, x, y, budget("lab5.regularized", profile),
-                            builder_args=(x.shape[1:], 2), seed=seed, validation=True,
-                            split_seed=training.CHECK_SEED)
+    return training.retrain(
+        exercise,
+        build_regularized_cnn,
+        x,
+        y,
+        budget("lab5.regularized", profile),
+        builder_args=(x.shape[1:], 2),
+        seed=seed,
+        validation=True,
+        split_seed=training.CHECK_SEED,
+    )
 
 
 def check_regularized_training(build_regularized_cnn):
@@ -709,8 +866,10 @@ def check_regularized_training(build_regularized_cnn):
     floor = learns[1] if learns and learns[1] is not None else (learns[0] if learns else None)
     if floor is not None and res.accuracy <= floor:
         # A network that learns nothing has no gap either: the gap counts for one that learns.
-        print(f"  the gap ({gap:.3f}) counts only for a network that learns: validation accuracy {res.accuracy:.3f} "
-              f"is not above {floor:.3f}, so the gap earns nothing.")
+        print(
+            f"  the gap ({gap:.3f}) counts only for a network that learns: validation accuracy {res.accuracy:.3f} "
+            f"is not above {floor:.3f}, so the gap earns nothing."
+        )
         return res.accuracy, float("inf")
     training.report(ex, "train-minus-validation accuracy over the last 3 epochs", gap, LAB, "gap")
     return res.accuracy, gap

@@ -25,9 +25,22 @@ import warnings
 
 import numpy as np
 
-from .architecture import (LayerSpec, activation_of, as_pair, block_model, check_architecture, check_path_reach,
-                           compare_conv_inventory, conv_signature, expect_layer_count, expect_params, forward,
-                           layers_of_kind, output_shape, reach)
+from .architecture import (
+    LayerSpec,
+    activation_of,
+    as_pair,
+    block_model,
+    check_architecture,
+    check_path_reach,
+    compare_conv_inventory,
+    conv_signature,
+    expect_layer_count,
+    expect_params,
+    forward,
+    layers_of_kind,
+    output_shape,
+    reach,
+)
 from .by_hand import ARITHMETIC, by_hand
 from .core import CheckFailed, call, passed, plain
 from .hidden import hidden_for
@@ -78,23 +91,35 @@ def check_vgg_block(vgg_block):
         if got != want:
             hint = "Each convolution keeps the size (padding='same'); only the 2x2 pooling halves it."
             if len(got) == 3 and got[-1] == f and got[0] < want[0]:
-                hint = ("Your output is too small: with padding='valid' every 3x3 convolution trims 2 pixels. "
-                        "VGG pads by 1 (padding='same') so that only the pooling changes the size.")
+                hint = (
+                    "Your output is too small: with padding='valid' every 3x3 convolution trims 2 pixels. "
+                    "VGG pads by 1 (padding='same') so that only the pooling changes the size."
+                )
             elif len(got) == 3 and got[:2] == (h, w):
                 hint = "The spatial size did not halve: end the block with MaxPooling2D(pool_size=2)."
             raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
         spec, c = [], cin
         for _ in range(n):
-            spec.append(LayerSpec("Conv2D", (h, w, f), 9 * c * f + f,
-                                  {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same"}, "relu"))
+            spec.append(
+                LayerSpec(
+                    "Conv2D",
+                    (h, w, f),
+                    9 * c * f + f,
+                    {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same"},
+                    "relu",
+                )
+            )
             c = f
         spec.append(LayerSpec("MaxPooling2D", want, 0, {"pool_size": (2, 2), "strides": (2, 2)}))
-        check_architecture(model, spec, f"{ex}, {what}", check_activation=True,
-                           hint="num_convs Conv2D(filters, 3, padding='same', activation='relu'), "
-                                "then MaxPooling2D(pool_size=2).")
+        check_architecture(
+            model,
+            spec,
+            f"{ex}, {what}",
+            check_activation=True,
+            hint="num_convs Conv2D(filters, 3, padding='same', activation='relu'), then MaxPooling2D(pool_size=2).",
+        )
         expected = sum(9 * c_in * f + f for c_in in [cin] + [f] * (n - 1))
-        expect_params(ex, model, expected, what, hint="A 3x3 convolution has 3*3*C_in*C_out weights "
-                                                       "and C_out biases.")
+        expect_params(ex, model, expected, what, hint="A 3x3 convolution has 3*3*C_in*C_out weights and C_out biases.")
     # Behaviour: the block commutes with a translation by an even number of pixels.
     model = block_model(ex, vgg_block, (16, 16, 2), 2, 4)
     rng = _rng(7)
@@ -105,9 +130,12 @@ def check_vgg_block(vgg_block):
     if (y < -1e-6).any():
         raise CheckFailed(ex, "the block outputs negative values.", hint="Use activation='relu' in the convolutions.")
     if not np.allclose(np.roll(y, 1, axis=2), y_moved, atol=1e-5):
-        raise CheckFailed(ex, "moving the input 2 pixels to the right should move the output 1 pixel "
-                              "(after the 2x2 pooling); yours changes in another way.",
-                          hint="Use only same-padded 3x3 convolutions and one 2x2 max pool with stride 2.")
+        raise CheckFailed(
+            ex,
+            "moving the input 2 pixels to the right should move the output 1 pixel "
+            "(after the 2x2 pooling); yours changes in another way.",
+            hint="Use only same-padded 3x3 convolutions and one 2x2 max pool with stride 2.",
+        )
     passed(ex, f"structure, parameter counts and translation behaviour right on {len(cases)} inputs")
 
 
@@ -133,8 +161,14 @@ def inception_params(cin, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         >>> inception_params(192, 64, 96, 128, 16, 32, 32)
         163696
     """
-    return ((cin * c1 + c1) + (cin * c3_reduce + c3_reduce) + (9 * c3_reduce * c3 + c3)
-            + (cin * c5_reduce + c5_reduce) + (25 * c5_reduce * c5 + c5) + (cin * pool_proj + pool_proj))
+    return (
+        (cin * c1 + c1)
+        + (cin * c3_reduce + c3_reduce)
+        + (9 * c3_reduce * c3 + c3)
+        + (cin * c5_reduce + c5_reduce)
+        + (25 * c5_reduce * c5 + c5)
+        + (cin * pool_proj + pool_proj)
+    )
 
 
 def check_inception_block(inception_block):
@@ -166,40 +200,73 @@ def check_inception_block(inception_block):
         h, w, cin = shape
         c1, c3r, c3, c5r, c5, pp = sizes
         what = f"inception_block(x, {', '.join(map(str, sizes))}) on x of shape {shape}"
-        model = block_model(ex, inception_block, shape, *sizes,
-                             hint="Concatenate joins tensors that differ only along the concatenation axis: "
-                                  "use axis=-1 (channels) and padding='same' everywhere.")
+        model = block_model(
+            ex,
+            inception_block,
+            shape,
+            *sizes,
+            hint="Concatenate joins tensors that differ only along the concatenation axis: "
+            "use axis=-1 (channels) and padding='same' everywhere.",
+        )
         got, want = output_shape(model), (h, w, c1 + c3 + c5 + pp)
         if got != want:
             hint = "Every path keeps the spatial size; the output channels are c1 + c3 + c5 + pool_proj."
             if len(got) == 3 and (got[0] != h or got[1] != w) and got[-1] != want[-1]:
-                hint = ("Your paths were stacked along a spatial axis: concatenate along the channels, "
-                        "Concatenate(axis=-1).")
+                hint = (
+                    "Your paths were stacked along a spatial axis: concatenate along the channels, "
+                    "Concatenate(axis=-1)."
+                )
             raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
         concats = layers_of_kind(model, "Concatenate")
         if len(concats) != 1 or concats[0].get_config()["axis"] not in (-1, 3):
-            raise CheckFailed(ex, f"{what}: join the four paths with one Concatenate(axis=-1).",
-                              found=[c.get_config()["axis"] for c in concats])
+            raise CheckFailed(
+                ex,
+                f"{what}: join the four paths with one Concatenate(axis=-1).",
+                found=[c.get_config()["axis"] for c in concats],
+            )
         pools = layers_of_kind(model, "MaxPooling2D")
-        if len(pools) != 1 or (as_pair(pools[0].get_config()["pool_size"]), as_pair(pools[0].get_config()["strides"]),
-                               pools[0].get_config()["padding"]) != ((3, 3), (1, 1), "same"):
-            raise CheckFailed(ex, f"{what}: the fourth path starts with a 3x3 max pool, stride 1, padding 'same'.",
-                              found=[(p.get_config()["pool_size"], p.get_config()["strides"],
-                                      p.get_config()["padding"]) for p in pools])
-        expected = [(1, c1, cin, 1, "same", "relu", 1), (1, c3r, cin, 1, "same", "relu", 1),
-                    (3, c3, c3r, 1, "same", "relu", 1), (1, c5r, cin, 1, "same", "relu", 1),
-                    (5, c5, c5r, 1, "same", "relu", 1), (1, pp, cin, 1, "same", "relu", 1)]
-        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected,
-                           hint="Path 1: 1x1. Path 2: 1x1 reduce, then 3x3. Path 3: 1x1 reduce, then 5x5. "
-                                "Path 4: 3x3 max pool, then 1x1. All with ReLU and padding='same'.")
+        if len(pools) != 1 or (
+            as_pair(pools[0].get_config()["pool_size"]),
+            as_pair(pools[0].get_config()["strides"]),
+            pools[0].get_config()["padding"],
+        ) != ((3, 3), (1, 1), "same"):
+            raise CheckFailed(
+                ex,
+                f"{what}: the fourth path starts with a 3x3 max pool, stride 1, padding 'same'.",
+                found=[
+                    (p.get_config()["pool_size"], p.get_config()["strides"], p.get_config()["padding"]) for p in pools
+                ],
+            )
+        expected = [
+            (1, c1, cin, 1, "same", "relu", 1),
+            (1, c3r, cin, 1, "same", "relu", 1),
+            (3, c3, c3r, 1, "same", "relu", 1),
+            (1, c5r, cin, 1, "same", "relu", 1),
+            (5, c5, c5r, 1, "same", "relu", 1),
+            (1, pp, cin, 1, "same", "relu", 1),
+        ]
+        compare_conv_inventory(
+            ex,
+            what,
+            [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")],
+            expected,
+            hint="Path 1: 1x1. Path 2: 1x1 reduce, then 3x3. Path 3: 1x1 reduce, then 5x5. "
+            "Path 4: 3x3 max pool, then 1x1. All with ReLU and padding='same'.",
+        )
         expect_params(ex, model, inception_params(cin, *sizes), what)
     shape, sizes = cases[0]
     model = block_model(ex, inception_block, shape, *sizes)
     c1, c3r, c3, c5r, c5, pp = sizes
-    check_path_reach(ex, model, shape, (c1, c3, c5, pp), (0, 1, 2, 1), ("1x1", "3x3", "5x5", "pool"),
-                      order_hint="Concatenate the paths in the order 1x1, 3x3, 5x5, pool.")
-    passed(ex, f"four paths, channels and parameters right on {len(cases)} inputs; "
-                      "each path sees as far as its kernel")
+    check_path_reach(
+        ex,
+        model,
+        shape,
+        (c1, c3, c5, pp),
+        (0, 1, 2, 1),
+        ("1x1", "3x3", "5x5", "pool"),
+        order_hint="Concatenate the paths in the order 1x1, 3x3, 5x5, pool.",
+    )
+    passed(ex, f"four paths, channels and parameters right on {len(cases)} inputs; each path sees as far as its kernel")
 
 
 # --------------------------------------------------------------------------
@@ -226,8 +293,11 @@ def residual_params(cin, filters, stride):
         14432
     """
     projection = stride != 1 or cin != filters
-    return (9 * cin * filters + filters) + (9 * filters * filters + filters) + \
-        ((cin * filters + filters) if projection else 0)
+    return (
+        (9 * cin * filters + filters)
+        + (9 * filters * filters + filters)
+        + ((cin * filters + filters) if projection else 0)
+    )
 
 
 def _zero_main_path(model, kernel=3):
@@ -274,56 +344,82 @@ def check_residual_block(residual_block):
         h, w, cin = shape
         projection = s != 1 or cin != f
         what = f"residual_block(x, filters={f}, stride={s}) on x of shape {shape}"
-        model = block_model(ex, residual_block, shape, f, s,
-                             hint="Add needs two tensors of the same shape. When the stride is not 1 or "
-                                  "the channels change, pass x through a 1x1 Conv2D(filters, strides=stride) "
-                                  "first (a projection shortcut).")
+        model = block_model(
+            ex,
+            residual_block,
+            shape,
+            f,
+            s,
+            hint="Add needs two tensors of the same shape. When the stride is not 1 or "
+            "the channels change, pass x through a 1x1 Conv2D(filters, strides=stride) "
+            "first (a projection shortcut).",
+        )
         got, want = output_shape(model), (math.ceil(h / s), math.ceil(w / s), f)
         if got != want:
-            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got,
-                              hint="The first 3x3 convolution has strides=stride, both use padding='same'.")
+            raise CheckFailed(
+                ex,
+                f"{what}: wrong output shape.",
+                expected=want,
+                found=got,
+                hint="The first 3x3 convolution has strides=stride, both use padding='same'.",
+            )
         expect_layer_count(ex, model, "Add", 1, what, hint="Join the main path and the shortcut with Add().")
         expected = [(3, f, cin, s, "same", "relu", 1), (3, f, f, 1, "same", "linear", 1)]
         if projection:
             expected.append((1, f, cin, s, "same", "linear", 1))
-        hint = ("Main path: Conv2D(filters, 3, strides=stride, padding='same', activation='relu'), then "
-                "Conv2D(filters, 3, padding='same') with no activation. Shortcut: x itself, or "
-                "Conv2D(filters, 1, strides=stride) when the shapes differ. ReLU after the Add.")
+        hint = (
+            "Main path: Conv2D(filters, 3, strides=stride, padding='same', activation='relu'), then "
+            "Conv2D(filters, 3, padding='same') with no activation. Shortcut: x itself, or "
+            "Conv2D(filters, 1, strides=stride) when the shapes differ. ReLU after the Add."
+        )
         if not projection and len(layers_of_kind(model, "Conv2D")) == 3:
             hint = "Here the shapes already match: the shortcut is x itself, with no 1x1 convolution."
-        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected, hint=hint)
+        compare_conv_inventory(
+            ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected, hint=hint
+        )
         expect_params(ex, model, residual_params(cin, f, s), what)
         # Behaviour: with the main path's weights at zero the block is ReLU(shortcut(x)).
         x = _rng(11).normal(size=(2,) + shape).astype("float32")
         y = forward(model, x)
         if (y < -1e-6).any():
-            raise CheckFailed(ex, f"{what}: the block outputs negative values.",
-                              hint="Apply a ReLU after the Add.")
+            raise CheckFailed(ex, f"{what}: the block outputs negative values.", hint="Apply a ReLU after the Add.")
         _zero_main_path(model)
         y0 = forward(model, x)
         if projection:
-            proj = [layer for layer in layers_of_kind(model, "Conv2D") if as_pair(layer.get_config()["kernel_size"]) == (1, 1)]
+            proj = [
+                layer
+                for layer in layers_of_kind(model, "Conv2D")
+                if as_pair(layer.get_config()["kernel_size"]) == (1, 1)
+            ]
             target = np.maximum(_conv1x1(x, proj[0], s), 0.0)
         else:
             target = np.maximum(x, 0.0)
         if not np.allclose(y0, target, atol=1e-5):
             if np.allclose(y0, 0.0, atol=1e-6):
-                problem = ("with the main path's weights set to zero your block outputs zeros: the shortcut "
-                           "is missing (a residual block adds its input back).")
+                problem = (
+                    "with the main path's weights set to zero your block outputs zeros: the shortcut "
+                    "is missing (a residual block adds its input back)."
+                )
             elif np.allclose(y0, x if not projection else _conv1x1(x, proj[0], s), atol=1e-5):
                 problem = "with the main path at zero your block returns the shortcut unchanged: the ReLU after the Add is missing."
             else:
-                problem = ("with the main path's weights set to zero the block should output ReLU(shortcut(x)); "
-                           "yours outputs something else.")
+                problem = (
+                    "with the main path's weights set to zero the block should output ReLU(shortcut(x)); "
+                    "yours outputs something else."
+                )
             raise CheckFailed(ex, f"{what}: {problem}", hint="y = ReLU(main(x) + shortcut(x)).")
     # Behaviour: two stacked 3x3 convolutions see 2 pixels around.
     model = block_model(ex, residual_block, (9, 9, 4), 4, 1)
     spread = int(reach(model, (9, 9, 4)).max())
     if spread != 2:
-        raise CheckFailed(ex, "a one-pixel change should reach 2 pixels away through two 3x3 convolutions.",
-                          expected=2, found=spread)
-    passed(ex, f"structure, parameters and shortcut right on {len(cases)} inputs; with the main path "
-                      "zeroed the block is ReLU(x)")
+        raise CheckFailed(
+            ex, "a one-pixel change should reach 2 pixels away through two 3x3 convolutions.", expected=2, found=spread
+        )
+    passed(
+        ex,
+        f"structure, parameters and shortcut right on {len(cases)} inputs; with the main path "
+        "zeroed the block is ReLU(x)",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -350,8 +446,12 @@ def resnext_params(cin, filters, groups):
         1136
     """
     projection = cin != filters
-    return ((cin * filters + filters) + (9 * (filters // groups) * filters + filters)
-            + (filters * filters + filters) + ((cin * filters + filters) if projection else 0))
+    return (
+        (cin * filters + filters)
+        + (9 * (filters // groups) * filters + filters)
+        + (filters * filters + filters)
+        + ((cin * filters + filters) if projection else 0)
+    )
 
 
 def check_resnext_block(resnext_block):
@@ -381,43 +481,75 @@ def check_resnext_block(resnext_block):
     for shape, f, g in cases:
         h, w, cin = shape
         what = f"resnext_block(x, filters={f}, groups={g}) on x of shape {shape}"
-        model = block_model(ex, resnext_block, shape, f, g,
-                             hint="When the channels change, the shortcut needs a 1x1 Conv2D(filters).")
+        model = block_model(
+            ex, resnext_block, shape, f, g, hint="When the channels change, the shortcut needs a 1x1 Conv2D(filters)."
+        )
         got, want = output_shape(model), (h, w, f)
         if got != want:
-            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got,
-                              hint="All convolutions use stride 1 and padding='same'.")
+            raise CheckFailed(
+                ex,
+                f"{what}: wrong output shape.",
+                expected=want,
+                found=got,
+                hint="All convolutions use stride 1 and padding='same'.",
+            )
         expect_layer_count(ex, model, "Add", 1, what, hint="Add the shortcut to the main path.")
-        grouped = [layer for layer in layers_of_kind(model, "Conv2D") if as_pair(layer.get_config()["kernel_size"]) == (3, 3)]
+        grouped = [
+            layer for layer in layers_of_kind(model, "Conv2D") if as_pair(layer.get_config()["kernel_size"]) == (3, 3)
+        ]
         if len(grouped) != 1 or grouped[0].get_config().get("groups", 1) != g:
-            raise CheckFailed(ex, f"{what}: the 3x3 convolution should be grouped.",
-                              expected=f"one Conv2D(filters, 3, groups={g})",
-                              found=[layer.get_config().get("groups", 1) for layer in grouped],
-                              hint="Conv2D(filters, 3, padding='same', groups=groups, activation='relu').")
-        expected = [(1, f, cin, 1, "same", "relu", 1), (3, f, f, 1, "same", "relu", g),
-                    (1, f, f, 1, "same", "linear", 1)]
+            raise CheckFailed(
+                ex,
+                f"{what}: the 3x3 convolution should be grouped.",
+                expected=f"one Conv2D(filters, 3, groups={g})",
+                found=[layer.get_config().get("groups", 1) for layer in grouped],
+                hint="Conv2D(filters, 3, padding='same', groups=groups, activation='relu').",
+            )
+        expected = [
+            (1, f, cin, 1, "same", "relu", 1),
+            (3, f, f, 1, "same", "relu", g),
+            (1, f, f, 1, "same", "linear", 1),
+        ]
         if cin != f:
             expected.append((1, f, cin, 1, "same", "linear", 1))
-        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected,
-                           hint="1x1 (ReLU) -> grouped 3x3 (ReLU) -> 1x1 (no activation), "
-                                "+ shortcut, then ReLU.")
+        compare_conv_inventory(
+            ex,
+            what,
+            [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")],
+            expected,
+            hint="1x1 (ReLU) -> grouped 3x3 (ReLU) -> 1x1 (no activation), + shortcut, then ReLU.",
+        )
         grouped_params = grouped[0].count_params()
         if grouped_params != 9 * (f // g) * f + f:
-            raise CheckFailed(ex, f"{what}: the grouped convolution has the wrong number of parameters.",
-                              expected=9 * (f // g) * f + f, found=grouped_params)
+            raise CheckFailed(
+                ex,
+                f"{what}: the grouped convolution has the wrong number of parameters.",
+                expected=9 * (f // g) * f + f,
+                found=grouped_params,
+            )
         expect_params(ex, model, resnext_params(cin, f, g), what)
     # Parameters shrink by about the number of groups.
     f, g = 32, 8
     dense_model = block_model(ex, resnext_block, (6, 6, f), f, 1)
     grouped_model = block_model(ex, resnext_block, (6, 6, f), f, g)
-    p1 = [layer.count_params() for layer in layers_of_kind(dense_model, "Conv2D") if layer.get_config().get("groups", 1) == 1
-          and as_pair(layer.get_config()["kernel_size"]) == (3, 3)]
-    pg = [layer.count_params() for layer in layers_of_kind(grouped_model, "Conv2D")
-          if as_pair(layer.get_config()["kernel_size"]) == (3, 3)]
+    p1 = [
+        layer.count_params()
+        for layer in layers_of_kind(dense_model, "Conv2D")
+        if layer.get_config().get("groups", 1) == 1 and as_pair(layer.get_config()["kernel_size"]) == (3, 3)
+    ]
+    pg = [
+        layer.count_params()
+        for layer in layers_of_kind(grouped_model, "Conv2D")
+        if as_pair(layer.get_config()["kernel_size"]) == (3, 3)
+    ]
     ratio = p1[0] / pg[0]
     if not 0.9 * g <= ratio <= g:
-        raise CheckFailed(ex, f"{g} groups should cut the 3x3 layer's parameters about {g} times.",
-                          expected=f"about {g}", found=round(ratio, 2))
+        raise CheckFailed(
+            ex,
+            f"{g} groups should cut the 3x3 layer's parameters about {g} times.",
+            expected=f"about {g}",
+            found=round(ratio, 2),
+        )
     # Behaviour: with every convolution at zero the identity block is ReLU(x).
     x = _rng(12).normal(size=(2, 8, 8, 16)).astype("float32")
     model = block_model(ex, resnext_block, (8, 8, 16), 16, 4)
@@ -425,12 +557,17 @@ def check_resnext_block(resnext_block):
         layer.set_weights([np.zeros_like(v) for v in layer.get_weights()])
     y0 = forward(model, x)
     if not np.allclose(y0, np.maximum(x, 0.0), atol=1e-5):
-        problem = ("outputs zeros: the shortcut is missing" if np.allclose(y0, 0.0)
-                   else "does not output ReLU(x)")
-        raise CheckFailed(ex, f"with its convolutions at zero, the block on 16 channels {problem}.",
-                          hint="y = ReLU(main(x) + x) when the channels match.")
-    passed(ex, f"grouped 3x3 convolution, shortcut and parameters right on {len(cases)} inputs; "
-                      f"{g} groups make the 3x3 layer {ratio:.2f} times smaller")
+        problem = "outputs zeros: the shortcut is missing" if np.allclose(y0, 0.0) else "does not output ReLU(x)"
+        raise CheckFailed(
+            ex,
+            f"with its convolutions at zero, the block on 16 channels {problem}.",
+            hint="y = ReLU(main(x) + x) when the channels match.",
+        )
+    passed(
+        ex,
+        f"grouped 3x3 convolution, shortcut and parameters right on {len(cases)} inputs; "
+        f"{g} groups make the 3x3 layer {ratio:.2f} times smaller",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -444,8 +581,12 @@ def _keras_params(layer, cin):
     return int(keras.Model(inp, layer(inp)).count_params())
 
 
-EXERCISES = {"param_formulas": "Exercise 5a (conv_params, separable_params)", "fire_sizes": "Exercise 6a (fire_sizes)",
-             "compound_scale": "Exercise 7 (compound_scale)", "mini_nets": "Exercise 8 (mini_vgg, mini_resnet)"}
+EXERCISES = {
+    "param_formulas": "Exercise 5a (conv_params, separable_params)",
+    "fire_sizes": "Exercise 6a (fire_sizes)",
+    "compound_scale": "Exercise 7 (compound_scale)",
+    "mini_nets": "Exercise 8 (mini_vgg, mini_resnet)",
+}
 BY_HAND = {"param_formulas": ARITHMETIC, "fire_sizes": ARITHMETIC, "compound_scale": ARITHMETIC}
 hidden = hidden_for(EXERCISES, BY_HAND)
 
@@ -483,21 +624,33 @@ def check_param_formulas(conv_params, separable_params):
             hint = "k*k*c_in weights per filter, c_out filters, and one bias per filter."
             if got == want - cout:
                 hint = "You left out the biases: every output channel has one."
-            raise CheckFailed(ex, f"conv_params({k}, {cin}, {cout}) disagrees with Keras' Conv2D.",
-                              expected=want, found=got, hint=hint)
+            raise CheckFailed(
+                ex,
+                f"conv_params({k}, {cin}, {cout}) disagrees with Keras' Conv2D.",
+                expected=want,
+                found=got,
+                hint=hint,
+            )
         want = _keras_params(keras.layers.SeparableConv2D(cout, k), cin)
         got = call(ex, separable_params, k, cin, cout)
         if got != want:
             hint = "Depthwise: one k x k filter per input channel, no bias. Pointwise: a 1x1 convolution."
             if got == want + cin:
-                hint = ("You gave the depthwise step a bias per input channel: Keras' separable convolution has "
-                        "no depthwise bias, only the pointwise layer's c_out biases.")
+                hint = (
+                    "You gave the depthwise step a bias per input channel: Keras' separable convolution has "
+                    "no depthwise bias, only the pointwise layer's c_out biases."
+                )
             elif got == want - cout:
                 hint = "The pointwise 1x1 layer has one bias per output channel: you left them out."
             elif got == want - cout + cin:
                 hint = "The biases belong to the pointwise layer (c_out of them), not to the depthwise filters."
-            raise CheckFailed(ex, f"separable_params({k}, {cin}, {cout}) disagrees with Keras' SeparableConv2D.",
-                              expected=want, found=got, hint=hint)
+            raise CheckFailed(
+                ex,
+                f"separable_params({k}, {cin}, {cout}) disagrees with Keras' SeparableConv2D.",
+                expected=want,
+                found=got,
+                hint=hint,
+            )
     passed(ex, f"both formulas match Keras' own counts on {len(cases)} layers")
 
 
@@ -531,17 +684,29 @@ def check_separable_block(separable_block):
         model = block_model(ex, separable_block, shape, f)
         got = output_shape(model)
         if got != (h, w, f):
-            hint = ("padding='same' keeps the size." if len(got) == 3 and got[0] < h
-                    else "The pointwise 1x1 Conv2D sets the number of output channels.")
+            hint = (
+                "padding='same' keeps the size."
+                if len(got) == 3 and got[0] < h
+                else "The pointwise 1x1 Conv2D sets the number of output channels."
+            )
             raise CheckFailed(ex, f"{what}: wrong output shape.", expected=(h, w, f), found=got, hint=hint)
-        spec = [LayerSpec("DepthwiseConv2D", (h, w, cin), 9 * cin,
-                          {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same", "depth_multiplier": 1,
-                           "use_bias": False}),
-                LayerSpec("Conv2D", (h, w, f), cin * f + f, {"kernel_size": (1, 1), "strides": (1, 1),
-                                                            "use_bias": True}, "relu")]
-        check_architecture(model, spec, f"{ex}, {what}",
-                           hint="DepthwiseConv2D(3, padding='same', use_bias=False), then "
-                                "Conv2D(filters, 1, activation='relu').")
+        spec = [
+            LayerSpec(
+                "DepthwiseConv2D",
+                (h, w, cin),
+                9 * cin,
+                {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same", "depth_multiplier": 1, "use_bias": False},
+            ),
+            LayerSpec(
+                "Conv2D", (h, w, f), cin * f + f, {"kernel_size": (1, 1), "strides": (1, 1), "use_bias": True}, "relu"
+            ),
+        ]
+        check_architecture(
+            model,
+            spec,
+            f"{ex}, {what}",
+            hint="DepthwiseConv2D(3, padding='same', use_bias=False), then Conv2D(filters, 1, activation='relu').",
+        )
     # Behaviour: the same function as Keras' SeparableConv2D with the same weights.
     shape, f = (10, 6, 16), 32
     model = block_model(ex, separable_block, shape, f)
@@ -556,8 +721,11 @@ def check_separable_block(separable_block):
     oracle.set_weights([depthwise, pointwise[0], pointwise[1]])
     x = rng.normal(size=(2,) + shape).astype("float32")
     if not np.allclose(forward(model, x), forward(ref, x), atol=1e-4):
-        raise CheckFailed(ex, "with the same weights, your block and Keras' SeparableConv2D (ReLU) disagree.",
-                          hint="Depthwise first, pointwise second, ReLU at the end only.")
+        raise CheckFailed(
+            ex,
+            "with the same weights, your block and Keras' SeparableConv2D (ReLU) disagree.",
+            hint="Depthwise first, pointwise second, ReLU at the end only.",
+        )
     passed(ex, f"structure right on {len(cases)} inputs; computes what SeparableConv2D computes")
 
 
@@ -609,35 +777,59 @@ def check_fire_sizes(fire_sizes):
     """
     ex = EXERCISES["fire_sizes"]
     fire_sizes = by_hand(ex, fire_sizes, ARITHMETIC)
-    cases = [(128, 0.125, 0.5), (256, 0.125, 0.5), (100, 0.25, 0.25), (64, 0.75, 1.0), (96, 0.5, 0.0),
-             (200, 0.1, 0.3), (110, 0.13, 0.27), (16, 0.02, 0.5)]  # rounding, not truncation; one squeeze at least
+    cases = [
+        (128, 0.125, 0.5),
+        (256, 0.125, 0.5),
+        (100, 0.25, 0.25),
+        (64, 0.75, 1.0),
+        (96, 0.5, 0.0),
+        (200, 0.1, 0.3),
+        (110, 0.13, 0.27),
+        (16, 0.02, 0.5),
+    ]  # rounding, not truncation; one squeeze at least
     for expand, sr, pct in cases:
         got = call(ex, fire_sizes, expand, sr, pct)
         what = f"fire_sizes({expand}, sr={sr}, pct3x3={pct})"
         try:
             s, e1, e3 = got
         except (TypeError, ValueError):
-            raise CheckFailed(ex, f"{what} should return three numbers (squeeze, expand1x1, expand3x3).",
-                              found=got) from None
+            raise CheckFailed(
+                ex, f"{what} should return three numbers (squeeze, expand1x1, expand3x3).", found=got
+            ) from None
         if not all(isinstance(v, (int, np.integer)) for v in (s, e1, e3)):
-            raise CheckFailed(ex, f"{what}: filter counts must be integers.", found=got,
-                              hint="Round with int(round(...)).")
+            raise CheckFailed(
+                ex, f"{what}: filter counts must be integers.", found=got, hint="Round with int(round(...))."
+            )
         if e1 + e3 != expand:
-            raise CheckFailed(ex, f"{what}: the two expand layers together should have {expand} filters.",
-                              found=got)
+            raise CheckFailed(ex, f"{what}: the two expand layers together should have {expand} filters.", found=got)
         if abs(e3 - pct * expand) > 0.5 + 1e-9:
-            hint = ("PCT_3x3 is the share of 3x3 filters among the expand filters (rounded to the nearest filter)."
-                    if abs(e1 - pct * expand) > 0.5 + 1e-9 else "You swapped the 1x1 and 3x3 counts.")
-            raise CheckFailed(ex, f"{what}: expand3x3 / (expand1x1 + expand3x3) should be {pct}.",
-                              expected=pct, found=round(e3 / expand, 4), hint=hint)
+            hint = (
+                "PCT_3x3 is the share of 3x3 filters among the expand filters (rounded to the nearest filter)."
+                if abs(e1 - pct * expand) > 0.5 + 1e-9
+                else "You swapped the 1x1 and 3x3 counts."
+            )
+            raise CheckFailed(
+                ex,
+                f"{what}: expand3x3 / (expand1x1 + expand3x3) should be {pct}.",
+                expected=pct,
+                found=round(e3 / expand, 4),
+                hint=hint,
+            )
         if s < 1:
-            raise CheckFailed(ex, f"{what}: a fire module needs at least one squeeze filter.", found=got,
-                              hint="When SR * expand rounds to 0, keep one filter: max(1, ...).")
+            raise CheckFailed(
+                ex,
+                f"{what}: a fire module needs at least one squeeze filter.",
+                found=got,
+                hint="When SR * expand rounds to 0, keep one filter: max(1, ...).",
+            )
         if abs(s - max(1.0, sr * expand)) > 0.5 + 1e-9:
-            raise CheckFailed(ex, f"{what}: squeeze / (expand1x1 + expand3x3) should be SR = {sr}.",
-                              expected=sr, found=round(s / expand, 4),
-                              hint="SR compares the squeeze filters with all the expand filters; round to the "
-                                   "nearest whole filter.")
+            raise CheckFailed(
+                ex,
+                f"{what}: squeeze / (expand1x1 + expand3x3) should be SR = {sr}.",
+                expected=sr,
+                found=round(s / expand, 4),
+                hint="SR compares the squeeze filters with all the expand filters; round to the nearest whole filter.",
+            )
     passed(ex, f"the squeeze ratio and the 3x3 share are kept on {len(cases)} cases")
 
 
@@ -668,9 +860,13 @@ def check_fire_module(fire_module):
         h, w, cin = shape
         s, e1, e3 = sizes
         what = f"fire_module(x, {s}, {e1}, {e3}) on x of shape {shape}"
-        model = block_model(ex, fire_module, shape, *sizes,
-                             hint="Concatenate the two expand layers along the channels (axis=-1); the 3x3 "
-                                  "expand needs padding='same'.")
+        model = block_model(
+            ex,
+            fire_module,
+            shape,
+            *sizes,
+            hint="Concatenate the two expand layers along the channels (axis=-1); the 3x3 expand needs padding='same'.",
+        )
         got, want = output_shape(model), (h, w, e1 + e3)
         if got != want:
             hint = "The output has expand1x1 + expand3x3 channels and the input's height and width."
@@ -680,16 +876,31 @@ def check_fire_module(fire_module):
         concats = layers_of_kind(model, "Concatenate")
         if len(concats) != 1 or concats[0].get_config()["axis"] not in (-1, 3):
             raise CheckFailed(ex, f"{what}: join the two expand layers with Concatenate(axis=-1).")
-        expected = [(1, s, cin, 1, "same", "relu", 1), (1, e1, s, 1, "same", "relu", 1),
-                    (3, e3, s, 1, "same", "relu", 1)]
-        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")], expected,
-                           hint="Squeeze: Conv2D(squeeze, 1). Both expands read the squeezed tensor. "
-                                "All with ReLU and padding='same'.")
+        expected = [
+            (1, s, cin, 1, "same", "relu", 1),
+            (1, e1, s, 1, "same", "relu", 1),
+            (3, e3, s, 1, "same", "relu", 1),
+        ]
+        compare_conv_inventory(
+            ex,
+            what,
+            [conv_signature(layer) for layer in layers_of_kind(model, "Conv2D")],
+            expected,
+            hint="Squeeze: Conv2D(squeeze, 1). Both expands read the squeezed tensor. "
+            "All with ReLU and padding='same'.",
+        )
         expect_params(ex, model, fire_params(cin, *sizes), what)
     shape, (s, e1, e3) = cases[0]
     model = block_model(ex, fire_module, shape, s, e1, e3)
-    check_path_reach(ex, model, shape, (e1, e3), (0, 1), ("expand1x1", "expand3x3"),
-                      order_hint="Concatenate the 1x1 expand first, then the 3x3 expand.")
+    check_path_reach(
+        ex,
+        model,
+        shape,
+        (e1, e3),
+        (0, 1),
+        ("expand1x1", "expand3x3"),
+        order_hint="Concatenate the 1x1 expand first, then the 3x3 expand.",
+    )
     passed(ex, f"squeeze, expand paths, channels and parameters right on {len(cases)} inputs")
 
 
@@ -727,32 +938,46 @@ def check_compound_scale(compound_scale):
         try:
             vals = tuple(float(v) for v in out)
         except (TypeError, ValueError):
-            raise CheckFailed(ex, "compound_scale should return three numbers (depth, width, resolution).",
-                              found=out) from None
+            raise CheckFailed(
+                ex, "compound_scale should return three numbers (depth, width, resolution).", found=out
+            ) from None
         if len(vals) != 3:
-            raise CheckFailed(ex, "compound_scale should return three numbers (depth, width, resolution).",
-                              found=out)
+            raise CheckFailed(ex, "compound_scale should return three numbers (depth, width, resolution).", found=out)
         return np.array(vals)
 
     if not np.allclose(run(0), 1.0):
-        raise CheckFailed(ex, "phi = 0 is the base network: every multiplier should be 1.", expected=(1, 1, 1),
-                          found=tuple(run(0)))
+        raise CheckFailed(
+            ex, "phi = 0 is the base network: every multiplier should be 1.", expected=(1, 1, 1), found=tuple(run(0))
+        )
     one = run(1, alpha=1.3, beta=1.2, gamma=1.05)
     if not np.allclose(one, (1.3, 1.2, 1.05)):
-        raise CheckFailed(ex, "with phi = 1 the multipliers are alpha, beta, gamma, in the order "
-                              "(depth, width, resolution).", expected=(1.3, 1.2, 1.05), found=tuple(one))
+        raise CheckFailed(
+            ex,
+            "with phi = 1 the multipliers are alpha, beta, gamma, in the order (depth, width, resolution).",
+            expected=(1.3, 1.2, 1.05),
+            found=tuple(one),
+        )
     for a, b in [(1, 2), (0.5, 1.5), (2, 3)]:
         if not np.allclose(run(a + b), run(a) * run(b), rtol=1e-6):
-            raise CheckFailed(ex, f"scaling by phi={a} and then by phi={b} should equal scaling by phi={a + b}.",
-                              expected=tuple(np.round(run(a) * run(b), 5)), found=tuple(np.round(run(a + b), 5)),
-                              hint="Each multiplier is a power of its constant: alpha ** phi, ...")
+            raise CheckFailed(
+                ex,
+                f"scaling by phi={a} and then by phi={b} should equal scaling by phi={a + b}.",
+                expected=tuple(np.round(run(a) * run(b), 5)),
+                found=tuple(np.round(run(a + b), 5)),
+                hint="Each multiplier is a power of its constant: alpha ** phi, ...",
+            )
     d, w, r = run(1)
-    flops = d * w ** 2 * r ** 2
+    flops = d * w**2 * r**2
     if not 1.8 <= flops <= 2.2:
-        raise CheckFailed(ex, "with the default constants, depth * width^2 * resolution^2 at phi = 1 should be "
-                              "about 2 (FLOPs double per step of phi).", expected="about 2", found=round(flops, 4))
+        raise CheckFailed(
+            ex,
+            "with the default constants, depth * width^2 * resolution^2 at phi = 1 should be "
+            "about 2 (FLOPs double per step of phi).",
+            expected="about 2",
+            found=round(flops, 4),
+        )
     d3, w3, r3 = run(3)
-    if not np.isclose(d3 * w3 ** 2 * r3 ** 2, flops ** 3):
+    if not np.isclose(d3 * w3**2 * r3**2, flops**3):
         raise CheckFailed(ex, "FLOPs should grow as (alpha * beta^2 * gamma^2) ** phi.")
     passed(ex, f"multipliers right; FLOPs grow {flops:.3f}x per step of phi (about 2)")
 
@@ -800,8 +1025,9 @@ def mini_resnet_params(cin=MINI_INPUT[-1], num_classes=MINI_CLASSES):
         >>> mini_resnet_params()
         19331
     """
-    return (9 * cin * 16 + 16) + residual_params(16, 16, 1) + residual_params(16, 32, 2) + \
-        (32 * num_classes + num_classes)
+    return (
+        (9 * cin * 16 + 16) + residual_params(16, 16, 1) + residual_params(16, 32, 2) + (32 * num_classes + num_classes)
+    )
 
 
 def _build_mini(ex, builder):
@@ -831,13 +1057,21 @@ def check_mini_vgg(mini_vgg):
     model = _build_mini(ex, mini_vgg)
     s = MINI_INPUT[0]
     conv = {"kernel_size": (3, 3), "strides": (1, 1), "padding": "same"}
-    spec = [LayerSpec("Conv2D", (s, s, 16), None, conv, "relu"), LayerSpec("MaxPooling2D", (s // 2, s // 2, 16)),
-            LayerSpec("Conv2D", (s // 2, s // 2, 32), None, conv, "relu"),
-            LayerSpec("Conv2D", (s // 2, s // 2, 32), None, conv, "relu"),
-            LayerSpec("MaxPooling2D", (s // 4, s // 4, 32)), LayerSpec("Flatten", ((s // 4) ** 2 * 32,)),
-            LayerSpec("Dense", (MINI_CLASSES,), None, {}, "softmax")]
-    check_architecture(model, spec, ex, hint="vgg_block(x, 1, 16), vgg_block(x, 2, 32), Flatten(), "
-                                             "Dense(num_classes, activation='softmax').")
+    spec = [
+        LayerSpec("Conv2D", (s, s, 16), None, conv, "relu"),
+        LayerSpec("MaxPooling2D", (s // 2, s // 2, 16)),
+        LayerSpec("Conv2D", (s // 2, s // 2, 32), None, conv, "relu"),
+        LayerSpec("Conv2D", (s // 2, s // 2, 32), None, conv, "relu"),
+        LayerSpec("MaxPooling2D", (s // 4, s // 4, 32)),
+        LayerSpec("Flatten", ((s // 4) ** 2 * 32,)),
+        LayerSpec("Dense", (MINI_CLASSES,), None, {}, "softmax"),
+    ]
+    check_architecture(
+        model,
+        spec,
+        ex,
+        hint="vgg_block(x, 1, 16), vgg_block(x, 2, 32), Flatten(), Dense(num_classes, activation='softmax').",
+    )
     expect_params(ex, model, mini_vgg_params(), f"mini_vgg({MINI_INPUT}, {MINI_CLASSES})")
     passed(ex, f"{model.count_params():,} parameters, layers as specified")
 
@@ -865,8 +1099,10 @@ def check_mini_resnet(mini_resnet):
     ex = "Exercise 8b (mini_resnet)"
     model = _build_mini(ex, mini_resnet)
     what = f"mini_resnet({MINI_INPUT}, {MINI_CLASSES})"
-    hint = ("Conv2D(16, 3, padding='same', activation='relu'), MaxPooling2D(2), residual_block(x, 16, 1), "
-            "residual_block(x, 32, 2), GlobalAveragePooling2D(), Dense(num_classes, activation='softmax').")
+    hint = (
+        "Conv2D(16, 3, padding='same', activation='relu'), MaxPooling2D(2), residual_block(x, 16, 1), "
+        "residual_block(x, 32, 2), GlobalAveragePooling2D(), Dense(num_classes, activation='softmax')."
+    )
     expect_layer_count(ex, model, "Add", 2, what, hint=hint)
     expect_layer_count(ex, model, "MaxPooling2D", 1, what, hint=hint)
     expect_layer_count(ex, model, "GlobalAveragePooling2D", 1, what, hint=hint)
@@ -878,11 +1114,16 @@ def check_mini_resnet(mini_resnet):
     seen = tuple(int(d) for d in layers_of_kind(model, "GlobalAveragePooling2D")[0].input.shape[1:])
     want = (MINI_INPUT[0] // 4, MINI_INPUT[1] // 4, 32)
     if seen != want:  # a block without its stride has the same parameters: only the shape tells
-        raise CheckFailed(ex, f"{what}: the global pooling should see a {want} feature map.", expected=want,
-                          found=seen, hint="The stem's pooling halves the size and the second residual block "
-                                           "(stride 2) halves it again.")
-    passed(ex, f"{model.count_params():,} parameters, two residual blocks as specified, downsampled to "
-               f"{want[0]}x{want[1]}")
+        raise CheckFailed(
+            ex,
+            f"{what}: the global pooling should see a {want} feature map.",
+            expected=want,
+            found=seen,
+            hint="The stem's pooling halves the size and the second residual block (stride 2) halves it again.",
+        )
+    passed(
+        ex, f"{model.count_params():,} parameters, two residual blocks as specified, downsampled to {want[0]}x{want[1]}"
+    )
 
 
 def mini_net_data():
@@ -929,8 +1170,17 @@ def train_mini_net(builder, seed=0, exercise="Mini network", validation=True):
     with warnings.catch_warnings():
         # Keras notes that fit's default shuffle does not apply to a tf.data pipeline (which shuffles itself).
         warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
-        result = retrain(exercise, builder, x, y, budget(BUDGET), builder_args=(MINI_INPUT, MINI_CLASSES),
-                         seed=seed, validation=validation, learning_rate=LEARNING_RATE)
+        result = retrain(
+            exercise,
+            builder,
+            x,
+            y,
+            budget(BUDGET),
+            builder_args=(MINI_INPUT, MINI_CLASSES),
+            seed=seed,
+            validation=validation,
+            learning_rate=LEARNING_RATE,
+        )
     result.params = int(result.model.count_params())
     return result
 
@@ -956,8 +1206,11 @@ def report_mini_net(results, label, check):
 
     ex = f"Training ({label})"
     if not isinstance(results, dict) or label not in results:
-        raise CheckFailed(ex, f"no result for {label!r}: run the training cell above first.",
-                          found=sorted(results) if isinstance(results, dict) else type(results).__name__)
+        raise CheckFailed(
+            ex,
+            f"no result for {label!r}: run the training cell above first.",
+            found=sorted(results) if isinstance(results, dict) else type(results).__name__,
+        )
     report(ex, "held-out accuracy", float(results[label]["accuracy"]), LAB, check)
 
 
@@ -983,21 +1236,36 @@ def check_efficiency(results, acc_per_kparam, more_efficient):
     if not isinstance(results, dict) or len(results) < 2:
         raise CheckFailed(ex, "`results` should hold both trained networks; run the training cell first.")
     if not isinstance(acc_per_kparam, dict) or set(acc_per_kparam) != set(results):
-        raise CheckFailed(ex, "acc_per_kparam should have one entry per network in `results`.",
-                          expected=sorted(results), found=sorted(acc_per_kparam) if isinstance(acc_per_kparam, dict)
-                          else type(acc_per_kparam).__name__)
+        raise CheckFailed(
+            ex,
+            "acc_per_kparam should have one entry per network in `results`.",
+            expected=sorted(results),
+            found=sorted(acc_per_kparam) if isinstance(acc_per_kparam, dict) else type(acc_per_kparam).__name__,
+        )
     for name, r in results.items():
         want = r["accuracy"] / (r["params"] / 1000.0)
         if not np.isclose(float(acc_per_kparam[name]), want, rtol=1e-6):
-            raise CheckFailed(ex, f"acc_per_kparam[{name!r}] does not follow from your results.",
-                              expected=round(want, 6), found=acc_per_kparam[name],
-                              hint="accuracy / (parameters / 1000).")
+            raise CheckFailed(
+                ex,
+                f"acc_per_kparam[{name!r}] does not follow from your results.",
+                expected=round(want, 6),
+                found=acc_per_kparam[name],
+                hint="accuracy / (parameters / 1000).",
+            )
     best = max(results, key=lambda k: results[k]["accuracy"] / results[k]["params"])
     more_efficient = plain(more_efficient)  # a str whose == is always true answers for nothing
     if more_efficient not in results:
-        raise CheckFailed(ex, "more_efficient should be one of the names in `results`.", expected=sorted(results),
-                          found=more_efficient)
+        raise CheckFailed(
+            ex,
+            "more_efficient should be one of the names in `results`.",
+            expected=sorted(results),
+            found=more_efficient,
+        )
     if more_efficient != best:
-        raise CheckFailed(ex, "by your own numbers, the other network reached more accuracy per parameter.",
-                          found=more_efficient, hint="Compare the two values of acc_per_kparam.")
+        raise CheckFailed(
+            ex,
+            "by your own numbers, the other network reached more accuracy per parameter.",
+            found=more_efficient,
+            hint="Compare the two values of acc_per_kparam.",
+        )
     passed(ex, f"{more_efficient} gets the most accuracy per parameter in your runs")

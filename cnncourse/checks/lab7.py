@@ -15,17 +15,22 @@ from .by_hand import OWN_WORK, by_hand, recording_calls
 from .core import CheckFailed, call, expect_raises, passed
 from .hidden import hidden_for
 
-EXERCISES = {"build_transfer_model": "Exercise 1 (build_transfer_model)", "unfreeze_top": "Exercise 2 (unfreeze_top)",
-             "compile_for_finetuning": "Exercise 3 (compile_for_finetuning)",
-             "choose_strategy": "Exercise 4 (choose_strategy)", "train_transfer": "Exercise 5 (train_transfer)",
-             "experiment": "Exercise 6 (experiment)"}
-BY_HAND = {name: OWN_WORK for name in ("build_transfer_model", "unfreeze_top", "compile_for_finetuning",
-                                       "choose_strategy", "train_transfer")}
+EXERCISES = {
+    "build_transfer_model": "Exercise 1 (build_transfer_model)",
+    "unfreeze_top": "Exercise 2 (unfreeze_top)",
+    "compile_for_finetuning": "Exercise 3 (compile_for_finetuning)",
+    "choose_strategy": "Exercise 4 (choose_strategy)",
+    "train_transfer": "Exercise 5 (train_transfer)",
+    "experiment": "Exercise 6 (experiment)",
+}
+BY_HAND = {
+    name: OWN_WORK
+    for name in ("build_transfer_model", "unfreeze_top", "compile_for_finetuning", "choose_strategy", "train_transfer")
+}
 """The course's own code (the flags a check expects, its toy networks) is no answer in any exercise."""
 hidden = hidden_for(EXERCISES, BY_HAND)
 
-STRATEGIES = ("classifier_on_top", "classifier_from_earlier_layers", "finetune_a_few_layers",
-              "finetune_many_layers")
+STRATEGIES = ("classifier_on_top", "classifier_from_earlier_layers", "finetune_a_few_layers", "finetune_many_layers")
 """The four answers of the lecture's decision matrix (which goes where is the exercise)."""
 SIZES = ("small", "large")
 SIMILARITIES = ("similar", "different")
@@ -115,34 +120,53 @@ def check_build_transfer_model(build_transfer_model):
         if not isinstance(model, keras.Model):
             raise CheckFailed(ex, "return a keras.Model.", found=type(model).__name__)
         if base not in model.layers:
-            raise CheckFailed(ex, "the base you were given is not a layer of your model.",
-                              hint="Call the base on a new keras.Input: x = base(inputs, training=False).")
+            raise CheckFailed(
+                ex,
+                "the base you were given is not a layer of your model.",
+                hint="Call the base on a new keras.Input: x = base(inputs, training=False).",
+            )
         if base.trainable or _count(base.trainable_weights):
-            raise CheckFailed(ex, "the base still has trainable weights: it is not frozen.",
-                              expected=0, found=_count(base.trainable_weights),
-                              hint="Set base.trainable = False before you build the model.")
+            raise CheckFailed(
+                ex,
+                "the base still has trainable weights: it is not frozen.",
+                expected=0,
+                found=_count(base.trainable_weights),
+                hint="Set base.trainable = False before you build the model.",
+            )
         head = [layer for layer in model.layers if layer is not base]
         head_params = sum(layer.count_params() for layer in head)
         trainable = _count(model.trainable_weights)
         if head_params == 0:
             raise CheckFailed(ex, "your model has no new layers: add a classification head on top of the base.")
         if trainable != head_params:
-            raise CheckFailed(ex, "the trainable parameters should be exactly the new head's.",
-                              expected=head_params, found=trainable)
+            raise CheckFailed(
+                ex, "the trainable parameters should be exactly the new head's.", expected=head_params, found=trainable
+            )
         x = rng.random((6,) + tuple(base.input_shape[1:])).astype("float32")
         out = np.asarray(model(x, training=False))
         if out.shape != (6, num_classes):
-            raise CheckFailed(ex, f"the output for 6 images and num_classes={num_classes} has the wrong shape.",
-                              expected=(6, num_classes), found=out.shape)
+            raise CheckFailed(
+                ex,
+                f"the output for 6 images and num_classes={num_classes} has the wrong shape.",
+                expected=(6, num_classes),
+                found=out.shape,
+            )
         if not (np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)):
-            raise CheckFailed(ex, "the outputs are not class probabilities (rows should sum to 1).",
-                              hint="End the head with a Dense layer with a softmax activation.")
+            raise CheckFailed(
+                ex,
+                "the outputs are not class probabilities (rows should sum to 1).",
+                hint="End the head with a Dense layer with a softmax activation.",
+            )
         flags = _training_flags(model, base)
         if not flags or any(f is not False for f in flags):
-            raise CheckFailed(ex, "the base is not called with training=False.",
-                              expected="training=False", found=f"training={flags[-1] if flags else None}",
-                              hint="Build the model with the functional API and call the base as "
-                                   "x = base(inputs, training=False) (a Sequential model cannot pass it).")
+            raise CheckFailed(
+                ex,
+                "the base is not called with training=False.",
+                expected="training=False",
+                found=f"training={flags[-1] if flags else None}",
+                hint="Build the model with the functional API and call the base as "
+                "x = base(inputs, training=False) (a Sequential model cannot pass it).",
+            )
     passed(ex, "the base is frozen and called with training=False; only the new head trains")
 
 
@@ -154,8 +178,11 @@ def _expected_flags(base, n_layers):
 
     layers = base.layers
     cut = len(layers) - n_layers
-    return {layer.name: (i >= cut and not isinstance(layer, keras.layers.BatchNormalization))
-            for i, layer in enumerate(layers) if layer.weights}
+    return {
+        layer.name: (i >= cut and not isinstance(layer, keras.layers.BatchNormalization))
+        for i, layer in enumerate(layers)
+        if layer.weights
+    }
 
 
 def check_unfreeze_top(unfreeze_top):
@@ -188,25 +215,39 @@ def check_unfreeze_top(unfreeze_top):
         if result is not None and result is not base:
             raise CheckFailed(ex, "return the base you were given (or nothing); change it in place.")
         want = _expected_flags(base, n)
-        got = {layer.name: bool(layer.trainable) and bool(layer.trainable_weights)
-               for layer in base.layers if layer.weights}
+        got = {
+            layer.name: bool(layer.trainable) and bool(layer.trainable_weights)
+            for layer in base.layers
+            if layer.weights
+        }
         if got != want:
             bn_wrong = [k for k in want if k.startswith("b") and got[k]]
             if bn_wrong:
-                raise CheckFailed(ex, f"with n_layers={n}, batch-norm layer(s) {bn_wrong} became trainable.",
-                                  hint="Keep every BatchNormalization layer frozen: its statistics were "
-                                       "learned on the big dataset and a few labels would wreck them.")
+                raise CheckFailed(
+                    ex,
+                    f"with n_layers={n}, batch-norm layer(s) {bn_wrong} became trainable.",
+                    hint="Keep every BatchNormalization layer frozen: its statistics were "
+                    "learned on the big dataset and a few labels would wreck them.",
+                )
             layer_names = [layer.name for layer in base.layers]
-            raise CheckFailed(ex, f"with n_layers={n} of the base's {len(layer_names)} layers "
-                                  f"({', '.join(layer_names)}), the wrong layers are trainable.",
-                              expected={k: v for k, v in want.items()}, found=got,
-                              hint="Make the base trainable, then freeze every layer except the last "
-                                   "n_layers of base.layers (and every BatchNormalization layer).")
+            raise CheckFailed(
+                ex,
+                f"with n_layers={n} of the base's {len(layer_names)} layers "
+                f"({', '.join(layer_names)}), the wrong layers are trainable.",
+                expected={k: v for k, v in want.items()},
+                found=got,
+                hint="Make the base trainable, then freeze every layer except the last "
+                "n_layers of base.layers (and every BatchNormalization layer).",
+            )
         expected_count = sum(_count(base.get_layer(k).weights) for k, v in want.items() if v)
         if _count(base.trainable_weights) != expected_count:
-            raise CheckFailed(ex, f"with n_layers={n}, the base's trainable weights do not match its layers' flags.",
-                              expected=expected_count, found=_count(base.trainable_weights),
-                              hint="Is base.trainable True? A frozen model freezes all its layers.")
+            raise CheckFailed(
+                ex,
+                f"with n_layers={n}, the base's trainable weights do not match its layers' flags.",
+                expected=expected_count,
+                found=_count(base.trainable_weights),
+                hint="Is base.trainable True? A frozen model freezes all its layers.",
+            )
     passed(ex, "the top layers train, everything below and every batch-norm layer stays frozen")
 
 
@@ -264,8 +305,9 @@ def check_compile_for_finetuning(compile_for_finetuning):
     cases = []
     for original in (1e-3, 3e-2):
         model = _toy_classifier()
-        model.compile(optimizer=keras.optimizers.Adam(original), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(original), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         cases.append((model, None, original))
     model = _toy_classifier()
     cases.append((model, 5e-3, 5e-3))
@@ -273,26 +315,35 @@ def check_compile_for_finetuning(compile_for_finetuning):
         before = getattr(model, "optimizer", None)
         args = (model,) if base_lr is None else (model, base_lr)
         call(ex, compile_for_finetuning, *args)
-        how = ("the model compiled with Adam(learning_rate=%g)" % original if base_lr is None
-               else f"base_lr={base_lr:g}")
+        how = "the model compiled with Adam(learning_rate=%g)" % original if base_lr is None else f"base_lr={base_lr:g}"
         if getattr(model, "optimizer", None) is None or model.optimizer is before:
-            raise CheckFailed(ex, f"for {how}, the model was not compiled again with a new optimizer.",
-                              hint="After changing which layers train, Keras needs model.compile(...) again.")
+            raise CheckFailed(
+                ex,
+                f"for {how}, the model was not compiled again with a new optimizer.",
+                hint="After changing which layers train, Keras needs model.compile(...) again.",
+            )
         found = learning_rate_of(model)
         if not np.isclose(found, original / 10, rtol=1e-4):
             ratio = found / original if original else float("nan")
-            raise CheckFailed(ex, f"for {how}, the new learning rate is {ratio:g} times the original.",
-                              expected=round(original / 10, 8), found=round(found, 8),
-                              hint="The lecture's starting point for fine-tuning is 1/10 of the original "
-                                   "learning rate. In Keras 3, read it with "
-                                   "float(model.optimizer.learning_rate).")
+            raise CheckFailed(
+                ex,
+                f"for {how}, the new learning rate is {ratio:g} times the original.",
+                expected=round(original / 10, 8),
+                found=round(found, 8),
+                hint="The lecture's starting point for fine-tuning is 1/10 of the original "
+                "learning rate. In Keras 3, read it with "
+                "float(model.optimizer.learning_rate).",
+            )
         x = np.zeros((2, 4), "float32")
         y = np.array([0, 2])
         try:
             model.train_on_batch(x, y)
         except Exception as exc:  # noqa: BLE001 - loss or metrics unusable with integer labels
-            raise CheckFailed(ex, f"the compiled model cannot train on integer labels: {type(exc).__name__}: {exc}",
-                              hint="Use loss='sparse_categorical_crossentropy' and metrics=['accuracy'].") from None
+            raise CheckFailed(
+                ex,
+                f"the compiled model cannot train on integer labels: {type(exc).__name__}: {exc}",
+                hint="Use loss='sparse_categorical_crossentropy' and metrics=['accuracy'].",
+            ) from None
     passed(ex, "a tenth of the learning rate, read from the optimizer or given")
 
 
@@ -326,16 +377,37 @@ def check_choose_strategy(choose_strategy):
         for sim in SIMILARITIES:
             got = call(ex, choose_strategy, size, sim)
             if got not in STRATEGIES:
-                raise CheckFailed(ex, f"choose_strategy({size!r}, {sim!r}) is not one of the four strategies.",
-                                  expected=STRATEGIES, found=got)
+                raise CheckFailed(
+                    ex,
+                    f"choose_strategy({size!r}, {sim!r}) is not one of the four strategies.",
+                    expected=STRATEGIES,
+                    found=got,
+                )
             answers[(size, sim)] = got
     if len(set(answers.values())) != 4:
-        raise CheckFailed(ex, "the four cells of the decision matrix each have their own strategy; "
-                              "some of yours repeat.", found=answers)
-    expect_raises(ex, ValueError, choose_strategy, "medium", "similar", what="dataset_size='medium'",
-                  hint="Raise ValueError for a dataset_size other than 'small' or 'large'.")
-    expect_raises(ex, ValueError, choose_strategy, "small", "somewhat", what="similarity='somewhat'",
-                  hint="Raise ValueError for a similarity other than 'similar' or 'different'.")
+        raise CheckFailed(
+            ex,
+            "the four cells of the decision matrix each have their own strategy; some of yours repeat.",
+            found=answers,
+        )
+    expect_raises(
+        ex,
+        ValueError,
+        choose_strategy,
+        "medium",
+        "similar",
+        what="dataset_size='medium'",
+        hint="Raise ValueError for a dataset_size other than 'small' or 'large'.",
+    )
+    expect_raises(
+        ex,
+        ValueError,
+        choose_strategy,
+        "small",
+        "somewhat",
+        what="similarity='somewhat'",
+        hint="Raise ValueError for a similarity other than 'similar' or 'different'.",
+    )
     passed(ex, "four different strategies, unknown inputs refused (the hidden tests check which is which)")
 
 
@@ -388,14 +460,16 @@ def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_si
         raise CheckFailed(ex, "the first item should be the trained keras.Model.", found=type(model).__name__)
     hist = getattr(history, "history", history)
     if not isinstance(hist, dict) or len(hist.get("loss", [])) != epochs:
-        raise CheckFailed(ex, f"the second item should be the History that fit returned ({epochs} epoch(s) here).",
-                          found=type(history).__name__)
+        raise CheckFailed(
+            ex,
+            f"the second item should be the History that fit returned ({epochs} epoch(s) here).",
+            found=type(history).__name__,
+        )
     _expect_fitted_on(ex, fits, x)
     _expect_trained_on(ex, model, len(x), epochs=epochs, batch_size=batch_size)
     pred = np.asarray(model(x[:4], training=False))
     if pred.shape != (4, num_classes):
-        raise CheckFailed(ex, "the model's output has the wrong shape.", expected=(4, num_classes),
-                          found=pred.shape)
+        raise CheckFailed(ex, "the model's output has the wrong shape.", expected=(4, num_classes), found=pred.shape)
     reference = source.load_base()
     bases = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     if not bases:
@@ -405,9 +479,11 @@ def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_si
         raise CheckFailed(ex, "the base is not frozen.", hint="Use your build_transfer_model.")
     for w_ref, w in zip(reference.get_weights(), base.get_weights()):
         if w_ref.shape != w.shape or not np.allclose(w_ref, w, atol=1e-6):
-            raise CheckFailed(ex, "the base's weights changed during training (or it is not the shipped "
-                                  "source network).",
-                              hint="Start from source.load_base() and freeze it.")
+            raise CheckFailed(
+                ex,
+                "the base's weights changed during training (or it is not the shipped source network).",
+                hint="Start from source.load_base() and freeze it.",
+            )
     passed(ex, "a frozen source base with a trained head; the hidden test measures its accuracy")
 
 
@@ -428,17 +504,24 @@ def check_experiment(results, seeds):
     """
     ex = "Exercise 6 (experiment)"
     if not isinstance(results, dict) or set(results) != {"transfer", "scratch"}:
-        raise CheckFailed(ex, "results should be a dict with the keys 'transfer' and 'scratch'.",
-                          found=type(results).__name__ if not isinstance(results, dict) else sorted(results))
+        raise CheckFailed(
+            ex,
+            "results should be a dict with the keys 'transfer' and 'scratch'.",
+            found=type(results).__name__ if not isinstance(results, dict) else sorted(results),
+        )
     for key, runs in results.items():
         if len(runs) != len(seeds):
-            raise CheckFailed(ex, f"results[{key!r}] should hold one run per seed.",
-                              expected=len(seeds), found=len(runs))
+            raise CheckFailed(
+                ex, f"results[{key!r}] should hold one run per seed.", expected=len(seeds), found=len(runs)
+            )
         for h in runs:
             hist = getattr(h, "history", h)
             if "val_accuracy" not in hist:
-                raise CheckFailed(ex, f"a {key} run has no validation accuracy per epoch.",
-                                  hint="Pass validation_data=(x_test, y_test) to fit.")
+                raise CheckFailed(
+                    ex,
+                    f"a {key} run has no validation accuracy per epoch.",
+                    hint="Pass validation_data=(x_test, y_test) to fit.",
+                )
     passed(ex, f"{len(seeds)} seeds of both runs, with learning curves")
 
 
@@ -497,16 +580,22 @@ def _rows(data, limit):
 def _expect_fitted_on(ex, fits, x):
     """Every image a ``fit`` call trained on is one of the labelled images ``x`` given."""
     if not fits:
-        raise CheckFailed(ex, "your function did not train with model.fit.",
-                          hint="Compile the model, then model.fit(x, y, epochs=epochs, batch_size=batch_size).")
+        raise CheckFailed(
+            ex,
+            "your function did not train with model.fit.",
+            hint="Compile the model, then model.fit(x, y, epochs=epochs, batch_size=batch_size).",
+        )
     given = {r.tobytes() for r in np.asarray(x, dtype=np.float32)}
     for args, kwargs in fits:
         data = kwargs.get("x", args[1] if len(args) > 1 else None)
         rows = _rows(data, limit=20 * len(given))
         if not rows or any(r not in given for r in rows):
-            raise CheckFailed(ex, "model.fit trained on images that are not the labelled images given.",
-                              hint="Fit on exactly the (x, y) your function receives: the point is how well "
-                                   "transfer does with few labels.")
+            raise CheckFailed(
+                ex,
+                "model.fit trained on images that are not the labelled images given.",
+                hint="Fit on exactly the (x, y) your function receives: the point is how well "
+                "transfer does with few labels.",
+            )
 
 
 def _expect_trained_on(ex, model, n, epochs, batch_size):
@@ -516,10 +605,15 @@ def _expect_trained_on(ex, model, n, epochs, batch_size):
         raise CheckFailed(ex, "the model was never compiled and trained.", hint="compile, then fit on (x, y).")
     steps, want = int(np.asarray(optimizer.iterations)), epochs * -(-n // batch_size)
     if steps != want:
-        raise CheckFailed(ex, f"training on the {n} labelled images given, {epochs} epoch(s) with batch_size="
-                              f"{batch_size} take {want} optimiser steps; yours took {steps}.", expected=want,
-                          found=steps, hint="Fit on exactly the (x, y) you are given, with the epochs and "
-                                            "batch_size you are given: no other images, no other labels.")
+        raise CheckFailed(
+            ex,
+            f"training on the {n} labelled images given, {epochs} epoch(s) with batch_size="
+            f"{batch_size} take {want} optimiser steps; yours took {steps}.",
+            expected=want,
+            found=steps,
+            hint="Fit on exactly the (x, y) you are given, with the epochs and "
+            "batch_size you are given: no other images, no other labels.",
+        )
 
 
 def measure_transfer(train_fn, seed, profile=None):

@@ -17,9 +17,13 @@ from .by_hand import OWN_WORK, by_hand
 from .core import CheckFailed, call, expect_array, passed
 from .hidden import hidden_for
 
-EXERCISES = {"first_layer_filters": "Exercise 1 (first_layer_filters)", "feature_maps": "Exercise 2 (feature_maps)",
-             "occlusion_map": "Exercise 3 (occlusion_map)", "grad_cam": "Exercise 4 (grad_cam)",
-             "fgsm": "Exercise 5 (fgsm)"}
+EXERCISES = {
+    "first_layer_filters": "Exercise 1 (first_layer_filters)",
+    "feature_maps": "Exercise 2 (feature_maps)",
+    "occlusion_map": "Exercise 3 (occlusion_map)",
+    "grad_cam": "Exercise 4 (grad_cam)",
+    "fgsm": "Exercise 5 (fgsm)",
+}
 BY_HAND = dict.fromkeys(EXERCISES, OWN_WORK)  # TensorFlow is the tool here; the checks' own code is not
 hidden = hidden_for(EXERCISES, BY_HAND)
 
@@ -104,16 +108,34 @@ def check_first_layer_filters(first_layer_filters):
     got = call(ex, first_layer_filters, model)
     got = None if got is None else np.asarray(got, dtype=float)
     if got is not None and got.shape == kernel.shape:
-        raise CheckFailed(ex, "the filters still have Keras' layout (kh, kw, in, out).",
-                          expected=expected.shape, found=got.shape,
-                          hint="Put the filter axis first: np.transpose(kernel, (3, 0, 1, 2)).")
-    if got is not None and got.shape == expected.shape and np.isclose(got.min(), 0) and np.isclose(got.max(), 1) \
-            and not np.allclose(got, expected, atol=1e-5):
-        raise CheckFailed(ex, "the filters are scaled together; scale each one to [0, 1] on its own.",
-                          hint="Use the minimum and maximum of every filter (axis=(1, 2, 3), keepdims=True).")
-    expect_array(ex, got, expected, atol=1e-5, what="normalised first-layer filters",
-                 hint="Take the kernel of the first Conv2D layer (not its bias), filter axis first, "
-                      "then (w - min) / (max - min) per filter.")
+        raise CheckFailed(
+            ex,
+            "the filters still have Keras' layout (kh, kw, in, out).",
+            expected=expected.shape,
+            found=got.shape,
+            hint="Put the filter axis first: np.transpose(kernel, (3, 0, 1, 2)).",
+        )
+    if (
+        got is not None
+        and got.shape == expected.shape
+        and np.isclose(got.min(), 0)
+        and np.isclose(got.max(), 1)
+        and not np.allclose(got, expected, atol=1e-5)
+    ):
+        raise CheckFailed(
+            ex,
+            "the filters are scaled together; scale each one to [0, 1] on its own.",
+            hint="Use the minimum and maximum of every filter (axis=(1, 2, 3), keepdims=True).",
+        )
+    expect_array(
+        ex,
+        got,
+        expected,
+        atol=1e-5,
+        what="normalised first-layer filters",
+        hint="Take the kernel of the first Conv2D layer (not its bias), filter axis first, "
+        "then (w - min) / (max - min) per filter.",
+    )
     passed(ex, f"{expected.shape[0]} filters of {expected.shape[1]}x{expected.shape[2]}, each scaled to [0, 1]")
 
 
@@ -147,10 +169,21 @@ def check_feature_maps(feature_maps):
         expected = np.asarray(probe(image[None], training=False))[0]
         got = call(ex, feature_maps, model, image, name)
         if got is not None and np.ndim(got) == 4 and np.shape(got)[1:] == expected.shape:
-            raise CheckFailed(ex, "return the maps of the one image, without the batch axis.",
-                              expected=expected.shape, found=np.shape(got), hint="Take [0] of the batch.")
-        expect_array(ex, got, expected, atol=1e-4, what=f"feature maps of layer {name!r}",
-                     hint="keras.Model(model.input, model.get_layer(layer_name).output) on image[None].")
+            raise CheckFailed(
+                ex,
+                "return the maps of the one image, without the batch axis.",
+                expected=expected.shape,
+                found=np.shape(got),
+                hint="Take [0] of the batch.",
+            )
+        expect_array(
+            ex,
+            got,
+            expected,
+            atol=1e-4,
+            what=f"feature maps of layer {name!r}",
+            hint="keras.Model(model.input, model.get_layer(layer_name).output) on image[None].",
+        )
     passed(ex, "the maps of conv1 and conv3 match an intermediate-output model")
 
 
@@ -188,32 +221,54 @@ def check_occlusion_map(occlusion_map):
         got = call(ex, occlusion_map, model, image, label, patch, stride)
         out = ((h - patch) // stride + 1, (w - patch) // stride + 1)
         if got is None or np.shape(got) != out:
-            raise CheckFailed(ex, f"with a {h}x{w} image, patch={patch} and stride={stride}, the map has the wrong shape.",
-                              expected=out, found=None if got is None else np.shape(got),
-                              hint="There are (H - patch) // stride + 1 positions down and across.")
+            raise CheckFailed(
+                ex,
+                f"with a {h}x{w} image, patch={patch} and stride={stride}, the map has the wrong shape.",
+                expected=out,
+                found=None if got is None else np.shape(got),
+                hint="There are (H - patch) // stride + 1 positions down and across.",
+            )
         got = np.asarray(got, dtype=float)
         for i, j in ((0, 0), (out[0] - 1, 0), (1, out[1] - 2), (out[0] // 2, out[1] - 1)):
             occluded = image.copy()
-            occluded[i * stride:i * stride + patch, j * stride:j * stride + patch] = 0.0
+            occluded[i * stride : i * stride + patch, j * stride : j * stride + patch] = 0.0
             want = _probability(model, occluded, label)
             if not np.isclose(got[i, j], want, atol=1e-4):
-                hint = ("Row i, column j is the class probability with the square of zeros whose top-left "
-                        "corner is at (i * stride, j * stride).")
+                hint = (
+                    "Row i, column j is the class probability with the square of zeros whose top-left "
+                    "corner is at (i * stride, j * stride)."
+                )
                 if np.isclose(got[j, i] if j < out[0] and i < out[1] else np.nan, want, atol=1e-4):
                     hint = "Rows and columns are swapped: the first index moves the square down."
-                raise CheckFailed(ex, f"with patch={patch}, stride={stride}, entry ({i}, {j}) is wrong.",
-                                  expected=round(want, 5), found=round(float(got[i, j]), 5), hint=hint)
+                raise CheckFailed(
+                    ex,
+                    f"with patch={patch}, stride={stride}, entry ({i}, {j}) is wrong.",
+                    expected=round(want, 5),
+                    found=round(float(got[i, j]), 5),
+                    hint=hint,
+                )
     got = np.asarray(call(ex, occlusion_map, model, image, label, 8, 4), dtype=float)
     clean = _probability(model, image, label)
     i, j = np.unravel_index(np.argmin(got), got.shape)
     if not (i * 4 < b and i * 4 + 8 > t and j * 4 < r and j * 4 + 8 > l):
-        raise CheckFailed(ex, "the lowest score should be where the square covers the digit.",
-                          expected=f"inside rows {t}-{b}, columns {l}-{r}", found=(int(i * 4), int(j * 4)))
+        raise CheckFailed(
+            ex,
+            "the lowest score should be where the square covers the digit.",
+            expected=f"inside rows {t}-{b}, columns {l}-{r}",
+            found=(int(i * 4), int(j * 4)),
+        )
     if not got.min() < clean - 0.05:
-        raise CheckFailed(ex, "covering the digit should lower the class probability.",
-                          expected=f"below {clean:.3f}", found=round(float(got.min()), 4))
-    passed(ex, "right shape for 4 patch/stride pairs; covering the digit lowers its score "
-                      f"from {clean:.2f} to {got.min():.2f}")
+        raise CheckFailed(
+            ex,
+            "covering the digit should lower the class probability.",
+            expected=f"below {clean:.3f}",
+            found=round(float(got.min()), 4),
+        )
+    passed(
+        ex,
+        "right shape for 4 patch/stride pairs; covering the digit lowers its score "
+        f"from {clean:.2f} to {got.min():.2f}",
+    )
 
 
 SPATIAL_WEIGHTS = (0.25 + np.add.outer(np.arange(8), np.arange(8)) / 7.0).astype("float32")
@@ -305,14 +360,21 @@ def check_grad_cam(grad_cam):
         shape = tuple(model.get_layer(layer_name).output.shape[1:3])
         got = call(ex, grad_cam, model, image, label, layer_name)
         if got is None or np.shape(got) != shape:
-            raise CheckFailed(ex, f"the heatmap of layer {layer_name!r} should have that layer's height and width.",
-                              expected=shape, found=None if got is None else np.shape(got),
-                              hint="Sum the weighted channels over the last axis and drop the batch axis.")
+            raise CheckFailed(
+                ex,
+                f"the heatmap of layer {layer_name!r} should have that layer's height and width.",
+                expected=shape,
+                found=None if got is None else np.shape(got),
+                hint="Sum the weighted channels over the last axis and drop the batch axis.",
+            )
         got = np.asarray(got, dtype=float)
         if got.min() < -1e-6 or not np.isclose(got.max(), 1.0, atol=1e-4):
-            raise CheckFailed(ex, f"the heatmap of {layer_name!r} should lie in [0, 1] with maximum 1.",
-                              found=(round(float(got.min()), 4), round(float(got.max()), 4)),
-                              hint="Apply a ReLU, then divide by the maximum.")
+            raise CheckFailed(
+                ex,
+                f"the heatmap of {layer_name!r} should lie in [0, 1] with maximum 1.",
+                found=(round(float(got.min()), 4), round(float(got.max()), 4)),
+                hint="Apply a ReLU, then divide by the maximum.",
+            )
     maps = _known_cam_image().astype(float)
     for spatial, k in ((None, 0), (None, 1), (SPATIAL_WEIGHTS, 0), (SPATIAL_WEIGHTS, 1)):
         known = _known_cam_model(spatial)
@@ -321,32 +383,55 @@ def check_grad_cam(grad_cam):
         found = call(ex, grad_cam, known, maps.astype("float32"), k, "maps")
         found = None if found is None else np.asarray(found, dtype=float)
         logit = "the mean of map k" if spatial is None else "a sum of map k with weights that vary over the map"
-        what = (f"heatmap of class {k} on a two-class network whose logit k is {logit} (so its Grad-CAM is "
-                f"ReLU(map k) over its maximum)")
+        what = (
+            f"heatmap of class {k} on a two-class network whose logit k is {logit} (so its Grad-CAM is "
+            f"ReLU(map k) over its maximum)"
+        )
         if found is not None and found.shape == expected.shape and not np.allclose(found, expected, atol=2e-3):
             if spatial is not None and np.allclose(found, _over_max(np.maximum(spatial * mine, 0.0)), atol=2e-3):
-                raise CheckFailed(ex, "you weighted each pixel by its own gradient: on this network the gradients "
-                                      "differ from pixel to pixel, and the heatmap follows them.",
-                                  hint="Grad-CAM gives each channel ONE weight: its gradient averaged over the "
-                                       "layer's height and width.")
+                raise CheckFailed(
+                    ex,
+                    "you weighted each pixel by its own gradient: on this network the gradients "
+                    "differ from pixel to pixel, and the heatmap follows them.",
+                    hint="Grad-CAM gives each channel ONE weight: its gradient averaged over the "
+                    "layer's height and width.",
+                )
             if np.allclose(found, _over_max(np.maximum(mine - other, 0.0)), atol=2e-3):
-                raise CheckFailed(ex, "you differentiated the softmax probability.",
-                                  hint="Differentiate the class score before the softmax: the output of the "
-                                       "layer named 'logits'.")
+                raise CheckFailed(
+                    ex,
+                    "you differentiated the softmax probability.",
+                    hint="Differentiate the class score before the softmax: the output of the layer named 'logits'.",
+                )
             if np.allclose(found, (mine - mine.min()) / (mine.max() - mine.min()), atol=2e-3):
-                raise CheckFailed(ex, f"the {what} keeps the negative evidence.",
-                                  hint="Apply a ReLU to the weighted sum, then divide by its maximum.")
-        expect_array(ex, found, expected, atol=2e-3, what=what,
-                     hint="Weights: the gradient of the class logit averaged over the height and width "
-                          "of the layer; heatmap: ReLU of the weighted sum of the channels, over its maximum.")
+                raise CheckFailed(
+                    ex,
+                    f"the {what} keeps the negative evidence.",
+                    hint="Apply a ReLU to the weighted sum, then divide by its maximum.",
+                )
+        expect_array(
+            ex,
+            found,
+            expected,
+            atol=2e-3,
+            what=what,
+            hint="Weights: the gradient of the class logit averaged over the height and width "
+            "of the layer; heatmap: ReLU of the weighted sum of the channels, over its maximum.",
+        )
     got = np.asarray(call(ex, grad_cam, model, image, label, "conv3"), dtype=float)
     scale = image.shape[0] / got.shape[0]
     i, j = np.unravel_index(np.argmax(got), got.shape)
     if not (t <= (i + 0.5) * scale <= b and l <= (j + 0.5) * scale <= r):
-        raise CheckFailed(ex, "the heatmap's peak should be on the digit.", expected=(t, l, b, r),
-                          found=(int(i * scale), int(j * scale)))
-    passed(ex, "right shape and range on two layers, the exact heatmaps of two networks whose answers are "
-               "known (one with gradients that vary over the map), and the peak sits on the digit")
+        raise CheckFailed(
+            ex,
+            "the heatmap's peak should be on the digit.",
+            expected=(t, l, b, r),
+            found=(int(i * scale), int(j * scale)),
+        )
+    passed(
+        ex,
+        "right shape and range on two layers, the exact heatmaps of two networks whose answers are "
+        "known (one with gradients that vary over the map), and the peak sits on the digit",
+    )
 
 
 def check_fgsm(fgsm):
@@ -386,22 +471,38 @@ def check_fgsm(fgsm):
     for eps in (0.02, 0.1):
         got = call(ex, fgsm, model, image, label, eps)
         if got is None or np.shape(got) != image.shape:
-            raise CheckFailed(ex, "return an image of the same shape as the input.", expected=image.shape,
-                              found=None if got is None else np.shape(got))
+            raise CheckFailed(
+                ex,
+                "return an image of the same shape as the input.",
+                expected=image.shape,
+                found=None if got is None else np.shape(got),
+            )
         got = np.asarray(got, dtype=float)
         if got.min() < -1e-6 or got.max() > 1 + 1e-6:
-            raise CheckFailed(ex, "pixel values must stay in [0, 1].", found=(float(got.min()), float(got.max())),
-                              hint="np.clip (or tf.clip_by_value) the result.")
+            raise CheckFailed(
+                ex,
+                "pixel values must stay in [0, 1].",
+                found=(float(got.min()), float(got.max())),
+                hint="np.clip (or tf.clip_by_value) the result.",
+            )
         delta = got - image
         if np.abs(delta).max() > eps + 1e-5:
-            raise CheckFailed(ex, f"with epsilon={eps}, some pixel moved by more than epsilon.",
-                              expected=eps, found=round(float(np.abs(delta).max()), 5),
-                              hint="Use the sign of the gradient, not the gradient itself.")
+            raise CheckFailed(
+                ex,
+                f"with epsilon={eps}, some pixel moved by more than epsilon.",
+                expected=eps,
+                found=round(float(np.abs(delta).max()), 5),
+                hint="Use the sign of the gradient, not the gradient itself.",
+            )
         free = (np.abs(grad) > 1e-8) & (image + eps * np.sign(grad) >= 0) & (image + eps * np.sign(grad) <= 1)
         if free.sum() == 0 or not np.allclose(delta[free], eps * np.sign(grad[free]), atol=1e-5):
             wrong_way = free.sum() and np.allclose(delta[free], -eps * np.sign(grad[free]), atol=1e-5)
-            raise CheckFailed(ex, f"with epsilon={eps}, the step does not follow the sign of the loss gradient.",
-                              hint="Step *up* the loss: x + epsilon * sign(d loss / d x)." if wrong_way else
-                              "Each pixel should move by exactly +-epsilon, the sign of d loss / d x "
-                              "(loss: sparse categorical cross-entropy of the true label).")
+            raise CheckFailed(
+                ex,
+                f"with epsilon={eps}, the step does not follow the sign of the loss gradient.",
+                hint="Step *up* the loss: x + epsilon * sign(d loss / d x)."
+                if wrong_way
+                else "Each pixel should move by exactly +-epsilon, the sign of d loss / d x "
+                "(loss: sparse categorical cross-entropy of the true label).",
+            )
     passed(ex, "steps of exactly epsilon up the loss gradient's sign, clipped to [0, 1]")

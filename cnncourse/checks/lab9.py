@@ -38,21 +38,35 @@ from .core import CheckFailed, call, passed
 from .hidden import hidden_for
 
 LAB = "lab9-optimization"
-EXERCISES = {"standardize": "Exercise 1 (standardize)", "sgd_momentum_step": "Exercise 2 (sgd_momentum_step)",
-             "rmsprop_step": "Exercise 3 (rmsprop_step)", "adam_step": "Exercise 4 (adam_step)",
-             "race": "Exercise 5 (steps_to_reach, valley_crossings, race)",
-             "cosine_decay": "Exercise 6 (cosine_decay)",
-             "label_smoothing": "Exercise 7 (smooth_labels, smoothed_cross_entropy)",
-             "make_optimizer": "Exercise 8 (make_optimizer)"}
+EXERCISES = {
+    "standardize": "Exercise 1 (standardize)",
+    "sgd_momentum_step": "Exercise 2 (sgd_momentum_step)",
+    "rmsprop_step": "Exercise 3 (rmsprop_step)",
+    "adam_step": "Exercise 4 (adam_step)",
+    "race": "Exercise 5 (steps_to_reach, valley_crossings, race)",
+    "cosine_decay": "Exercise 6 (cosine_decay)",
+    "label_smoothing": "Exercise 7 (smooth_labels, smoothed_cross_entropy)",
+    "make_optimizer": "Exercise 8 (make_optimizer)",
+}
 TRAINED = "Exercise 8 (a CNN trained with your optimiser)"
 
-STATISTICS = Forbidden("compute the statistics yourself with NumPy",
-                       modules=("tensorflow", "keras", "torch", "jax", "sklearn"), strict=True)
+STATISTICS = Forbidden(
+    "compute the statistics yourself with NumPy",
+    modules=("tensorflow", "keras", "torch", "jax", "sklearn"),
+    strict=True,
+)
 """Standardisation: NumPy's mean and std, no Keras ``Normalization`` and no scikit-learn scaler."""
 
-BY_HAND = {"standardize": STATISTICS, "sgd_momentum_step": NUMPY_ONLY, "rmsprop_step": NUMPY_ONLY,
-           "adam_step": NUMPY_ONLY, "race": NUMPY_ONLY, "cosine_decay": NUMPY_ONLY,
-           "label_smoothing": NUMPY_ONLY, "make_optimizer": OWN_WORK}
+BY_HAND = {
+    "standardize": STATISTICS,
+    "sgd_momentum_step": NUMPY_ONLY,
+    "rmsprop_step": NUMPY_ONLY,
+    "adam_step": NUMPY_ONLY,
+    "race": NUMPY_ONLY,
+    "cosine_decay": NUMPY_ONLY,
+    "label_smoothing": NUMPY_ONLY,
+    "make_optimizer": OWN_WORK,
+}
 hidden = hidden_for(EXERCISES, BY_HAND)
 
 DIGIT_SIZE = 16
@@ -121,19 +135,28 @@ def _standardised(x, axes=None):
 def _standardize_hint(x_train, x_test, train, test, want_train):
     axes = tuple(range(train.ndim - 1))
     constant = np.all(np.abs(want_train) < 1e-6, axis=axes)  # features that never change: Keras makes them 0
-    if not (np.all(np.isfinite(train)) and np.all(np.isfinite(test))) or \
-            (np.any(constant) and not np.allclose(train[..., constant], 0, atol=1e-6)):
-        return ("A feature that never changes in the training set has std 0 (or a rounding error's worth): divide "
-                "by max(std, 1e-7), as Keras's Normalization layer does, so it becomes 0 (not nan, not noise).")
+    if not (np.all(np.isfinite(train)) and np.all(np.isfinite(test))) or (
+        np.any(constant) and not np.allclose(train[..., constant], 0, atol=1e-6)
+    ):
+        return (
+            "A feature that never changes in the training set has std 0 (or a rounding error's worth): divide "
+            "by max(std, 1e-7), as Keras's Normalization layer does, so it becomes 0 (not nan, not noise)."
+        )
     if _standardised(test):
-        return ("Your test set has mean 0 and std 1 in every channel: its statistics came from the test set. "
-                "Take the mean and std of x_train only, and apply those same numbers to both sets.")
+        return (
+            "Your test set has mean 0 and std 1 in every channel: its statistics came from the test set. "
+            "Take the mean and std of x_train only, and apply those same numbers to both sets."
+        )
     if _standardised(np.concatenate([train, test])):
-        return ("Your two sets together have mean 0 and std 1: the statistics came from both sets. Take them from "
-                "x_train only: the test set stands for data you have not seen yet.")
+        return (
+            "Your two sets together have mean 0 and std 1: the statistics came from both sets. Take them from "
+            "x_train only: the test set stands for data you have not seen yet."
+        )
     if train.ndim > 2 and _standardised(train, axes=(0,)):
-        return ("Every pixel was standardised on its own. Standardise each channel: average over every axis but "
-                "the last (for images (n, h, w, c): axis=(0, 1, 2)).")
+        return (
+            "Every pixel was standardised on its own. Standardise each channel: average over every axis but "
+            "the last (for images (n, h, w, c): axis=(0, 1, 2))."
+        )
     if _standardised(train, axes=tuple(range(train.ndim))):
         return "One mean and std for the whole array: take one per channel (every axis but the last)."
     n, spread = len(x_train), _channel_stats(train)[1]
@@ -192,22 +215,31 @@ def check_standardize(standardize, seed=91):
         given = (x_tr.copy(), x_te.copy())
         result = _pair(ex, call(ex, standardize, *given), "(x_train_std, x_test_std)")
         if not (np.array_equal(given[0], x_tr) and np.array_equal(given[1], x_te)):
-            raise CheckFailed(ex, "standardize changed the arrays it was given.",
-                              hint="Return new arrays: (x - mean) / std makes one.")
+            raise CheckFailed(
+                ex,
+                "standardize changed the arrays it was given.",
+                hint="Return new arrays: (x - mean) / std makes one.",
+            )
         train = _as_array(ex, result[0], x_tr.shape, f"standardised training set ({what})")
         test = _as_array(ex, result[1], x_te.shape, f"standardised test set ({what})")
         want_train, want_test = keras_standardized(x_tr, x_te)
         for name, found, want in (("training", train, want_train), ("test", test, want_test)):
             if not np.allclose(found, want, rtol=1e-6, atol=1e-6):
-                raise CheckFailed(ex, f"the standardised {name} set differs from Keras's Normalization layer "
-                                      f"adapted on the training set ({what}).",
-                                  expected=f"per-channel mean {np.round(_channel_stats(want)[0], 3)}, "
-                                           f"std {np.round(_channel_stats(want)[1], 3)}",
-                                  found=f"per-channel mean {np.round(_channel_stats(found)[0], 3)}, "
-                                        f"std {np.round(_channel_stats(found)[1], 3)}",
-                                  hint=_standardize_hint(x_tr, x_te, train, test, want_train))
-    passed(ex, f"matches keras.layers.Normalization adapted on the training set, on {len(cases)} data sets "
-               "(features, colour and grey images, a constant feature)")
+                raise CheckFailed(
+                    ex,
+                    f"the standardised {name} set differs from Keras's Normalization layer "
+                    f"adapted on the training set ({what}).",
+                    expected=f"per-channel mean {np.round(_channel_stats(want)[0], 3)}, "
+                    f"std {np.round(_channel_stats(want)[1], 3)}",
+                    found=f"per-channel mean {np.round(_channel_stats(found)[0], 3)}, "
+                    f"std {np.round(_channel_stats(found)[1], 3)}",
+                    hint=_standardize_hint(x_tr, x_te, train, test, want_train),
+                )
+    passed(
+        ex,
+        f"matches keras.layers.Normalization adapted on the training set, on {len(cases)} data sets "
+        "(features, colour and grey images, a constant feature)",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -271,17 +303,26 @@ def _optimizer_cases(kind, rng):
     """``(what, args, shape, steps, zero_gradient)`` cases; the last one has a large epsilon."""
     lr = float(rng.choice([0.01, 0.05, 0.1, 0.2])) * float(rng.uniform(0.5, 1.5))
     if kind == "momentum":
-        args = [(lr, 0.9), (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.3, 0.8))),
-                (float(rng.uniform(0.05, 0.5)), 0.0), (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.8, 0.99)))]
+        args = [
+            (lr, 0.9),
+            (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.3, 0.8))),
+            (float(rng.uniform(0.05, 0.5)), 0.0),
+            (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.8, 0.99))),
+        ]
     elif kind == "rmsprop":
-        args = [(lr, 0.9, 1e-7), (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.3, 0.8)), 1e-7),
-                (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.8, 0.99)), 1e-7),
-                (float(rng.uniform(0.01, 0.3)), 0.9, float(rng.uniform(0.2, 1.0)))]
+        args = [
+            (lr, 0.9, 1e-7),
+            (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.3, 0.8)), 1e-7),
+            (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.8, 0.99)), 1e-7),
+            (float(rng.uniform(0.01, 0.3)), 0.9, float(rng.uniform(0.2, 1.0))),
+        ]
     else:
-        args = [(lr, 0.9, 0.999, 1e-7),
-                (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.3, 0.8)), float(rng.uniform(0.8, 0.95)), 1e-7),
-                (float(rng.uniform(0.01, 0.3)), 0.9, 0.999, 1e-7),
-                (float(rng.uniform(0.01, 0.3)), 0.9, 0.999, float(rng.uniform(0.2, 1.0)))]
+        args = [
+            (lr, 0.9, 0.999, 1e-7),
+            (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.3, 0.8)), float(rng.uniform(0.8, 0.95)), 1e-7),
+            (float(rng.uniform(0.01, 0.3)), 0.9, 0.999, 1e-7),
+            (float(rng.uniform(0.01, 0.3)), 0.9, 0.999, float(rng.uniform(0.2, 1.0))),
+        ]
     cases = []
     for i, a in enumerate(args):
         cases.append((a, _shape(rng), int(rng.integers(6, 10)), kind != "momentum" and i == 2))
@@ -293,18 +334,24 @@ def _momentum_hint(k, g, step, args):
     if k == 0:
         return "At the first step the velocity starts at 0, so w moves by exactly -lr * g."
     if momentum > 0 and np.allclose(step, -lr * g, rtol=1e-6, atol=1e-12):
-        return ("Your step is plain SGD's (-lr * g): the velocity is missing. Keep it in the state you return "
-                "and use it at the next step.")
-    return ("The velocity decays by `momentum` and takes in -lr * g; the weights move by the velocity. "
-            "Start it at 0 and keep it in the state you return.")
+        return (
+            "Your step is plain SGD's (-lr * g): the velocity is missing. Keep it in the state you return "
+            "and use it at the next step."
+        )
+    return (
+        "The velocity decays by `momentum` and takes in -lr * g; the weights move by the velocity. "
+        "Start it at 0 and keep it in the state you return."
+    )
 
 
 def _rmsprop_hint(k, g, step, args):
     if not np.all(np.isfinite(step)):
         return "A coordinate whose gradient has been 0 so far divides 0 by 0 unless epsilon is added first."
-    return ("The running average s of the squared gradient starts at 0 and takes in (1 - rho) * g**2 each step; "
-            "the step is -lr * g divided by the square root of (s + epsilon): Keras adds epsilon BEFORE the square "
-            "root, not after it (which matters for tiny gradients and for a large epsilon).")
+    return (
+        "The running average s of the squared gradient starts at 0 and takes in (1 - rho) * g**2 each step; "
+        "the step is -lr * g divided by the square root of (s + epsilon): Keras adds epsilon BEFORE the square "
+        "root, not after it (which matters for tiny gradients and for a large epsilon)."
+    )
 
 
 def _adam_hint(k, g, step, args):
@@ -315,20 +362,38 @@ def _adam_hint(k, g, step, args):
     if k == 0 and epsilon < 1e-3 and np.any(big):
         ratio = float(np.median(np.abs(step[big]) / lr))
         if abs(ratio - (1 - beta_1) / math.sqrt(1 - beta_2)) < 0.05 * ratio:
-            return ("Your first step moves each coordinate by about (1 - beta_1) / sqrt(1 - beta_2) times lr: "
-                    "the bias correction is missing. With it, Adam's first step moves each coordinate by about lr.")
-    return ("m and v start at 0 and are running averages of g and g**2 (weights beta_1 and beta_2); t counts the "
-            "steps from 1. Keras folds both bias corrections into the step size alpha_t and adds epsilon to the "
-            "square root of the UNCORRECTED v; adding it to the square root of the corrected v gives another step "
-            "for tiny gradients or a large epsilon (see the lab's formula).")
+            return (
+                "Your first step moves each coordinate by about (1 - beta_1) / sqrt(1 - beta_2) times lr: "
+                "the bias correction is missing. With it, Adam's first step moves each coordinate by about lr."
+            )
+    return (
+        "m and v start at 0 and are running averages of g and g**2 (weights beta_1 and beta_2); t counts the "
+        "steps from 1. Keras folds both bias corrections into the step size alpha_t and adds epsilon to the "
+        "square root of the UNCORRECTED v; adding it to the square root of the corrected v gives another step "
+        "for tiny gradients or a large epsilon (see the lab's formula)."
+    )
 
 
-_KINDS = {"momentum": ("sgd_momentum_step", "keras.optimizers.SGD(learning_rate, momentum)",
-                       ("lr", "momentum"), _momentum_hint),
-          "rmsprop": ("rmsprop_step", "keras.optimizers.RMSprop(learning_rate, rho, epsilon)",
-                      ("lr", "rho", "epsilon"), _rmsprop_hint),
-          "adam": ("adam_step", "keras.optimizers.Adam(learning_rate, beta_1, beta_2, epsilon)",
-                   ("lr", "beta_1", "beta_2", "epsilon"), _adam_hint)}
+_KINDS = {
+    "momentum": (
+        "sgd_momentum_step",
+        "keras.optimizers.SGD(learning_rate, momentum)",
+        ("lr", "momentum"),
+        _momentum_hint,
+    ),
+    "rmsprop": (
+        "rmsprop_step",
+        "keras.optimizers.RMSprop(learning_rate, rho, epsilon)",
+        ("lr", "rho", "epsilon"),
+        _rmsprop_hint,
+    ),
+    "adam": (
+        "adam_step",
+        "keras.optimizers.Adam(learning_rate, beta_1, beta_2, epsilon)",
+        ("lr", "beta_1", "beta_2", "epsilon"),
+        _adam_hint,
+    ),
+}
 
 
 def _check_steps(kind, step_fn, seed):
@@ -341,11 +406,19 @@ def _check_steps(kind, step_fn, seed):
     for args, shape, steps, zero in cases:
         w0 = rng.normal(size=shape)
         grads = _gradients(rng, shape, steps, zero)
-        runs.append({"args": args, "w": w0.copy(), "state": {}, "grads": grads, "k": 0,
-                     "want": keras_path(_keras_optimizer(kind, args), w0, grads)})
+        runs.append(
+            {
+                "args": args,
+                "w": w0.copy(),
+                "state": {},
+                "grads": grads,
+                "k": 0,
+                "want": keras_path(_keras_optimizer(kind, args), w0, grads),
+            }
+        )
     # Two runs at a time, their steps interleaved: each run's state lives in its own dict.
     for first in range(0, len(runs), 2):
-        pair = runs[first:first + 2]
+        pair = runs[first : first + 2]
         while any(r["k"] < len(r["grads"]) for r in pair):
             for r in pair:
                 k = r["k"]
@@ -357,18 +430,27 @@ def _check_steps(kind, step_fn, seed):
                 w_given, g_given = r["w"].copy(), g.copy()
                 result = _pair(ex, call(ex, step_fn, w_given, g_given, r["state"], *args), "(w, state)")
                 if not (np.array_equal(w_given, r["w"]) and np.array_equal(g_given, g)):
-                    raise CheckFailed(ex, f"{name} changed the w or g it was given ({case}).",
-                                      hint="Return a new array (w - something makes one); do not use -= on w.")
+                    raise CheckFailed(
+                        ex,
+                        f"{name} changed the w or g it was given ({case}).",
+                        hint="Return a new array (w - something makes one); do not use -= on w.",
+                    )
                 w_new = _as_array(ex, result[0], np.shape(r["w"]), f"new w ({case})")
                 if not isinstance(result[1], dict):
-                    raise CheckFailed(ex, "the state should be a dict (the next step gets it back).",
-                                      found=type(result[1]).__name__)
+                    raise CheckFailed(
+                        ex, "the state should be a dict (the next step gets it back).", found=type(result[1]).__name__
+                    )
                 want = r["want"][k]
                 if not np.allclose(w_new, want, rtol=1e-6, atol=1e-4 * args[0]):
                     gap = float(np.max(np.abs(w_new - want)))
-                    raise CheckFailed(ex, f"the new w differs from {oracle}'s after {case} (by up to {gap:.2e}; "
-                                          f"the tolerance is {1e-4 * args[0]:.1e}).",
-                                      expected=want, found=w_new, hint=hint(k, g, w_new - r["w"], args))
+                    raise CheckFailed(
+                        ex,
+                        f"the new w differs from {oracle}'s after {case} (by up to {gap:.2e}; "
+                        f"the tolerance is {1e-4 * args[0]:.1e}).",
+                        expected=want,
+                        found=w_new,
+                        hint=hint(k, g, w_new - r["w"], args),
+                    )
                 r["w"], r["state"], r["k"] = w_new, result[1], k + 1
     return ex, oracle, len(runs), sum(len(r["grads"]) for r in runs)
 
@@ -406,8 +488,9 @@ def check_rmsprop_step(rmsprop_step, seed=93):
         ✔ Exercise 3 (rmsprop_step): ...
     """
     ex, oracle, runs, steps = _check_steps("rmsprop", rmsprop_step, seed)
-    passed(ex, f"matches {oracle} step by step ({runs} runs, {steps} steps, a zero gradient and a large "
-               "epsilon included)")
+    passed(
+        ex, f"matches {oracle} step by step ({runs} runs, {steps} steps, a zero gradient and a large epsilon included)"
+    )
 
 
 def check_adam_step(adam_step, seed=94):
@@ -425,8 +508,9 @@ def check_adam_step(adam_step, seed=94):
         ✔ Exercise 4 (adam_step): ...
     """
     ex, oracle, runs, steps = _check_steps("adam", adam_step, seed)
-    passed(ex, f"matches {oracle} step by step ({runs} runs, {steps} steps, a zero gradient and a large "
-               "epsilon included)")
+    passed(
+        ex, f"matches {oracle} step by step ({runs} runs, {steps} steps, a zero gradient and a large epsilon included)"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -500,8 +584,10 @@ def _reach_hint(found, want, last):
     if found == last:
         return "That is the LAST row within tol: return the first."
     if found < want:
-        return ("Measure the Euclidean distance to the minimum (0, 0), both coordinates at once (not one "
-                "coordinate, not the loss).")
+        return (
+            "Measure the Euclidean distance to the minimum (0, 0), both coordinates at once (not one "
+            "coordinate, not the loss)."
+        )
     return "Return the first row index t whose distance to the minimum at the origin is at most tol."
 
 
@@ -526,8 +612,9 @@ def check_race(steps_to_reach, valley_crossings, race, paths=None, tol=None, see
         ✔ Exercise 5 (steps_to_reach, valley_crossings, race): ...
     """
     ex = EXERCISES["race"]
-    steps_to_reach, valley_crossings, race = (by_hand(ex, fn, NUMPY_ONLY)
-                                              for fn in (steps_to_reach, valley_crossings, race))
+    steps_to_reach, valley_crossings, race = (
+        by_hand(ex, fn, NUMPY_ONLY) for fn in (steps_to_reach, valley_crossings, race)
+    )
     rng = _rng(seed)
     for i in range(8):
         n, t = int(rng.integers(20, 60)), float(rng.uniform(0.05, 0.3))
@@ -536,15 +623,25 @@ def check_race(steps_to_reach, valley_crossings, race, paths=None, tol=None, see
         path, last = made_up_path(rng, n, reach, crossings, t, crossings_w1)
         found = _count(ex, call(ex, steps_to_reach, path.copy(), t), "steps_to_reach (a row index) or None")
         if found != reach:
-            raise CheckFailed(ex, f"steps_to_reach is wrong on a made-up path of {n} steps (tol={t:.3f}).",
-                              expected=reach, found=found, hint=_reach_hint(found, reach, last))
+            raise CheckFailed(
+                ex,
+                f"steps_to_reach is wrong on a made-up path of {n} steps (tol={t:.3f}).",
+                expected=reach,
+                found=found,
+                hint=_reach_hint(found, reach, last),
+            )
         got = _count(ex, call(ex, valley_crossings, path.copy()), "valley_crossings")
         if got != crossings:
             hint = "Count the rows t where path[t, 1] and path[t + 1, 1] have opposite signs."
             if got == crossings_w1:
                 hint = "The valley is narrow across the SECOND coordinate (w2): count its sign changes."
-            raise CheckFailed(ex, f"valley_crossings is wrong on a made-up path of {n} steps.",
-                              expected=crossings, found=got, hint=hint)
+            raise CheckFailed(
+                ex,
+                f"valley_crossings is wrong on a made-up path of {n} steps.",
+                expected=crossings,
+                found=got,
+                hint=hint,
+            )
     for trial in range(4):
         t = float(rng.uniform(0.05, 0.3))
         names = [str(s) for s in rng.permutation(["alpha", "beta", "gamma", "delta"])]
@@ -562,20 +659,33 @@ def check_race(steps_to_reach, valley_crossings, race, paths=None, tol=None, see
             hint = None
             if got[0] == names[0]:
                 hint = "A path that never reaches the minimum (None) cannot be the fastest."
-            raise CheckFailed(ex, f"race is wrong on made-up paths whose (steps to reach, crossings) are "
-                                  f"{shown} (tol={t:.3f}).", expected=want, found=tuple(got), hint=hint)
+            raise CheckFailed(
+                ex,
+                f"race is wrong on made-up paths whose (steps to reach, crossings) are {shown} (tol={t:.3f}).",
+                expected=want,
+                found=tuple(got),
+                hint=hint,
+            )
     detail = "made-up paths"
     if paths:
-        reach = {name: _count(ex, call(ex, steps_to_reach, np.asarray(p, dtype=float), tol), "steps_to_reach")
-                 for name, p in paths.items()}
-        cross = {name: _count(ex, call(ex, valley_crossings, np.asarray(p, dtype=float)), "valley_crossings")
-                 for name, p in paths.items()}
+        reach = {
+            name: _count(ex, call(ex, steps_to_reach, np.asarray(p, dtype=float), tol), "steps_to_reach")
+            for name, p in paths.items()
+        }
+        cross = {
+            name: _count(ex, call(ex, valley_crossings, np.asarray(p, dtype=float)), "valley_crossings")
+            for name, p in paths.items()
+        }
         arrived = {name: s for name, s in reach.items() if s is not None}
         want = (min(arrived, key=arrived.get) if arrived else None, max(cross, key=cross.get))
         got = call(ex, race, dict(paths), tol)
         if not isinstance(got, (tuple, list)) or tuple(got) != want:
-            raise CheckFailed(ex, f"on your own paths your helpers find steps to reach {reach} and crossings "
-                                  f"{cross}.", expected=want, found=got)
+            raise CheckFailed(
+                ex,
+                f"on your own paths your helpers find steps to reach {reach} and crossings {cross}.",
+                expected=want,
+                found=got,
+            )
         detail += f" and your own paths (steps to reach {reach}, crossings {cross})"
     passed(ex, f"correct on {detail}")
 
@@ -604,7 +714,8 @@ def keras_cosine_decay(step, peak_lr, warmup_steps, decay_steps, start_lr=0.0, a
     import keras
 
     schedule = keras.optimizers.schedules.CosineDecay(
-        np.float64(start_lr), decay_steps, alpha=alpha, warmup_target=np.float64(peak_lr), warmup_steps=warmup_steps)
+        np.float64(start_lr), decay_steps, alpha=alpha, warmup_target=np.float64(peak_lr), warmup_steps=warmup_steps
+    )
     return float(schedule(step))
 
 
@@ -627,15 +738,28 @@ def check_cosine_decay(cosine_decay, seed=96):
     ex = EXERCISES["cosine_decay"]
     cosine_decay = by_hand(ex, cosine_decay, NUMPY_ONLY)
     rng = _rng(seed)
-    settings = [(0.1, 10, 90, 0.0, 0.0),
-                (float(rng.uniform(1e-3, 1e-2)), int(rng.integers(3, 8)), int(rng.integers(15, 30)),
-                 float(rng.uniform(1e-5, 1e-4)), float(rng.uniform(0.05, 0.3))),
-                (float(rng.uniform(0.1, 1.0)), 0, int(rng.integers(20, 40)), 0.0, 0.0),
-                (float(rng.uniform(0.01, 0.1)), int(rng.integers(10, 20)), int(rng.integers(5, 12)), 0.0,
-                 float(rng.uniform(0.0, 0.2)))]
+    settings = [
+        (0.1, 10, 90, 0.0, 0.0),
+        (
+            float(rng.uniform(1e-3, 1e-2)),
+            int(rng.integers(3, 8)),
+            int(rng.integers(15, 30)),
+            float(rng.uniform(1e-5, 1e-4)),
+            float(rng.uniform(0.05, 0.3)),
+        ),
+        (float(rng.uniform(0.1, 1.0)), 0, int(rng.integers(20, 40)), 0.0, 0.0),
+        (
+            float(rng.uniform(0.01, 0.1)),
+            int(rng.integers(10, 20)),
+            int(rng.integers(5, 12)),
+            0.0,
+            float(rng.uniform(0.0, 0.2)),
+        ),
+    ]
     for peak, warm, decay, start, alpha in settings:
-        schedule = keras.optimizers.schedules.CosineDecay(np.float64(start), decay, alpha=alpha,
-                                                          warmup_target=np.float64(peak), warmup_steps=warm)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            np.float64(start), decay, alpha=alpha, warmup_target=np.float64(peak), warmup_steps=warm
+        )
         shown = f"peak_lr={peak:.4g}, warmup_steps={warm}, decay_steps={decay}, start_lr={start:.3g}, alpha={alpha:.3g}"
         for step in range(warm + decay + 6):
             want = float(schedule(step))
@@ -646,19 +770,31 @@ def check_cosine_decay(cosine_decay, seed=96):
                 raise CheckFailed(ex, "cosine_decay should return a number.", found=got) from None
             if not math.isclose(got, want, rel_tol=1e-7, abs_tol=1e-12):
                 if step < warm:
-                    hint = ("During the warm-up the rate grows in a straight line from start_lr at step 0 to peak_lr "
-                            "at step warmup_steps.")
+                    hint = (
+                        "During the warm-up the rate grows in a straight line from start_lr at step 0 to peak_lr "
+                        "at step warmup_steps."
+                    )
                     if math.isclose(got, peak, rel_tol=1e-6):
                         hint = "The warm-up is missing: " + hint[0].lower() + hint[1:]
                 elif step <= warm + decay:
-                    hint = ("After the warm-up, the cosine goes from peak_lr (at step warmup_steps) down to "
-                            "alpha * peak_lr over decay_steps: count its steps from the end of the warm-up.")
+                    hint = (
+                        "After the warm-up, the cosine goes from peak_lr (at step warmup_steps) down to "
+                        "alpha * peak_lr over decay_steps: count its steps from the end of the warm-up."
+                    )
                 else:
                     hint = "After warmup_steps + decay_steps the rate stays at alpha * peak_lr."
-                raise CheckFailed(ex, f"the rate at step {step} differs from keras.optimizers.schedules.CosineDecay's "
-                                      f"({shown}).", expected=want, found=got, hint=hint)
-    passed(ex, f"matches keras.optimizers.schedules.CosineDecay at every step of {len(settings)} schedules (with "
-               "and without warm-up, past the end of the decay)")
+                raise CheckFailed(
+                    ex,
+                    f"the rate at step {step} differs from keras.optimizers.schedules.CosineDecay's ({shown}).",
+                    expected=want,
+                    found=got,
+                    hint=hint,
+                )
+    passed(
+        ex,
+        f"matches keras.optimizers.schedules.CosineDecay at every step of {len(settings)} schedules (with "
+        "and without warm-up, past the end of the decay)",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -700,8 +836,12 @@ def keras_smoothed_labels(y, epsilon, seed=0):
 
 def _label_cases(rng):
     cases = []
-    for k, eps in ((10, 0.1), (int(rng.integers(3, 6)), float(rng.uniform(0.2, 0.5))), (4, 0.0),
-                   (int(rng.integers(6, 12)), 1.0)):
+    for k, eps in (
+        (10, 0.1),
+        (int(rng.integers(3, 6)), float(rng.uniform(0.2, 0.5))),
+        (4, 0.0),
+        (int(rng.integers(6, 12)), 1.0),
+    ):
         n = int(rng.integers(4, 9))
         y = np.eye(k)[rng.integers(0, k, n)]
         cases.append((k, eps, y))
@@ -725,8 +865,9 @@ def check_label_smoothing(smooth_labels, smoothed_cross_entropy, seed=97):
         ✔ Exercise 7 (smooth_labels, smoothed_cross_entropy): ...
     """
     ex = EXERCISES["label_smoothing"]
-    smooth_labels, smoothed_cross_entropy = (by_hand(ex, fn, NUMPY_ONLY)
-                                             for fn in (smooth_labels, smoothed_cross_entropy))
+    smooth_labels, smoothed_cross_entropy = (
+        by_hand(ex, fn, NUMPY_ONLY) for fn in (smooth_labels, smoothed_cross_entropy)
+    )
     rng = _rng(seed)
     cases = _label_cases(rng)
     for k, eps, y in cases:
@@ -739,13 +880,20 @@ def check_label_smoothing(smooth_labels, smoothed_cross_entropy, seed=97):
             hint = "Keras takes 1 - epsilon of the one-hot label and spreads epsilon evenly over all k classes."
             true = found[y == 1]
             if eps > 0 and np.allclose(true, 1 - eps) and np.allclose(found[y == 0], eps / (k - 1)):
-                hint = ("You spread epsilon over the k - 1 wrong classes. Keras spreads it over all k classes, "
-                        "the true one included: the true class gets 1 - epsilon + epsilon / k.")
+                hint = (
+                    "You spread epsilon over the k - 1 wrong classes. Keras spreads it over all k classes, "
+                    "the true one included: the true class gets 1 - epsilon + epsilon / k."
+                )
             elif not np.allclose(found.sum(axis=1), 1.0):
                 hint = "Each row of smoothed labels must still sum to 1. " + hint
-            raise CheckFailed(ex, f"the smoothed labels differ from the targets keras.losses.CategoricalCrossentropy"
-                                  f"(label_smoothing={eps:g}) uses, for {k} classes.",
-                              expected=want[:2].round(6), found=found[:2].round(6), hint=hint)
+            raise CheckFailed(
+                ex,
+                f"the smoothed labels differ from the targets keras.losses.CategoricalCrossentropy"
+                f"(label_smoothing={eps:g}) uses, for {k} classes.",
+                expected=want[:2].round(6),
+                found=found[:2].round(6),
+                hint=hint,
+            )
     for i, (k, eps, y) in enumerate(cases):
         p = rng.dirichlet(np.ones(k) * 0.7, size=len(y))
         if i == 1:  # a prediction that is exactly 0 for one class: finite loss after Keras's clipping
@@ -757,23 +905,34 @@ def check_label_smoothing(smooth_labels, smoothed_cross_entropy, seed=97):
         try:
             got = float(got)
         except (TypeError, ValueError):
-            raise CheckFailed(ex, "smoothed_cross_entropy should return one number (the mean over examples).",
-                              found=got) from None
+            raise CheckFailed(
+                ex, "smoothed_cross_entropy should return one number (the mean over examples).", found=got
+            ) from None
         if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9):
             hint = "Average over the examples -sum_k target_k * log(p_k), with the smoothed targets."
             if not math.isfinite(got):
-                hint = ("A predicted probability of exactly 0 meets a smoothed target above 0: clip p to "
-                        f"[{KERAS_EPSILON:g}, 1 - {KERAS_EPSILON:g}] before the log, as Keras does.")
+                hint = (
+                    "A predicted probability of exactly 0 meets a smoothed target above 0: clip p to "
+                    f"[{KERAS_EPSILON:g}, 1 - {KERAS_EPSILON:g}] before the log, as Keras does."
+                )
             elif math.isclose(got, want * len(y), rel_tol=1e-6):
                 hint = "That is the sum over the examples: return their mean."
             elif eps > 0 and math.isclose(got, float(np.mean(_keras_per_example(y, p, 0.0))), rel_tol=1e-6):
                 hint = "That is the cross-entropy of the one-hot labels: use the smoothed labels."
-            raise CheckFailed(ex, f"the loss differs from keras.losses.CategoricalCrossentropy(label_smoothing={eps:g}) "
-                                  f"for {len(y)} examples of {k} classes"
-                                  f"{' (one prediction is exactly 0 for some classes)' if i == 1 else ''}.",
-                              expected=want, found=got, hint=hint)
-    passed(ex, f"smoothed labels and loss match keras.losses.CategoricalCrossentropy on {len(cases)} cases "
-               "(epsilon 0 and 1 included, a probability of exactly 0 included)")
+            raise CheckFailed(
+                ex,
+                f"the loss differs from keras.losses.CategoricalCrossentropy(label_smoothing={eps:g}) "
+                f"for {len(y)} examples of {k} classes"
+                f"{' (one prediction is exactly 0 for some classes)' if i == 1 else ''}.",
+                expected=want,
+                found=got,
+                hint=hint,
+            )
+    passed(
+        ex,
+        f"smoothed labels and loss match keras.losses.CategoricalCrossentropy on {len(cases)} cases "
+        "(epsilon 0 and 1 included, a probability of exactly 0 included)",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -812,11 +971,18 @@ def _optimizer(ex, make_optimizer, steps):
     if opt is None:
         raise CheckFailed(ex, "make_optimizer returned None: did you forget to `return` the optimiser?")
     if not isinstance(opt, keras.optimizers.Optimizer):
-        raise CheckFailed(ex, "make_optimizer should return a Keras optimiser.",
-                          expected="keras.optimizers.Optimizer (Adam, SGD...)", found=type(opt).__name__)
+        raise CheckFailed(
+            ex,
+            "make_optimizer should return a Keras optimiser.",
+            expected="keras.optimizers.Optimizer (Adam, SGD...)",
+            found=type(opt).__name__,
+        )
     if int(np.asarray(opt.iterations)) != 0:
-        raise CheckFailed(ex, "the optimiser has taken steps already: make a new one on every call.",
-                          found=f"{int(np.asarray(opt.iterations))} steps taken")
+        raise CheckFailed(
+            ex,
+            "the optimiser has taken steps already: make a new one on every call.",
+            found=f"{int(np.asarray(opt.iterations))} steps taken",
+        )
     return opt
 
 
@@ -848,18 +1014,30 @@ def check_make_optimizer(make_optimizer, steps=(100, 1000)):
             raise CheckFailed(ex, f"the learning rate should be positive (steps={n}).", found=rates[:5])
         at = dict(zip(grid.tolist(), rates.tolist()))
         if at[0] > 0.5 * peak:
-            raise CheckFailed(ex, f"the rate should warm up: at step 0 it is {at[0]:.3g}, its peak is {peak:.3g} "
-                                  f"(steps={n}).", expected="at most half the peak at step 0", found=at[0],
-                              hint="Give the optimiser a schedule with a warm-up (warmup_target, warmup_steps).")
+            raise CheckFailed(
+                ex,
+                f"the rate should warm up: at step 0 it is {at[0]:.3g}, its peak is {peak:.3g} (steps={n}).",
+                expected="at most half the peak at step 0",
+                found=at[0],
+                hint="Give the optimiser a schedule with a warm-up (warmup_target, warmup_steps).",
+            )
         half = grid[np.argmin(np.abs(grid - n // 2))]
         if at[half] < 0.2 * peak:
-            raise CheckFailed(ex, f"half-way through a run of {n} steps the rate has almost decayed already.",
-                              expected=f"at least {0.2 * peak:.3g}", found=at[half],
-                              hint="Decay over the steps you are given: warm-up and decay together last `steps`.")
+            raise CheckFailed(
+                ex,
+                f"half-way through a run of {n} steps the rate has almost decayed already.",
+                expected=f"at least {0.2 * peak:.3g}",
+                found=at[half],
+                hint="Decay over the steps you are given: warm-up and decay together last `steps`.",
+            )
         if at[n] > 0.1 * peak:
-            raise CheckFailed(ex, f"at the end of a run of {n} steps the rate should have decayed.",
-                              expected=f"at most {0.1 * peak:.3g}", found=at[n],
-                              hint="Warm-up plus decay should last exactly the `steps` you are given.")
+            raise CheckFailed(
+                ex,
+                f"at the end of a run of {n} steps the rate should have decayed.",
+                expected=f"at most {0.1 * peak:.3g}",
+                found=at[n],
+                hint="Warm-up plus decay should last exactly the `steps` you are given.",
+            )
         shown.append(f"{n} steps: peak {peak:.3g} at step {int(grid[np.argmax(rates)])}")
     passed(ex, f"a fresh {type(opt).__name__} whose rate warms up and decays over the run ({'; '.join(shown)})")
 
@@ -909,8 +1087,15 @@ def measure_optimizer(make_optimizer, seed=training.CHECK_SEED, profile=None, ex
     b = budget("lab9.optimizer", profile)
     x, y = digits()
     (x_tr, y_tr), (x_te, y_te) = training.split_for_check(x, y, b, seed=seed)
-    model = training.build(exercise, small_cnn, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, seed=seed,
-                           input_shape=(DIGIT_SIZE, DIGIT_SIZE, 1), num_classes=10)
+    model = training.build(
+        exercise,
+        small_cnn,
+        (DIGIT_SIZE, DIGIT_SIZE, 1),
+        10,
+        seed=seed,
+        input_shape=(DIGIT_SIZE, DIGIT_SIZE, 1),
+        num_classes=10,
+    )
     steps = b.epochs * -(-len(x_tr) // b.batch_size)
     set_seed(seed)
     opt = _optimizer(exercise, by_hand(exercise, make_optimizer, OWN_WORK), steps)
@@ -919,10 +1104,16 @@ def measure_optimizer(make_optimizer, seed=training.CHECK_SEED, profile=None, ex
     start = time.perf_counter()
     history = model.fit(data, epochs=b.epochs, verbose=0, shuffle=False)
     seconds = time.perf_counter() - start
-    return training.TrainResult(model=model, history=dict(history.history),
-                                accuracy=training.accuracy(model, x_te, y_te),
-                                train_accuracy=training.accuracy(model, x_tr, y_tr), seconds=seconds, seed=seed,
-                                n_train=len(y_tr), n_test=len(y_te))
+    return training.TrainResult(
+        model=model,
+        history=dict(history.history),
+        accuracy=training.accuracy(model, x_te, y_te),
+        train_accuracy=training.accuracy(model, x_tr, y_tr),
+        seconds=seconds,
+        seed=seed,
+        n_train=len(y_tr),
+        n_test=len(y_te),
+    )
 
 
 def check_optimizer_training(make_optimizer):
@@ -941,5 +1132,11 @@ def check_optimizer_training(make_optimizer):
 
     res = measure_optimizer(make_optimizer)
     steps = budget("lab9.optimizer").epochs * -(-res.n_train // budget("lab9.optimizer").batch_size)
-    return training.report(TRAINED, f"held-out accuracy after {res.n_train} training digits ({steps} steps)",
-                           res.accuracy, LAB, "optimizer", seconds=res.seconds)
+    return training.report(
+        TRAINED,
+        f"held-out accuracy after {res.n_train} training digits ({steps} steps)",
+        res.accuracy,
+        LAB,
+        "optimizer",
+        seconds=res.seconds,
+    )

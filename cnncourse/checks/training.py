@@ -145,26 +145,38 @@ def build(exercise, builder, *args, seed=CHECK_SEED, input_shape=None, num_class
     if model is None:
         raise CheckFailed(exercise, "the builder returned None: did you forget to `return` the model?")
     if not isinstance(model, keras.Model):
-        raise CheckFailed(exercise, "the builder should return a keras.Model.",
-                          expected="keras.Model (e.g. keras.Sequential)", found=type(model).__name__)
+        raise CheckFailed(
+            exercise,
+            "the builder should return a keras.Model.",
+            expected="keras.Model (e.g. keras.Sequential)",
+            found=type(model).__name__,
+        )
     if input_shape is not None:
         try:
             got_in = tuple(model.inputs[0].shape)[1:]
         except (AttributeError, IndexError, ValueError):
             got_in = None
         if got_in != tuple(input_shape):
-            raise CheckFailed(exercise, "the model's input shape is not the one asked for.",
-                              expected=tuple(input_shape), found=got_in,
-                              hint="Start the model with keras.Input(shape=input_shape).")
+            raise CheckFailed(
+                exercise,
+                "the model's input shape is not the one asked for.",
+                expected=tuple(input_shape),
+                found=got_in,
+                hint="Start the model with keras.Input(shape=input_shape).",
+            )
     if num_classes is not None:
         try:
             got_out = tuple(model.outputs[0].shape)[1:]
         except (AttributeError, IndexError, ValueError):
             got_out = None
         if got_out != (num_classes,):
-            raise CheckFailed(exercise, "the model should output one score per class.",
-                              expected=(num_classes,), found=got_out,
-                              hint="End with Dense(num_classes, activation='softmax').")
+            raise CheckFailed(
+                exercise,
+                "the model should output one score per class.",
+                expected=(num_classes,),
+                found=got_out,
+                hint="End with Dense(num_classes, activation='softmax').",
+            )
     return model
 
 
@@ -204,9 +216,11 @@ def compile_classifier(model, x_example, learning_rate=DEFAULT_LEARNING_RATE):
     import keras
 
     from_logits = not outputs_probabilities(model, x_example)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -225,8 +239,9 @@ def accuracy(model, x, y, batch_size=256):
         The accuracy, a float in [0, 1].
     """
     # Plain calls in inference mode: no predict function to trace for one use.
-    pred = np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)])
+    pred = np.concatenate(
+        [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    )
     return float(np.mean(pred.argmax(axis=-1) == np.asarray(y)))
 
 
@@ -276,9 +291,22 @@ def fit(model, x, y, budget, validation_data=None, seed=CHECK_SEED, learning_rat
     return dict(h.history)
 
 
-def retrain(exercise, builder, x, y, budget, builder_args=(), builder_kwargs=None, train_fn=None,
-            seed=CHECK_SEED, validation=False, test_fraction=0.25, learning_rate=DEFAULT_LEARNING_RATE,
-            val_size=None, split_seed=None):
+def retrain(
+    exercise,
+    builder,
+    x,
+    y,
+    budget,
+    builder_args=(),
+    builder_kwargs=None,
+    train_fn=None,
+    seed=CHECK_SEED,
+    validation=False,
+    test_fraction=0.25,
+    learning_rate=DEFAULT_LEARNING_RATE,
+    val_size=None,
+    split_seed=None,
+):
     """Build the student's model, train it under ``budget`` and measure held-out accuracy.
 
     The examples are split by :func:`split_for_check`; the model is built by
@@ -320,16 +348,25 @@ def retrain(exercise, builder, x, y, budget, builder_args=(), builder_kwargs=Non
             another number of epochs than it was given.
     """
     builder_kwargs = dict(builder_kwargs or {})
-    (x_tr, y_tr), (x_te, y_te) = split_for_check(x, y, budget, seed=seed, test_fraction=test_fraction,
-                                                 split_seed=split_seed)
+    (x_tr, y_tr), (x_te, y_te) = split_for_check(
+        x, y, budget, seed=seed, test_fraction=test_fraction, split_seed=split_seed
+    )
     num_classes = int(len(np.unique(y)))
-    model = build(exercise, builder, *builder_args, seed=seed, input_shape=x.shape[1:],
-                  num_classes=num_classes, **builder_kwargs)
+    model = build(
+        exercise, builder, *builder_args, seed=seed, input_shape=x.shape[1:], num_classes=num_classes, **builder_kwargs
+    )
     x_va, y_va = (x_te, y_te) if val_size is None else (x_te[:val_size], y_te[:val_size])
     start = time.perf_counter()
     if train_fn is None:
-        history = fit(model, x_tr, y_tr, budget, validation_data=(x_va, y_va) if validation else None,
-                      seed=seed, learning_rate=learning_rate)
+        history = fit(
+            model,
+            x_tr,
+            y_tr,
+            budget,
+            validation_data=(x_va, y_va) if validation else None,
+            seed=seed,
+            learning_rate=learning_rate,
+        )
     else:
         from cnncourse.runtime import set_seed
 
@@ -338,17 +375,31 @@ def retrain(exercise, builder, x, y, budget, builder_args=(), builder_kwargs=Non
         h = call(exercise, train_fn, model, x_tr, y_tr, vx, vy, budget.epochs, budget.batch_size)
         history = _history_dict(h)
         if history is None:
-            raise CheckFailed(exercise, "the training function should return what model.fit returns "
-                                        "(a keras History).", found=type(h).__name__)
+            raise CheckFailed(
+                exercise,
+                "the training function should return what model.fit returns (a keras History).",
+                found=type(h).__name__,
+            )
         epochs_run = len(next(iter(history.values()), []))
         if epochs_run != budget.epochs:
-            raise CheckFailed(exercise, "the training function did not train for the number of epochs "
-                                        "it was given.", expected=budget.epochs, found=epochs_run,
-                              hint="Pass epochs=epochs and batch_size=batch_size to model.fit.")
+            raise CheckFailed(
+                exercise,
+                "the training function did not train for the number of epochs it was given.",
+                expected=budget.epochs,
+                found=epochs_run,
+                hint="Pass epochs=epochs and batch_size=batch_size to model.fit.",
+            )
     seconds = time.perf_counter() - start
-    return TrainResult(model=model, history=history, accuracy=accuracy(model, x_te, y_te),
-                       train_accuracy=accuracy(model, x_tr, y_tr), seconds=seconds, seed=seed,
-                       n_train=len(y_tr), n_test=len(y_te))
+    return TrainResult(
+        model=model,
+        history=history,
+        accuracy=accuracy(model, x_te, y_te),
+        train_accuracy=accuracy(model, x_tr, y_tr),
+        seconds=seconds,
+        seed=seed,
+        n_train=len(y_tr),
+        n_test=len(y_te),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -440,7 +491,9 @@ def report(exercise, what, value, lab, check, seconds=None, unit=""):
     ok = value >= threshold if higher else value <= threshold
     word = "at least" if higher else "at most"
     mark = PASS_MARK if ok else FAIL_MARK
-    line = f"{mark} {exercise}: {what} = {value:.3f}{unit}{took}; the bar ({profile()} profile) is {word} {threshold:.3f}"
+    line = (
+        f"{mark} {exercise}: {what} = {value:.3f}{unit}{took}; the bar ({profile()} profile) is {word} {threshold:.3f}"
+    )
     if ok:
         print(line + ".")
     else:

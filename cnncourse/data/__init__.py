@@ -19,9 +19,22 @@ from .pipeline import build_pipeline, transformation_names
 from .split import per_class_subset, stratified_subsample, train_val_split
 
 __all__ = [
-    "DATA_DIR_ENV", "DatasetNotFoundError", "get_data_home", "search_paths",
-    "PHOTOS", "TEXTURES", "load_digits", "load_faces", "load_textures", "sample_photo",
-    "fetch_mnist", "fetch_fashion_mnist", "fetch_cifar10",
-    "build_pipeline", "transformation_names",
-    "train_val_split", "stratified_subsample", "per_class_subset",
+    "DATA_DIR_ENV",
+    "DatasetNotFoundError",
+    "get_data_home",
+    "search_paths",
+    "PHOTOS",
+    "TEXTURES",
+    "load_digits",
+    "load_faces",
+    "load_textures",
+    "sample_photo",
+    "fetch_mnist",
+    "fetch_fashion_mnist",
+    "fetch_cifar10",
+    "build_pipeline",
+    "transformation_names",
+    "train_val_split",
+    "stratified_subsample",
+    "per_class_subset",
 ]

@@ -19,8 +19,20 @@ import numpy as np
 
 from ._bunch import make_bunch
 
-PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "brick", "grass", "gravel",
-          "moon", "text", "rocket", "coins", "page")
+PHOTOS = (
+    "astronaut",
+    "camera",
+    "coffee",
+    "chelsea",
+    "brick",
+    "grass",
+    "gravel",
+    "moon",
+    "text",
+    "rocket",
+    "coins",
+    "page",
+)
 TEXTURES = ("brick", "grass", "gravel")
 
 

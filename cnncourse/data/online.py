@@ -26,10 +26,19 @@ FASHION_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
-FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
-                 "dog", "frog", "horse", "ship", "truck"]
+FASHION_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 def _check_subset(subset):
@@ -114,8 +123,12 @@ def fetch_mnist(subset="train", data_home=None, download=True, return_X_y=False)
             raise _missing("MNIST", "mnist.npz", KERAS_BASE + "mnist.npz", data_home)
         train, test = got
     x, y = _select(train, test, subset)
-    bunch = make_bunch(_to_images(x), np.asarray(y, np.int64), [str(d) for d in range(10)],
-                       f"MNIST handwritten digits ({subset}), grey 28x28.")
+    bunch = make_bunch(
+        _to_images(x),
+        np.asarray(y, np.int64),
+        [str(d) for d in range(10)],
+        f"MNIST handwritten digits ({subset}), grey 28x28.",
+    )
     return (bunch.images, bunch.target) if return_X_y else bunch
 
 
@@ -127,7 +140,7 @@ def _read_idx(path):
     ndim = magic & 0xFF
     if (magic >> 8) != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {magic:#x}).")
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     offset = 4 + 4 * ndim
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
 
@@ -173,12 +186,10 @@ def fetch_fashion_mnist(subset="train", data_home=None, download=True, return_X_
             got = _try_keras_download(keras.datasets.fashion_mnist.load_data)
         if got is None:
             names = ", ".join(n for pair in FASHION_FILES.values() for n in pair)
-            raise _missing("Fashion-MNIST", f"fashion-mnist/ (with {names})",
-                           KERAS_BASE + "fashion-mnist/", data_home)
+            raise _missing("Fashion-MNIST", f"fashion-mnist/ (with {names})", KERAS_BASE + "fashion-mnist/", data_home)
         parts = {"train": got[0], "test": got[1]}
     x, y = _select(parts["train"], parts["test"], subset)
-    bunch = make_bunch(_to_images(x), np.asarray(y, np.int64), FASHION_NAMES,
-                       f"Fashion-MNIST ({subset}), grey 28x28.")
+    bunch = make_bunch(_to_images(x), np.asarray(y, np.int64), FASHION_NAMES, f"Fashion-MNIST ({subset}), grey 28x28.")
     return (bunch.images, bunch.target) if return_X_y else bunch
 
 
@@ -229,10 +240,15 @@ def fetch_cifar10(subset="train", data_home=None, download=True, return_X_y=Fals
 
             got = _try_keras_download(keras.datasets.cifar10.load_data)
         if got is None:
-            raise _missing("CIFAR-10", "cifar-10-batches-py/ (extracted from cifar-10-python.tar.gz)",
-                           "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", data_home)
+            raise _missing(
+                "CIFAR-10",
+                "cifar-10-batches-py/ (extracted from cifar-10-python.tar.gz)",
+                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                data_home,
+            )
         train, test = got
     x, y = _select(train, test, subset)
-    bunch = make_bunch(_to_images(x), np.asarray(y, np.int64).ravel(), CIFAR10_NAMES,
-                       f"CIFAR-10 ({subset}), colour 32x32.")
+    bunch = make_bunch(
+        _to_images(x), np.asarray(y, np.int64).ravel(), CIFAR10_NAMES, f"CIFAR-10 ({subset}), colour 32x32."
+    )
     return (bunch.images, bunch.target) if return_X_y else bunch

@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 
-def build_pipeline(x, y, batch_size=32, training=False, preprocess=None, augment=None,
-                   shuffle_buffer=None, seed=0, cache=True):
+def build_pipeline(
+    x, y, batch_size=32, training=False, preprocess=None, augment=None, shuffle_buffer=None, seed=0, cache=True
+):
     """Return a batched ``tf.data.Dataset`` of ``(image, label)`` pairs.
 
     The steps follow the module's order: slices, ``preprocess``, cache,

@@ -154,17 +154,22 @@ def _own_points(own):
         else:
             params, acc = value
         if params is None or acc is None:
-            raise ValueError(f"{label!r}: give the number of parameters and the accuracy, "
-                             "as (params, accuracy) or {'params': ..., 'accuracy': ...}.")
+            raise ValueError(
+                f"{label!r}: give the number of parameters and the accuracy, "
+                "as (params, accuracy) or {'params': ..., 'accuracy': ...}."
+            )
         if not (params > 0 and 0.0 <= acc <= 1.0):
-            raise ValueError(f"{label!r}: params must be positive and accuracy a fraction in [0, 1]; "
-                             f"got params={params!r}, accuracy={acc!r}.")
+            raise ValueError(
+                f"{label!r}: params must be positive and accuracy a fraction in [0, 1]; "
+                f"got params={params!r}, accuracy={acc!r}."
+            )
         points.append((str(label), float(params), float(acc)))
     return points
 
 
-def plot_accuracy_vs_params(own=None, families=None, annotate=True, own_task="your data", ax=None,
-                            title="Accuracy against size"):
+def plot_accuracy_vs_params(
+    own=None, families=None, annotate=True, own_task="your data", ax=None, title="Accuracy against size"
+):
     """Plot top-1 accuracy against parameter count (log scale) for the Keras Applications networks.
 
     One line per family, each network named (unless ``annotate`` is
@@ -204,20 +209,47 @@ def plot_accuracy_vs_params(own=None, families=None, annotate=True, own_task="yo
     fams = list(dict.fromkeys(m.family for m in rows))
     for i, fam in enumerate(fams):
         members = [m for m in rows if m.family == fam]
-        ax.plot([m.params for m in members], [m.top1 for m in members], "o-", ms=5, lw=1, alpha=0.8,
-                color=cmap(i % 10), label=f"{fam} (ImageNet top-1)")
+        ax.plot(
+            [m.params for m in members],
+            [m.top1 for m in members],
+            "o-",
+            ms=5,
+            lw=1,
+            alpha=0.8,
+            color=cmap(i % 10),
+            label=f"{fam} (ImageNet top-1)",
+        )
         if annotate:
             for m in members:
-                ax.annotate(m.name, (m.params, m.top1), textcoords="offset points", xytext=(3, 3),
-                            fontsize=6, color=cmap(i % 10))
+                ax.annotate(
+                    m.name,
+                    (m.params, m.top1),
+                    textcoords="offset points",
+                    xytext=(3, 3),
+                    fontsize=6,
+                    color=cmap(i % 10),
+                )
     points = _own_points(own)
     markers = ["*", "P", "X", "D", "^", "v"]
     colours = ["gold", "crimson", "black", "deepskyblue", "limegreen", "darkorange"]
     for j, (label, params, acc) in enumerate(points):
-        ax.plot(params, acc, markers[j % len(markers)], ms=15, mec="black", color=colours[j % len(colours)],
-                label=f"{label} ({own_task})", zorder=5)
-        ax.annotate(f"{label}: {int(params):,} params, {acc:.3f}", (params, acc), textcoords="offset points",
-                    xytext=(12, 6 if j % 2 == 0 else -12), fontsize=8)
+        ax.plot(
+            params,
+            acc,
+            markers[j % len(markers)],
+            ms=15,
+            mec="black",
+            color=colours[j % len(colours)],
+            label=f"{label} ({own_task})",
+            zorder=5,
+        )
+        ax.annotate(
+            f"{label}: {int(params):,} params, {acc:.3f}",
+            (params, acc),
+            textcoords="offset points",
+            xytext=(12, 6 if j % 2 == 0 else -12),
+            fontsize=8,
+        )
     ax.set_xscale("log")
     all_params = [m.params for m in rows] + [p for _, p, _ in points]
     all_acc = [m.top1 for m in rows] + [a for _, _, a in points]

@@ -32,18 +32,23 @@ KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-application
 
 # name -> (keras.applications constructor, weight-file function(include_top, input size), URL folder)
 _NETWORKS = {
-    "mobilenet_v2": ("MobileNetV2",
-                     lambda top, size, alpha: "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_"
-                                              f"{float(alpha)}_{size}{'' if top else '_no_top'}.h5",
-                     "mobilenet_v2/"),
-    "resnet50": ("ResNet50",
-                 lambda top, size, alpha: "resnet50_weights_tf_dim_ordering_tf_kernels"
-                                          f"{'' if top else '_notop'}.h5",
-                 "resnet/"),
-    "vgg16": ("VGG16",
-              lambda top, size, alpha: "vgg16_weights_tf_dim_ordering_tf_kernels"
-                                       f"{'' if top else '_notop'}.h5",
-              "vgg16/"),
+    "mobilenet_v2": (
+        "MobileNetV2",
+        lambda top, size, alpha: (
+            f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{size}{'' if top else '_no_top'}.h5"
+        ),
+        "mobilenet_v2/",
+    ),
+    "resnet50": (
+        "ResNet50",
+        lambda top, size, alpha: f"resnet50_weights_tf_dim_ordering_tf_kernels{'' if top else '_notop'}.h5",
+        "resnet/",
+    ),
+    "vgg16": (
+        "VGG16",
+        lambda top, size, alpha: f"vgg16_weights_tf_dim_ordering_tf_kernels{'' if top else '_notop'}.h5",
+        "vgg16/",
+    ),
 }
 NAMES = tuple(_NETWORKS)
 PREPROCESS = {"mobilenet_v2": "mobilenet_v2", "resnet50": "resnet50", "vgg16": "vgg16"}

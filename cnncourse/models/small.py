@@ -59,8 +59,9 @@ def augmentation(flip="horizontal", rotation=0.05, translation=0.1, brightness=0
     return keras.Sequential(steps, name=name)
 
 
-def small_cnn(input_shape=(16, 16, 1), num_classes=10, filters=(16, 32), dense=64, dropout=0.0,
-              augment=False, name="small_cnn"):
+def small_cnn(
+    input_shape=(16, 16, 1), num_classes=10, filters=(16, 32), dense=64, dropout=0.0, augment=False, name="small_cnn"
+):
     """Build a plain CNN: conv-pool pairs, then an optional dense layer, dropout and a softmax.
 
     For each entry of ``filters`` a 3x3 same-padded ReLU convolution and a
@@ -96,8 +97,10 @@ def small_cnn(input_shape=(16, 16, 1), num_classes=10, filters=(16, 32), dense=6
         raise ValueError("small_cnn needs at least one convolution: give filters=(16, ...).")
     side = min(input_shape[0], input_shape[1])
     if side < 2 ** len(filters):
-        raise ValueError(f"{len(filters)} poolings halve a {side}-pixel input below one pixel; "
-                         "use fewer filters entries or a larger input.")
+        raise ValueError(
+            f"{len(filters)} poolings halve a {side}-pixel input below one pixel; "
+            "use fewer filters entries or a larger input."
+        )
     inp = keras.Input(shape=tuple(input_shape))
     x = augmentation()(inp) if augment else inp
     for i, f in enumerate(filters, start=1):
@@ -150,8 +153,15 @@ def mini_alexnet(input_shape=(32, 32, 3), num_classes=10, width=8, augment=True,
         return max(1, int(filters // width))
 
     def conv(filters, k, reg, **kw):
-        return layers.Conv2D(n(filters), k, padding="same", activation="relu", kernel_initializer="he_uniform",
-                             kernel_regularizer=l2(reg), **kw)
+        return layers.Conv2D(
+            n(filters),
+            k,
+            padding="same",
+            activation="relu",
+            kernel_initializer="he_uniform",
+            kernel_regularizer=l2(reg),
+            **kw,
+        )
 
     inp = keras.Input(shape=tuple(input_shape))
     x = augmentation()(inp) if augment else inp
@@ -165,10 +175,12 @@ def mini_alexnet(input_shape=(32, 32, 3), num_classes=10, width=8, augment=True,
     if min(x.shape[1:3]) >= 3:
         x = layers.MaxPooling2D(3, name="pool3")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(n(1024), activation="relu", kernel_initializer="he_uniform", kernel_regularizer=l2(1e-4),
-                     name="fc1")(x)
-    x = layers.Dense(n(512), activation="relu", kernel_initializer="he_uniform", kernel_regularizer=l2(1e-4),
-                     name="fc2")(x)
+    x = layers.Dense(
+        n(1024), activation="relu", kernel_initializer="he_uniform", kernel_regularizer=l2(1e-4), name="fc1"
+    )(x)
+    x = layers.Dense(
+        n(512), activation="relu", kernel_initializer="he_uniform", kernel_regularizer=l2(1e-4), name="fc2"
+    )(x)
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
     out = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
@@ -224,6 +236,7 @@ def feature_extractor(model, layer_name=None):
     try:
         layer = model.get_layer(layer_name)
     except ValueError:
-        raise ValueError(f"No layer named {layer_name!r}; the model has "
-                         f"{', '.join(layer.name for layer in model.layers)}.") from None
+        raise ValueError(
+            f"No layer named {layer_name!r}; the model has {', '.join(layer.name for layer in model.layers)}."
+        ) from None
     return keras.Model(model.inputs, layer.output, name=f"{model.name}_to_{layer_name}")

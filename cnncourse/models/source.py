@@ -36,9 +36,11 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CANVAS = 32
 DIGIT_SIZE = 16
 SOURCES = {
-    "digits04": {"classes": (0, 1, 2, 3, 4), "builder": "build_digits_cnn",
-                 "description": "small CNN trained on the digits 0-4 pasted at random places "
-                                "on a 32x32 canvas"},
+    "digits04": {
+        "classes": (0, 1, 2, 3, 4),
+        "builder": "build_digits_cnn",
+        "description": "small CNN trained on the digits 0-4 pasted at random places on a 32x32 canvas",
+    },
 }
 # Names of the layers the labs refer to.
 FIRST_CONV, LAST_CONV, FEATURES, LOGITS = "conv1", "conv3", "features", "logits"
@@ -74,12 +76,13 @@ def place_digit(digit, top, left, canvas=CANVAS):
     if not (0 <= top <= canvas - h and 0 <= left <= canvas - w):
         raise ValueError(f"A {h}x{w} digit at ({top}, {left}) does not fit on a {canvas}x{canvas} canvas.")
     out = np.zeros((canvas, canvas, 1), np.float32)
-    out[top:top + h, left:left + w, 0] = digit
+    out[top : top + h, left : left + w, 0] = digit
     return out
 
 
-def digits_on_canvas(classes=(0, 1, 2, 3, 4), copies=1, seed=0, canvas=CANVAS, digit_size=DIGIT_SIZE,
-                     relabel=True, indices=None):
+def digits_on_canvas(
+    classes=(0, 1, 2, 3, 4), copies=1, seed=0, canvas=CANVAS, digit_size=DIGIT_SIZE, relabel=True, indices=None
+):
     """Return the digits of ``classes`` pasted at random places on a black canvas.
 
     Args:
@@ -134,11 +137,17 @@ def digits_on_canvas(classes=(0, 1, 2, 3, 4), copies=1, seed=0, canvas=CANVAS, d
     lookup = {c: i for i, c in enumerate(classes)}
     target = np.array([lookup[d] for d in digit], np.int64) if relabel else digit.copy()
     names = [str(c) for c in classes] if relabel else [str(d) for d in range(10)]
-    return make_bunch(images, target, names,
-                      f"Handwritten digits {', '.join(map(str, classes))} (scikit-learn, resized to "
-                      f"{digit_size}x{digit_size}) pasted at random places on a black {canvas}x{canvas} "
-                      f"canvas, {copies} place(s) per digit (seed {seed}).",
-                      boxes=boxes, digit=digit, source_index=source_index)
+    return make_bunch(
+        images,
+        target,
+        names,
+        f"Handwritten digits {', '.join(map(str, classes))} (scikit-learn, resized to "
+        f"{digit_size}x{digit_size}) pasted at random places on a black {canvas}x{canvas} "
+        f"canvas, {copies} place(s) per digit (seed {seed}).",
+        boxes=boxes,
+        digit=digit,
+        source_index=source_index,
+    )
 
 
 def split_indices(classes, test_fraction=0.25, seed=0):
@@ -284,8 +293,10 @@ def load(name="digits04", directory=None):
 
     path = weights_path(name, directory)
     if not path.exists():
-        raise FileNotFoundError(f"The source model {name!r} is missing ({path.name}). "
-                                "Re-create it with: python scripts/train_source_models.py")
+        raise FileNotFoundError(
+            f"The source model {name!r} is missing ({path.name}). "
+            "Re-create it with: python scripts/train_source_models.py"
+        )
     return keras.saving.load_model(path, compile=False)
 
 
@@ -325,8 +336,7 @@ def load_base(name="digits04", directory=None, up_to=FEATURES):
 SCRATCH_LEARNING_RATE = 1e-3  # Adam's default: the usual first choice when training from scratch
 
 
-def fit_scratch(x, y, epochs, batch_size, validation_data=None, num_classes=None,
-                learning_rate=SCRATCH_LEARNING_RATE):
+def fit_scratch(x, y, epochs, batch_size, validation_data=None, num_classes=None, learning_rate=SCRATCH_LEARNING_RATE):
     """Train the source architecture from random weights on ``(x, y)``: the "from scratch" baseline.
 
     The same network as the source model, the same labels and the same budget
@@ -350,7 +360,8 @@ def fit_scratch(x, y, epochs, batch_size, validation_data=None, num_classes=None
 
     num_classes = num_classes or int(np.max(y)) + 1
     model = build_digits_cnn(num_classes=num_classes, input_shape=tuple(np.shape(x)[1:]), name="scratch")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=0)
     return model, history

@@ -49,11 +49,17 @@ def items():
     fashion = [n for pair in FASHION_FILES.values() for n in pair]
     return [
         ("MNIST", ["mnist.npz"], {"mnist.npz": KERAS_BASE + "mnist.npz"}),
-        ("Fashion-MNIST", [f"fashion-mnist/{n}" for n in fashion],
-         {f"fashion-mnist/{n}": KERAS_BASE + "fashion-mnist/" + n for n in fashion}),
+        (
+            "Fashion-MNIST",
+            [f"fashion-mnist/{n}" for n in fashion],
+            {f"fashion-mnist/{n}": KERAS_BASE + "fashion-mnist/" + n for n in fashion},
+        ),
         ("CIFAR-10", [f"cifar-10-batches-py/{n}" for n in CIFAR10_FILES], {"cifar-10-batches-py/": CIFAR10_URL}),
-        ("MobileNetV2 ImageNet weights", [f"models/{MOBILENET}"],
-         {f"models/{MOBILENET}": KERAS_WEIGHTS_URL + "mobilenet_v2/" + MOBILENET}),
+        (
+            "MobileNetV2 ImageNet weights",
+            [f"models/{MOBILENET}"],
+            {f"models/{MOBILENET}": KERAS_WEIGHTS_URL + "mobilenet_v2/" + MOBILENET},
+        ),
     ]
 
 
@@ -147,9 +153,14 @@ def check(target):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("target", help="the shared data directory (the value of CNNCOURSE_DATA_DIR)")
-    parser.add_argument("--from", dest="sources", action="append", default=[], metavar="DIR",
-                        help="copy files from this Keras cache (~/.keras) or course data folder first "
-                             "(may be given several times)")
+    parser.add_argument(
+        "--from",
+        dest="sources",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="copy files from this Keras cache (~/.keras) or course data folder first (may be given several times)",
+    )
     parser.add_argument("--offline", action="store_true", help="never download; only copy from --from folders")
     parser.add_argument("--check", action="store_true", help="only report what is there")
     args = parser.parse_args(argv)

@@ -94,45 +94,58 @@ STUDENT_GROUP = f"nbgrader-{COURSE_ID}"
 # by the authenticator too (e.g. allow_all, an OAuth organisation, the admin page).
 _extend(c.Authenticator, "allowed_users", set(INSTRUCTORS) | set(STUDENTS))
 
-_extend(c.JupyterHub, "load_groups", {
-    "instructors": {"users": INSTRUCTORS},
-    FORMGRADE_GROUP: {"users": INSTRUCTORS + [GRADER_USER]},
-    # Instructors are in the student group too: they see the course's
-    # assignments the way students do.
-    STUDENT_GROUP: {"users": INSTRUCTORS + STUDENTS},
-})
+_extend(
+    c.JupyterHub,
+    "load_groups",
+    {
+        "instructors": {"users": INSTRUCTORS},
+        FORMGRADE_GROUP: {"users": INSTRUCTORS + [GRADER_USER]},
+        # Instructors are in the student group too: they see the course's
+        # assignments the way students do.
+        STUDENT_GROUP: {"users": INSTRUCTORS + STUDENTS},
+    },
+)
 
 # --------------------------------------------------------------------------
 # Roles
 # --------------------------------------------------------------------------
-_extend(c.JupyterHub, "load_roles", [
-    {
-        "name": "instructor",
-        "description": "Sees every user and starts or stops their servers (the admin page, without admin rights).",
-        "groups": ["instructors"],
-        "scopes": ["admin-ui", "list:users", "read:users", "admin:servers", "read:groups", "list:groups"],
-    },
-    {
-        "name": FORMGRADE_GROUP,
-        "description": f"Opens the formgrader of {COURSE_ID}.",
-        "groups": [FORMGRADE_GROUP],
-        "scopes": [f"access:services!service={COURSE_ID}", "list:services",
-                   f"read:services!service={COURSE_ID}"],
-    },
-    {
-        "name": STUDENT_GROUP,
-        "description": f"Takes {COURSE_ID}: may discover the course's service.",
-        "groups": [STUDENT_GROUP],
-        "scopes": ["list:services", f"read:services!service={COURSE_ID}"],
-    },
-    {
-        "name": f"{COURSE_ID}-formgrader",
-        "description": "The formgrader's terminal enrols students: nbgrader adds them to the student group.",
-        "services": [COURSE_ID],
-        "scopes": ["list:groups", "read:groups", f"groups!group={STUDENT_GROUP}",
-                   "list:users", "read:users:name", "read:users:groups"],
-    },
-])
+_extend(
+    c.JupyterHub,
+    "load_roles",
+    [
+        {
+            "name": "instructor",
+            "description": "Sees every user and starts or stops their servers (the admin page, without admin rights).",
+            "groups": ["instructors"],
+            "scopes": ["admin-ui", "list:users", "read:users", "admin:servers", "read:groups", "list:groups"],
+        },
+        {
+            "name": FORMGRADE_GROUP,
+            "description": f"Opens the formgrader of {COURSE_ID}.",
+            "groups": [FORMGRADE_GROUP],
+            "scopes": [f"access:services!service={COURSE_ID}", "list:services", f"read:services!service={COURSE_ID}"],
+        },
+        {
+            "name": STUDENT_GROUP,
+            "description": f"Takes {COURSE_ID}: may discover the course's service.",
+            "groups": [STUDENT_GROUP],
+            "scopes": ["list:services", f"read:services!service={COURSE_ID}"],
+        },
+        {
+            "name": f"{COURSE_ID}-formgrader",
+            "description": "The formgrader's terminal enrols students: nbgrader adds them to the student group.",
+            "services": [COURSE_ID],
+            "scopes": [
+                "list:groups",
+                "read:groups",
+                f"groups!group={STUDENT_GROUP}",
+                "list:users",
+                "read:users:name",
+                "read:users:groups",
+            ],
+        },
+    ],
+)
 
 # The token of each user's server ($JUPYTERHUB_API_TOKEN) gets the part of
 # these scopes its owner holds: nbgrader reads the owner's groups to list
@@ -175,16 +188,20 @@ _extend(c.JupyterHub, "services", [formgrader])
 # --------------------------------------------------------------------------
 _threads = str(max(1, int(CPU_LIMIT)))
 c.Spawner.cmd = SINGLEUSER
-_extend(c.Spawner, "environment", {
-    "CNNCOURSE_DATA_DIR": DATA_DIR,
-    # One TensorFlow / BLAS thread pool sized to the server's CPU share.
-    "OMP_NUM_THREADS": _threads,
-    "TF_NUM_INTRAOP_THREADS": _threads,
-    "TF_NUM_INTEROP_THREADS": "1",
-    # cnncourse.runtime.KERNEL_ENV (the course's kernelspec sets them too)
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_ENABLE_ONEDNN_OPTS": "0",
-})
+_extend(
+    c.Spawner,
+    "environment",
+    {
+        "CNNCOURSE_DATA_DIR": DATA_DIR,
+        # One TensorFlow / BLAS thread pool sized to the server's CPU share.
+        "OMP_NUM_THREADS": _threads,
+        "TF_NUM_INTRAOP_THREADS": _threads,
+        "TF_NUM_INTEROP_THREADS": "1",
+        # cnncourse.runtime.KERNEL_ENV (the course's kernelspec sets them too)
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+    },
+)
 c.Spawner.default_url = "/lab"
 c.Spawner.cpu_limit = CPU_LIMIT
 c.Spawner.mem_limit = MEM_LIMIT

@@ -41,7 +41,10 @@ c.Authenticator.plugin_class = JupyterHubAuthPlugin
 # CNNCOURSE_GRADER=1.
 _hub_user = os.environ.get("JUPYTERHUB_USER", "")
 _account = pwd.getpwuid(os.getuid()).pw_name  # what nbgrader would use ($USER may already say the hub name)
-_grading = (bool(os.environ.get("JUPYTERHUB_SERVICE_NAME")) or _hub_user.startswith("grader-")
-            or os.environ.get("CNNCOURSE_GRADER") == "1")
+_grading = (
+    bool(os.environ.get("JUPYTERHUB_SERVICE_NAME"))
+    or _hub_user.startswith("grader-")
+    or os.environ.get("CNNCOURSE_GRADER") == "1"
+)
 if _hub_user and not _grading and _account != _hub_user:
     c.CourseDirectory.student_id = _hub_user
