@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import linecache
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+_CELL_NUMBERS = itertools.count()
+
+
+def run_cells(*sources, **names):
+    """Run code as notebook cells run in IPython: each cell's source kept in ``linecache`` (so the checks
+    can read a function's source) under a name of its own, all in one ``__main__`` namespace."""
+    namespace = {"__name__": "__main__", **names}
+    for source in sources:
+        name = f"<cell-{next(_CELL_NUMBERS)}>"
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        exec(compile(source, name, "exec"), namespace)
+    return namespace
 
 
 def notebook_path(lab):

@@ -8,7 +8,6 @@ way the grader runs it, fails it too; the honest solutions pass both.
 """
 
 import importlib
-import linecache
 import sys
 
 import numpy as np
@@ -60,14 +59,8 @@ def test_a_call_hidden_from_the_source_is_caught_while_it_runs():
         watched(np.ones((4, 4)), np.ones((2, 2)))
 
 
-def _cells(*sources, **names):
-    """Run notebook cells as IPython does: each one's source kept in ``linecache`` under a name of its own."""
-    namespace = {"np": np, "__name__": "__main__", **names}
-    for number, source in enumerate(sources):
-        name = f"<cell-{id(sources)}-{number}>"
-        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-        exec(compile(source, name, "exec"), namespace)
-    return namespace
+def _cells(*cells, **names):
+    return sources.run_cells(*cells, np=np, **names)
 
 
 def test_a_helper_in_another_cell_is_read_too():

@@ -292,16 +292,8 @@ def test_hidden_train_model_test_uses_other_epochs_and_batch_size(ref):
         _run_hidden({"train_model": fits_for_two_epochs, "build_lenet5": ref["build_lenet5"]}, "test_train_model")
 
 
-def _notebook_cells(*sources_, **names):
-    """Run cells as IPython does (their source readable through linecache), in one namespace."""
-    import linecache
-
-    namespace = {"np": np, "keras": keras, "layers": layers, "__name__": "__main__", **names}
-    for number, source in enumerate(sources_):
-        name = f"<lab4-cell-{id(sources_)}-{number}>"
-        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-        exec(compile(source, name, "exec"), namespace)
-    return namespace
+def _notebook_cells(*cells, **names):
+    return sources.run_cells(*cells, np=np, keras=keras, layers=layers, **names)
 
 
 def test_the_checks_own_oracle_and_specification_are_no_answers():

@@ -11,6 +11,8 @@ import types
 import numpy as np
 import pytest
 
+import sources
+
 keras = pytest.importorskip("keras")
 
 from cnncourse.checks import CheckFailed, lab7  # noqa: E402
@@ -277,8 +279,6 @@ def test_hidden_experiment_test_wants_a_run_per_seed(ref):
 
 
 def test_the_flags_the_check_expects_are_no_answer():
-    import linecache
-
     source = (
         "from cnncourse.checks import lab7 as _lab7\n"
         "def unfreeze_top(base, n_layers):\n"
@@ -288,9 +288,6 @@ def test_the_flags_the_check_expects_are_no_answer():
         "        layer.trainable = flags.get(layer.name, False)\n"
         "    return base\n"
     )
-    name = "<lab7-unfreeze-shortcut>"
-    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-    namespace = {"__name__": "__main__"}
-    exec(compile(source, name, "exec"), namespace)
+    namespace = sources.run_cells(source)
     with pytest.raises(CheckFailed, match="cnncourse.checks"):
         lab7.check_unfreeze_top(namespace["unfreeze_top"])
