@@ -12,7 +12,9 @@ writes ``reports/<assignment>/``:
   score distribution, each question's mean score and failure rate, the
   grading time of every submission, and the failures with their reasons;
 * with ``--feedback``, student feedback that names failed hidden tests
-  without showing them (:mod:`autograder.feedback`).
+  without showing them (:mod:`autograder.feedback`);
+* with ``--similarity``, ``similarity.html``: the pairs of students whose
+  solution cells are alike beyond the released code (:mod:`autograder.similarity`).
 
 Scores come from nbgrader's gradebook (a grader's manual score wins over the
 autograder's, as in nbgrader); statuses, reasons and timings from
@@ -40,6 +42,8 @@ def status_colors():
 
 
 def add_arguments(parser):
+    from autograder.similarity import THRESHOLD
+
     parser.add_argument("assignment", help="assignment id, e.g. lab1-convolution")
     parser.add_argument("--course-dir", default=None, help="course directory (default: the current one)")
     parser.add_argument("--output", default=None, help="folder for the report (default: reports/ASSIGNMENT)")
@@ -47,6 +51,17 @@ def add_arguments(parser):
         "--feedback",
         action="store_true",
         help="also write student feedback (failed hidden tests named, their source hidden)",
+    )
+    parser.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also compare students' solution cells pairwise (needs cnncourse-instructor[similarity])",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=THRESHOLD,
+        help="with --similarity, the lowest similarity flagged, 0 to 1 (default %(default)s)",
     )
 
 
@@ -307,14 +322,21 @@ def render_html(assignment, questions, rows):
     )
 
 
-def write_report(course_dir, assignment, output=None, feedback=False):
-    """Write grades.csv and report.html; return ``{"csv": path, "html": path, "feedback": {...}}``."""
+def write_report(course_dir, assignment, output=None, feedback=False, similarity=False, threshold=None):
+    """Write grades.csv and report.html; return ``{"csv": path, "html": path, "feedback": {...}, "similarity": ...}``.
+
+    With ``similarity``, ``paths["similarity"]`` is ``(path, flagged_pairs, students)`` from
+    :func:`autograder.similarity.write_html`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    from autograder import similarity as similarity_mod
     from autograder.course import course_root
 
     course_dir = course_root(course_dir)
+    if similarity:
+        similarity_mod.require()  # before anything is written
     questions, rows = collect(course_dir, assignment)  # before anything is written
     out = Path(output) if output else course_dir / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
@@ -326,15 +348,21 @@ def write_report(course_dir, assignment, output=None, feedback=False):
         from autograder.feedback import generate
 
         paths["feedback"] = generate(course_dir, assignment)
+    if similarity:
+        limit = similarity_mod.THRESHOLD if threshold is None else threshold
+        paths["similarity"] = similarity_mod.write_html(course_dir, assignment, out, limit)
     return paths
 
 
 def run(args):
     from autograder.course import CourseError, course_root
+    from autograder.similarity import MissingLibrary, summary
 
     try:
-        paths = write_report(args.course_dir, args.assignment, args.output, args.feedback)
-    except (LookupError, CourseError) as exc:
+        paths = write_report(
+            args.course_dir, args.assignment, args.output, args.feedback, args.similarity, args.threshold
+        )
+    except (LookupError, CourseError, MissingLibrary) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Per-question grades: {paths['csv']}")
@@ -342,4 +370,8 @@ def run(args):
     if "feedback" in paths:
         made = sum(1 for p in paths["feedback"].values() if p)
         print(f"Feedback:            {made} student(s) in {course_root(args.course_dir) / 'feedback'}")
+    if "similarity" in paths:
+        page, pairs, students = paths["similarity"]
+        print(f"Similar solutions:   {page}")
+        print(summary(pairs, students, args.threshold))
     return 0
