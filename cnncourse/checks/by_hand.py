@@ -153,15 +153,25 @@ class Forbidden:
         """
         return {_code_of(f) for f in self.functions} - {None}
 
-    def builtin_functions(self):
+    def builtin_functions(self, known=None):
         """Return the functions written in C the rules forbid, by identity (they have no code object to match).
+
+        Args:
+            known: ``{id(module): name}`` of ``sys.modules``, when the caller
+                has it (``None``: made here, once).
 
         Returns:
             ``{id(function): dotted name}``; under strict rules ``os.system``,
             ``os.fork`` and the like too.
         """
         extra = _ESCAPE_FUNCTIONS if self.strict else ()
-        return {id(f): _dotted(f) for f in tuple(self.functions) + extra if _code_of(f) is None}
+        known = _module_ids() if known is None else known
+        return {id(f): _dotted(f, known) for f in tuple(self.functions) + extra if _code_of(f) is None}
+
+
+def _module_ids():
+    """``{id(module): name}`` of every module imported so far."""
+    return {id(m): name for name, m in list(sys.modules.items())}
 
 
 def _code_of(fn):
@@ -170,13 +180,13 @@ def _code_of(fn):
     return getattr(fn, "__code__", None)
 
 
-def _dotted(obj):
-    """The name a student would recognise (``scipy.signal.correlate2d``)."""
+def _dotted(obj, known=None):
+    """The name a student would recognise (``scipy.signal.correlate2d``); ``known`` as for :func:`_owner_modules`."""
     if isinstance(obj, types.ModuleType):
         return obj.__name__
     module = getattr(obj, "__module__", None) or ""
     if isinstance(getattr(obj, "__self__", None), types.ModuleType):  # a C function: where it really lives
-        module = _owner_modules(obj)[-1] or module
+        module = _owner_modules(obj, known)[-1] or module
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
     public = ".".join(part for part in module.split(".") if not part.startswith("_")) or module
     return f"{public}.{name}" if public else name
@@ -194,7 +204,7 @@ def _owner_modules(obj, known=None):
         names.append(stated)
     owner = getattr(obj, "__self__", None)
     if isinstance(owner, types.ModuleType):
-        known = known if known is not None else {id(m): name for name, m in list(sys.modules.items())}
+        known = known if known is not None else _module_ids()
         names.append(known.get(id(owner)) or getattr(owner, "__name__", ""))
     elif owner is not None:
         names.append(getattr(type(owner), "__module__", "") or "")
@@ -443,8 +453,8 @@ def _monitor(rules):
     This module's own frames (the wrapper switching the hook on and off,
     :func:`_settle` reading the result) are not the student's, though what they call is.
     """
-    codes, builtin_ids = rules.codes(), rules.builtin_functions()
-    modules = {id(m): name for name, m in list(sys.modules.items())}
+    modules = _module_ids()
+    codes, builtin_ids = rules.codes(), rules.builtin_functions(modules)
     watch_ids = {id(f) for f in _WATCH}
     watch_codes = {threading.setprofile.__code__}
     harmless_codes = {f.__code__ for f in _HARMLESS if hasattr(f, "__code__")}
