@@ -122,6 +122,12 @@ def test_conv_output_size_wrong_answers():
     _fails(lab2.check_conv_output_size, valid_strict)
     _fails(lab2.check_conv_output_size, float_result)
 
+    def true_division(n, f, stride=1, pad=0, dilation=1):  # right values, as floats (3.0)
+        out = conv_output_size(n, f, stride, pad, dilation)
+        return float(out) if not isinstance(pad, str) else out
+
+    _fails(lab2.check_conv_output_size, true_division, match="float")
+
 
 def test_layer_params_wrong_answers():
     _fails(lab2.check_layer_params, lambda f, d, k, bias=True: f * f * d * k, dense_params, match="add K")
@@ -226,6 +232,12 @@ def test_fire_wrong_answers():
         e3 = round(pct3x3 * expand)
         return round(sr * expand), expand - e3, e3
 
+    def truncates(expand, sr, pct3x3):
+        fire_filters(expand, sr, pct3x3)  # the same ValueErrors
+        e3 = int(pct3x3 * expand)
+        return int(sr * expand), expand - e3, e3
+
+    _fails(lab2.check_fire, truncates, fire_params, match="nearest whole filter")
     _fails(lab2.check_fire, sr_on_1x1_only, fire_params, match="ALL expand")
     _fails(lab2.check_fire, pct_swapped, fire_params, match="PCT_3x3")
     _fails(lab2.check_fire, no_validation, fire_params, match="ValueError")

@@ -15,6 +15,7 @@ sees the same cases every time they run a check cell.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -55,7 +56,7 @@ def _keras():
 
 
 def _as_int(ex, value, what):
-    """Accept Python and NumPy integers (and integral floats); anything else fails clearly."""
+    """Accept Python and NumPy integers; a float, even ``55.0``, fails with the lab's rule (never floats)."""
     if isinstance(value, (bool, np.bool_)) or value is None:
         raise CheckFailed(
             ex,
@@ -66,7 +67,13 @@ def _as_int(ex, value, what):
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
+        raise CheckFailed(
+            ex,
+            f"the {what} is a float ({value!r}); sizes and counts are ints.",
+            found=value,
+            hint="`/` always gives a float in Python 3: use `//` once you know the division is exact "
+            "(a float size breaks np.zeros and Keras shapes).",
+        )
     raise CheckFailed(
         ex,
         f"the {what} should be a whole number.",
@@ -78,6 +85,7 @@ def _as_int(ex, value, what):
 # --------------------------------------------------------------------------
 # Oracles: what Keras builds, what TensorFlow counts
 # --------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; checks ask again and again
 def _keras_conv_output(n, f, stride=1, pad=0, dilation=1):
     """Spatial output size of a Keras ``Conv2D`` on an n x n input.
 
@@ -102,6 +110,7 @@ def _keras_conv_output(n, f, stride=1, pad=0, dilation=1):
     return int(y.shape[1])
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; checks ask again and again
 def _keras_conv_params(f, d_in, k, bias=True):
     keras = _keras()
     layer = keras.layers.Conv2D(k, f, use_bias=bias)
@@ -109,6 +118,7 @@ def _keras_conv_params(f, d_in, k, bias=True):
     return int(layer.count_params())
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; checks ask again and again
 def _keras_dense_params(n_in, n_out, bias=True):
     keras = _keras()
     layer = keras.layers.Dense(n_out, use_bias=bias)
@@ -116,6 +126,7 @@ def _keras_dense_params(n_in, n_out, bias=True):
     return int(layer.count_params())
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; checks ask again and again
 def _keras_separable_params(f, d_in, k, depth_multiplier=1, bias=True):
     keras = _keras()
     layer = keras.layers.SeparableConv2D(k, f, depth_multiplier=depth_multiplier, use_bias=bias)
@@ -165,6 +176,13 @@ def _keras_inception(size, d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None, p
         bp = L.Conv2D(pool_proj, 1, padding="same", use_bias=False)(bp)
     out = L.Concatenate()([b1, b3, b5, bp])
     return keras.Model(inp, out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _inception_reference(size, d_in, n1x1, n3x3, n5x5, reduce3=None, reduce5=None, pool_proj=None):
+    """``(output shape, multiplications)`` of :func:`_keras_inception`'s module, as Keras and TensorFlow count them."""
+    model = _keras_inception(size, d_in, n1x1, n3x3, n5x5, reduce3, reduce5, pool_proj)
+    return tuple(int(d) for d in model.output.shape[1:]), _profiled_multiplies(model)
 
 
 def _profiled_multiplies(model):
@@ -546,6 +564,7 @@ def check_model_table(model_table, seed=22):
 # --------------------------------------------------------------------------
 # Exercise 4: 1x1 bottlenecks
 # --------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; checks ask again and again
 def _keras_bottleneck(d_in, k, f, reduce):
     keras = _keras()
     inp = keras.Input(shape=(2 * f + 2, 2 * f + 2, d_in))
@@ -668,13 +687,13 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
     for size, d_in, n1, n3, n5, r3, r5, pp in cases:
         kwargs = dict(reduce3=r3, reduce5=r5, pool_proj=pp)
         desc = f"size={size}, d_in={d_in}, n1x1={n1}, n3x3={n3}, n5x5={n5}, reduce3={r3}, reduce5={r5}, pool_proj={pp}"
-        model = _keras_inception(size, d_in, n1, n3, n5, r3, r5, pp)
+        expected_shape, expected_multiplies = _inception_reference(size, d_in, n1, n3, n5, r3, r5, pp)
         got = call(ex, inception_output_shape, size, d_in, n1, n3, n5, **kwargs)
         try:
             got = tuple(int(v) for v in got)
         except TypeError:
             raise CheckFailed(ex, "inception_output_shape should return (height, width, depth).", found=got) from None
-        expected = tuple(int(d) for d in model.output.shape[1:])
+        expected = expected_shape
         hint = None
         if not pp and len(got) == 3 and got[2] == n1 + n3 + n5:
             hint = "The max-pooling branch keeps all d_in channels, and they are concatenated too."
@@ -686,15 +705,11 @@ def check_inception(inception_output_shape, inception_multiplies, seed=24):
             hint=hint or "Every branch keeps the spatial size; depths add up.",
         )
         got = _as_int(ex, call(ex, inception_multiplies, size, d_in, n1, n3, n5, **kwargs), "multiplication count")
-        expected = _profiled_multiplies(model)
+        expected = expected_multiplies
         hint = None
         if got != expected and r3 and got == expected + size * size * n3 * 9 * r3:
             hint = "You count the 3x3 branch twice."
-        elif (
-            got != expected
-            and (r3 or r5 or pp)
-            and got == _profiled_multiplies(_keras_inception(size, d_in, n1, n3, n5))
-        ):
+        elif got != expected and (r3 or r5 or pp) and got == _inception_reference(size, d_in, n1, n3, n5)[1]:
             hint = "With 1x1 reductions the big filters see only the reduced depth, and the 1x1 layers cost too."
         expect_equal(
             ex,
@@ -880,6 +895,7 @@ def check_receptive_field(receptive_field, seed=26):
 # --------------------------------------------------------------------------
 # Exercise 8: SqueezeNet's fire module
 # --------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)  # a pure function of its numbers; checks ask again and again
 def _keras_fire(d_in, s1, e1, e3):
     keras = _keras()
     inp = keras.Input(shape=(8, 8, d_in))
@@ -927,10 +943,19 @@ def check_fire(fire_filters, fire_params, seed=27):
         (64, 1.0, 0.25),
         (200, 0.5, 0.0),
         (96, 0.75, 1.0),
+        (70, 0.21, 0.67),  # 14.7 squeeze and 46.9 3x3 filters: rounding, not truncation
     ]
     for _ in range(5):
         e = int(rng.choice([64, 128, 256, 512]))
         cases.append((e, float(rng.choice([0.125, 0.25, 0.5, 0.75, 1.0])), float(rng.choice([0.25, 0.5, 0.75]))))
+    while len(cases) < 16:  # ratios that do not divide evenly, away from halves (where either rounding is fair)
+        e, sr, pct = (
+            int(rng.integers(40, 300)),
+            round(float(rng.uniform(0.05, 1.0)), 2),
+            round(float(rng.uniform(0, 1)), 2),
+        )
+        if all(0.1 < (r * e) % 1 < 0.4 or 0.6 < (r * e) % 1 < 0.9 for r in (sr, pct)):
+            cases.append((e, sr, pct))
     for e, sr, pct in cases:
         got = call(ex, fire_filters, e, sr, pct)
         try:
@@ -940,21 +965,26 @@ def check_fire(fire_filters, fire_params, seed=27):
         what = f"fire_filters(expand={e}, sr={sr}, pct3x3={pct})"
         if e1 + e3 != e:
             raise CheckFailed(ex, f"{what}: e1x1 + e3x3 should be all {e} expand filters.", found=(s1, e1, e3))
+        truncated = "Round to the nearest whole filter: int() cuts 14.7 down to 14; round() gives 15."
         if not math.isclose(s1 / e, sr, abs_tol=0.5 / e):
             raise CheckFailed(
                 ex,
-                f"{what}: SR = s1x1 / (e1x1 + e3x3) should be {sr}.",
+                f"{what}: SR = s1x1 / (e1x1 + e3x3) should be {sr}, to the nearest whole filter.",
                 expected=sr,
                 found=s1 / e,
-                hint="The squeeze ratio compares the squeeze filters with ALL expand filters.",
+                hint=truncated
+                if s1 == math.floor(sr * e)
+                else "The squeeze ratio compares the squeeze filters with ALL expand filters.",
             )
         if not math.isclose(e3 / e, pct, abs_tol=0.5 / e):
             raise CheckFailed(
                 ex,
-                f"{what}: PCT_3x3 = e3x3 / (e1x1 + e3x3) should be {pct}.",
+                f"{what}: PCT_3x3 = e3x3 / (e1x1 + e3x3) should be {pct}, to the nearest whole filter.",
                 expected=pct,
                 found=e3 / e,
-                hint="pct3x3 is the share of 3x3 filters among the expand filters.",
+                hint=truncated
+                if e3 == math.floor(pct * e)
+                else "pct3x3 is the share of 3x3 filters among the expand filters.",
             )
     for bad in [(128, 0.0, 0.5), (128, 1.5, 0.5), (128, 0.5, -0.1), (128, 0.5, 1.2)]:
         expect_raises(
