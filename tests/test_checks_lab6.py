@@ -514,3 +514,54 @@ def test_a_table_of_the_visible_fire_sizes_fails_the_hidden_test(sol):
     lab6.check_fire_sizes(table)
     with pytest.raises(CheckFailed, match=r"Exercise 6a \(fire_sizes\): a hidden test failed"):
         exec(sources.hidden_tests("lab6-architectures", "test_fire_sizes"), dict(sol, fire_sizes=table))
+
+
+class _ActivationLayers:
+    """``keras.layers`` whose Conv2D and Dense apply their activation as a layer of its own.
+
+    ``Conv2D(8, 3, activation="relu")`` becomes ``Conv2D(8, 3)`` followed by ``ReLU()`` (other
+    activations by ``Activation(name)``, a softmax by ``Softmax()``): the same network, written the
+    other common way.
+    """
+
+    def __getattr__(self, name):
+        return getattr(layers, name)
+
+    @staticmethod
+    def _split(layer_class, args, kwargs):
+        activation = kwargs.pop("activation", None)
+        layer = layer_class(*args, **kwargs)
+        if activation in (None, "linear"):
+            return layer
+        after = {"relu": layers.ReLU, "softmax": layers.Softmax}.get(
+            activation, lambda: layers.Activation(activation)
+        )()
+        return lambda tensor: after(layer(tensor))
+
+    def Conv2D(self, *args, **kwargs):
+        return self._split(layers.Conv2D, args, kwargs)
+
+    def Dense(self, *args, **kwargs):
+        return self._split(layers.Dense, args, kwargs)
+
+
+def test_activation_layers_of_their_own_pass_every_architecture_check(sol):
+    """Conv2D then ReLU() (or Activation) is the network Conv2D(activation="relu") is: every check accepts it."""
+    shim = _ActivationLayers()
+    own = {
+        name: with_names(sol[name], layers=shim)
+        for name in sol
+        if callable(sol[name]) and hasattr(sol[name], "__code__")
+    }
+    own["mini_vgg"] = with_names(sol["mini_vgg"], layers=shim, vgg_block=own["vgg_block"])
+    own["mini_resnet"] = with_names(sol["mini_resnet"], layers=shim, residual_block=own["residual_block"])
+    model = own["mini_resnet"](lab6.MINI_INPUT, lab6.MINI_CLASSES)
+    assert sum(isinstance(layer, layers.ReLU) for layer in model.layers) >= 3  # the shim did split them
+    assert lab6.check_vgg_block(own["vgg_block"]) is None
+    assert lab6.check_inception_block(own["inception_block"]) is None
+    assert lab6.check_residual_block(own["residual_block"]) is None
+    assert lab6.check_resnext_block(own["resnext_block"]) is None
+    assert lab6.check_separable_block(own["separable_block"]) is None
+    assert lab6.check_fire_module(own["fire_module"]) is None
+    assert lab6.check_mini_vgg(own["mini_vgg"]) is None
+    assert lab6.check_mini_resnet(own["mini_resnet"]) is None

@@ -88,6 +88,57 @@ def _activation_name(layer):
     return act
 
 
+def standalone_activation(layer):
+    """Return the activation a layer of its own applies, ``None`` for any other layer.
+
+    ``Activation("relu")``, ``ReLU()`` with its defaults and ``Softmax()``
+    over the last axis are the same function as ``activation="relu"`` (or
+    ``"softmax"``) on the layer before them, so the comparisons treat them
+    alike.
+
+    Args:
+        layer: a Keras layer.
+
+    Returns:
+        ``"relu"``, ``"softmax"``, the name an ``Activation`` layer holds, or
+        ``None``.
+
+    Example:
+        >>> import keras
+        >>> standalone_activation(keras.layers.ReLU())
+        'relu'
+        >>> standalone_activation(keras.layers.ReLU(max_value=6.0)) is None
+        True
+    """
+    kind = type(layer).__name__
+    cfg = layer.get_config()
+    if kind == "Activation":
+        return _activation_name(layer)
+    if kind == "ReLU" and not cfg.get("max_value") and not cfg.get("negative_slope") and not cfg.get("threshold"):
+        return "relu"
+    if kind == "Softmax" and cfg.get("axis", -1) in (-1, [-1], (-1,)):
+        return "softmax"
+    return None
+
+
+def _consumers(layer):
+    """The layers that take this layer's output (``None`` when Keras does not say)."""
+    try:
+        return [node.operation for node in layer._outbound_nodes]
+    except AttributeError:
+        return None
+
+
+def _activation_layer_after(layer):
+    """The standalone activation layer that alone consumes a linear layer's output, else ``None``."""
+    if _activation_name(layer) not in (None, "linear") or "activation" not in layer.get_config():
+        return None
+    consumers = _consumers(layer)
+    if consumers and len(consumers) == 1 and standalone_activation(consumers[0]) is not None:
+        return consumers[0]
+    return None
+
+
 def describe(model, with_params=True):
     """Return the :class:`LayerSpec` list of a built Keras model.
 
@@ -110,9 +161,10 @@ def describe(model, with_params=True):
         >>> expected = describe(reference_model)  # doctest: +SKIP
     """
     specs = []
+    folded = set()  # standalone activation layers already counted as their producer's activation
     for layer in model.layers:
         kind = type(layer).__name__
-        if kind in IGNORED:
+        if kind in IGNORED or id(layer) in folded:
             continue
         try:
             shape = tuple(layer.output.shape)[1:]
@@ -120,16 +172,50 @@ def describe(model, with_params=True):
             shape = None
         cfg = layer.get_config()
         fields = {k: _norm(cfg[k]) for k in KEY_FIELDS.get(kind, ()) if k in cfg}
-        specs.append(
-            LayerSpec(
-                kind,
-                shape,
-                layer.count_params() if with_params else None,
-                fields,
-                _activation_name(layer) if "activation" in cfg else None,
+        params = layer.count_params() if with_params else None
+        after = _activation_layer_after(layer)
+        if after is not None:
+            folded.add(id(after))
+            specs.append(LayerSpec(kind, shape, params, fields, standalone_activation(after)))
+        elif standalone_activation(layer) is not None:
+            specs.append(LayerSpec("Activation", shape, params, {}, standalone_activation(layer)))
+        else:
+            specs.append(
+                LayerSpec(kind, shape, params, fields, _activation_name(layer) if "activation" in cfg else None)
             )
-        )
     return specs
+
+
+def canonical(specs):
+    """Return a specification with each standalone activation folded into the linear layer before it.
+
+    ``Conv2D(activation=None)`` then ``Activation("relu")`` is the same
+    network as ``Conv2D(activation="relu")``; both read as the latter, in a
+    written specification as in :func:`describe`'s reading of a model.
+
+    Args:
+        specs: a list of :class:`LayerSpec` (or dicts with its keys), in order.
+
+    Returns:
+        A new list of :class:`LayerSpec`.
+
+    Example:
+        >>> canonical([LayerSpec("Dense", (4,), 20, {}, "linear"), LayerSpec("Activation", (4,), 0, {}, "relu")])
+        [LayerSpec(kind='Dense', output_shape=(4,), params=20, config={}, activation='relu')]
+    """
+    out = []
+    for spec in map(_as_spec, specs):
+        prev = out[-1] if out else None
+        if (
+            spec.kind == "Activation"
+            and prev is not None
+            and prev.activation == "linear"
+            and (spec.output_shape is None or prev.output_shape is None or spec.output_shape == prev.output_shape)
+        ):
+            out[-1] = dataclasses.replace(prev, activation=spec.activation)
+        else:
+            out.append(spec)
+    return out
 
 
 def _as_spec(s):
@@ -162,7 +248,7 @@ def compare(model, expected, exercise="Architecture", check_activation=True):
         []
     """
     found = describe(model)
-    expected = [_as_spec(s) for s in expected]
+    expected = canonical(expected)
     problems = []
     for exp_idx, exp, got_idx, got in _align(expected, found):
         if got is None:
@@ -366,6 +452,9 @@ def layers_of_kind(model, kind):
 def activation_of(layer):
     """Return the name of the layer's activation, ``"linear"`` when it has none.
 
+    A linear layer whose output goes only to a standalone activation layer
+    (:func:`standalone_activation`) has that layer's activation.
+
     Args:
         layer: a Keras layer.
 
@@ -373,7 +462,8 @@ def activation_of(layer):
         The activation's name, e.g. ``"relu"``; ``"linear"`` also for a
         layer without an activation setting.
     """
-    act = _activation_name(layer)
+    after = _activation_layer_after(layer)
+    act = standalone_activation(after) if after is not None else _activation_name(layer)
     return "linear" if act in (None, "linear") else act
 
 
