@@ -330,3 +330,61 @@ def test_a_dense_network_earns_nothing_in_the_graded_lenet_runs(ref):
     for check in (lab4.check_lenet_accuracy, lab4.check_overfit_tiny):
         with pytest.raises(CheckFailed, match="trains LeNet-5, and build_lenet5 builds another network"):
             check(build_lenet5, ref["train_model"])
+
+
+def test_a_lenet_with_activation_layers_of_its_own_passes(ref):
+    """Conv2D/Dense without activation, then an Activation or ReLU layer: the same network, and accepted."""
+
+    def build_lenet5(input_shape, num_classes, activation="sigmoid"):
+        model = ref["build_lenet5"](input_shape, num_classes, activation)
+        stack = [keras.Input(shape=model.input_shape[1:])]
+        for layer in model.layers:
+            cfg = layer.get_config()
+            act = cfg.get("activation")
+            if act not in (None, "linear"):
+                stack.append(type(layer).from_config({**cfg, "activation": "linear"}))
+                extra = {"relu": layers.ReLU(), "softmax": layers.Softmax()}.get(act, layers.Activation(act))
+                stack.append(extra)
+            else:
+                stack.append(type(layer).from_config(cfg))
+        return keras.Sequential(stack)
+
+    assert any(isinstance(l, layers.ReLU) for l in build_lenet5((28, 28, 1), 10, "relu").layers)
+    assert lab4.check_build_lenet5(build_lenet5) is None
+    # ... and the graded runs take it for a LeNet too.
+    assert lab4._graded_pair("Exercise 2", build_lenet5, ref["train_model"])[0] is not None
+
+
+def test_one_hot_labels_with_categorical_cross_entropy_pass(ref):
+    def train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size):
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy", metrics=["accuracy"])
+        one_hot = lambda y: keras.utils.to_categorical(y, 10)  # noqa: E731
+        return model.fit(
+            x_train,
+            one_hot(y_train),
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_data=(x_val, one_hot(y_val)),
+            verbose=0,
+        )
+
+    assert lab4.check_train_model(train_model, ref["build_lenet5"]) is None
+
+
+def test_fit_without_shuffling_fails(ref):
+    def train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size):
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        return model.fit(
+            x_train,
+            y_train,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_data=(x_val, y_val),
+            verbose=0,
+            shuffle=False,
+        )
+
+    with pytest.raises(CheckFailed, match="shuffle=False"):
+        lab4.check_train_model(train_model, ref["build_lenet5"])

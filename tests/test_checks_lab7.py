@@ -116,6 +116,23 @@ def compile_wrong_loss(ref, model, base_lr=None):
     return model
 
 
+def compile_from_logits(ref, model, base_lr=None):
+    model.compile(
+        optimizer=keras.optimizers.Adam(_lr(model, base_lr) / 10),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def compile_from_logits_by_hand(ref, model, base_lr=None):
+    def loss(y, p):
+        return keras.losses.sparse_categorical_crossentropy(y, p, from_logits=True)
+
+    model.compile(optimizer=keras.optimizers.Adam(_lr(model, base_lr) / 10), loss=loss, metrics=["accuracy"])
+    return model
+
+
 def strategy_always_top(ref, dataset_size, similarity):
     return "classifier_on_top"
 
@@ -163,7 +180,15 @@ def test_batchnorm_mistake_gets_its_own_hint(ref):
 
 @pytest.mark.parametrize(
     "wrong",
-    [compile_same_lr, compile_hundredth, compile_keras2_attribute, compile_ignores_old_optimizer, compile_wrong_loss],
+    [
+        compile_same_lr,
+        compile_hundredth,
+        compile_keras2_attribute,
+        compile_ignores_old_optimizer,
+        compile_wrong_loss,
+        compile_from_logits,
+        compile_from_logits_by_hand,
+    ],
 )
 def test_wrong_finetuning_compile_fails(ref, wrong):
     with pytest.raises(CheckFailed):

@@ -145,6 +145,15 @@ def fgsm_unclipped(model, image, label, epsilon):
     return image + epsilon * np.sign(_loss_gradient(model, image, label))
 
 
+def fgsm_from_logits(model, image, label, epsilon):
+    """The softmax's output given to a loss told it gets logits (Keras's TensorFlow backend undoes it, with a warning)."""
+    pixels = tf.Variable(image[None])
+    with tf.GradientTape() as tape:
+        probs = model(pixels, training=False)
+        loss = keras.losses.sparse_categorical_crossentropy(np.array([label]), probs, from_logits=True)
+    return np.clip(image + epsilon * np.sign(np.asarray(tape.gradient(loss, pixels))[0]), 0, 1)
+
+
 # ---------------------------------------------------------------- tests
 def test_right_answers_pass(capsys):
     assert lab8.check_first_layer_filters(first_layer_filters) is None
@@ -201,7 +210,7 @@ def test_the_known_networks_give_the_heatmaps_they_promise(spatial):
         assert np.allclose(per_pixel, heat / heat.max(), atol=1e-5) == (spatial is None)  # only uneven gradients tell
 
 
-@pytest.mark.parametrize("wrong", [fgsm_raw_gradient, fgsm_descends, fgsm_unclipped])
+@pytest.mark.parametrize("wrong", [fgsm_raw_gradient, fgsm_descends, fgsm_unclipped, fgsm_from_logits])
 def test_wrong_fgsm_fails(wrong):
     with pytest.raises(CheckFailed):
         lab8.check_fgsm(wrong)

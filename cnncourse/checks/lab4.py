@@ -14,11 +14,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from . import training
-from .architecture import LayerSpec, check_architecture, layer_kind
-from .by_hand import OWN_WORK, by_hand, by_source
+from .architecture import LayerSpec, check_architecture, layer_kind, standalone_activation
+from .by_hand import OWN_WORK, by_hand, by_source, recording_calls
 from .core import CheckFailed, call, expect_equal, passed
 from .hidden import hidden_for
 
@@ -171,7 +173,8 @@ def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
     x_tr, y_tr, x_va, y_va = x[:64], y[:64], x[64:96], y[64:96]
     train_model = by_source(ex, train_model, OWN_WORK)
     model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
-    h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, epochs, batch_size)
+    with recording_calls(keras.Model, "fit") as fits:
+        h = call(ex, train_model, model, x_tr, y_tr, x_va, y_va, epochs, batch_size)
     if not isinstance(h, keras.callbacks.History):
         raise CheckFailed(
             ex,
@@ -218,17 +221,23 @@ def check_train_model(train_model, build_lenet5, epochs=2, batch_size=16):
             found=steps,
             hint=hint,
         )
-    loss_config = model.loss.get_config() if hasattr(model.loss, "get_config") else {}
-    if loss_config.get("from_logits"):  # Keras's TensorFlow backend quietly undoes the softmax; others do not
-        raise CheckFailed(
-            ex,
-            "the loss is told its inputs are logits (from_logits=True), but the network ends in "
-            "a softmax: its outputs are probabilities.",
-            hint="Use loss='sparse_categorical_crossentropy' (from_logits=False, the default).",
-        )
+    for args, kwargs in fits:
+        try:
+            shuffle = inspect.signature(keras.Model.fit).bind(*args, **kwargs).arguments.get("shuffle", True)
+        except TypeError:
+            shuffle = kwargs.get("shuffle", True)
+        if shuffle is False:
+            raise CheckFailed(
+                ex,
+                "model.fit was called with shuffle=False: every epoch sees the images in the same order, "
+                "so each batch's gradient is no longer a fair sample of the whole training set.",
+                hint="Leave shuffle out (Keras shuffles the arrays every epoch by default).",
+            )
+    training.refuse_logits_on_softmax(ex, model)
     probabilities = np.asarray(model.predict(x_va, verbose=0), dtype=float)
     cross_entropy = float(np.mean(-np.log(np.clip(probabilities[np.arange(len(y_va)), y_va], 1e-7, 1.0))))
-    measured = model.evaluate(x_va, y_va, verbose=0, return_dict=True)
+    # Integer labels with the sparse loss, or one-hot labels with the categorical one: the same cross-entropy.
+    measured = training.evaluate_with_labels(model, x_va, y_va, probabilities.shape[-1])
     if not np.isclose(measured["loss"], cross_entropy, rtol=1e-3, atol=1e-4):
         raise CheckFailed(
             ex,
@@ -316,8 +325,8 @@ def _graded_pair(ex, build_lenet5, train_model):
     model = training.build(ex, build_lenet5, (DIGIT_SIZE, DIGIT_SIZE, 1), 10, "relu")
     kinds = tuple(
         "pool" if k in ("AveragePooling2D", "MaxPooling2D") else k
-        for k in map(layer_kind, model.layers)
-        if k not in ("InputLayer", "Dropout", "Activation")
+        for k in (layer_kind(layer) for layer in model.layers if standalone_activation(layer) is None)
+        if k not in ("InputLayer", "Dropout")
     )
     if kinds != LENET_KINDS:
         raise CheckFailed(

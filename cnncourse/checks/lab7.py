@@ -9,8 +9,11 @@ shipped source network (:mod:`cnncourse.models.source`) is used as well.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from . import training
 from .by_hand import OWN_WORK, by_hand, recording_calls
 from .core import CheckFailed, call, expect_raises, passed
 from .hidden import hidden_for
@@ -337,13 +340,16 @@ def check_compile_for_finetuning(compile_for_finetuning):
         x = np.zeros((2, 4), "float32")
         y = np.array([0, 2])
         try:
-            model.train_on_batch(x, y)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.train_on_batch(x, y)
         except Exception as exc:  # noqa: BLE001 - loss or metrics unusable with integer labels
             raise CheckFailed(
                 ex,
                 f"the compiled model cannot train on integer labels: {type(exc).__name__}: {exc}",
                 hint="Use loss='sparse_categorical_crossentropy' and metrics=['accuracy'].",
             ) from None
+        training.refuse_logits_on_softmax(ex, model, caught)
     passed(ex, "a tenth of the learning rate, read from the optimizer or given")
 
 

@@ -11,8 +11,11 @@ with ``p - onehot(label)``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from . import training
 from .by_hand import OWN_WORK, by_hand
 from .core import CheckFailed, call, expect_array, passed
 from .hidden import hidden_for
@@ -469,7 +472,10 @@ def check_fgsm(fgsm):
     toward_loss = tf.stop_gradient(probs) - tf.one_hot([label], int(probs.shape[-1]))
     grad = np.asarray(tape.gradient(logits, pixels, output_gradients=toward_loss))[0]
     for eps in (0.02, 0.1):
-        got = call(ex, fgsm, model, image, label, eps)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = call(ex, fgsm, model, image, label, eps)
+        training.refuse_logits_on_softmax(ex, caught=caught)
         if got is None or np.shape(got) != image.shape:
             raise CheckFailed(
                 ex,

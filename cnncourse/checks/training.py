@@ -224,6 +224,78 @@ def compile_classifier(model, x_example, learning_rate=DEFAULT_LEARNING_RATE):
     return model
 
 
+def refuse_logits_on_softmax(exercise, model=None, caught=()):
+    """Fail when a loss is told it gets logits although the network ends in a softmax.
+
+    Keras's TensorFlow backend quietly reads the logits back from the softmax
+    (with a warning), so such a run trains; on other backends, and in the
+    student's understanding, it does not. Two signs are read: the compiled
+    model's ``loss`` (a ``keras.losses.Loss`` with ``from_logits`` in its
+    config), and Keras's warning, for a loss computed by hand.
+
+    Args:
+        exercise: the exercise's name, as feedback shows it.
+        model: a compiled ``keras.Model`` whose outputs are probabilities
+            (``None``: only the warnings are read).
+        caught: the warnings recorded around the student's code by
+            ``warnings.catch_warnings(record=True)`` with
+            ``warnings.simplefilter("always")``.
+
+    Returns:
+        None.
+
+    Raises:
+        CheckFailed: the compiled loss has ``from_logits=True``, or Keras
+            warned that a loss got ``from_logits=True`` on a softmax's output.
+
+    Example:
+        >>> with warnings.catch_warnings(record=True) as caught:  # doctest: +SKIP
+        ...     warnings.simplefilter("always")
+        ...     fgsm(model, image, label, 0.1)
+        >>> refuse_logits_on_softmax("Exercise 5", caught=caught)  # doctest: +SKIP
+    """
+    loss = getattr(model, "loss", None)
+    config = loss.get_config() if hasattr(loss, "get_config") else {}
+    warned = any("from_logits=True" in str(w.message) and "Softmax" in str(w.message) for w in caught)
+    if config.get("from_logits") or warned:
+        raise CheckFailed(
+            exercise,
+            "the loss is told its inputs are logits (from_logits=True), but the network ends in "
+            "a softmax: its outputs are probabilities.",
+            hint="Use the cross-entropy with from_logits=False (the default), e.g. "
+            "loss='sparse_categorical_crossentropy'.",
+        )
+
+
+def evaluate_with_labels(model, x, y, num_classes):
+    """Evaluate a compiled classifier on integer labels, or on one-hot labels if its loss wants those.
+
+    ``sparse_categorical_crossentropy`` on integer labels and
+    ``categorical_crossentropy`` on one-hot labels are the same loss; a
+    student may choose either.
+
+    Args:
+        model: a compiled ``keras.Model``.
+        x: the inputs.
+        y: the integer labels.
+        num_classes: the number of classes (for the one-hot labels).
+
+    Returns:
+        ``model.evaluate(..., return_dict=True)``.
+
+    Raises:
+        Whatever ``model.evaluate`` raises on one-hot labels when it
+        refused the integer ones too.
+    """
+    import keras
+
+    try:
+        return model.evaluate(x, y, verbose=0, return_dict=True)
+    except Exception:  # noqa: BLE001 - Keras raises several types for labels of the wrong shape
+        one_hot = keras.utils.to_categorical(np.asarray(y), num_classes)
+        return model.evaluate(x, one_hot, verbose=0, return_dict=True)
+
+
 def accuracy(model, x, y, batch_size=256):
     """Return the share of ``x`` the model classifies as ``y`` (argmax of its outputs).
 
