@@ -160,7 +160,15 @@ WRONG_DATASETS = {
     "augments before the cache": _dataset(augment_before_cache=True),
     "drops the last batch": _dataset(drop_remainder=True),
     "a small shuffle buffer": _dataset(buffer=10),
+    "a hard-coded shuffle buffer": _dataset(buffer=10_000),
 }
+
+
+def test_a_hard_coded_buffer_is_told_so():
+    """A buffer of 10,000 mixes the check's 50 examples fully: only a dataset bigger than it shows the mistake."""
+    with pytest.raises(CheckFailed, match="shuffle buffer holds 10,000"):
+        lab5.check_make_dataset(_dataset(buffer=10_000))
+    assert lab5.check_make_dataset(_dataset(buffer=100_000)) is None  # bigger than the data: fine
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_DATASETS))

@@ -194,6 +194,21 @@ def _fake_images(n=50, size=6, channels=1, seed=6):
     return x, y
 
 
+def _shuffle_buffer(dataset):
+    """The buffer size of the first shuffle in a ``tf.data`` pipeline, ``None`` when there is none (or it cannot be read)."""
+    node = dataset
+    while node is not None:
+        if type(node).__name__.lstrip("_") == "ShuffleDataset":
+            size = getattr(node, "_buffer_size", None)
+            try:
+                return int(size) if size is not None else None
+            except (TypeError, ValueError):
+                return None
+        inputs = node._inputs() if hasattr(node, "_inputs") else []
+        node = inputs[0] if inputs else None
+    return None
+
+
 def check_make_dataset(make_dataset):
     """Check the student's ``tf.data`` pipeline through its element spec, its batches and its graph.
 
@@ -325,6 +340,20 @@ def check_make_dataset(make_dataset):
             f"over 20 seeds the first training example always came from the first {max(firsts) + 1} "
             f"of {n}: the shuffle buffer is too small to mix the whole dataset.",
             hint="dataset.shuffle(buffer_size=len(x), seed=seed).",
+        )
+    # A bigger dataset than any hard-coded buffer (1000, 10000, ...) is likely to cover: read the buffer asked for.
+    big = 60_000
+    buffer = _shuffle_buffer(
+        call(ex, make_dataset, np.zeros((big, 1, 1, 1), np.uint8), np.zeros(big, np.int64), bs, True, 4)
+    )
+    if buffer is not None and 0 < buffer < big:
+        raise CheckFailed(
+            ex,
+            f"on {big:,} examples the shuffle buffer holds {buffer:,}: a buffer smaller than the dataset "
+            "only mixes neighbours, so the first batches come from the start of the data.",
+            expected=f"buffer_size >= {big:,}",
+            found=buffer,
+            hint="Size the buffer from the data: dataset.shuffle(buffer_size=len(x), seed=seed).",
         )
     names_t = transformation_names(train_a)
     if names_t.index("CacheDataset") > names_t.index("ShuffleDataset"):
