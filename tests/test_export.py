@@ -378,3 +378,27 @@ def test_help_documents_the_roster_columns():
     for column in ("student_id", "Student, ID, SIS User ID, SIS Login ID, Section", "Email address", "--match"):
         assert column in text
     assert export.__doc__.splitlines()[0].startswith("Export the gradebook")
+
+
+def test_the_installed_command_exports_from_inside_the_course(course, tmp_path):
+    """As an instructor runs it: `cnncourse export` on PATH, in the course directory, default flags."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = shutil.which("cnncourse") or str(Path(sys.executable).with_name("cnncourse"))
+    out = tmp_path / "canvas.csv"
+    proc = subprocess.run(
+        [exe, "export", LAB1, "--to", "canvas", "--roster", "canvas_roster.csv", "--output", str(out)],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = read_csv(out)
+    assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    by_id = {row[1]: row[5] for row in rows[2:]}
+    assert by_id == {"11": "5", "12": "3", "14": "1"}
+    assert "cy" in proc.stderr  # in the gradebook, not in the roster: reported, not dropped
