@@ -15,9 +15,13 @@ course's grading engine:
    after grading is new);
 2. within the daily budget (``--max-per-day``), a new submission is
    collected (``nbgrader collect --update`` for that student) and graded by
-   ``cnncourse grade``'s engine (sandbox, limits; the preflight grades the
-   course's own solution first, at most once per cycle and lab, and only
-   again when the lab's files change);
+   ``cnncourse grade``'s engine (sandbox, limits, ``--resume``: a
+   submission already graded as it is now is not graded again). The
+   preflight grades the course's own solution first: once per lab while the
+   watch runs (each ``--once`` run, once), and again when the lab's source,
+   its release or the course's ``nbgrader_config.py`` change; never once
+   per student. A lab whose grading could not start (the preflight failed)
+   is tried again after 10 minutes;
 3. feedback is generated with the hidden tests' source hidden (nbgrader's
    ``generate_feedback`` with :class:`autograder.feedback.HideHiddenTests`)
    and released (``release_feedback``), so ``nbgrader fetch_feedback`` (or
@@ -655,6 +659,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=COUNT,
         default=None,
+        metavar="N",
         help="parallel workers (default: as `cnncourse grade`: CPU cores, at most 4)",
     )
     add_limit_arguments(parser)
