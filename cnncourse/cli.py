@@ -5,8 +5,8 @@ point group; each provides ``add_arguments(parser)`` and ``run(args) -> int``,
 and the first line of its docstring is its help. The student distribution
 registers ``doctor`` and ``start``; the instructor distribution
 (``cnncourse-instructor``, in the course repository's ``autograder/``) adds
-``release``, ``grade``, ``report``, ``export``, ``demo``, ``calibrate`` and
-``new-lab``.
+``release``, ``grade``, ``watch``, ``report``, ``export``, ``demo``,
+``calibrate`` and ``new-lab``.
 This module never imports the instructor package: it only loads what is
 installed.
 """
@@ -19,7 +19,7 @@ from importlib.metadata import entry_points
 
 GROUP = "cnncourse.commands"
 # Only for the message a student sees when they try one: never imported from here.
-INSTRUCTOR_COMMANDS = ("release", "grade", "report", "export", "demo", "calibrate", "new-lab")
+INSTRUCTOR_COMMANDS = ("release", "grade", "watch", "report", "export", "demo", "calibrate", "new-lab")
 
 
 def commands():

@@ -35,7 +35,7 @@ def test_the_instructor_distribution_is_its_own_project():
     assert instructor["project"]["name"] == "cnncourse-instructor"
     assert any(d.startswith("cnncourse==") for d in instructor["project"]["dependencies"])
     commands = instructor["project"]["entry-points"]["cnncourse.commands"]
-    assert set(commands) >= {"release", "grade", "report", "export", "demo", "calibrate", "new-lab"}
+    assert set(commands) >= {"release", "grade", "watch", "report", "export", "demo", "calibrate", "new-lab"}
     assert set(student["project"]["entry-points"]["cnncourse.commands"]) == {"doctor", "start"}
 
 

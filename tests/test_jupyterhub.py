@@ -495,6 +495,24 @@ def test_hub_template_keeps_earlier_configuration():
     assert c.Spawner.environment["CNNCOURSE_DATA_DIR"] == "/srv/cnncourse/data"
 
 
+def test_hub_template_runs_the_watch_as_a_service_when_asked(monkeypatch):
+    """CNNCOURSE_WATCH=1 adds `cnncourse watch`, as the grader account in the course directory."""
+    from traitlets.config import Config
+
+    monkeypatch.setenv("CNNCOURSE_WATCH", "1")
+    monkeypatch.setenv("CNNCOURSE_WATCH_ARGS", "--interval 30 --max-per-day 2")
+    c = Config()
+    exec(compile(HUB_CONFIG.read_text(), str(HUB_CONFIG), "exec"), {"get_config": lambda: c})
+    watch = {s["name"]: s for s in c.JupyterHub.services}["cnncourse-watch"]
+    assert watch["command"] == ["cnncourse", "watch", "--interval", "30", "--max-per-day", "2"]
+    assert watch["user"] == "grader-cnncourse" and watch["cwd"] == "/home/grader-cnncourse/cnncourse"
+    assert "url" not in watch  # a managed service with no web server
+    monkeypatch.setenv("CNNCOURSE_WATCH", "0")
+    c = Config()
+    exec(compile(HUB_CONFIG.read_text(), str(HUB_CONFIG), "exec"), {"get_config": lambda: c})
+    assert [s["name"] for s in c.JupyterHub.services] == ["cnncourse"]
+
+
 def test_prefill_data_lays_out_what_the_course_looks_for(tmp_path, monkeypatch):
     """deploy/data/prefill_data.py copies a Keras cache into the layout cnncourse.doctor checks."""
     import importlib.util as iu

@@ -15,6 +15,8 @@ It adds the course to whatever authenticator and spawner the hub already uses:
 * the formgrader: a ``jupyterhub-singleuser`` server run as a hub service in
   the course directory (a clone of the course repository), reachable at
   ``/services/<course>/`` by the ``formgrade-<course>`` group only;
+* grading on submit (``CNNCOURSE_WATCH=1``): ``cnncourse watch`` as a
+  hub-managed service in the course directory;
 * the environment of every user's server: the shared, pre-filled data
   directory (``CNNCOURSE_DATA_DIR``) and thread limits for a shared CPU.
 
@@ -81,6 +83,10 @@ DATA_DIR = _setting("CNNCOURSE_DATA_DIR", "/srv/cnncourse/data")
 # TLJH uses, and KubeSpawner; LocalProcessSpawner ignores the limits).
 CPU_LIMIT = float(_setting("CNNCOURSE_CPU_LIMIT", "2"))
 MEM_LIMIT = _setting("CNNCOURSE_MEM_LIMIT", "4G")
+
+# Grade on submit: `cnncourse watch` as a hub-managed service ("1" to switch it on) and its options.
+WATCH = _setting("CNNCOURSE_WATCH", "0") == "1"
+WATCH_ARGS = shlex.split(_setting("CNNCOURSE_WATCH_ARGS", "--interval 60 --max-per-day 3 --workers 1"))
 
 FORMGRADE_GROUP = f"formgrade-{COURSE_ID}"
 STUDENT_GROUP = f"nbgrader-{COURSE_ID}"
@@ -182,6 +188,22 @@ formgrader = {
 if GRADER_ACCOUNT:
     formgrader["user"] = GRADER_ACCOUNT
 _extend(c.JupyterHub, "services", [formgrader])
+
+# --------------------------------------------------------------------------
+# Grading on submit (docs/grading.md): no web server, so no url; the hub starts it
+# in the course directory as the grader account and restarts it if it exits.
+# --------------------------------------------------------------------------
+if WATCH:
+    watcher = {
+        "name": f"{COURSE_ID}-watch",
+        "command": ["cnncourse", "watch", *WATCH_ARGS],  # the course environment's cnncourse
+        "cwd": COURSE_DIR,
+        "environment": {"CNNCOURSE_DATA_DIR": DATA_DIR},
+        "display": False,
+    }
+    if GRADER_ACCOUNT:
+        watcher["user"] = GRADER_ACCOUNT
+    _extend(c.JupyterHub, "services", [watcher])
 
 # --------------------------------------------------------------------------
 # Every user's server
