@@ -122,11 +122,16 @@ def standalone_activation(layer):
 
 
 def _consumers(layer):
-    """The layers that take this layer's output (``None`` when Keras does not say)."""
+    """The distinct layers that take this layer's output (``None`` when Keras does not say).
+
+    A ``Sequential`` model grown with ``add`` builds its graph again after each
+    layer, so one consumer may appear in several nodes.
+    """
     try:
-        return [node.operation for node in layer._outbound_nodes]
+        operations = [node.operation for node in layer._outbound_nodes]
     except AttributeError:
         return None
+    return list({id(op): op for op in operations}.values())
 
 
 def _activation_layer_after(layer):
