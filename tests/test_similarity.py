@@ -25,9 +25,9 @@ STUB_CORR = '''def corr2d(image, kernel):
 
 SCAFFOLD_POOL = '''def pool2d(x, size, stride, mode="max"):
     """Max or average pooling of `x` (H, W) with square windows, no padding."""
-    if mode not in ("max", "avg"):
-        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
-    x = np.asarray(x, dtype=float)
+    if mode not in ("max", "mean"):
+        raise ValueError(f"pool2d: unknown mode {mode!r}")
+    x = np.array(x, dtype=float)
     h_out = (x.shape[0] - size) // stride + 1
     w_out = (x.shape[1] - size) // stride + 1
     reduce = np.max if mode == "max" else np.mean
@@ -42,13 +42,13 @@ TESTS = "assert corr2d(np.ones((3, 3)), np.ones((2, 2))).shape == (2, 2)\n"
 ADA = {
     "corr2d": '''def corr2d(image, kernel):
     """Valid 2-D cross-correlation of `image` (H, W) with `kernel` (kh, kw)."""
-    image = np.asarray(image, dtype=float)
-    kernel = np.asarray(kernel, dtype=float)
-    kh, kw = kernel.shape
-    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
+    image = np.array(image, dtype=float)
+    kernel = np.array(kernel, dtype=float)
+    kh, kw = np.shape(kernel)
+    out = np.zeros((len(image) - kh + 1, image.shape[1] - kw + 1))
+    for row in range(out.shape[0]):
+        for col in range(out.shape[1]):
+            out[row, col] = np.sum(image[row:row + kh, col:col + kw] * kernel)
     return out
 ''',
     "pool2d": SCAFFOLD_POOL
@@ -271,7 +271,7 @@ def test_released_scaffolding_does_not_count(course_dir, pairs):
 def test_shared_lines_are_the_copied_ones(pairs):
     _, everything = pairs
     ada_lines, cy_lines = everything["ada", "cy"].shared_lines()
-    assert "            out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)" in ada_lines
+    assert "            out[row, col] = np.sum(image[row:row + kh, col:col + kw] * kernel)" in ada_lines
     assert "            result[r, c] = (img[r:r+rows, c:c+cols] * k).sum()" in cy_lines
     assert "            patch = x[row*stride:row*stride+size, col*stride:col*stride+size]" in cy_lines
     # Lines the release has (the signature, the scaffolding) are never shown as shared.
@@ -286,7 +286,10 @@ def test_page_and_summary(course_dir, pairs, tmp_path):
     for a, b in COPIES:
         assert f"{a} / {b}" in page
     assert "fay / gus" not in page and "dan /" not in page
-    assert '<span class="hit">            out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)</span>' in page
+    assert (
+        '<span class="hit">            out[row, col] = np.sum(image[row:row + kh, col:col + kw] * kernel)</span>'
+        in page
+    )
     assert "mode=&#34;max&#34;" in page and 'mode="max"' not in page  # the code is escaped
     text = similarity.summary(flagged, students)
     assert text.startswith(f"Similarity: 3 of 28 pair(s) of 8 student(s) at or above {similarity.THRESHOLD:.2f}:")
