@@ -27,8 +27,11 @@ import base64
 import csv
 import io
 import json
+import os
+import re
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 
 
@@ -79,6 +82,78 @@ def _cell_order(course_dir, assignment, notebook):
     return {}
 
 
+EXERCISE = re.compile(r"\*\*Exercise (\d+[a-z]?)[.:]?\*\*")
+
+
+def exercise_labels(course_dir, assignment, notebook):
+    """``{grade_id: "Exercise 3 (conv2d_forward)"}`` for the test cells of the released (else source) notebook.
+
+    A test cell belongs to the exercise whose ``**Exercise N.**`` the notebook's
+    text named last before it; a cell before any exercise keeps its grade id.
+
+    Args:
+        course_dir: the course directory.
+        assignment: the assignment id.
+        notebook: the notebook's name, without ``.ipynb``.
+
+    Returns:
+        A dict; ``{}`` when neither notebook can be read.
+
+    Example:
+        >>> exercise_labels(".", "lab1-convolution", "lab1-convolution")["test_corr2d"]  # doctest: +SKIP
+        'Exercise 1 (corr2d)'
+    """
+    for folder in ("release", "source"):
+        path = Path(course_dir) / folder / assignment / f"{notebook}.ipynb"
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError):
+            continue
+        labels, current = {}, None
+        for cell in cells:
+            text = "".join(cell.get("source", ""))
+            if cell.get("cell_type") == "markdown":
+                found = EXERCISE.findall(text)
+                current = found[-1] if found else current
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution") and meta.get("grade_id"):
+                gid = meta["grade_id"]
+                short = gid[len("test_") :] if gid.startswith("test_") else gid
+                labels[gid] = f"Exercise {current} ({short})" if current else gid
+        return labels
+    return {}
+
+
+def failure_messages(course_dir, assignment, student, notebooks):
+    """``{question: "AssertionError: ..."}``: the error each failed test cell of a student's autograded notebooks showed.
+
+    Args:
+        course_dir: the course directory.
+        assignment: the assignment id.
+        student: the student id.
+        notebooks: ``{notebook name: prefix}``, the prefix put before each grade id
+            (``""`` for a one-notebook assignment, else ``"name:"``).
+
+    Returns:
+        A dict, empty when the autograded notebooks are missing or unreadable.
+    """
+    from autograder.feedback import short_error
+
+    messages = {}
+    for name, prefix in notebooks.items():
+        path = Path(course_dir) / "autograded" / student / assignment / f"{name}.ipynb"
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError):
+            continue
+        for cell in cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if gid and errors:
+                messages[prefix + gid] = short_error(errors[-1]).splitlines()[0][:300]
+    return messages
+
+
 def collect(course_dir, assignment):
     """``(questions, rows)``: question ids with max scores, and one dict per student."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -96,6 +171,7 @@ def collect(course_dir, assignment):
             raise LookupError(f"The gradebook has no assignment {assignment!r}.") from None
         many = len(a.notebooks) > 1
         questions = []
+        prefixes = {nb.name: f"{nb.name}:" if many else "" for nb in a.notebooks}
         for nb in a.notebooks:
             order = _cell_order(course_dir, assignment, nb.name)
             for cell in sorted(nb.grade_cells, key=lambda c: (order.get(c.name, len(order)), c.name)):
@@ -118,6 +194,7 @@ def collect(course_dir, assignment):
                     "seconds": r.get("seconds"),
                     "reason": r.get("reason") or "",
                     "needs_manual_grade": bool(sub.needs_manual_grade),
+                    "messages": failure_messages(course_dir, assignment, sub.student_id, prefixes),
                 }
             )
     # Submissions the grader failed on (status "error") have no gradebook entry: listed, without a score.
@@ -134,6 +211,7 @@ def collect(course_dir, assignment):
                     "seconds": r.get("seconds"),
                     "reason": r.get("reason") or "",
                     "needs_manual_grade": False,
+                    "messages": {},
                 }
             )
     return questions, rows
@@ -198,6 +276,18 @@ def plot_distribution(rows):
     return _png(fig)
 
 
+def common_failures(questions, rows):
+    """Per question, the failure message most students saw: ``{question: (message, count)}`` (absent: none)."""
+    out = {}
+    for q, m in questions:
+        seen = Counter(
+            r["messages"][q] for r in _graded(rows) if q in r.get("messages", {}) and (r["cells"].get(q) or 0.0) < m
+        )
+        if seen:
+            out[q] = seen.most_common(1)[0]
+    return out
+
+
 def question_stats(questions, rows):
     """Per question: mean score as % of its maximum, and the share of submissions below full marks."""
     stats = []
@@ -210,12 +300,12 @@ def question_stats(questions, rows):
     return stats
 
 
-def plot_questions(questions, rows):
+def plot_questions(questions, rows, labels=None):
     import matplotlib.pyplot as plt
     import numpy as np
 
     stats = question_stats(questions, rows)
-    names = [s[0] for s in stats]
+    names = [(labels or {}).get(s[0], s[0]) for s in stats]
     y = np.arange(len(names))
     fig, axes = plt.subplots(1, 2, figsize=(9.6, 0.45 * len(names) + 1.4), sharey=True)
     colors = status_colors()
@@ -278,8 +368,19 @@ def _points(value):
     return "-" if value is None else f"{value:g}"
 
 
-def render_html(assignment, questions, rows):
-    """The class report as one self-contained HTML page (plots embedded as PNG)."""
+def render_html(assignment, questions, rows, labels=None, feedback_links=None):
+    """The class report as one self-contained HTML page (plots embedded as PNG).
+
+    Args:
+        assignment: the assignment id.
+        questions: ``[(question, max score)]`` as :func:`collect` gives them.
+        rows: one dict per student, as :func:`collect` gives them.
+        labels: ``{question: exercise name}`` (``None``: the grade ids).
+        feedback_links: ``{student: relative link to their feedback page}``.
+
+    Returns:
+        The page, a string.
+    """
     import jinja2
 
     env = jinja2.Environment(
@@ -303,19 +404,29 @@ def render_html(assignment, questions, rows):
     if rows:
         plots = {
             "distribution": plot_distribution(rows),
-            "questions": plot_questions(questions, rows),
+            "questions": plot_questions(questions, rows, labels),
             "times": plot_times(rows),
         }
         plots = {k: base64.b64encode(v).decode("ascii") for k, v in plots.items()}
+        common = common_failures(questions, rows)
         question_rows = [
-            {"name": q, "points": m, "mean": mean_q, "failed": fail_q}
+            {
+                "name": (labels or {}).get(q, q),
+                "points": m,
+                "mean": mean_q,
+                "failed": fail_q,
+                "common": common.get(q),
+            }
             for (q, m), (_, mean_q, fail_q) in zip(questions, question_stats(questions, rows))
         ]
     return env.get_template(TEMPLATE).render(
         assignment=assignment,
         questions=questions,
+        labels=labels or {},
         rows=rows,
-        failures=[r for r in rows if r["status"] != "ok"],
+        flagged=[r for r in rows if r["status"] == "flagged"],
+        failures=[r for r in rows if r["status"] not in ("ok", "flagged")],
+        links=feedback_links or {},
         summary=summary,
         plots=plots,
         question_rows=question_rows,
@@ -341,13 +452,22 @@ def write_report(course_dir, assignment, output=None, feedback=False, similarity
     out = Path(output) if output else course_dir / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": write_csv(out / "grades.csv", questions, rows)}
-    page = out / "report.html"
-    page.write_text(render_html(assignment, questions, rows), encoding="utf-8")
-    paths["html"] = page
     if feedback:
         from autograder.feedback import generate
 
         paths["feedback"] = generate(course_dir, assignment)
+    labels = {}
+    for name in {q.split(":")[0] for q, _ in questions if ":" in q} or {assignment}:
+        prefix = f"{name}:" if any(":" in q for q, _ in questions) else ""
+        labels.update({prefix + gid: label for gid, label in exercise_labels(course_dir, assignment, name).items()})
+    links = {}
+    for r in rows:  # feedback pages written now or by an earlier run
+        pages = sorted((course_dir / "feedback" / r["student"] / assignment).glob("*.html"))
+        if pages:
+            links[r["student"]] = Path(os.path.relpath(pages[0], out)).as_posix()
+    page = out / "report.html"
+    page.write_text(render_html(assignment, questions, rows, labels, links), encoding="utf-8")
+    paths["html"] = page
     if similarity:
         limit = similarity_mod.THRESHOLD if threshold is None else threshold
         paths["similarity"] = similarity_mod.write_html(course_dir, assignment, out, limit)

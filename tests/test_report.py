@@ -8,6 +8,7 @@ grade`` uses.
 import csv
 import time
 
+import nbformat
 import pytest
 
 from autograder import course
@@ -92,3 +93,51 @@ def test_html_report_embeds_plots_and_lists_failures(course_dir, tmp_path):
     assert "Failures (1)" in page
     questions, rows = collect(course_dir, "tiny")
     assert [q for q, _ in questions] == ["test_add", "test_mul", "test_neg"]
+
+
+def _with_error(cell, ename, evalue):
+    cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])]
+
+
+def test_report_names_exercises_shows_the_common_failure_the_flagged_and_links_feedback(tmp_path):
+    """What an instructor reads first: which exercise, what most students got wrong, who to look at, their page."""
+    c = tiny_course(tmp_path / "course", [])
+    released = c / "release" / "tiny" / "tiny.ipynb"
+    nb = nbformat.read(str(released), as_version=4)
+    at = next(i for i, cell in enumerate(nb.cells) if cell.metadata.get("nbgrader", {}).get("grade_id") == "mul")
+    nb.cells.insert(at, nbformat.v4.new_markdown_cell("**Exercise 2.** Write `mul(a, b)`."))
+    nbformat.write(nb, str(released))
+    db = f"sqlite:///{c / 'gradebook.db'}"
+    results = state.ResultsFile(c, "tiny")
+    made = {
+        "ada": fake_result("ada", {"test_add": (1, 1), "test_mul": (2, 2), "test_neg": (3, 3)}),
+        "bob": fake_result("bob", {"test_add": (1, 1), "test_mul": (0, 2), "test_neg": (3, 3)}),
+        "cy": fake_result("cy", {"test_add": (1, 1), "test_mul": (0, 2), "test_neg": (3, 3)}),
+        "dee": fake_result(
+            "dee",
+            {"test_add": (1, 1), "test_mul": (0, 2), "test_neg": (3, 3)},
+            "flagged",
+            "numpy.allclose was replaced",
+        ),
+    }
+    messages = {"bob": "mul(2, 3) should be 6", "cy": "mul(2, 3) should be 6", "dee": "mul(0, 5) should be 0"}
+    for student, r in made.items():
+        merge.merge(c, db, r, "cnncourse")
+        results.record(r)
+        graded = nbformat.read(str(released), as_version=4)
+        if student in messages:
+            test = next(x for x in graded.cells if x.metadata.get("nbgrader", {}).get("grade_id") == "test_mul")
+            _with_error(test, "AssertionError", messages[student])
+        (c / "autograded" / student / "tiny").mkdir(parents=True, exist_ok=True)
+        nbformat.write(graded, str(c / "autograded" / student / "tiny" / "tiny.ipynb"))
+    (c / "feedback" / "bob" / "tiny").mkdir(parents=True)
+    (c / "feedback" / "bob" / "tiny" / "tiny.html").write_text("<p>feedback</p>")
+
+    page = write_report(c, "tiny")["html"].read_text()
+    assert "Exercise 2 (mul)" in page and "<th>test_mul</th>" not in page
+    row = next(line for line in page.splitlines() if "<td>Exercise 2 (mul)</td>" in line)
+    assert "AssertionError: mul(2, 3) should be 6" in row and "(2 students)" in row  # dee's message is rarer
+    flagged = page.split("Flagged for a person (1)")[1].split("<h2>")[0]
+    assert "dee" in flagged and "numpy.allclose was replaced" in flagged
+    assert "Failures (0)" in page  # flagged submissions have their own section
+    assert '<a href="../../feedback/bob/tiny/tiny.html">bob</a>' in page
