@@ -76,12 +76,28 @@ class HideHiddenTests(Preprocessor):
         return nb, resources
 
 
+def preprocessors():
+    """Return the course's feedback pipeline, for ``GenerateFeedback.preprocessors``.
+
+    nbgrader's grades, then :class:`HideHiddenTests`, then
+    :class:`autograder.training_plots.TrainingPlots` (a plot of the calibration
+    after each training check's number), then the page's style.
+
+    Returns:
+        A list of preprocessor classes.
+    """
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from autograder.training_plots import TrainingPlots
+
+    return [GetGrades, HideHiddenTests, TrainingPlots, CSSHTMLHeaderPreprocessor]
+
+
 def generate(course_dir, assignment, students=None):
     """Write HTML feedback for ``assignment``; return ``{student: path or None}``."""
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import GetGrades
     from traitlets.config.loader import PyFileConfigLoader
 
     from autograder.grading.worker import ensure_scripts_on_path
@@ -90,7 +106,7 @@ def generate(course_dir, assignment, students=None):
     course_dir = Path(course_dir).resolve()
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     cfg.CourseDirectory.root = str(course_dir)
-    cfg.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    cfg.GenerateFeedback.preprocessors = preprocessors()
     coursedir = CourseDirectory(config=cfg)
     api = NbGraderAPI(coursedir=coursedir, config=cfg)
     if students is None:

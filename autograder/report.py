@@ -154,6 +154,43 @@ def failure_messages(course_dir, assignment, student, notebooks):
     return messages
 
 
+def training_results(course_dir, assignment, students):
+    """The class's numbers on each training check: ``[(title, record, values)]``, in the notebook's order.
+
+    Read from the printed lines of the students' autograded notebooks
+    (:mod:`autograder.training_plots`), matched to the calibration records.
+
+    Args:
+        course_dir: the course directory.
+        assignment: the assignment id.
+        students: the student ids.
+
+    Returns:
+        A list; empty when the lab has no training check or nobody's ran.
+    """
+    from autograder.training_plots import measurements, record_for
+
+    found = {}
+    for student in students:
+        for path in sorted((Path(course_dir) / "autograded" / student / assignment).glob("*.ipynb")):
+            try:
+                cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+            except (OSError, ValueError, KeyError):
+                continue
+            for cell in cells:
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") != "stream":
+                        continue
+                    text = output.get("text", "")
+                    for m in measurements("".join(text) if isinstance(text, list) else str(text)):
+                        rec = record_for(assignment, m)
+                        if rec is not None:
+                            key = (rec.check, rec.profile, m.exercise)
+                            entry = found.setdefault(key, (f"{m.exercise}: {m.what}", rec, {}))
+                            entry[2][student] = m.value  # one value per student: the last printed
+    return [(title, rec, list(values.values())) for title, rec, values in found.values()]
+
+
 def collect(course_dir, assignment):
     """``(questions, rows)``: question ids with max scores, and one dict per student."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -368,7 +405,7 @@ def _points(value):
     return "-" if value is None else f"{value:g}"
 
 
-def render_html(assignment, questions, rows, labels=None, feedback_links=None):
+def render_html(assignment, questions, rows, labels=None, feedback_links=None, training=()):
     """The class report as one self-contained HTML page (plots embedded as PNG).
 
     Args:
@@ -377,6 +414,7 @@ def render_html(assignment, questions, rows, labels=None, feedback_links=None):
         rows: one dict per student, as :func:`collect` gives them.
         labels: ``{question: exercise name}`` (``None``: the grade ids).
         feedback_links: ``{student: relative link to their feedback page}``.
+        training: ``[(title, record, values)]`` from :func:`training_results`.
 
     Returns:
         The page, a string.
@@ -419,6 +457,12 @@ def render_html(assignment, questions, rows, labels=None, feedback_links=None):
             }
             for (q, m), (_, mean_q, fail_q) in zip(questions, question_stats(questions, rows))
         ]
+    from autograder.training_plots import plot as calibration_plot
+
+    training_plots = [
+        (title, base64.b64encode(calibration_plot(rec, title=title, others=values)).decode("ascii"))
+        for title, rec, values in training
+    ]
     return env.get_template(TEMPLATE).render(
         assignment=assignment,
         questions=questions,
@@ -429,6 +473,7 @@ def render_html(assignment, questions, rows, labels=None, feedback_links=None):
         links=feedback_links or {},
         summary=summary,
         plots=plots,
+        training_plots=training_plots,
         question_rows=question_rows,
     )
 
@@ -466,7 +511,8 @@ def write_report(course_dir, assignment, output=None, feedback=False, similarity
         if pages:
             links[r["student"]] = Path(os.path.relpath(pages[0], out)).as_posix()
     page = out / "report.html"
-    page.write_text(render_html(assignment, questions, rows, labels, links), encoding="utf-8")
+    training = training_results(course_dir, assignment, [r["student"] for r in rows])
+    page.write_text(render_html(assignment, questions, rows, labels, links, training), encoding="utf-8")
     paths["html"] = page
     if similarity:
         limit = similarity_mod.THRESHOLD if threshold is None else threshold

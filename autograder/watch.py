@@ -218,15 +218,13 @@ class Nbgrader:
     def __init__(self, course_dir: Path, overrides: Sequence[str] = ()) -> None:
         import logging
 
-        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
         from nbgrader.apps.api import NbGraderAPI
         from nbgrader.apps.baseapp import NbGrader
         from nbgrader.auth import Authenticator
         from nbgrader.exchange import ExchangeFactory
-        from nbgrader.preprocessors import GetGrades
         from traitlets.config import Config
 
-        from autograder.feedback import HideHiddenTests
+        from autograder import feedback
         from autograder.grading.worker import ensure_scripts_on_path
 
         class WatchApp(NbGrader):
@@ -237,9 +235,7 @@ class Nbgrader:
         self.course_dir = course_dir
         self.app = WatchApp(log_level=logging.ERROR)
         self.app.initialize(list(overrides), root=str(course_dir))
-        self.app.update_config(
-            Config({"GenerateFeedback": {"preprocessors": [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]}})
-        )
+        self.app.update_config(Config({"GenerateFeedback": {"preprocessors": feedback.preprocessors()}}))
         self.coursedir = self.app.coursedir
         self.authenticator = Authenticator(parent=self.app)
         self.exchange = ExchangeFactory(parent=self.app)
