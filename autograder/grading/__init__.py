@@ -7,6 +7,7 @@ module        what it does
 ============  ===============================================================
 task          one unit of work: one student's submission, by value
 spec          the assignment's definition, carried to a private gradebook
+extensions    per-student extensions of a due date (extensions.csv)
 resources     each worker's share of CPU threads and its GPU
 limits        cell / submission / memory / process limits and the supervisor
 sandbox       the bubblewrap sandbox each graded kernel starts in

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from autograder.grading import config as config_mod
+from autograder.grading import extensions as extensions_mod
 from autograder.grading import merge as merge_mod
 from autograder.grading import sandbox as sandbox_mod
 from autograder.grading import spec as spec_mod
@@ -234,6 +235,23 @@ def _prepare(course_dir: str | Path | None, assignment: str) -> tuple[Path, str,
     return course_dir, db_url, course_id, spec
 
 
+def _extensions(course_dir: Path) -> dict[tuple[str, str], float]:
+    """The course's ``extensions.csv`` (:mod:`autograder.grading.extensions`); a malformed one stops grading."""
+    try:
+        return extensions_mod.read(course_dir)
+    except extensions_mod.ExtensionsError as exc:
+        raise GradingError(str(exc)) from None
+
+
+def _extension_of(
+    table: dict[tuple[str, str], float], db_url: str, assignment: str, student: str, course_id: str, known: bool
+) -> float | None:
+    """A student's extension in seconds: the course file's, else one granted in the gradebook (``known``: it has the student's submission)."""
+    if (assignment, student) in table:
+        return table[(assignment, student)]
+    return spec_mod.extension(db_url, assignment, student, course_id) if known else None
+
+
 def _isolation(mode: str, out: TextIO | None = None) -> str:
     """Check the sandbox before grading starts; print loudly when submissions will not be isolated."""
     try:
@@ -335,7 +353,18 @@ def grade_one_staged(
             course_dir,
             spec,
         )
-    task = build_task(course_dir, assignment, student, spec, limits, profile, info, seed_db=seed_db, sandbox=sandbox)
+    task = build_task(
+        course_dir,
+        assignment,
+        student,
+        spec,
+        limits,
+        profile,
+        info,
+        seed_db=seed_db,
+        sandbox=sandbox,
+        extension=_extension_of(_extensions(course_dir), db_url, assignment, student, course_id, True),
+    )
     got: list[GradingResult] = []
     engine.run([task], got.append)
     state.stage(course_dir, got[0])
@@ -381,6 +410,7 @@ def grade_class(
         students = available
     if not students:
         raise GradingError(f"No submissions of {assignment} in {course_dir / 'submitted'}.")
+    extension_table = _extensions(course_dir)
 
     with state.GraderLock(course_dir):
         results = state.ResultsFile(course_dir, assignment)
@@ -476,6 +506,7 @@ def grade_class(
                     source_files,
                     seed_db,
                     sandbox,
+                    _extension_of(extension_table, db_url, assignment, s, course_id, s in in_gradebook),
                 )
 
         try:

@@ -179,15 +179,40 @@ def template_db(spec: AssignmentSpec, db_url: str | None = None) -> bytes:
 
 
 def seed_sqlite(
-    path: str | Path, template: bytes, spec: AssignmentSpec, student: str, info: Mapping[str, str] | None = None
+    path: str | Path,
+    template: bytes,
+    spec: AssignmentSpec,
+    student: str,
+    info: Mapping[str, str] | None = None,
+    extension: float | None = None,
 ) -> None:
-    """Write the gradebook ``template`` (bytes from :func:`template_db`) to ``path`` and add ``student``."""
+    """Write the gradebook ``template`` (bytes from :func:`template_db`) to ``path`` and add ``student``.
+
+    ``extension`` (seconds) is the student's extension of the due date, so that
+    nbgrader's late penalty in the private gradebook is the one the course's
+    gradebook would give.
+    """
     from nbgrader.api import Gradebook
 
     with open(path, "wb") as f:
         f.write(template)
     with Gradebook("sqlite:///" + str(path), spec.get("course_id") or "default_course") as gb:
         gb.update_or_create_student(student, **(info or {}))
+        if extension:
+            gb.update_or_create_submission(spec["name"], student)
+            gb.grant_extension(spec["name"], student, minutes=extension / 60.0)
+
+
+def extension(db_url: str, assignment: str, student: str, course_id: str | None = None) -> float | None:
+    """The student's extension of the assignment's due date, in seconds (``None``: none granted)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url, course_id) if course_id else Gradebook(db_url) as gb:
+        try:
+            granted = gb.find_submission(assignment, student).extension
+        except MissingEntry:
+            return None
+        return granted.total_seconds() if granted else None
 
 
 def seed(db_url: str, spec: AssignmentSpec, student: str | None, info: Mapping[str, str] | None = None) -> None:

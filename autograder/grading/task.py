@@ -93,6 +93,7 @@ class GradingTask:
     profile: str | None = None
     seed_db: bytes = b""  # the assignment's gradebook template (see spec.template_db)
     sandbox: str = "auto"  # auto, require or off (see autograder.grading.sandbox)
+    extension: float | None = None  # seconds added to the due date for this student (nbgrader's extension)
 
     @property
     def digest(self) -> str:
@@ -111,6 +112,7 @@ def build_task(
     source_files: dict[str, bytes] | None = None,
     seed_db: bytes = b"",
     sandbox: str = "auto",
+    extension: float | None = None,
 ) -> GradingTask:
     course_dir = Path(course_dir)
     if config_text is None:
@@ -129,4 +131,5 @@ def build_task(
         profile=profile,
         seed_db=seed_db,
         sandbox=sandbox,
+        extension=extension,
     )

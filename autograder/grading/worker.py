@@ -370,7 +370,9 @@ def grade_task(
         db_url = "sqlite:///" + str(workdir / "gradebook.db")
         ensure_scripts_on_path()
         template = task.seed_db or spec_mod.template_db(task.spec)
-        spec_mod.seed_sqlite(workdir / "gradebook.db", template, task.spec, task.student, task.student_info)
+        spec_mod.seed_sqlite(
+            workdir / "gradebook.db", template, task.spec, task.student, task.student_info, task.extension
+        )
 
         args = ["autograde", task.assignment, "--force", f"--CourseDirectory.student_id={task.student}"]
         env = sandbox_mod.write_kernel(
