@@ -601,8 +601,12 @@ def gradebook_labs(course_dir: Path) -> list[str]:
         return sorted(a.name for a in gb.assignments)
 
 
-def check_labs(course_dir: Path, labs: Sequence[str]) -> None:
-    """Raise :class:`WatchError` unless every lab in ``labs`` is in the gradebook (and, with none named, some is)."""
+def check_labs(course_dir: Path, labs: Sequence[str], require_some: bool = True) -> None:
+    """Raise :class:`WatchError` unless every lab in ``labs`` is in the gradebook (and, with none named, some is).
+
+    ``require_some=False`` (a watch that runs until stopped, as a hub service started before any
+    lab is released) lets an empty gradebook through: the loop waits for the first lab.
+    """
     from autograder.course import list_labs
 
     recorded = gradebook_labs(course_dir)
@@ -617,7 +621,7 @@ def check_labs(course_dir: Path, labs: Sequence[str]) -> None:
                 f"{lab} is not in the gradebook yet: run `cnncourse release {lab}` (it records the lab) and "
                 f"`nbgrader release_assignment {lab}` (students fetch it), then watch."
             )
-    if not labs and not recorded:
+    if not labs and not recorded and require_some:
         raise WatchError(
             "no lab is in the gradebook yet: run `cnncourse release LAB` and `nbgrader release_assignment LAB` "
             "first, or name the labs to watch."
@@ -697,7 +701,7 @@ def start(args: argparse.Namespace) -> tuple[Watcher, list[str]]:
     except CourseError as exc:
         raise WatchError(str(exc)) from None
     labs = list(dict.fromkeys(args.labs))
-    check_labs(course_dir, labs)
+    check_labs(course_dir, labs, require_some=args.once)
     nb = Nbgrader(course_dir)
     nb.check_exchange()
     if args.profile:
@@ -734,9 +738,14 @@ def run(args: argparse.Namespace) -> int:
         log(f"done: {len(done.graded)} graded, {len(done.held)} held, {len(done.failed)} not graded")
         return 1 if done.failed else 0
     restore = _stop_on_sigterm()
+    waiting = False
     try:
         while True:
-            watcher.cycle(labs())
+            current = labs()
+            if not current and not waiting:
+                log("no lab is in the gradebook yet: waiting for the first release")
+            waiting = not current
+            watcher.cycle(current)
             watcher.options.grade_held = False  # --grade-held is for the first cycle
             time.sleep(args.interval)
     except KeyboardInterrupt:

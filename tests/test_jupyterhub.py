@@ -8,9 +8,10 @@ Then the course's life runs through the hub's REST API, the formgrader
 service's API and the student's own server (spawned by the hub): the
 instructor enrols a student (``nbgrader db student add`` in the formgrader's
 environment, which adds them to the hub group) and releases Lab 1, the
-student fetches, completes and submits it, the instructor collects, grades
-(``cnncourse grade``, else ``nbgrader autograde``) and releases feedback, and
-the student fetches it. With Debian's chromium present, both then log in
+student fetches, completes and submits it, and the hub's ``cnncourse watch``
+service (the template with ``CNNCOURSE_WATCH=1``) collects, grades and
+releases feedback with nobody's action, so the student fetches their score and
+the instructor finds the class graded in the formgrader. With Debian's chromium present, both then log in
 through the hub's login page and screenshots of the graded class and of the
 feedback go to output/e2e/jupyterhub/. The deployment's other files
 (Zero-to-JupyterHub values, data pre-filling) are checked too.
@@ -66,6 +67,8 @@ for service in c.JupyterHub.services:
     if service["name"] == {course!r}:
         service["environment"].update(shared, HOME={grader_home!r})
         service["api_token"] = {formgrader_token!r}  # known, for the instructor's terminal (below)
+    if service["name"] == {course!r} + "-watch":  # grading on submit, as the grader account would run it
+        service["environment"].update(shared, HOME={grader_home!r})
 
 # The test drives the hub's REST API with this service's token.
 c.JupyterHub.services.append({{"name": "e2e-driver", "api_token": {driver_token!r}}})
@@ -206,6 +209,9 @@ def hub(tmp_path_factory):
             "CNNCOURSE_FORMGRADER_PORT": str(fg_port),
             "CNNCOURSE_SINGLEUSER": f"{e2e.venv_bin() / 'jupyterhub-singleuser'} --allow-root",
             "CNNCOURSE_DATA_DIR": str(base / "data"),
+            # grading on submit: the course's watch service, polling often so the test does not wait long
+            "CNNCOURSE_WATCH": "1",
+            "CNNCOURSE_WATCH_ARGS": "--interval 3 --max-per-day 3 --workers 1",
         }
     )
     server = e2e.Server(
@@ -257,28 +263,6 @@ def _login(hub_url, user, password):
             return resp.status
     except urllib.error.HTTPError as err:
         return err.code
-
-
-def _grade(hub):
-    """Grade the class the way the course's instructors do: `cnncourse grade`, else nbgrader's autograde."""
-    env = hub.grader_env
-    if importlib.util.find_spec("autograder.grade") is not None:
-        cmd = [
-            str(e2e.venv_bin() / "cnncourse"),
-            "grade",
-            LAB,
-            "--course-dir",
-            str(hub.course_dir),
-            "--workers",
-            "1",
-            "--no-progress",
-        ]
-    else:
-        cmd = [sys.executable, "-m", "nbgrader", "autograde", LAB]
-    proc = subprocess.run(cmd, cwd=hub.course_dir, env=env, capture_output=True, text=True, timeout=400)
-    (e2e.OUTPUT / "jupyterhub" / "grade.log").write_text(f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
-    assert proc.returncode == 0, f"{cmd}:\n{proc.stdout}\n{proc.stderr}"
-    return " ".join(cmd[:2]), proc.stdout + proc.stderr
 
 
 @pytest.mark.slow
@@ -365,31 +349,32 @@ def test_course_life_cycle_on_jupyterhub(hub):
     assert len(inbound) == 1, "the submission is not filed under the student's hub name"
     lap("submitted")
 
-    # 4. The instructor collects and grades the class.
-    collected = hub.formgrader("POST", f"assignment/{LAB}/collect", ada)
-    assert collected["success"], collected
-    assert (hub.course_dir / "submitted" / STUDENT / LAB / f"{LAB}.ipynb").exists()
-    how, log = _grade(hub)
-    grades = course.read_grades(hub.course_dir, LAB)
-    assert STUDENT in grades, log
-    g = grades[STUDENT]
-    assert g.score is not None and g.max_score > 0 and g.score == g.max_score, (g, log)
-    submissions = hub.formgrader("GET", f"submissions/{LAB}", ada)
-    assert [(s["student"], s["autograded"], s["score"]) for s in submissions] == [(STUDENT, True, g.max_score)]
-    lap(f"graded ({how})")
+    # 4. Nobody grades by hand: the hub's watch service collects, grades and releases feedback, and the
+    #    student's Assignments tab fetches it.
+    feedback = []
 
-    # 5. Feedback goes back to the student.
-    assert hub.formgrader("POST", f"assignment/{LAB}/generate_feedback", ada)["success"]
-    assert hub.formgrader("POST", f"assignment/{LAB}/release_feedback", ada)["success"]
-    got = hub.user_server(
-        STUDENT, "POST", "assignments/fetch_feedback", sam, {"assignment_id": LAB, "course_id": COURSE}
-    )
-    assert got["success"], got
-    feedback = list((folder / "feedback").glob(f"*/{LAB}.html"))
-    assert len(feedback) == 1, list(folder.rglob("*"))
+    def feedback_arrived():
+        got = hub.user_server(
+            STUDENT, "POST", "assignments/fetch_feedback", sam, {"assignment_id": LAB, "course_id": COURSE}
+        )
+        assert got["success"], got
+        feedback[:] = list((folder / "feedback").glob(f"*/{LAB}.html"))
+        return bool(feedback)
+
+    e2e.wait_until(feedback_arrived, 300, "the watch service's feedback (output/e2e/jupyterhub/ has the hub's log)")
+    lap("graded on submit, feedback fetched")
+    grades = course.read_grades(hub.course_dir, LAB)
+    assert STUDENT in grades, grades
+    g = grades[STUDENT]
+    assert g.score is not None and g.max_score > 0 and g.score == g.max_score, g
     html = feedback[0].read_text()
     assert f"{LAB} (Score: {g.max_score:.1f} / {g.max_score:.1f})" in html, html[:2000]
-    lap("feedback fetched")
+    assert "BEGIN HIDDEN TESTS" not in html and "hidden tests of" in html  # their source is not shown
+
+    # 5. The instructor finds the class graded in the formgrader.
+    submissions = hub.formgrader("GET", f"submissions/{LAB}", ada)
+    assert [(s["student"], s["autograded"], s["score"]) for s in submissions] == [(STUDENT, True, g.max_score)]
+    lap("formgrader shows the grade")
 
     # 6. What both see in a browser (when Debian's chromium is there): screenshots in output/e2e/jupyterhub/.
     if e2e.chromium_path() and importlib.util.find_spec("playwright"):
@@ -506,6 +491,9 @@ def test_hub_template_runs_the_watch_as_a_service_when_asked(monkeypatch):
     watch = {s["name"]: s for s in c.JupyterHub.services}["cnncourse-watch"]
     assert watch["command"] == ["cnncourse", "watch", "--interval", "30", "--max-per-day", "2"]
     assert watch["user"] == "grader-cnncourse" and watch["cwd"] == "/home/grader-cnncourse/cnncourse"
+    assert watch["environment"]["JUPYTERHUB_USER"] == "grader-cnncourse"
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert "cnncourse-watch" in roles["cnncourse-formgrader"]["services"]  # reads who takes the course
     assert "url" not in watch  # a managed service with no web server
     monkeypatch.setenv("CNNCOURSE_WATCH", "0")
     c = Config()

@@ -110,6 +110,16 @@ def test_unknown_lab_and_lab_not_in_the_gradebook(tmp_path, capsys):
     assert "not in the gradebook" in err and f"cnncourse release {LAB}" in err
 
 
+def test_a_running_watch_waits_for_the_first_lab_a_single_pass_refuses(tmp_path, capsys):
+    """A hub starts the service before anything is released: the loop waits; --once says what to do."""
+    c = course.make_course_copy(tmp_path / "course", [LAB], ROOT)  # no gradebook yet
+    assert watch.main(["--once", "--course-dir", str(c)]) == 2
+    assert "no lab is in the gradebook yet" in _error_line(capsys)
+    watch.check_labs(c, [], require_some=False)  # the loop's start: no error
+    with pytest.raises(watch.WatchError, match="not in the gradebook"):
+        watch.check_labs(c, [LAB], require_some=False)  # a lab named but not released is still an error
+
+
 @pytest.mark.slow
 def test_exchange_missing_or_not_a_folder(tmp_path, capsys, monkeypatch):
     c = course.make_course_copy(tmp_path / "course", [LAB], ROOT)

@@ -139,8 +139,9 @@ _extend(
         },
         {
             "name": f"{COURSE_ID}-formgrader",
-            "description": "The formgrader's terminal enrols students: nbgrader adds them to the student group.",
-            "services": [COURSE_ID],
+            "description": "The formgrader's terminal enrols students: nbgrader adds them to the student group; "
+            "the watch reads who takes the course.",
+            "services": [COURSE_ID] + ([f"{COURSE_ID}-watch"] if WATCH else []),
             "scopes": [
                 "list:groups",
                 "read:groups",
@@ -198,7 +199,8 @@ if WATCH:
         "name": f"{COURSE_ID}-watch",
         "command": ["cnncourse", "watch", *WATCH_ARGS],  # the course environment's cnncourse
         "cwd": COURSE_DIR,
-        "environment": {"CNNCOURSE_DATA_DIR": DATA_DIR},
+        # nbgrader asks the hub about this user's courses when it collects (as the formgrader does)
+        "environment": {"CNNCOURSE_DATA_DIR": DATA_DIR, "JUPYTERHUB_USER": GRADER_USER},
         "display": False,
     }
     if GRADER_ACCOUNT:
