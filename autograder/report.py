@@ -231,6 +231,7 @@ def collect(course_dir, assignment):
                     "seconds": r.get("seconds"),
                     "reason": r.get("reason") or "",
                     "needs_manual_grade": bool(sub.needs_manual_grade),
+                    "late_penalty": sum(float(nb.late_submission_penalty or 0.0) for nb in sub.notebooks),
                     "messages": failure_messages(course_dir, assignment, sub.student_id, prefixes),
                 }
             )
@@ -248,6 +249,7 @@ def collect(course_dir, assignment):
                     "seconds": r.get("seconds"),
                     "reason": r.get("reason") or "",
                     "needs_manual_grade": False,
+                    "late_penalty": 0.0,
                     "messages": {},
                 }
             )
@@ -266,14 +268,18 @@ def write_csv(path, questions, rows):
         w.writerow(
             ["student", "status", "score", "max_score", "percent"]
             + [f"{q} (/{m:g})" for q, m in questions]
-            + ["grading_seconds", "reason"]
+            + ["late_penalty", "grading_seconds", "reason"]
         )
         for r in rows:
             pct = "" if r["score"] is None else f"{100.0 * r['score'] / r['max_score'] if r['max_score'] else 0.0:.1f}"
             w.writerow(
                 [r["student"], r["status"], "" if r["score"] is None else f"{r['score']:g}", f"{r['max_score']:g}", pct]
                 + ["" if r["cells"].get(q) is None else f"{r['cells'][q]:g}" for q, _ in questions]
-                + ["" if r["seconds"] is None else f"{r['seconds']:.1f}", r["reason"]]
+                + [
+                    f"{r.get('late_penalty') or 0.0:g}",
+                    "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                    r["reason"],
+                ]
             )
     return path
 

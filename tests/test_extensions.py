@@ -1,11 +1,13 @@
 """Due dates, late penalties and per-student extensions: nbgrader's rules, applied by `cnncourse grade`."""
 
+import csv
 import datetime as dt
 import shutil
 
 import pytest
 
 from autograder.grading import GradingError, Limits, extensions, grade_class, sample
+from autograder.report import write_report
 
 LIMITS = Limits(cell_timeout=30, timeout=120, memory=1 << 30)
 
@@ -54,6 +56,11 @@ def test_a_late_submission_is_penalised_unless_the_student_has_an_extension(tmp_
         raw = {s: gb.find_submission("tiny", s).score for s in ("ada", "bob")}
     assert raw == {"ada": 6.0, "bob": 6.0}
     assert late == {"ada": None, "bob": 6.0} or late == {"ada": 0.0, "bob": 6.0}  # a day late, 24 h short of ada's 48
+    # The class report shows the penalty next to the score, and its CSV has it.
+    paths = write_report(c, "tiny")
+    rows = {r["student"]: r for r in csv.DictReader(paths["csv"].open())}
+    assert (rows["ada"]["late_penalty"], rows["bob"]["late_penalty"]) == ("0", "6")
+    assert "(&minus;6 late)" in paths["html"].read_text()
 
 
 def test_a_malformed_extensions_file_stops_grading_before_anything_runs(tmp_path):
