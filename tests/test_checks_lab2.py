@@ -147,6 +147,12 @@ def test_layer_params_wrong_answers():
     _fails(lab2.check_layer_params, conv_params, lambda n, m, bias=True: (n + 1) * m)
 
 
+def test_model_table_random_specifications_are_always_buildable():
+    """Seeds whose random network once pooled below its next filter's size (no answer, nor Keras, could build it)."""
+    for seed in (23, 61, 69, 76):
+        assert lab2.check_model_table(model_table, seed=seed) is None
+
+
 def test_model_table_wrong_answers():
     def pool_has_params(spec, shape):
         rows = model_table(spec, shape)

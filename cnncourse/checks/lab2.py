@@ -468,6 +468,8 @@ def _random_spec(rng):
         s = int(rng.choice([1, 1, 2]))
         if not _fits(size, f, s, p, 1):
             s = 1
+        if size + 2 * p < f:  # the pooling left less than the filter: pad so that it fits (no draw changes)
+            p = (f - 1) // 2
         spec.append(("conv", int(rng.integers(2, 33)), f, s, p))
         size = (size - f + 2 * p) // s + 1
         if size >= 4 and rng.random() < 0.6:  # a window that may not divide the size: Keras drops the rest

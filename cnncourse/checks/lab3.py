@@ -8,7 +8,7 @@ The oracles:
   ``sigma^2 * sqrt((kurtosis - 1) / N)``: ``sqrt(0.8 / N)`` relative for a
   uniform, ``sqrt(2 / N)`` for a normal distribution), the shape of the
   distribution by its kurtosis, and the signal through a deep stack of
-  layers by its mean square staying within a factor of 4;
+  layers by its mean square staying within a factor of 8;
 * backward passes are compared with ``tf.GradientTape`` on TensorFlow's own
   convolution and pooling in float64 (relative error below 1e-7) and with
   centred finite differences through the forward pass the notebook supplies
@@ -92,10 +92,22 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
-def rel_error(a, b):
-    """Largest elementwise relative error ``|a - b| / max(1e-12, |a| + |b|)``."""
+def rel_error(a, b, floor=1e-12):
+    """Largest elementwise relative error ``|a - b| / max(floor, |a| + |b|)``.
+
+    Args:
+        a: an array.
+        b: the array it should equal.
+        floor: the smallest denominator. Finite differences carry a rounding
+            error of about 1e-10 on every entry, so an entry near zero would
+            show a large relative error: compared with them, the floor is a
+            thousandth of the gradient's scale.
+
+    Returns:
+        A float.
+    """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-12, np.abs(a) + np.abs(b)))) if a.size else 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b)))) if a.size else 0.0
 
 
 def _array(ex, value, shape, what, hint=None):
@@ -193,12 +205,14 @@ def _check_initialiser(ex, init, name, variance, kurtosis, kind, activation, bou
             hint="Use rng.uniform / rng.normal, not np.random.*: the same rng state must give the same weights.",
         )
     ratios = signal_through_stack(init, activation)
-    if not (0.25 <= ratios.min() and ratios.max() <= 4.0):
+    # A right scale wanders by chance (a random walk of 20 layer gains: ratios from 0.18 to 5.2 over 600
+    # draws); a wrong one (Xavier's or LeCun's variance under ReLU) is off by orders of magnitude.
+    if not (1 / 8 <= ratios.min() and ratios.max() <= 8.0):
         raise CheckFailed(
             ex,
             f"through 20 layers ({activation}) with {name}, the signal's mean square should stay "
-            "within a factor of 4 of the first layer's.",
-            expected="between 0.25 and 4",
+            "within a factor of 8 of the first layer's.",
+            expected="between 1/8 and 8",
             found=f"from {ratios.min():.3g} to {ratios.max():.3g}",
         )
     return ratios
@@ -265,8 +279,10 @@ def _forward(ex, forward, *args):
 
 
 def _compare_grads(ex, names, got, expected, tol, oracle, case, hints):
+    numeric = oracle.startswith("finite differences")
     for name, g, e in zip(names, got, expected):
-        err = rel_error(g, e)
+        scale = float(np.max(np.abs(e))) if np.size(e) else 0.0
+        err = rel_error(g, e, floor=max(1e-12, 1e-3 * scale) if numeric else 1e-12)
         if err > tol:
             raise CheckFailed(
                 ex,
@@ -604,7 +620,7 @@ def check_dropout_backward(dropout_backward, dropout_forward, seed=39):
                 found=float(np.abs(dx[~kept]).max()),
                 hint=hints["dropped"],
             )
-        if not np.allclose(dx[kept], dout[kept] / (1 - p), rtol=1e-9, atol=0):
+        if not np.allclose(dx[kept], dout[kept] / (1 - p), rtol=1e-6, atol=0):  # a float32 mask is right too
             hint = hints["kept"]
             if np.allclose(dx[kept], dout[kept]):
                 hint = "The gradient of the kept units is not rescaled. " + hint
@@ -616,7 +632,7 @@ def check_dropout_backward(dropout_backward, dropout_forward, seed=39):
         _, cache = _dropout_forward_output(ex, dropout_forward, h, p, training, 7)
         dout = rng.normal(size=h.shape)
         dx = _array(ex, call(ex, dropout_backward, dout, cache), h.shape, "dx")
-        if not np.allclose(dx, dout, rtol=1e-9, atol=0):
+        if not np.allclose(dx, dout, rtol=1e-6, atol=0):
             raise CheckFailed(
                 ex,
                 f"{what} dropout is the identity, so dx must equal dout.",
