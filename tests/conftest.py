@@ -14,6 +14,17 @@ os.environ.update({"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"})
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Tests run the CPU profile unless the caller chose one.
 os.environ.setdefault("CNNCOURSE_PROFILE", "fast")
+# absl (TensorFlow's logging) writes to the stderr of the moment it is imported: under pytest, the
+# capture's file. Every traitlets application made in this process (nbgrader's, in-process)
+# reconfigures logging, which closes all handlers; absl's then closes its stream unless it is the
+# current sys.stderr, so under capsys pytest's own capture file was closed. The real stderr is
+# never closed by it.
+try:
+    from absl import logging as _absl_logging
+except ImportError:  # pragma: no cover - TensorFlow brings absl
+    pass
+else:
+    _absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
 
 @pytest.fixture

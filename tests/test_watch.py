@@ -110,6 +110,17 @@ def test_unknown_lab_and_lab_not_in_the_gradebook(tmp_path, capsys):
     assert "not in the gradebook" in err and f"cnncourse release {LAB}" in err
 
 
+def test_an_nbgrader_app_made_in_this_process_closes_no_stream_of_the_tests(capsys):
+    """traitlets reconfigures logging for every app (the watch makes one): absl's handler must not close pytest's file."""
+    import tensorflow  # noqa: F401 - absl's handler exists from here on
+    from absl import logging as absl_logging
+    from nbgrader.apps.baseapp import NbGrader
+
+    stream = absl_logging.get_absl_handler().python_handler.stream
+    NbGrader(log_level=40)
+    assert not stream.closed and not sys.stderr.closed
+
+
 def test_a_running_watch_waits_for_the_first_lab_a_single_pass_refuses(tmp_path, capsys):
     """A hub starts the service before anything is released: the loop waits; --once says what to do."""
     c = course.make_course_copy(tmp_path / "course", [LAB], ROOT)  # no gradebook yet
