@@ -68,18 +68,24 @@ def add_arguments(parser):
     )
 
 
-def _cell_order(course_dir, assignment, notebook):
-    """``{grade_id: position}`` from the released (else source) notebook; ``{}`` when neither is there."""
-
+def _released_cells(course_dir, assignment, notebook):
+    """The cells of the released (else source) notebook, as dicts; ``None`` when neither can be read."""
     for folder in ("release", "source"):
         path = Path(course_dir) / folder / assignment / f"{notebook}.ipynb"
         try:
-            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+            return json.loads(path.read_text(encoding="utf-8"))["cells"]
         except (OSError, ValueError, KeyError):
             continue
-        ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells]
-        return {gid: i for i, gid in enumerate(ids) if gid}
-    return {}
+    return None
+
+
+def _cell_order(course_dir, assignment, notebook):
+    """``{grade_id: position}`` from the released (else source) notebook; ``{}`` when neither is there."""
+    ids = [
+        c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for c in _released_cells(course_dir, assignment, notebook) or []
+    ]
+    return {gid: i for i, gid in enumerate(ids) if gid}
 
 
 EXERCISE = re.compile(r"\*\*Exercise (\d+[a-z]?)[.:]?\*\*")
@@ -103,25 +109,18 @@ def exercise_labels(course_dir, assignment, notebook):
         >>> exercise_labels(".", "lab1-convolution", "lab1-convolution")["test_corr2d"]  # doctest: +SKIP
         'Exercise 1 (corr2d)'
     """
-    for folder in ("release", "source"):
-        path = Path(course_dir) / folder / assignment / f"{notebook}.ipynb"
-        try:
-            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            continue
-        labels, current = {}, None
-        for cell in cells:
-            text = "".join(cell.get("source", ""))
-            if cell.get("cell_type") == "markdown":
-                found = EXERCISE.findall(text)
-                current = found[-1] if found else current
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade") and not meta.get("solution") and meta.get("grade_id"):
-                gid = meta["grade_id"]
-                short = gid[len("test_") :] if gid.startswith("test_") else gid
-                labels[gid] = f"Exercise {current} ({short})" if current else gid
-        return labels
-    return {}
+    labels, current = {}, None
+    for cell in _released_cells(course_dir, assignment, notebook) or []:
+        text = "".join(cell.get("source", ""))
+        if cell.get("cell_type") == "markdown":
+            found = EXERCISE.findall(text)
+            current = found[-1] if found else current
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and meta.get("grade_id"):
+            gid = meta["grade_id"]
+            short = gid[len("test_") :] if gid.startswith("test_") else gid
+            labels[gid] = f"Exercise {current} ({short})" if current else gid
+    return labels
 
 
 def failure_messages(course_dir, assignment, student, notebooks):
@@ -425,15 +424,9 @@ def render_html(assignment, questions, rows, labels=None, feedback_links=None, t
     Returns:
         The page, a string.
     """
-    import jinja2
+    from autograder.pages import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("autograder", "templates"),
-        autoescape=jinja2.select_autoescape(["j2", "html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    env = environment()
     env.filters["points"] = _points
     graded = _graded(rows)
     pct = [100.0 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for r in graded]

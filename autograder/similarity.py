@@ -307,15 +307,9 @@ def render_html(lab, pairs, students, threshold=THRESHOLD):
     Returns:
         The HTML page, as a string.
     """
-    import jinja2
+    from autograder.pages import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("autograder", "templates"),
-        autoescape=jinja2.select_autoescape(["j2", "html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    env = environment()
     return env.get_template(TEMPLATE).render(
         assignment=lab,
         pairs=pairs,
