@@ -565,3 +565,20 @@ def test_activation_layers_of_their_own_pass_every_architecture_check(sol):
     assert lab6.check_fire_module(own["fire_module"]) is None
     assert lab6.check_mini_vgg(own["mini_vgg"]) is None
     assert lab6.check_mini_resnet(own["mini_resnet"]) is None
+
+
+class _DeadLayers:
+    """``keras.layers`` whose Conv2D starts with a bias of -100: every ReLU path is dead until trained."""
+
+    def __getattr__(self, name):
+        return getattr(layers, name)
+
+    def Conv2D(self, *args, **kwargs):
+        return layers.Conv2D(*args, bias_initializer=keras.initializers.Constant(-100.0), **kwargs)
+
+
+def test_a_path_dead_by_its_random_weights_is_still_seen_to_reach_as_far_as_its_kernel(sol):
+    """The reach of a path is its structure's: a ReLU that random weights closed (once a flaky 5x5 path) does not hide it."""
+    dead = _DeadLayers()
+    assert lab6.check_inception_block(with_names(sol["inception_block"], layers=dead)) is None
+    assert lab6.check_fire_module(with_names(sol["fire_module"], layers=dead)) is None
