@@ -195,17 +195,15 @@ def _fake_images(n=50, size=6, channels=1, seed=6):
 
 
 def _shuffle_buffer(dataset):
-    """The buffer size of the first shuffle in a ``tf.data`` pipeline, ``None`` when there is none (or it cannot be read)."""
-    node = dataset
-    while node is not None:
+    """The buffer size of the last shuffle in a ``tf.data`` pipeline, ``None`` when there is none (or it cannot be read)."""
+    from cnncourse.data.pipeline import transformations
+
+    for node in reversed(transformations(dataset)):
         if type(node).__name__.lstrip("_") == "ShuffleDataset":
-            size = getattr(node, "_buffer_size", None)
             try:
-                return int(size) if size is not None else None
-            except (TypeError, ValueError):
+                return int(node._buffer_size)
+            except (AttributeError, TypeError, ValueError):
                 return None
-        inputs = node._inputs() if hasattr(node, "_inputs") else []
-        node = inputs[0] if inputs else None
     return None
 
 

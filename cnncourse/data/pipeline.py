@@ -81,10 +81,25 @@ def transformation_names(dataset):
         >>> transformation_names(build_pipeline(x, y, training=True))  # doctest: +SKIP
         ['TensorSliceDataset', 'CacheDataset', 'ShuffleDataset', 'BatchDataset', 'PrefetchDataset']
     """
-    names = []
+    return [type(node).__name__.lstrip("_") for node in transformations(dataset)]
+
+
+def transformations(dataset):
+    """Return the steps of a ``tf.data`` pipeline, first to last, as the dataset objects themselves.
+
+    The graph is read back from the last step, following each step's first
+    input; a check can then read a step's settings (a shuffle's buffer size).
+
+    Args:
+        dataset: a ``tf.data.Dataset``.
+
+    Returns:
+        A list of ``tf.data.Dataset`` objects; the last is ``dataset``.
+    """
+    nodes = []
     node = dataset
     while node is not None:
-        names.append(type(node).__name__.lstrip("_"))
+        nodes.append(node)
         inputs = node._inputs() if hasattr(node, "_inputs") else []
         node = inputs[0] if inputs else None
-    return list(reversed(names))
+    return list(reversed(nodes))
