@@ -4,6 +4,7 @@
 * :func:`show_kernel`: a kernel, a photo, and the photo filtered by it.
 * :func:`plot_history`: loss and accuracy, training and validation, per epoch.
 * :func:`compare_histories`: several runs' validation curves on one plot.
+* :func:`compare_per_layer`: one number per layer for several networks, as grouped bars.
 * :func:`confusion_matrix`: a row-normalised confusion matrix (seaborn heatmap).
 * :func:`filter_grid`: a layer's learned filters, each scaled to its own range.
 * :func:`feature_map_grid`: the channels of one layer's output for one image.
@@ -189,6 +190,46 @@ def compare_histories(histories, metric="val_accuracy", title=None):
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title or metric)
+    fig.tight_layout()
+    return fig
+
+
+def compare_per_layer(values, layer_names, ylabel="value", log=True, title=None):
+    """Show one number per layer for several networks side by side, as grouped bars (seaborn).
+
+    Args:
+        values: ``{network: [one number per layer]}``, every list as long as
+            ``layer_names``.
+        layer_names: the layers' names, in order (the x axis).
+        ylabel: what the numbers are.
+        log: a logarithmic y axis, for numbers that differ by powers of ten.
+        title: the plot's title.
+
+    Returns:
+        The ``matplotlib`` figure.
+
+    Raises:
+        ValueError: a network's list is not as long as ``layer_names``.
+
+    Example:
+        >>> fig = compare_per_layer({"a": [1e-3, 0.1], "b": [0.5, 0.3]}, ["conv1", "dense"], ylabel="gradient norm")
+    """
+    import pandas as pd
+    import seaborn as sns
+
+    rows = []
+    for network, numbers in values.items():
+        numbers = np.asarray(numbers, dtype=float).ravel()
+        if len(numbers) != len(layer_names):
+            raise ValueError(f"{network!r} has {len(numbers)} numbers for {len(layer_names)} layers.")
+        rows += [{"layer": name, "network": str(network), ylabel: v} for name, v in zip(layer_names, numbers)]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.barplot(data=pd.DataFrame(rows), x="layer", y=ylabel, hue="network", ax=ax)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(title or f"{ylabel} per layer")
     fig.tight_layout()
     return fig
 
