@@ -14,7 +14,7 @@ layers = keras.layers
 
 @pytest.fixture(scope="module")
 def ref():
-    return sources.solutions(LAB)
+    return sources.solutions(LAB, skip=("best_epoch", "vanishing"))  # those cells read trained results
 
 
 def _rebuilt(model, change):
@@ -388,3 +388,151 @@ def test_fit_without_shuffling_fails(ref):
 
     with pytest.raises(CheckFailed, match="shuffle=False"):
         lab4.check_train_model(train_model, ref["build_lenet5"])
+
+
+# --------------------------------------------------------------------------
+# Exercise 4 (gradient_norms) and the two questions
+# --------------------------------------------------------------------------
+tf = pytest.importorskip("tensorflow")
+
+
+def _kernels(model):
+    return [layer.kernel for layer in model.layers if hasattr(layer, "kernel")]
+
+
+def _norms_with(loss_of, weights_of=_kernels, norm=lambda g: float(tf.norm(g))):
+    """A gradient_norms written with one mistake: the loss, the weights or the norm."""
+
+    def gradient_norms(model, x, y):
+        weights = weights_of(model)
+        with tf.GradientTape() as tape:
+            loss = loss_of(model, x, y)
+        return [norm(g) for g in tape.gradient(loss, weights)]
+
+    return gradient_norms
+
+
+def _mean_ce(model, x, y):
+    return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
+
+
+WRONG_NORMS = {
+    "summed loss": (
+        _norms_with(lambda m, x, y: tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, m(x)))),
+        "summed over the batch",
+    ),
+    "squared norms": (_norms_with(_mean_ce, norm=lambda g: float(tf.reduce_sum(g**2))), "squares"),
+    "biases too": (_norms_with(_mean_ce, weights_of=lambda m: m.trainable_weights), "biases included"),
+    "from logits on probabilities": (
+        _norms_with(
+            lambda m, x, y: tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, m(x), from_logits=True))
+        ),
+        "from_logits=True",
+    ),
+    "gradient of the outputs": (_norms_with(lambda m, x, y: tf.reduce_sum(m(x))), "gradient norms of"),
+    "dense layers only": (
+        _norms_with(_mean_ce, weights_of=lambda m: [l.kernel for l in m.layers if isinstance(l, layers.Dense)]),
+        "five positive, finite norms",
+    ),
+    "mean absolute gradient": (
+        _norms_with(_mean_ce, norm=lambda g: float(tf.reduce_mean(tf.abs(g)))),
+        "gradient norms of",
+    ),
+}
+
+
+def test_reference_gradient_norms_pass_the_visible_and_hidden_tests(ref):
+    assert lab4.check_gradient_norms(ref["gradient_norms"]) is None
+    _run_hidden({"gradient_norms": ref["gradient_norms"]}, "test_gradient_norms")
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_NORMS))
+def test_wrong_gradient_norms_fail_with_their_own_message(name):
+    wrong, message = WRONG_NORMS[name]
+    with pytest.raises(CheckFailed, match=message):
+        lab4.check_gradient_norms(wrong)
+    with pytest.raises(CheckFailed, match=r"Exercise 4 \(gradient_norms\): a hidden test failed"):
+        _run_hidden({"gradient_norms": wrong}, "test_gradient_norms")
+
+
+@pytest.fixture(scope="module")
+def lab_run(ref):
+    """The lab's cells from the data to the gradient measurement, run as a student runs them (no training)."""
+    names = {k: v for k, v in ref.items() if not k.startswith("__")}  # the import cell's names and the solutions
+    return sources.run_cells(sources.cell_source(LAB, "data"), sources.cell_source(LAB, "measure-gradients"), **names)
+
+
+def _vanishing_cell(namespace, sigmoid_shrink, relu_shrink):
+    names = {k: namespace[k] for k in ("norms", "x_batch", "y_batch", "build_lenet5", "runtime", "tf", "keras")}
+    names.update(sigmoid_shrink=sigmoid_shrink, relu_shrink=relu_shrink)
+    return names
+
+
+def test_the_sigmoid_network_vanishes_and_the_reference_answers_pass(lab_run):
+    from autograder.course import strip_solution_markers
+
+    namespace = sources.run_cells(
+        strip_solution_markers(sources.cell_source(LAB, "vanishing")), np=np, norms=lab_run["norms"]
+    )
+    sig, relu = namespace["sigmoid_shrink"], namespace["relu_shrink"]
+    # What the question predicts: at least 4**4 = 256 from the four sigmoid slopes; ReLU near 1.
+    assert sig > 256 and relu < 10, (sig, relu)
+    lab4.check_vanishing_answers(lab_run["norms"], sig, relu)
+    names = _vanishing_cell(lab_run, sig, relu)
+    _run_hidden(names, "test_vanishing")
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    ["first over last", "swapped networks", "a string", "rounded to a power of ten"],
+)
+def test_wrong_vanishing_answers_fail(lab_run, mistake):
+    n = lab_run["norms"]
+    sig, relu = n["sigmoid"][-1] / n["sigmoid"][0], n["relu"][-1] / n["relu"][0]
+    answers = {
+        "first over last": (1 / sig, 1 / relu),
+        "swapped networks": (relu, sig),
+        "a string": ("about 500", relu),
+        "rounded to a power of ten": (10.0 ** round(np.log10(sig)), relu),
+    }[mistake]
+    with pytest.raises(CheckFailed, match=r"Question 2"):
+        lab4.check_vanishing_answers(n, *answers)
+    if mistake != "a string":
+        with pytest.raises(CheckFailed, match=r"Question 2 \(sigmoid_shrink, relu_shrink\): a hidden test failed"):
+            _run_hidden(_vanishing_cell(lab_run, *answers), "test_vanishing")
+
+
+def test_the_vanishing_margin_holds_across_seeds(ref):
+    """The question's prediction (>= 256 for sigmoid, about 1 for ReLU) holds for every seed, not only seed 0."""
+    runtime = pytest.importorskip("cnncourse.runtime")
+    from cnncourse import data
+
+    x, y = data.load_digits(size=28, return_X_y=True)
+    ratios = []
+    for seed in range(10):
+        r = {}
+        for activation in ("sigmoid", "relu"):
+            runtime.set_seed(seed)
+            g = ref["gradient_norms"](ref["build_lenet5"]((28, 28, 1), 10, activation), x[:64], y[:64])
+            r[activation] = g[-1] / g[0]
+        ratios.append((r["sigmoid"], r["relu"]))
+    assert min(s for s, _ in ratios) > 256 and max(r for _, r in ratios) < 10, ratios
+
+
+class _History:
+    def __init__(self, curve):
+        self.history = {"val_accuracy": curve}
+
+
+def test_best_epoch_is_read_from_the_students_own_curve():
+    history = _History([0.5, 0.8, 0.9, 0.9, 0.85])
+    lab4.check_best_epoch(3, history)
+    _run_hidden({"best_epoch": 3, "history_relu": history}, "test_best_epoch")
+    for wrong, where in ((2, "hidden"), (4, "hidden"), (0, "visible"), (6, "visible"), (3.0, "visible")):
+        if where == "visible":
+            with pytest.raises(CheckFailed, match=r"Question 1 \(best_epoch\)"):
+                lab4.check_best_epoch(wrong, history)
+        else:  # an index counted from 0, the last of a tie: well-formed, but not the curve's answer
+            lab4.check_best_epoch(wrong, history)
+            with pytest.raises(CheckFailed, match=r"Question 1 \(best_epoch\): a hidden test failed"):
+                _run_hidden({"best_epoch": wrong, "history_relu": history}, "test_best_epoch")

@@ -10,18 +10,24 @@
   budget (:mod:`cnncourse.checks.training`) and report the number reached
   against the calibrated bar.
 * :func:`check_most_confused_pair` compares with an independent NumPy oracle.
+* :func:`check_gradient_norms` compares the student's per-layer gradient
+  norms with backpropagation written out in NumPy, on small networks whose
+  gradients are known; :func:`check_vanishing_answers` and
+  :func:`check_best_epoch` check that the answers to the lab's questions are
+  read from the student's own numbers.
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 
 from . import training
 from .architecture import LayerSpec, check_architecture, layer_kind, standalone_activation
 from .by_hand import OWN_WORK, by_hand, by_source, recording_calls
-from .core import CheckFailed, call, expect_equal, passed
+from .core import CheckFailed, call, expect_array, expect_equal, passed
 from .hidden import hidden_for
 
 EXERCISES = {
@@ -29,8 +35,18 @@ EXERCISES = {
     "train_model": "Exercise 2 (train_model)",
     "most_confused_pair": "Exercise 3 (most_confused_pair)",
     "my_pair": "Exercise 3 (my_pair)",
+    "gradient_norms": "Exercise 4 (gradient_norms)",
+    "best_epoch": "Question 1 (best_epoch)",
+    "vanishing": "Question 2 (sigmoid_shrink, relu_shrink)",
 }
-BY_HAND = {"build_lenet5": OWN_WORK, "most_confused_pair": OWN_WORK, "my_pair": OWN_WORK}
+BY_HAND = {
+    "build_lenet5": OWN_WORK,
+    "most_confused_pair": OWN_WORK,
+    "my_pair": OWN_WORK,
+    "gradient_norms": OWN_WORK,
+    "vanishing": OWN_WORK,
+    "best_epoch": OWN_WORK,
+}
 """The course's own code (its LeNet specification, its confusion oracle) is no answer; training functions are
 held to the same rule by their source alone (:func:`~cnncourse.checks.by_hand.by_source`)."""
 hidden = hidden_for(EXERCISES, BY_HAND)
@@ -550,3 +566,224 @@ def check_most_confused_pair(most_confused_pair, seed=4):
         what="pair for a hand-made matrix",
     )
     passed(ex, "finds the most confused (true, predicted) pair on 6 matrices")
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _known_gradient_norms(weights, x, y):
+    """Norms of the mean cross-entropy's gradient for each kernel of a Dense stack, by NumPy backpropagation.
+
+    ``weights`` is ``[(W1, b1), ..., (Wn, bn)]``: sigmoid hidden layers, a
+    softmax output.
+    """
+    acts = [x]
+    for i, (w, b) in enumerate(weights):
+        z = acts[-1] @ w + b
+        acts.append(_softmax(z) if i == len(weights) - 1 else _sigmoid(z))
+    delta = acts[-1].copy()
+    delta[np.arange(len(y)), y] -= 1.0
+    delta /= len(y)  # the mean over the batch
+    norms = []
+    for i in range(len(weights) - 1, -1, -1):
+        norms.append(float(np.linalg.norm(acts[i].T @ delta)))
+        if i:
+            delta = (delta @ weights[i][0].T) * acts[i] * (1.0 - acts[i])
+    return norms[::-1]
+
+
+def _dense_stack(sizes, seed):
+    """A Dense network (sigmoid hidden layers, softmax output) with seeded weights, and those weights."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    model = keras.Sequential(
+        [keras.Input(shape=(sizes[0],))]
+        + [keras.layers.Dense(n, activation="sigmoid") for n in sizes[1:-1]]
+        + [keras.layers.Dense(sizes[-1], activation="softmax")]
+    )
+    weights = [(rng.normal(0.0, 1.0, (a, b)), rng.normal(0.0, 0.5, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    for layer, (w, b) in zip(model.layers, weights):
+        layer.set_weights([w.astype("float32"), b.astype("float32")])
+    return model, weights
+
+
+def _norms_of(ex, gradient_norms, model, x, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = call(ex, gradient_norms, model, x, y)
+    training.refuse_logits_on_softmax(ex, caught=caught)
+    try:
+        return np.asarray(got, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise CheckFailed(
+            ex, "return one number per layer that has a kernel (a list or an array).", found=got
+        ) from None
+
+
+def check_gradient_norms(gradient_norms, seed=5):
+    """Check ``gradient_norms`` against backpropagation written out in NumPy.
+
+    On three small Dense networks (no hidden layer, one and two sigmoid
+    hidden layers; softmax outputs; seeded weights) the norms of the mean
+    loss's gradient with respect to each kernel are known exactly. The usual
+    mistakes are told as such: the summed loss instead of the mean, squared
+    norms, the biases counted as layers of their own. Last, the function must
+    give five positive, finite norms for a LeNet-5 (the networks of this lab).
+
+    Args:
+        gradient_norms: the student's ``gradient_norms(model, x, y)``,
+            returning one norm per layer that has a kernel, in layer order.
+        seed: the seed of the networks and data (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every network's norms are right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or a norm is wrong.
+    """
+    import keras
+
+    ex = EXERCISES["gradient_norms"]
+    gradient_norms = by_hand(ex, gradient_norms, OWN_WORK)
+    rng = np.random.default_rng(seed)
+    for sizes in ((6, 3), (5, 7, 4), (8, 6, 5, 3)):
+        n = 12
+        model, weights = _dense_stack(sizes, int(rng.integers(1 << 30)))
+        x = rng.normal(0.0, 1.0, (n, sizes[0])).astype("float32")
+        y = rng.integers(0, sizes[-1], n)
+        want = np.array(_known_gradient_norms(weights, x.astype(float), y))
+        got = _norms_of(ex, gradient_norms, model, x, y)
+        layers_ = " -> ".join(str(s) for s in sizes)
+        if got.shape == (2 * len(want),):
+            raise CheckFailed(
+                ex,
+                f"for a network of {len(want)} Dense layer(s) ({layers_}) you returned {len(got)} norms: "
+                "one per weight tensor, biases included.",
+                hint="Keep only the kernels: the layers that have a `kernel` attribute, one norm each.",
+            )
+        if got.shape != want.shape:
+            raise CheckFailed(
+                ex,
+                f"return one norm per layer that has a kernel ({len(want)} for a {layers_} network).",
+                expected=len(want),
+                found=len(got),
+            )
+        if np.allclose(got, want * n, rtol=1e-3):
+            raise CheckFailed(
+                ex,
+                f"your norms are {n} times too large for a batch of {n}: the loss was summed over the batch.",
+                hint="Take the mean of the per-example losses (keras.ops.mean), as fit does.",
+            )
+        if np.allclose(got, want**2, rtol=1e-3):
+            raise CheckFailed(
+                ex,
+                "your norms are the squares of the right ones.",
+                hint="The norm is the square root of the sum of squares (np.linalg.norm of the gradient).",
+            )
+        expect_array(
+            ex,
+            got,
+            want,
+            rtol=2e-3,
+            atol=1e-7,
+            what=f"gradient norms of a {layers_} network (sigmoid hidden layers, softmax output)",
+            hint="Differentiate the mean sparse categorical cross-entropy of model(x) against y with a "
+            "tf.GradientTape, with respect to each layer's kernel.",
+        )
+    lenet = keras.Sequential(
+        [
+            keras.Input(shape=(DIGIT_SIZE, DIGIT_SIZE, 1)),
+            keras.layers.Conv2D(6, 5, padding="same", activation="relu"),
+            keras.layers.AveragePooling2D(2),
+            keras.layers.Conv2D(16, 5, activation="relu"),
+            keras.layers.AveragePooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(120, activation="relu"),
+            keras.layers.Dense(84, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    x = rng.random((8, DIGIT_SIZE, DIGIT_SIZE, 1)).astype("float32")
+    got = _norms_of(ex, gradient_norms, lenet, x, np.arange(8))
+    if got.shape != (5,) or not np.all(np.isfinite(got)) or not np.all(got > 0):
+        raise CheckFailed(
+            ex,
+            "for a LeNet-5 (two Conv2D and three Dense layers) expect five positive, finite norms.",
+            found=np.round(got, 6).tolist(),
+            hint="Convolutional layers have a kernel too: keep every layer with a `kernel` attribute.",
+        )
+    passed(ex, "matches backpropagation on 3 small networks and gives LeNet-5's 5 norms")
+
+
+def check_vanishing_answers(norms, sigmoid_shrink, relu_shrink):
+    """Check that the two answers are read from ``norms``, as the question asks, without telling them.
+
+    Args:
+        norms: ``{"sigmoid": [...], "relu": [...]}``, the student's per-layer
+            gradient norms of the two LeNets.
+        sigmoid_shrink: the answer for the sigmoid network: how many times
+            larger the last layer's gradient norm is than the first's.
+        relu_shrink: the same for the ReLU network.
+
+    Returns:
+        None; prints a ✔ line when both answers are numbers consistent with
+        ``norms``.
+
+    Raises:
+        CheckFailed: an answer is missing, not a number, or not what
+            ``norms`` gives.
+    """
+    ex = EXERCISES["vanishing"]
+    for name, answer in (("sigmoid", sigmoid_shrink), ("relu", relu_shrink)):
+        if not isinstance(answer, (int, float, np.floating, np.integer)) or isinstance(answer, bool):
+            raise CheckFailed(ex, f"{name}_shrink should be a number.", found=type(answer).__name__)
+        try:
+            own = np.asarray(norms[name], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            raise CheckFailed(
+                ex, f'norms should hold the "{name}" network\'s list of norms (run the cell above).'
+            ) from None
+        if own.size < 2 or not np.isclose(float(answer), own[-1] / own[0], rtol=1e-6):
+            raise CheckFailed(
+                ex,
+                f"{name}_shrink is not what your own norms[{name!r}] give.",
+                hint="Divide the last layer's norm by the first layer's: how many times smaller is the gradient "
+                "that reaches the first layer?",
+            )
+    passed(ex, "both answers are read from your own gradient norms")
+
+
+def check_best_epoch(best_epoch, history):
+    """Check the form of ``best_epoch`` (the hidden test checks it against the student's own curve).
+
+    Args:
+        best_epoch: the student's answer, an epoch number counted from 1.
+        history: the ``History`` of the student's ReLU run.
+
+    Returns:
+        None; prints a ✔ line when the answer is an epoch of the run.
+
+    Raises:
+        CheckFailed: the answer is not a whole number between 1 and the
+            number of epochs run.
+    """
+    ex = EXERCISES["best_epoch"]
+    epochs = len(getattr(history, "history", {}).get("val_accuracy", []))
+    if not isinstance(best_epoch, (int, np.integer)) or isinstance(best_epoch, bool):
+        raise CheckFailed(ex, "best_epoch should be a whole number (an epoch, counted from 1).", found=best_epoch)
+    if not 1 <= int(best_epoch) <= epochs:
+        raise CheckFailed(
+            ex,
+            f"your run has epochs 1 to {epochs}; best_epoch is outside them.",
+            found=int(best_epoch),
+            hint="np.argmax gives an index counted from 0: add 1.",
+        )
+    passed(ex, f"an epoch of your {epochs}-epoch run (the hidden test reads your curve)")
