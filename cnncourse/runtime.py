@@ -342,6 +342,14 @@ BUDGETS = {
         "fast": Budget(samples=50, epochs=6, batch_size=16, seeds=2),
         "full": Budget(samples=50, epochs=6, batch_size=16, seeds=5),
     },
+    # Lab 7: fine-tuning on the digits in dark ink (samples = 100 labels per
+    # class; epochs = the fine-tuning phase, after the head's lab7.transfer
+    # epochs). Measured on 10 seeds: the whole base opened at a tenth of the
+    # rate gains 0.09 to 0.29 in accuracy over the frozen base.
+    "lab7.finetune": {
+        "fast": Budget(samples=500, epochs=10, batch_size=16, seeds=2),
+        "full": Budget(samples=500, epochs=10, batch_size=16, seeds=5),
+    },
     # Lab 3: a deep CNN with and without batch normalisation at a high learning rate.
     "lab3.batchnorm": {
         "fast": Budget(samples=600, epochs=5, batch_size=32),
