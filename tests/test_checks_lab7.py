@@ -22,7 +22,7 @@ from cnncourse.checks import CheckFailed, lab7  # noqa: E402
 def ref():
     import sources
 
-    return sources.solutions("lab7-transfer", skip=("experiment",))
+    return sources.solutions("lab7-transfer", skip=("experiment", "best_n_layers"))  # they read trained results
 
 
 def given(ref, wrong):
@@ -316,3 +316,137 @@ def test_the_flags_the_check_expects_are_no_answer():
     namespace = sources.run_cells(source)
     with pytest.raises(CheckFailed, match="cnncourse.checks"):
         lab7.check_unfreeze_top(namespace["unfreeze_top"])
+
+
+# ---------------------------------------------------------------- Exercise 7 (fine_tune) and Question 1
+@pytest.fixture(scope="module")
+def ink():
+    (x, y), _ = lab7.ink_task()
+    return x[:40], y[:40]
+
+
+def _fine_tune_with(ref, *, open_layers=None, rate=None, head_epochs=None, unfreeze=None, bn_open=False):
+    """The reference fine_tune with one mistake."""
+    from cnncourse.models import source
+
+    def fine_tune(x, y, n_layers, head_epochs_, tune_epochs, batch_size, validation_data=None):
+        base = source.load_base()
+        model = ref["build_transfer_model"](base, 5)
+        model.compile(
+            optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        if head_epochs != 0:
+            model.fit(
+                x, y, epochs=head_epochs_ if head_epochs is None else head_epochs, batch_size=batch_size, verbose=0
+            )
+        (unfreeze or ref["unfreeze_top"])(base, n_layers if open_layers is None else open_layers)
+        if bn_open:
+            base.get_layer("features").trainable = True
+        if rate is None:
+            ref["compile_for_finetuning"](model)
+        elif rate != "no recompile":
+            model.compile(
+                optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+            )
+        history = model.fit(x, y, epochs=tune_epochs, batch_size=batch_size, validation_data=validation_data, verbose=0)
+        return model, history
+
+    return fine_tune
+
+
+def _open_everything(base, n_layers):
+    base.trainable = True
+    return base
+
+
+WRONG_FINE_TUNES = {
+    "never opens the base": (dict(open_layers=0), "exactly these layers"),
+    "always opens only the top block": (dict(open_layers=3), "exactly these layers"),
+    "fine-tunes at the head's rate": (dict(rate=0.03), "a tenth of the head's learning rate"),
+    "a hundredth of the rate": (dict(rate=0.0003), "a tenth of the head's learning rate"),
+    "no recompile after unfreezing": (dict(rate="no recompile"), "a tenth of the head's learning rate"),
+    "no head phase": (dict(head_epochs=0), "two trainings"),
+    "batch norm opened": (dict(bn_open=True), "batch-norm"),
+    "the head trains as long as the fine-tuning": (dict(head_epochs=5), "two trainings"),
+}
+
+
+def test_reference_fine_tune_passes_the_visible_and_hidden_tests(ref, ink):
+    lab7.check_fine_tune(ref["fine_tune"], *ink)
+    (x, y), _ = lab7.ink_task()
+    names = {"np": np, "checks": lab7, "fine_tune": ref["fine_tune"], "x_ink": x, "y_ink": y}
+    exec(sources.hidden_tests("lab7-transfer", "test_fine_tune"), names)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_FINE_TUNES))
+def test_wrong_fine_tunes_fail(ref, ink, name):
+    mistake, message = WRONG_FINE_TUNES[name]
+    with pytest.raises(CheckFailed, match=message):
+        lab7.check_fine_tune(_fine_tune_with(ref, **mistake), *ink)
+
+
+def test_a_fine_tune_that_opens_the_batch_norm_through_its_own_unfreeze_fails(ref, ink):
+    with pytest.raises(CheckFailed, match="batch-norm"):
+        lab7.check_fine_tune(_fine_tune_with(ref, unfreeze=_open_everything), *ink)
+
+
+def test_fine_tuning_gains_on_every_calibrated_seed_and_the_weak_answers_stay_below():
+    """The bar's margin holds over 10 seeds: the recorded calibration of the graded fine-tuning."""
+    from cnncourse import calibration
+
+    rec = calibration.record("lab7-transfer", "finetune", "fast")
+    assert len(rec.reference) >= calibration.MIN_SEEDS
+    assert min(rec.reference) >= rec.threshold + min(rec.margin, 0.02) - 1e-9, rec.summary()
+    assert set(rec.weak) == {"never_opens", "top_block_only", "full_rate"}
+    assert all(max(v) < rec.threshold for v in rec.weak.values()), rec.summary()
+    assert all(v == 0.0 for v in rec.weak["never_opens"])  # same seed, nothing opened: the same model twice
+
+
+def test_the_graded_fine_tuning_reproduces_the_calibrated_seed_0(ref):
+    from cnncourse import calibration
+
+    rec = calibration.record("lab7-transfer", "finetune", "fast")
+    assert lab7.measure_finetuning(ref["fine_tune"], 0) == pytest.approx(rec.reference[0], abs=1e-9)
+
+
+def test_the_graded_fine_tuning_refuses_training_on_more_labels_or_reaching_the_checks(ref):
+    (x_all, y_all), _ = lab7.ink_task()
+    extra_x, extra_y = x_all[-16:], y_all[-16:]
+
+    def fine_tune(x, y, n_layers, head_epochs, tune_epochs, batch_size, validation_data=None):
+        x, y = np.concatenate([x, extra_x]), np.concatenate([y, extra_y])
+        return ref["fine_tune"](x, y, n_layers, head_epochs, tune_epochs, batch_size)
+
+    with pytest.raises(CheckFailed, match="not the labelled images given"):
+        lab7.measure_finetuning(fine_tune, seed=0)
+
+    def reaches_the_checks(x, y, n_layers, head_epochs, tune_epochs, batch_size, validation_data=None):
+        return ref["fine_tune"](*lab7.ink_task()[0], n_layers, head_epochs, tune_epochs, batch_size)
+
+    with pytest.raises(CheckFailed, match="`cnncourse.checks.lab7.ink_task` is not allowed here"):
+        lab7.measure_finetuning(reaches_the_checks, seed=0)
+
+
+def _run_best_n(best_n_layers, ink_results):
+    exec(
+        sources.hidden_tests("lab7-transfer", "test_best_n_layers"),
+        {"checks": lab7, "best_n_layers": best_n_layers, "ink_results": ink_results},
+    )
+
+
+def test_best_n_layers_is_read_from_the_students_own_results():
+    results = {0: 0.45, 3: 0.41, 8: 0.83}
+    lab7.check_best_n_layers(8, results)
+    _run_best_n(8, results)
+    other = {0: 0.45, 3: 0.62, 8: 0.58}  # another student's runs: their answer is theirs
+    lab7.check_best_n_layers(3, other)
+    _run_best_n(3, other)
+    for wrong in (0, 3):  # well formed, not the run with the highest accuracy
+        lab7.check_best_n_layers(wrong, results)
+        with pytest.raises(CheckFailed, match=r"Question 1 \(best_n_layers\): a hidden test failed"):
+            _run_best_n(wrong, results)
+    for malformed in (5, "8", True, None):
+        with pytest.raises(CheckFailed, match=r"Question 1 \(best_n_layers\)"):
+            lab7.check_best_n_layers(malformed, results)
+    with pytest.raises(CheckFailed, match="ink_results"):
+        lab7.check_best_n_layers(8, {})

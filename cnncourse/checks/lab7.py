@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from . import training
-from .by_hand import OWN_WORK, by_hand, recording_calls
+from .by_hand import OWN_WORK, by_hand, by_source, recording_calls
 from .core import CheckFailed, call, expect_raises, passed
 from .hidden import hidden_for
 
@@ -25,10 +25,20 @@ EXERCISES = {
     "choose_strategy": "Exercise 4 (choose_strategy)",
     "train_transfer": "Exercise 5 (train_transfer)",
     "experiment": "Exercise 6 (experiment)",
+    "fine_tune": "Exercise 7 (fine_tune)",
+    "best_n_layers": "Question 1 (best_n_layers)",
 }
 BY_HAND = {
     name: OWN_WORK
-    for name in ("build_transfer_model", "unfreeze_top", "compile_for_finetuning", "choose_strategy", "train_transfer")
+    for name in (
+        "build_transfer_model",
+        "unfreeze_top",
+        "compile_for_finetuning",
+        "choose_strategy",
+        "train_transfer",
+        "fine_tune",
+        "best_n_layers",
+    )
 }
 """The course's own code (the flags a check expects, its toy networks) is no answer in any exercise."""
 hidden = hidden_for(EXERCISES, BY_HAND)
@@ -668,3 +678,207 @@ def measure_transfer(train_fn, seed, profile=None):
     _expect_trained_on(ex, model, len(x_few), b.epochs, b.batch_size)
     pred = np.asarray(model(x_graded, training=False))
     return float(np.mean(pred.argmax(axis=1) == y_graded))
+
+
+# --------------------------------------------------------------------------
+# Fine-tuning, measured: the digits in dark ink on white paper
+# --------------------------------------------------------------------------
+HEAD_LEARNING_RATE = 0.03
+"""The head's learning rate in ``train_transfer`` and in the first phase of ``fine_tune``."""
+
+
+def ink_task():
+    """Return the target task drawn in dark ink on white paper (``1 - image``), split as :func:`target_task`.
+
+    The same digits 5-9, with the opposite pixel statistics: the source
+    network only ever saw bright strokes on a dark canvas, so its features
+    fit these images badly, and fine-tuning has something to fix.
+
+    Returns:
+        ``(x_pool, y_pool), (x_test, y_test)``, as :func:`target_task`, with
+        every image ``1 - image``.
+
+    Example:
+        >>> (x_pool, y_pool), (x_test, y_test) = ink_task()  # doctest: +SKIP
+        >>> float(x_pool[0, 0, 0, 0])  # doctest: +SKIP
+        1.0
+    """
+    (x_pool, y_pool), (x_test, y_test) = target_task()
+    return (1.0 - x_pool, y_pool), (1.0 - x_test, y_test)
+
+
+def _base_of(ex, model):
+    import keras
+
+    bases = [layer for layer in getattr(model, "layers", []) if isinstance(layer, keras.Model)]
+    if not bases:
+        raise CheckFailed(ex, "the model does not contain the source base (source.load_base()).")
+    return bases[0]
+
+
+def check_fine_tune(fine_tune, x, y, head_epochs=1, tune_epochs=1, batch_size=16):
+    """Check short runs of ``fine_tune``: the head first, then the top layers at a tenth of the learning rate.
+
+    Called with ``n_layers`` 0, 3 and all the base's layers, the check reads
+    what training did: two ``fit`` calls on the images given (the head's
+    ``head_epochs``, then ``tune_epochs``), the optimiser recompiled at a
+    tenth of 0.03 with ``tune_epochs`` of steps, the base's batch-norm
+    statistics unchanged, and the base's weights changed exactly in the
+    layers that were opened (none for ``n_layers=0``; only ``conv3`` for 3;
+    every convolution for all).
+
+    Args:
+        fine_tune: the student's ``fine_tune(x, y, n_layers, head_epochs,
+            tune_epochs, batch_size, validation_data=None)``, returning
+            ``(model, history)``.
+        x: the labelled images to train on.
+        y: their labels.
+        head_epochs: the head's epochs to ask for.
+        tune_epochs: the fine-tuning epochs to ask for.
+        batch_size: the batch size to ask for.
+
+    Returns:
+        None; prints a ✔ line when every run is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a run is not the one asked for.
+    """
+    import keras
+
+    from cnncourse.models import source
+
+    ex = EXERCISES["fine_tune"]
+    fine_tune = by_source(ex, fine_tune, OWN_WORK)  # a watch on every call would slow its training many times
+    shipped = {layer.name: layer.get_weights() for layer in source.load_base().layers}
+    n_all = len(shipped)
+    for n_layers, opened in ((0, set()), (3, {"conv3"}), (n_all, {"conv1", "conv2", "conv3"})):
+        with recording_calls(keras.Model, "fit") as fits:
+            out = call(ex, fine_tune, x, y, n_layers, head_epochs, tune_epochs, batch_size)
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], keras.Model)):
+            raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
+        model = out[0]
+        _expect_fitted_on(ex, fits, x)
+        epochs = [kwargs.get("epochs", args[4] if len(args) > 4 else 1) for args, kwargs in fits]
+        if epochs != [head_epochs, tune_epochs]:
+            raise CheckFailed(
+                ex,
+                f"expected two trainings, the head's ({head_epochs} epoch(s)) then the fine-tuning's "
+                f"({tune_epochs}); model.fit was called with these epochs.",
+                expected=[head_epochs, tune_epochs],
+                found=epochs,
+                hint="Train the head on the frozen base first; then unfreeze, compile again and fit again.",
+            )
+        rate = learning_rate_of(model)
+        if not np.isclose(rate, HEAD_LEARNING_RATE / 10, rtol=1e-4):
+            raise CheckFailed(
+                ex,
+                "after unfreezing, the model should be compiled again at a tenth of the head's learning rate.",
+                expected=HEAD_LEARNING_RATE / 10,
+                found=rate,
+                hint="Use your compile_for_finetuning(model) after unfreeze_top.",
+            )
+        _expect_trained_on(ex, model, len(x), tune_epochs, batch_size)
+        base = _base_of(ex, model)
+        changed = set()
+        for layer in base.layers:
+            before = shipped.get(layer.name)
+            after = layer.get_weights()
+            if before is None or len(before) != len(after):
+                raise CheckFailed(ex, "the model's base is not the shipped source base (source.load_base()).")
+            if any(not np.allclose(b, a, atol=1e-7) for b, a in zip(before, after)):
+                changed.add(layer.name)
+        if source.FEATURES in changed:
+            raise CheckFailed(
+                ex,
+                "the base's batch-norm layer changed while fine-tuning: its statistics from the source data "
+                "were overwritten by a few small batches.",
+                hint="Use your unfreeze_top, which keeps batch-norm layers frozen.",
+            )
+        if changed != opened:
+            raise CheckFailed(
+                ex,
+                f"with n_layers={n_layers}, the base's weights should change in exactly these layers.",
+                expected=sorted(opened),
+                found=sorted(changed),
+                hint="Unfreeze with your unfreeze_top(base, n_layers) after training the head, on the base "
+                "that is inside the model, then compile again and fit.",
+            )
+    passed(ex, "head first, then the opened layers at a tenth of the rate (0, 3 and all the base's layers)")
+
+
+def measure_finetuning(fine_tune, seed, profile=None):
+    """Return how much fine-tuning the whole base gains over the frozen base, on the digits in ink.
+
+    Draws ``budget.samples`` labels of :func:`ink_task`'s pool (equally many
+    per class) with ``seed``; trains the student's ``fine_tune`` twice from
+    the same seed, with ``n_layers=0`` (the frozen base, trained as long)
+    and with every layer of the base; returns the difference of their
+    accuracies on the graded ink digits (in neither the pool nor the test
+    set the notebook is given). The head trains ``lab7.finetune_head``'s
+    epochs, the fine-tuning ``lab7.finetune``'s.
+
+    Args:
+        fine_tune: the student's ``fine_tune``.
+        seed: the seed of the labels drawn and of both trainings.
+        profile: the profile whose budgets apply (``None``: the active one).
+
+    Returns:
+        The gain in accuracy, a float in [-1, 1].
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or did not train on exactly the labels given.
+    """
+    import keras
+
+    from cnncourse import data
+    from cnncourse.models import source
+    from cnncourse.runtime import budget, set_seed
+
+    ex = "Exercise 7 (fine_tune, graded run)"
+    b, head = budget("lab7.finetune", profile), budget("lab7.finetune_head", profile)
+    (x_pool, y_pool), _, (x_graded, y_graded) = _target_parts()
+    x_pool, x_graded = 1.0 - x_pool, 1.0 - x_graded
+    x_few, y_few = data.per_class_subset(x_pool, y_pool, b.samples // len(TARGET_CLASSES), seed=seed)
+    fine_tune = by_source(ex, fine_tune, OWN_WORK)
+    accuracy = {}
+    for n_layers in (0, len(source.load_base().layers)):
+        set_seed(seed)
+        with recording_calls(keras.Model, "fit") as fits:
+            out = call(ex, fine_tune, x_few, y_few, n_layers, head.epochs, b.epochs, b.batch_size)
+        model = out[0] if isinstance(out, tuple) else out
+        _expect_fitted_on(ex, fits, x_few)
+        _expect_trained_on(ex, model, len(x_few), b.epochs, b.batch_size)
+        pred = np.asarray(model(x_graded, training=False))
+        accuracy[n_layers] = float(np.mean(pred.argmax(axis=1) == y_graded))
+    frozen, tuned = accuracy.values()
+    return tuned - frozen
+
+
+def check_best_n_layers(best_n_layers, ink_results):
+    """Check the form of ``best_n_layers`` (the hidden test checks it against the student's own results).
+
+    Args:
+        best_n_layers: the student's answer, one of the keys of ``ink_results``.
+        ink_results: the student's ``{n_layers: test accuracy}``.
+
+    Returns:
+        None; prints a ✔ line when the answer is one of the runs.
+
+    Raises:
+        CheckFailed: the results are missing, or the answer is not one of their keys.
+    """
+    ex = EXERCISES["best_n_layers"]
+    if not isinstance(ink_results, dict) or len(ink_results) < 2:
+        raise CheckFailed(ex, "ink_results should map each n_layers you tried to its accuracy (run the cell above).")
+    if isinstance(best_n_layers, bool) or best_n_layers not in ink_results:
+        raise CheckFailed(
+            ex,
+            "best_n_layers should be one of the n_layers you tried.",
+            expected=sorted(ink_results),
+            found=best_n_layers,
+        )
+    passed(ex, "one of your runs (the hidden test reads your results)")
