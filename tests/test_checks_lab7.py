@@ -450,3 +450,24 @@ def test_best_n_layers_is_read_from_the_students_own_results():
             lab7.check_best_n_layers(malformed, results)
     with pytest.raises(CheckFailed, match="ink_results"):
         lab7.check_best_n_layers(8, {})
+
+
+def test_the_training_checks_keep_tensorflows_retracing_warning_off_stderr():
+    """nbgrader gives no points to a test cell that writes to stderr: TensorFlow's warnings stay inside."""
+    import logging
+
+    from cnncourse.checks import training
+
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        with training.quiet_retracing():
+            logger.warning("5 out of the last 13 calls triggered tf.function retracing")
+            logger.error("an error still shows")
+        logger.warning("outside the check, warnings show again")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in seen] == ["an error still shows", "outside the check, warnings show again"]

@@ -754,7 +754,7 @@ def check_fine_tune(fine_tune, x, y, head_epochs=1, tune_epochs=1, batch_size=16
     shipped = {layer.name: layer.get_weights() for layer in source.load_base().layers}
     n_all = len(shipped)
     for n_layers, opened in ((0, set()), (3, {"conv3"}), (n_all, {"conv1", "conv2", "conv3"})):
-        with recording_calls(keras.Model, "fit") as fits:
+        with recording_calls(keras.Model, "fit") as fits, training.quiet_retracing():
             out = call(ex, fine_tune, x, y, n_layers, head_epochs, tune_epochs, batch_size)
         if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], keras.Model)):
             raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
@@ -847,7 +847,7 @@ def measure_finetuning(fine_tune, seed, profile=None):
     accuracy = {}
     for n_layers in (0, len(source.load_base().layers)):
         set_seed(seed)
-        with recording_calls(keras.Model, "fit") as fits:
+        with recording_calls(keras.Model, "fit") as fits, training.quiet_retracing():
             out = call(ex, fine_tune, x_few, y_few, n_layers, head.epochs, b.epochs, b.batch_size)
         model = out[0] if isinstance(out, tuple) else out
         _expect_fitted_on(ex, fits, x_few)

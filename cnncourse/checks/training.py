@@ -23,7 +23,9 @@ chooses the data, the builder arguments and the budget name.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import time
 
 import numpy as np
@@ -76,6 +78,31 @@ class TrainResult:
 # --------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------
+@contextlib.contextmanager
+def quiet_retracing():
+    """Keep TensorFlow's Python warnings (tf.function retracing) off stderr while a check trains many models.
+
+    A check that trains several fresh models in a row makes TensorFlow warn
+    that ``tf.function`` retraces; nbgrader gives no points to a test cell
+    that writes to stderr, so such a warning would cost a right answer its
+    points. Errors still show.
+
+    Returns:
+        A context manager.
+
+    Example:
+        >>> with quiet_retracing():  # doctest: +SKIP
+        ...     model, history = fine_tune(x, y, 3, 1, 1, 16)
+    """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def split_for_check(x, y, budget, seed=CHECK_SEED, test_fraction=0.25, split_seed=None):
     """Split off the held-out examples, then keep the budget's number of training examples.
 
