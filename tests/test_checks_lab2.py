@@ -286,6 +286,8 @@ GRADED = (
     "test_separable",
     "test_receptive_field",
     "test_fire",
+    "test_branch_share",
+    "test_stack_of_3x3",
 )
 
 
@@ -315,3 +317,66 @@ def test_hidden_receptive_field_test_measures_with_gradients():
 
     with pytest.raises(AssertionError):
         _run_hidden("test_receptive_field", receptive_field=off_on_deep_stacks)
+
+
+# --------------------------------------------------------------------------
+# The two questions: the reference's answers, and the plausible wrong ones
+# --------------------------------------------------------------------------
+def test_the_questions_reference_answers_pass_and_match_the_lecture():
+    share = _REF["five_by_five_share"]
+    lab2.check_branch_share(share)
+    assert share == pytest.approx(481.7 / 854.2, abs=1e-3)  # the 5x5 branch of the lecture's 854M
+    lab2.check_stack_answers(_REF["layers_for_11"], _REF["stack_weight_fraction"])
+    assert (_REF["layers_for_11"], round(_REF["stack_weight_fraction"], 4)) == (5, round(45 / 121, 4))
+
+
+WRONG_SHARES = {  # name -> (answer, fails the visible check too)
+    "the 3x3 branch's share": (
+        inception_multiplies(28, 256, 0, 192, 0) / inception_multiplies(28, 256, 128, 192, 96),
+        False,
+    ),
+    "the share of the improved module": (
+        inception_multiplies(28, 256, 0, 0, 96, reduce5=64) / inception_multiplies(28, 256, 128, 192, 96, 64, 64, 64),
+        False,
+    ),
+    "the share of the filters (96 of 416)": (96 / 416, False),
+    "a percentage": (100 * 481689600 / 854196224, True),
+    "the branch's count itself": (481689600, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SHARES))
+def test_wrong_branch_shares_fail(name):
+    answer, visible = WRONG_SHARES[name]
+    if visible:
+        with pytest.raises(CheckFailed, match=r"Question 1"):
+            lab2.check_branch_share(answer)
+    else:
+        lab2.check_branch_share(answer)
+        with pytest.raises(CheckFailed, match=r"Question 1 \(five_by_five_share\): a hidden test failed"):
+            _run_hidden("test_branch_share", five_by_five_share=answer)
+
+
+WRONG_STACKS = {  # name -> (layers_for_11, stack_weight_fraction, fails the visible check too)
+    "one layer short (counting 2 pixels a layer from 3)": (4, 4 * 9 / 121, False),
+    "the field of 11 layers": (11, 11 * 9 / 121, False),
+    "inverted fraction": (5, 121 / 45, False),
+    "biases counted": (5, 5 * (9 * 64 * 64 + 64) / (121 * 64 * 64 + 64), False),
+    "one 3x3 against one 11x11": (5, 9 / 121, False),
+    "layers as a float": (5.0, 45 / 121, True),
+    "a percentage string": (5, "37%", True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_STACKS))
+def test_wrong_stack_answers_fail(name):
+    layers_for_11, fraction, visible = WRONG_STACKS[name]
+    if visible:
+        with pytest.raises(CheckFailed, match=r"Question 2"):
+            lab2.check_stack_answers(layers_for_11, fraction)
+    else:
+        lab2.check_stack_answers(layers_for_11, fraction)
+        with pytest.raises(
+            CheckFailed, match=r"Question 2 \(layers_for_11, stack_weight_fraction\): a hidden test failed"
+        ):
+            _run_hidden("test_stack_of_3x3", layers_for_11=layers_for_11, stack_weight_fraction=fraction)

@@ -34,6 +34,8 @@ EXERCISES = {
     "separable": "Exercise 6 (separable_params, separable_ratio)",
     "receptive_field": "Exercise 7 (receptive_field)",
     "fire": "Exercise 8 (fire_filters, fire_params)",
+    "branch_share": "Question 1 (five_by_five_share)",
+    "stack_of_3x3": "Question 2 (layers_for_11, stack_weight_fraction)",
 }
 BY_HAND = dict.fromkeys(EXERCISES, ARITHMETIC)  # every count from its formula: no Keras model to read it from
 hidden = hidden_for(EXERCISES, BY_HAND)
@@ -1021,3 +1023,69 @@ def check_fire(fire_filters, fire_params, seed=27):
         ex,
         f"filter counts keep SR and PCT_3x3 on {len(cases)} cases; parameters match Keras on {len(fires)} fire modules",
     )
+
+
+# --------------------------------------------------------------------------
+# Questions: numbers the student finds with their own functions
+# --------------------------------------------------------------------------
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def check_branch_share(five_by_five_share):
+    """Check the form of Question 1's answer (the hidden test checks its value).
+
+    Args:
+        five_by_five_share: the student's share of the naive inception
+            module's multiplications done by its 5x5 branch.
+
+    Returns:
+        None; prints a ✔ line when the answer is a fraction.
+
+    Raises:
+        CheckFailed: it is not a number strictly between 0 and 1.
+    """
+    ex = EXERCISES["branch_share"]
+    if not _is_number(five_by_five_share) or not 0.0 < float(five_by_five_share) < 1.0:
+        raise CheckFailed(
+            ex,
+            "five_by_five_share should be a fraction between 0 and 1 (a share of all the multiplications).",
+            found=five_by_five_share,
+            hint="Call your inception_multiplies with only the 5x5 branch (0 filters in the others), and "
+            "divide by the whole naive module's count.",
+        )
+    passed(ex, "a fraction (the hidden test checks its value)")
+
+
+def check_stack_answers(layers_for_11, stack_weight_fraction):
+    """Check the form of Question 2's answers (the hidden test checks their values).
+
+    Args:
+        layers_for_11: the student's number of stacked 3x3 layers (stride 1)
+            that see as much as one 11x11 layer.
+        stack_weight_fraction: the weights of that stack as a fraction of the
+            11x11 layer's, same channels in and out, no biases.
+
+    Returns:
+        None; prints a ✔ line when both answers have the right form.
+
+    Raises:
+        CheckFailed: ``layers_for_11`` is not a whole number of layers, or
+            ``stack_weight_fraction`` is not a positive number.
+    """
+    ex = EXERCISES["stack_of_3x3"]
+    if not isinstance(layers_for_11, (int, np.integer)) or isinstance(layers_for_11, bool) or layers_for_11 < 1:
+        raise CheckFailed(
+            ex,
+            "layers_for_11 should be a whole number of layers.",
+            found=layers_for_11,
+            hint="Try your receptive_field on [(3, 1)] * n for growing n.",
+        )
+    if not _is_number(stack_weight_fraction) or float(stack_weight_fraction) <= 0:
+        raise CheckFailed(
+            ex,
+            "stack_weight_fraction should be a positive number (the stack's weights over the 11x11 layer's).",
+            found=stack_weight_fraction,
+            hint="Use your conv_params with bias=False, the same number of channels in and out.",
+        )
+    passed(ex, "a number of layers and a fraction (the hidden test checks their values)")
