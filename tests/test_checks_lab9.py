@@ -602,6 +602,7 @@ def _run_hidden(grade_id, **replace):
         "test_cosine_decay",
         "test_label_smoothing",
         "test_make_optimizer",
+        "test_momentum_gain",
     ],
 )
 def test_hidden_tests_pass_the_solution(grade_id):
@@ -664,3 +665,48 @@ def test_hidden_standardize_test_fails_test_statistics_on_the_lab_data():
 
     with pytest.raises(CheckFailed, match=r"Exercise 1 \(standardize\): a hidden test failed"):
         _run_hidden("test_standardize", standardize=test_statistics)
+
+
+# --------------------------------------------------------------------------
+# Question 1 (momentum_gain): read from the student's own momentum steps
+# --------------------------------------------------------------------------
+def test_the_reference_momentum_gain_is_the_geometric_series_limit():
+    gain = _reference()["momentum_gain"]
+    lab9.check_momentum_gain(gain)
+    assert gain == pytest.approx(10.0, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "wrong, visible",
+    [
+        (1.9, False),  # the second step over the first: the velocity not yet built up
+        (0.1, True),  # first over last
+        (1 / (1 - 0.99), False),  # the gain of momentum 0.99
+        (9.0, False),  # momentum / (1 - momentum)
+        ("10", True),
+    ],
+)
+def test_wrong_momentum_gains_fail(wrong, visible):
+    if visible:
+        with pytest.raises(CheckFailed, match=r"Question 1 \(momentum_gain\)"):
+            lab9.check_momentum_gain(wrong)
+    else:
+        lab9.check_momentum_gain(wrong)
+        with pytest.raises(CheckFailed, match=r"Question 1 \(momentum_gain\): a hidden test failed"):
+            _run_hidden("test_momentum_gain", momentum_gain=wrong)
+
+
+def test_a_momentum_step_without_the_velocity_gives_no_gain():
+    """Measured with a plain-SGD step (the velocity forgotten), the answer is 1 and fails the hidden test."""
+    from autograder.course import strip_solution_markers
+
+    def forgetful(w, g, state, lr, momentum=0.9):
+        return w - lr * g, {}
+
+    namespace = sources.run_cells(
+        strip_solution_markers(sources.cell_source(LAB, "momentum_gain")), np=np, sgd_momentum_step=forgetful
+    )
+    assert namespace["momentum_gain"] == pytest.approx(1.0)
+    lab9.check_momentum_gain(namespace["momentum_gain"])
+    with pytest.raises(CheckFailed, match="a hidden test failed"):
+        _run_hidden("test_momentum_gain", momentum_gain=namespace["momentum_gain"])

@@ -47,6 +47,7 @@ EXERCISES = {
     "cosine_decay": "Exercise 6 (cosine_decay)",
     "label_smoothing": "Exercise 7 (smooth_labels, smoothed_cross_entropy)",
     "make_optimizer": "Exercise 8 (make_optimizer)",
+    "momentum_gain": "Question 1 (momentum_gain)",
 }
 TRAINED = "Exercise 8 (a CNN trained with your optimiser)"
 
@@ -1140,3 +1141,31 @@ def check_optimizer_training(make_optimizer):
         "optimizer",
         seconds=res.seconds,
     )
+
+
+def check_momentum_gain(momentum_gain):
+    """Check the form of Question 1's answer (the hidden test checks its value).
+
+    Args:
+        momentum_gain: the student's last step over first step, for 200
+            steps of ``sgd_momentum_step`` with a constant gradient.
+
+    Returns:
+        None; prints a ✔ line when the answer is a ratio of step sizes.
+
+    Raises:
+        CheckFailed: it is not a number, or is below 1 (with a gradient that
+            keeps its sign, momentum never makes a step smaller).
+    """
+    ex = EXERCISES["momentum_gain"]
+    if isinstance(momentum_gain, bool) or not isinstance(momentum_gain, (int, float, np.integer, np.floating)):
+        raise CheckFailed(ex, "momentum_gain should be a number (a ratio of two step sizes).", found=momentum_gain)
+    if not float(momentum_gain) >= 1.0 - 1e-6:  # rounding: a gain of exactly 1 may come out a hair below
+        raise CheckFailed(
+            ex,
+            "with a gradient that keeps its sign, the velocity only grows: the last step cannot be smaller "
+            "than the first.",
+            found=momentum_gain,
+            hint="Divide the size of the last step (|new w - w|) by the size of the first, not the other way.",
+        )
+    passed(ex, "a ratio of step sizes (the hidden test checks its value)")
