@@ -132,3 +132,17 @@ def test_a_missing_layer_is_reported_even_when_activations_are_not_compared():
     model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="tanh")])
     assert compare(model, expected[:1], check_activation=False) == []
     assert compare(model, expected[:1]) != []
+
+
+def test_a_hidden_question_speaks_of_the_answer_and_a_hidden_function_test_of_the_function():
+    from cnncourse.checks.hidden import hidden
+
+    with pytest.raises(CheckFailed) as question:
+        with hidden("Question 1 (best_epoch)"):
+            raise AssertionError("best_epoch is not the epoch of your run's highest validation accuracy")
+    assert "the answer is not right (best_epoch is not the epoch" in str(question.value)
+    assert "other sizes" not in str(question.value)
+    with pytest.raises(CheckFailed) as function:
+        with hidden("Exercise 1 (corr2d)", lambda x: x) as corr2d:
+            assert corr2d(1) == 2, "a 1x1 image"
+    assert "it tries your function on inputs the visible check does not use (a 1x1 image)" in str(function.value)

@@ -1,7 +1,7 @@
 """Hidden tests that speak the course's language and cannot be fooled.
 
 A hidden test cell runs the student's function on inputs the visible check
-never used. Run inside :func:`hidden`, it gets the student's functions back
+never used, or checks a question's answer against the student's own results. Run inside :func:`hidden`, it gets the student's functions back
 held to the exercise's :mod:`~cnncourse.checks.by_hand` rules, with their
 results made :func:`~cnncourse.checks.core.plain` (so no answer fakes
 equality), and any failure is told as feedback naming the exercise, not as a
@@ -76,6 +76,13 @@ def hidden(exercise, *fns, rules=None):
     except AssertionError as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         detail = f" ({first})" if first else ""
+        if not fns:  # a question: the block checks an answer, not a function
+            raise CheckFailed(
+                exercise,
+                f"a hidden test failed: the answer is not right{detail}.",
+                hint="Work it out as the question says, with your own functions and results (run the cells "
+                "above it again first, so they are the results you have now).",
+            ) from None
         raise CheckFailed(
             exercise,
             f"a hidden test failed: it tries your function on inputs the visible check does not use{detail}.",
