@@ -22,7 +22,9 @@ from cnncourse.checks import CheckFailed, lab7  # noqa: E402
 def ref():
     import sources
 
-    return sources.solutions("lab7-transfer", skip=("experiment", "best_n_layers"))  # they read trained results
+    return sources.solutions(
+        "lab7-transfer", skip=("experiment", "best_n_layers", "beat_scratch")
+    )  # they read trained results
 
 
 def given(ref, wrong):
@@ -443,10 +445,10 @@ def test_best_n_layers_is_read_from_the_students_own_results():
     _run_best_n(3, other)
     for wrong in (0, 3):  # well formed, not the run with the highest accuracy
         lab7.check_best_n_layers(wrong, results)
-        with pytest.raises(CheckFailed, match=r"Question 1 \(best_n_layers\): a hidden test failed"):
+        with pytest.raises(CheckFailed, match=r"Question 2 \(best_n_layers\): a hidden test failed"):
             _run_best_n(wrong, results)
     for malformed in (5, "8", True, None):
-        with pytest.raises(CheckFailed, match=r"Question 1 \(best_n_layers\)"):
+        with pytest.raises(CheckFailed, match=r"Question 2 \(best_n_layers\)"):
             lab7.check_best_n_layers(malformed, results)
     with pytest.raises(CheckFailed, match="ink_results"):
         lab7.check_best_n_layers(8, {})
@@ -471,3 +473,49 @@ def test_the_training_checks_keep_tensorflows_retracing_warning_off_stderr():
     finally:
         logger.removeHandler(handler)
     assert [r.getMessage() for r in seen] == ["an error still shows", "outside the check, warnings show again"]
+
+
+def _results(transfer_curves, scratch_curves):
+    return {
+        "transfer": [{"val_accuracy": c} for c in transfer_curves],
+        "scratch": [{"val_accuracy": c} for c in scratch_curves],
+    }
+
+
+def _run_beat_scratch(answer, results):
+    exec(
+        sources.hidden_tests("lab7-transfer", "test_beat_scratch"),
+        {"np": np, "checks": lab7, "results": results, "epochs_to_beat_scratch": answer},
+    )
+
+
+def test_epochs_to_beat_scratch_is_read_from_the_students_own_results():
+    from autograder.course import strip_solution_markers
+
+    class _H:
+        def __init__(self, curve):
+            self.history = {"val_accuracy": curve}
+
+    # transfer mean per epoch: 0.35, 0.55, 0.75; the best scratch run's best epoch: 0.55
+    results = {
+        "transfer": [_H([0.3, 0.5, 0.7]), _H([0.4, 0.6, 0.8])],
+        "scratch": [_H([0.2, 0.55, 0.5]), _H([0.3, 0.4, 0.45])],
+    }
+    solved = sources.run_cells(
+        strip_solution_markers(sources.cell_source("lab7-transfer", "beat_scratch")), np=np, results=results
+    )
+    assert solved["epochs_to_beat_scratch"] == 3
+    lab7.check_epochs_to_beat_scratch(3, 3)
+    _run_beat_scratch(3, results)
+    never = {"transfer": [_H([0.3, 0.4, 0.5])], "scratch": [_H([0.2, 0.6, 0.5])]}
+    lab7.check_epochs_to_beat_scratch(None, 3)
+    _run_beat_scratch(None, never)
+    # well formed, but not what the results say: "at least" instead of "higher" (2), the index from 0 (2),
+    # against the scratch runs' mean final accuracy (2), and a guess for runs that never beat it
+    for wrong, where in ((2, results), (1, results), (3, never)):
+        lab7.check_epochs_to_beat_scratch(wrong, 3)
+        with pytest.raises(CheckFailed, match=r"Question 1 \(epochs_to_beat_scratch\): a hidden test failed"):
+            _run_beat_scratch(wrong, where)
+    for malformed in (0, 4, 2.0, "3", True):
+        with pytest.raises(CheckFailed, match=r"Question 1 \(epochs_to_beat_scratch\)"):
+            lab7.check_epochs_to_beat_scratch(malformed, 3)

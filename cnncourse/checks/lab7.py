@@ -26,7 +26,8 @@ EXERCISES = {
     "train_transfer": "Exercise 5 (train_transfer)",
     "experiment": "Exercise 6 (experiment)",
     "fine_tune": "Exercise 7 (fine_tune)",
-    "best_n_layers": "Question 1 (best_n_layers)",
+    "beat_scratch": "Question 1 (epochs_to_beat_scratch)",
+    "best_n_layers": "Question 2 (best_n_layers)",
 }
 BY_HAND = {
     name: OWN_WORK
@@ -38,6 +39,7 @@ BY_HAND = {
         "train_transfer",
         "fine_tune",
         "best_n_layers",
+        "beat_scratch",
     )
 }
 """The course's own code (the flags a check expects, its toy networks) is no answer in any exercise."""
@@ -882,3 +884,36 @@ def check_best_n_layers(best_n_layers, ink_results):
             found=best_n_layers,
         )
     passed(ex, "one of your runs (the hidden test reads your results)")
+
+
+def check_epochs_to_beat_scratch(epochs_to_beat_scratch, epochs):
+    """Check the form of ``epochs_to_beat_scratch`` (the hidden test reads the student's own results).
+
+    Args:
+        epochs_to_beat_scratch: the student's answer, an epoch counted from 1,
+            or ``None``.
+        epochs: the number of epochs every run trained.
+
+    Returns:
+        None; prints a ✔ line when the answer is an epoch of the runs or ``None``.
+
+    Raises:
+        CheckFailed: the answer is neither ``None`` nor a whole number from 1
+            to ``epochs``.
+    """
+    ex = EXERCISES["beat_scratch"]
+    if epochs_to_beat_scratch is None:
+        passed(ex, "None: never (the hidden test reads your results)")
+        return
+    if isinstance(epochs_to_beat_scratch, bool) or not isinstance(epochs_to_beat_scratch, (int, np.integer)):
+        raise CheckFailed(
+            ex, "the answer should be an epoch (a whole number, counted from 1) or None.", found=epochs_to_beat_scratch
+        )
+    if not 1 <= int(epochs_to_beat_scratch) <= epochs:
+        raise CheckFailed(
+            ex,
+            f"the runs have epochs 1 to {epochs}.",
+            found=int(epochs_to_beat_scratch),
+            hint="np.flatnonzero gives indices counted from 0: add 1.",
+        )
+    passed(ex, "an epoch of your runs (the hidden test reads your results)")
