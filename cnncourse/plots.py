@@ -214,18 +214,19 @@ def compare_per_layer(values, layer_names, ylabel="value", log=True, title=None)
     Example:
         >>> fig = compare_per_layer({"a": [1e-3, 0.1], "b": [0.5, 0.3]}, ["conv1", "dense"], ylabel="gradient norm")
     """
-    import pandas as pd
     import seaborn as sns
 
-    rows = []
+    table = {"layer": [], "network": [], ylabel: []}  # long form, one row per (network, layer)
     for network, numbers in values.items():
         numbers = np.asarray(numbers, dtype=float).ravel()
         if len(numbers) != len(layer_names):
             raise ValueError(f"{network!r} has {len(numbers)} numbers for {len(layer_names)} layers.")
-        rows += [{"layer": name, "network": str(network), ylabel: v} for name, v in zip(layer_names, numbers)]
+        table["layer"] += list(layer_names)
+        table["network"] += [str(network)] * len(numbers)
+        table[ylabel] += numbers.tolist()
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
-    sns.barplot(data=pd.DataFrame(rows), x="layer", y=ylabel, hue="network", ax=ax)
+    sns.barplot(data=table, x="layer", y=ylabel, hue="network", ax=ax)
     if log:
         ax.set_yscale("log")
     ax.grid(alpha=0.3, axis="y")

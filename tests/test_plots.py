@@ -94,3 +94,15 @@ def test_heatmap_overlay_resizes_to_the_image(tmp_path):
     assert overlay.shape == (32, 32) and fig.axes[1].get_title() == "occlusion"
     path = plots.save(fig, tmp_path / "h.png")
     assert path.exists() and path.stat().st_size > 1000
+
+
+def test_compare_per_layer_draws_one_bar_per_network_and_layer_at_its_value():
+    values = {"sigmoid": [1e-3, 2e-2, 0.5], "relu": [0.3, 0.2, 0.1]}
+    fig = plots.compare_per_layer(values, ["conv1", "dense", "output"], ylabel="gradient norm")
+    ax = fig.axes[0]
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches if p.get_height() > 0)
+    assert heights == sorted(round(v, 6) for numbers in values.values() for v in numbers)
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "gradient norm"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["conv1", "dense", "output"]
+    with pytest.raises(ValueError, match="'relu' has 2 numbers for 3 layers"):
+        plots.compare_per_layer({"relu": [1, 2]}, ["conv1", "dense", "output"])
