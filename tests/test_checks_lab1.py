@@ -182,3 +182,123 @@ def test_unknown_pool_mode_must_raise(ref):
 
     with pytest.raises(CheckFailed, match="mode='median'"):
         lab1.check_pool2d_forward(defaults_to_max)
+
+
+# ---------------------------------------------------------------- Exercise 5 (learn_kernel) and the questions
+def _run_hidden(grade_id, **names):
+    import sources
+
+    exec(sources.hidden_tests("lab1-convolution", grade_id), {"np": np, "checks": lab1, **names})
+
+
+def _descent(ref, *, sign=1.0, factor=2.0, mean=True, flipped=False, losses_after=False, size=None):
+    """The reference learn_kernel with one mistake."""
+    corr2d = ref["corr2d"]
+
+    def learn_kernel(image, target, steps, lr):
+        image, target = np.asarray(image, float), np.asarray(target, float)
+        shape = size or (image.shape[0] - target.shape[0] + 1, image.shape[1] - target.shape[1] + 1)
+        kernel, losses = np.zeros(shape), []
+        for _ in range(steps):
+            residual = corr2d(image, kernel) - target
+            if not losses_after:
+                losses.append(float(np.mean(residual**2)))
+            grad = factor / (target.size if mean else 1) * corr2d(image, residual)
+            kernel = kernel - sign * lr * (grad[::-1, ::-1] if flipped else grad)
+            if losses_after:
+                losses.append(float(np.mean((corr2d(image, kernel) - target) ** 2)))
+        return kernel, losses
+
+    return learn_kernel
+
+
+WRONG_DESCENTS = {
+    "up the gradient": (dict(sign=-1.0), "up the gradient"),
+    "no factor 2": (dict(factor=1.0), "factor 2"),
+    "sum instead of mean": (dict(mean=False), "MEAN"),
+    "flipped gradient (a convolution)": (dict(flipped=True), "flipped"),
+    "losses after each step": (dict(losses_after=True), "BEFORE each step"),
+    "always 3x3": (dict(size=(3, 3)), "2x2 kernel|raised ValueError"),  # the shapes clash
+}
+
+
+def test_reference_learn_kernel_passes_the_visible_and_hidden_tests(ref):
+    lab1.check_learn_kernel(ref["learn_kernel"])
+    _run_hidden("test_learn_kernel", learn_kernel=ref["learn_kernel"])
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_DESCENTS))
+def test_wrong_learn_kernels_fail_with_their_own_message(ref, name):
+    mistake, message = WRONG_DESCENTS[name]
+    wrong = _descent(ref, **mistake)
+    with pytest.raises(CheckFailed, match=message):
+        lab1.check_learn_kernel(wrong)
+    with pytest.raises(CheckFailed, match=r"Exercise 5 \(learn_kernel\): a hidden test failed"):
+        _run_hidden("test_learn_kernel", learn_kernel=wrong)
+
+
+def test_learn_kernel_may_not_use_scipy(ref):
+    from scipy.signal import correlate2d
+
+    def with_scipy(image, target, steps, lr):
+        kernel, losses = np.zeros((image.shape[0] - target.shape[0] + 1, image.shape[1] - target.shape[1] + 1)), []
+        for _ in range(steps):
+            residual = correlate2d(image, kernel, mode="valid") - target
+            losses.append(float(np.mean(residual**2)))
+            kernel = kernel - lr * 2 / target.size * correlate2d(image, residual, mode="valid")
+        return kernel, losses
+
+    with pytest.raises(CheckFailed, match="scipy"):
+        lab1.check_learn_kernel(with_scipy)
+
+
+def test_the_questions_reference_answers_pass(ref):
+    lab1.check_sharing(ref["conv_weights"], ref["dense_weights"])
+    _run_hidden("test_sharing", conv_weights=ref["conv_weights"], dense_weights=ref["dense_weights"])
+    lab1.check_stack_shape(ref["predicted_shape"])
+    _run_hidden("test_stack_shape", predicted_shape=ref["predicted_shape"])
+    # and the prediction is what the student's own layers produce
+    x, w = np.random.default_rng(0).random((2, 32, 32, 3)), np.random.default_rng(1).normal(size=(5, 5, 3, 6))
+    out = ref["pool2d_forward"](ref["conv2d_forward"](x, w, np.zeros(6), stride=1, pad=0), 2, 2, "max")
+    assert out.shape == ref["predicted_shape"]
+
+
+@pytest.mark.parametrize(
+    "conv, dense, visible",
+    [
+        (72, 784 * 6272 + 6272, False),  # no biases in the convolution
+        (80, 784 * 6272, False),  # no biases in the dense layer
+        (80 * 784, 784 * 6272 + 6272, False),  # a kernel per position: no sharing
+        (80, 784 * 8 + 8, False),  # a dense layer to 8 numbers (the channels), not to every output number
+        (80.0, 784 * 6272 + 6272, True),  # a float count
+        (4923520, 80, True),  # swapped
+    ],
+)
+def test_wrong_sharing_answers_fail(conv, dense, visible):
+    if visible:
+        with pytest.raises(CheckFailed, match=r"Question 1"):
+            lab1.check_sharing(conv, dense)
+        return
+    lab1.check_sharing(conv, dense)
+    with pytest.raises(CheckFailed, match=r"Question 1 \(conv_weights, dense_weights\): a hidden test failed"):
+        _run_hidden("test_sharing", conv_weights=conv, dense_weights=dense)
+
+
+@pytest.mark.parametrize(
+    "shape, visible",
+    [
+        ((2, 28, 28, 6), False),  # the pooling forgotten
+        ((2, 14, 14, 3), False),  # the input's channels kept
+        ((2, 16, 16, 6), False),  # "same" padding assumed
+        ((14, 14, 6), True),  # the batch axis dropped
+        ([2, 14, 14, 6], True),  # a list, not a tuple
+    ],
+)
+def test_wrong_predicted_shapes_fail(shape, visible):
+    if visible:
+        with pytest.raises(CheckFailed, match=r"Question 2"):
+            lab1.check_stack_shape(shape)
+        return
+    lab1.check_stack_shape(shape)
+    with pytest.raises(CheckFailed, match=r"Question 2 \(predicted_shape\): a hidden test failed"):
+        _run_hidden("test_stack_shape", predicted_shape=shape)

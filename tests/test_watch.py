@@ -247,19 +247,19 @@ def test_watch_grades_on_submit_and_returns_feedback(tmp_path, monkeypatch, caps
     args = ["--once", "--course-dir", str(c), "--workers", "2", "--max-per-day", "1"]
     assert watch.main(args) == 0
     out = capsys.readouterr().out
-    assert _grades(c) == {"ann": 10.0, "bob": 0.0, "cy": 0.0}, out
-    assert f"{LAB} ann: ok 10/10" in out and f"{LAB} bob: ok 0/10" in out, out
-    assert f"{LAB} cy: malformed 0/10 (" in out and "note released (it asks for a new submission)" in out, out
+    assert _grades(c) == {"ann": 14.0, "bob": 0.0, "cy": 0.0}, out
+    assert f"{LAB} ann: ok 14/14" in out and f"{LAB} bob: ok 0/14" in out, out
+    assert f"{LAB} cy: malformed 0/14 (" in out and "note released (it asks for a new submission)" in out, out
     assert "feedback released" in out and "the course's solution first" in out, out
     assert "done: 3 graded, 0 held, 0 not graded" in out, out
     autograded = (c / "autograded" / "ann" / LAB / f"{LAB}.ipynb").read_text()
     assert HIDDEN_SOURCE in autograded  # what nbgrader's feedback shows unless it is hidden
 
     _together(*(s.start("fetch_feedback", LAB) for s in (ann, bob, cy)))
-    for s, score in ((ann, 10), (bob, 0)):
+    for s, score in ((ann, 14), (bob, 0)):
         pages = list(s.feedback().values())
         assert len(pages) == 1, pages
-        assert f"{LAB} (Score: {score:.1f} / 10.0)" in pages[0], pages[0][:1500]
+        assert f"{LAB} (Score: {score:.1f} / 14.0)" in pages[0], pages[0][:1500]
         assert HIDDEN_SOURCE not in pages[0] and "BEGIN HIDDEN TESTS" not in pages[0]
         assert "hidden tests of test_corr2d" in pages[0]
     (note,) = cy.feedback().values()
@@ -289,12 +289,12 @@ def test_watch_grades_on_submit_and_returns_feedback(tmp_path, monkeypatch, caps
     # ... and `--grade-held` grades it: the latest submission counts, its feedback replaces the note.
     assert watch.main([*args, "--grade-held", "--no-preflight"]) == 0
     out = capsys.readouterr().out
-    assert f"{LAB} bob: ok 10/10" in out and "done: 1 graded, 0 held, 0 not graded" in out, out
-    assert _grades(c) == {"ann": 10.0, "bob": 10.0, "cy": 0.0}
+    assert f"{LAB} bob: ok 14/14" in out and "done: 1 graded, 0 held, 0 not graded" in out, out
+    assert _grades(c) == {"ann": 14.0, "bob": 14.0, "cy": 0.0}
     _together(bob.start("fetch_feedback", LAB))
     pages = sorted(bob.feedback().items())  # by submission time
     assert len(pages) == 2, pages
-    assert f"{LAB} (Score: 0.0 / 10.0)" in pages[0][1] and f"{LAB} (Score: 10.0 / 10.0)" in pages[1][1]
+    assert f"{LAB} (Score: 0.0 / 14.0)" in pages[0][1] and f"{LAB} (Score: 14.0 / 14.0)" in pages[1][1]
     assert not any("not graded yet" in p for _, p in pages)
     status = json.loads((c / "autograded" / ".watch" / LAB / "bob.json").read_text())
-    assert status["state"] == "graded" and [a["score"] for a in status["graded"]] == [0.0, 10.0]
+    assert status["state"] == "graded" and [a["score"] for a in status["graded"]] == [0.0, 14.0]

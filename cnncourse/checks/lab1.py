@@ -24,8 +24,11 @@ EXERCISES = {
     "make_kernel": "Exercise 2 (make_kernel)",
     "conv2d_forward": "Exercise 3 (conv2d_forward)",
     "pool2d_forward": "Exercise 4 (pool2d_forward)",
+    "learn_kernel": "Exercise 5 (learn_kernel)",
+    "sharing": "Question 1 (conv_weights, dense_weights)",
+    "stack_shape": "Question 2 (predicted_shape)",
 }
-BY_HAND = {"corr2d": LOOPS, "conv2d_forward": LOOPS, "pool2d_forward": LOOPS}
+BY_HAND = {"corr2d": LOOPS, "conv2d_forward": LOOPS, "pool2d_forward": LOOPS, "learn_kernel": LOOPS}
 hidden = hidden_for(EXERCISES, BY_HAND)
 
 
@@ -308,3 +311,183 @@ def check_pool2d_forward(pool2d_forward, seed=3):
         hint="Raise ValueError for a mode other than 'max' or 'avg'.",
     )
     passed(ex, "max and average pooling match TensorFlow, overlapping and uneven windows included")
+
+
+# --------------------------------------------------------------------------
+# Exercise 5: learning a kernel by gradient descent
+# --------------------------------------------------------------------------
+def _tf_descent(image, target, steps, lr):
+    """Gradient descent on a kernel from zeros, by TensorFlow's own gradients: (kernel, losses)."""
+    import tensorflow as tf
+
+    x = tf.constant(np.asarray(image, float)[None, :, :, None])
+    t = tf.constant(np.asarray(target, float))
+    shape = (image.shape[0] - target.shape[0] + 1, image.shape[1] - target.shape[1] + 1, 1, 1)
+    k = tf.Variable(tf.zeros(shape, tf.float64))
+    losses = []
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((tf.nn.conv2d(x, k, 1, "VALID")[0, :, :, 0] - t) ** 2)
+        losses.append(float(loss))
+        k.assign_sub(lr * tape.gradient(loss, k))
+    return k.numpy()[:, :, 0, 0], losses
+
+
+def _learned(ex, learn_kernel, image, target, steps, lr):
+    got = call(ex, learn_kernel, image, target, steps, lr)
+    if not (isinstance(got, tuple) and len(got) == 2):
+        raise CheckFailed(ex, "return a pair (kernel, losses).", found=type(got).__name__)
+    kernel, losses = got
+    return np.asarray(kernel, dtype=float), np.asarray(losses, dtype=float).ravel()
+
+
+SOBEL = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+"""An asymmetric kernel: a gradient flipped into a convolution shows on it."""
+
+
+def check_learn_kernel(learn_kernel, seed=5):
+    """Check ``learn_kernel`` against gradient descent run by TensorFlow, then on recovering a kernel.
+
+    On a random image filtered by an asymmetric kernel, one and then four
+    steps from zeros must give TensorFlow's kernel (``tf.GradientTape`` on
+    ``tf.nn.conv2d``) and its losses; the usual mistakes (the gradient's
+    sign, its factor 2, a sum instead of the mean, the image and the residual
+    swapped into a convolution) are told as such. Then, on a standardised
+    random image, enough steps must recover the edge kernel that filtered it,
+    and a 2x2 kernel must come out 2x2 (its size is the image's minus the
+    target's, plus one).
+
+    Args:
+        learn_kernel: the student's ``learn_kernel(image, target, steps,
+            lr)``, returning ``(kernel, losses)``.
+        seed: the seed of the images (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls what the exercise forbids.
+        CheckFailed: it crashes, or a kernel or a loss is wrong.
+    """
+    ex = EXERCISES["learn_kernel"]
+    learn_kernel = by_hand(ex, learn_kernel, LOOPS)
+    rng = _rng(seed)
+    image = rng.random((9, 11))
+    from scipy.signal import correlate2d
+
+    target = correlate2d(image, SOBEL, mode="valid")
+    for steps in (1, 4):
+        want_k, want_losses = _tf_descent(image, target, steps, 0.01)
+        got_k, got_losses = _learned(ex, learn_kernel, image, target, steps, 0.01)
+        if got_k.shape != want_k.shape:
+            raise CheckFailed(
+                ex,
+                "the kernel's size is the image's minus the target's, plus one.",
+                expected=want_k.shape,
+                found=got_k.shape,
+            )
+        if steps == 1 and not np.allclose(got_k, want_k, rtol=1e-6, atol=1e-12):
+            first = -want_k  # after one step from zeros the kernel is -lr times the gradient
+            for factor, why in (
+                (-1.0, "your step goes up the gradient: subtract lr times the gradient."),
+                (0.5, "your step is half the right one: the gradient of a mean of squares has a factor 2."),
+                (float(target.size), "your step is N times too large: the loss is the MEAN of the squared errors."),
+            ):
+                if np.allclose(got_k, -factor * first, rtol=1e-6):
+                    raise CheckFailed(
+                        ex, why, hint="dL/dK = (2/N) * corr2d(image, residual), residual = output - target."
+                    )
+            if np.allclose(got_k, want_k[::-1, ::-1], rtol=1e-6):
+                raise CheckFailed(
+                    ex,
+                    "your gradient is flipped: it is a convolution, not a cross-correlation, of the image with the "
+                    "residual.",
+                    hint="dL/dK[a, b] = (2/N) * sum over i, j of residual[i, j] * image[i + a, j + b]: corr2d(image, residual).",
+                )
+        expect_array(ex, got_k, want_k, rtol=1e-6, atol=1e-12, what=f"kernel after {steps} step(s) from zeros")
+        expect_array(
+            ex,
+            got_losses,
+            want_losses,
+            rtol=1e-6,
+            atol=1e-12,
+            what=f"losses of {steps} step(s) (the loss BEFORE each step)",
+            hint="Record the mean squared error before each update: losses[0] is the loss of the all-zero kernel.",
+        )
+    noise = rng.standard_normal((12, 12))
+    edge = np.array([[-1.0, -1.0, -1.0], [-1.0, 8.0, -1.0], [-1.0, -1.0, -1.0]])
+    kernel, losses = _learned(ex, learn_kernel, noise, correlate2d(noise, edge, mode="valid"), 60, 0.25)
+    if kernel.shape != (3, 3) or not np.allclose(kernel, edge, atol=1e-3):
+        raise CheckFailed(
+            ex,
+            "60 steps of lr 0.25 on a 12x12 random image should recover the edge kernel that filtered it.",
+            found=np.round(kernel, 3).tolist() if kernel.shape == (3, 3) else kernel.shape,
+        )
+    small, _ = _learned(ex, learn_kernel, noise, correlate2d(noise, np.ones((2, 2)), mode="valid"), 1, 0.1)
+    if small.shape != (2, 2):
+        raise CheckFailed(
+            ex, "a 12x12 image and an 11x11 target come from a 2x2 kernel.", expected=(2, 2), found=small.shape
+        )
+    passed(ex, "matches TensorFlow's gradient descent and recovers the edge kernel from 12x12 random pixels")
+
+
+# --------------------------------------------------------------------------
+# Questions
+# --------------------------------------------------------------------------
+def _whole(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_sharing(conv_weights, dense_weights):
+    """Check the form of Question 1's answers (the hidden test checks their values).
+
+    Args:
+        conv_weights: the student's parameter count of the convolutional layer.
+        dense_weights: the student's parameter count of the dense layer.
+
+    Returns:
+        None; prints a ✔ line when both are whole numbers and the dense layer
+        has more.
+
+    Raises:
+        CheckFailed: an answer is not a whole number, or the dense layer does
+            not have more parameters.
+    """
+    ex = EXERCISES["sharing"]
+    for name, value in (("conv_weights", conv_weights), ("dense_weights", dense_weights)):
+        if not _whole(value) or value <= 0:
+            raise CheckFailed(ex, f"{name} should be a positive whole number (a count of parameters).", found=value)
+    if not dense_weights > conv_weights:
+        raise CheckFailed(
+            ex,
+            "the dense layer connects every input pixel to every output number: it cannot have fewer parameters "
+            "than the convolution, which reuses one small kernel everywhere.",
+            found=(conv_weights, dense_weights),
+        )
+    passed(ex, f"the dense layer needs {dense_weights / conv_weights:,.0f} times as many (the hidden test checks both)")
+
+
+def check_stack_shape(predicted_shape):
+    """Check the form of Question 2's answer (the hidden test checks it against the student's own functions).
+
+    Args:
+        predicted_shape: the student's predicted output shape, a tuple of 4
+            whole numbers ``(N, H, W, C)``.
+
+    Returns:
+        None; prints a ✔ line when the answer is an NHWC shape.
+
+    Raises:
+        CheckFailed: the answer is not a tuple of four positive whole numbers.
+    """
+    ex = EXERCISES["stack_shape"]
+    if (
+        not isinstance(predicted_shape, tuple)
+        or len(predicted_shape) != 4
+        or not all(_whole(v) and v > 0 for v in predicted_shape)
+    ):
+        raise CheckFailed(
+            ex, "predicted_shape should be a tuple of 4 positive whole numbers, (N, H, W, C).", found=predicted_shape
+        )
+    passed(ex, "an (N, H, W, C) shape (the hidden test checks its value)")
