@@ -17,7 +17,7 @@ LAB = "lab8-visualize"
 # ---------------------------------------------------------------- right answers: the source notebook's
 @functools.lru_cache(maxsize=None)
 def _reference():
-    return sources.solutions(LAB)
+    return sources.solutions(LAB, skip=("attack_drops",))  # it reads the notebook's measurements
 
 
 def _ref(name):
@@ -253,3 +253,90 @@ def test_the_checks_own_code_is_refused_inside_an_answer():
         "`cnncourse.checks.lab8._over_max` is not allowed here",
     ):
         lab8.check_grad_cam(grad_cam_through_the_checks)
+
+
+# ---------------------------------------------------------------- Exercise 6 (saliency_map) and Question 1
+saliency_map = _ref("saliency_map")
+
+
+def _saliency_with(score="logits", reduce="max", absolute=True):
+    """A saliency_map with one mistake: what it differentiates, how it reduces the channels, no abs."""
+
+    def wrong(model, image, class_index):
+        x = tf.constant(np.asarray(image, "float32")[None])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            if score == "logits":
+                out = keras.Model(model.input, model.get_layer("logits").output)(x)[0, class_index]
+            elif score == "probability":
+                out = model(x)[0, class_index]
+            else:  # the loss of the class
+                out = keras.losses.sparse_categorical_crossentropy(np.array([class_index]), model(x))[0]
+        grad = tape.gradient(out, x).numpy()[0]
+        grad = np.abs(grad) if absolute else grad
+        return {"max": grad.max(axis=-1), "sum": grad.sum(axis=-1), "none": grad}[reduce]
+
+    return wrong
+
+
+WRONG_SALIENCY = {
+    "the probability's gradient": (_saliency_with(score="probability"), "before the softmax"),
+    "the loss's gradient": (_saliency_with(score="loss"), "before the softmax"),
+    "no absolute value": (_saliency_with(absolute=False), "cannot be negative"),
+    "channels added": (_saliency_with(reduce="sum"), "channels were added"),
+    "channels kept": (_saliency_with(reduce="none"), "largest absolute gradient over the channels"),
+}
+
+
+def test_reference_saliency_passes_the_visible_and_hidden_tests():
+    lab8.check_saliency_map(saliency_map)
+    names = {"np": np, "checks": lab8, "model": _reference()["model"], "saliency_map": saliency_map}
+    exec(sources.hidden_tests(LAB, "test_saliency_map"), names)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SALIENCY))
+def test_wrong_saliency_maps_fail_with_their_own_message(name):
+    wrong, message = WRONG_SALIENCY[name]
+    with pytest.raises(CheckFailed, match=message):
+        lab8.check_saliency_map(wrong)
+
+
+def _attack_names(**answers):
+    attack = {"FGSM": [0.9, 0.7, 0.3, 0.15, 0.1], "random signs": [0.97, 0.95, 0.7, 0.3, 0.25]}
+    return {
+        "np": np,
+        "checks": lab8,
+        "EPSILONS": (0.01, 0.02, 0.05, 0.1, 0.2),
+        "clean_accuracy": 1.0,
+        "attack": attack,
+        **answers,
+    }
+
+
+def _run_attack(**answers):
+    exec(sources.hidden_tests(LAB, "test_attack_drops"), _attack_names(**answers))
+
+
+def test_attack_drops_are_read_from_the_students_own_measurements():
+    from autograder.course import strip_solution_markers
+
+    solved = sources.run_cells(strip_solution_markers(sources.cell_source(LAB, "attack_drops")), **_attack_names())
+    fgsm_drop, noise_drop = solved["fgsm_drop"], solved["noise_drop"]
+    assert (round(fgsm_drop, 6), round(noise_drop, 6)) == (0.7, 0.3)
+    lab8.check_attack_drops(fgsm_drop, noise_drop)
+    _run_attack(fgsm_drop=fgsm_drop, noise_drop=noise_drop)
+    for wrong in ((0.85, 0.7), (0.3, 0.7), (0.3, 0.3), (0.7, 0.05)):  # another epsilon, accuracies, swapped
+        lab8.check_attack_drops(*wrong)
+        with pytest.raises(CheckFailed, match=r"Question 1 \(fgsm_drop, noise_drop\): a hidden test failed"):
+            _run_attack(fgsm_drop=wrong[0], noise_drop=wrong[1])
+    for malformed in ((70, 30), ("0.7", 0.3), (True, 0.3)):
+        with pytest.raises(CheckFailed, match=r"Question 1"):
+            lab8.check_attack_drops(*malformed)
+
+
+def test_an_fgsm_that_is_no_better_than_noise_fails_the_question():
+    """Measurements where FGSM does no more than random signs: the student's fgsm is wrong, and the question says so."""
+    names = _attack_names(fgsm_drop=0.3, noise_drop=0.3)
+    names["attack"] = {"FGSM": [0.97, 0.95, 0.7, 0.3, 0.25], "random signs": [0.97, 0.95, 0.7, 0.3, 0.25]}
+    with pytest.raises(CheckFailed, match="is your fgsm right"):
+        exec(sources.hidden_tests(LAB, "test_attack_drops"), names)

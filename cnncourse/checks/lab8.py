@@ -26,6 +26,8 @@ EXERCISES = {
     "occlusion_map": "Exercise 3 (occlusion_map)",
     "grad_cam": "Exercise 4 (grad_cam)",
     "fgsm": "Exercise 5 (fgsm)",
+    "attack_drops": "Question 1 (fgsm_drop, noise_drop)",
+    "saliency_map": "Exercise 6 (saliency_map)",
 }
 BY_HAND = dict.fromkeys(EXERCISES, OWN_WORK)  # TensorFlow is the tool here; the checks' own code is not
 hidden = hidden_for(EXERCISES, BY_HAND)
@@ -512,3 +514,140 @@ def check_fgsm(fgsm):
                 "(loss: sparse categorical cross-entropy of the true label).",
             )
     passed(ex, "steps of exactly epsilon up the loss gradient's sign, clipped to [0, 1]")
+
+
+def evidence_batch(n, classes=(0, 1, 2, 3, 4)):
+    """Return the first ``n`` test digits of :func:`evidence_image`, as a batch.
+
+    Args:
+        n: how many digits.
+        classes: the source classes, a tuple.
+
+    Returns:
+        ``(images, labels)``: ``(n, 32, 32, 1)`` float32 images and their
+        ``(n,)`` integer labels.
+
+    Example:
+        >>> images, labels = evidence_batch(30)  # doctest: +SKIP
+    """
+    pairs = [evidence_image(i, classes=tuple(classes))[:2] for i in range(n)]
+    return np.stack([p[0] for p in pairs]).astype("float32"), np.array([p[1] for p in pairs])
+
+
+# --------------------------------------------------------------------------
+# Question 1: FGSM against random signs of the same size
+# --------------------------------------------------------------------------
+def check_attack_drops(fgsm_drop, noise_drop):
+    """Check the form of Question 1's answers (the hidden test reads the student's own measurements).
+
+    Args:
+        fgsm_drop: the accuracy lost to FGSM at epsilon 0.05.
+        noise_drop: the accuracy lost to random signs of the same epsilon.
+
+    Returns:
+        None; prints a ✔ line when both are drops in accuracy.
+
+    Raises:
+        CheckFailed: an answer is not a number between -1 and 1.
+    """
+    ex = EXERCISES["attack_drops"]
+    for name, value in (("fgsm_drop", fgsm_drop), ("noise_drop", noise_drop)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise CheckFailed(ex, f"{name} should be a number (a drop in accuracy).", found=value)
+        if not -1.0 <= float(value) <= 1.0:
+            raise CheckFailed(
+                ex,
+                f"{name} should be a difference of two accuracies, between -1 and 1.",
+                found=value,
+                hint="Accuracies are fractions (0.9), not percentages (90).",
+            )
+    passed(ex, "two drops in accuracy (the hidden test reads your measurements)")
+
+
+# --------------------------------------------------------------------------
+# Exercise 6: saliency maps
+# --------------------------------------------------------------------------
+def _known_saliency_model(seed=0):
+    """A linear network whose saliency is known: the logit of class c is the image times the weights of c.
+
+    ``image (6x6x2) -> flatten -> "logits" (Dense 3) -> "predictions"
+    (softmax)``: the gradient of logit c with respect to the image is column c
+    of the weights, so the saliency of class c is its absolute value, the
+    larger of the two channels at each pixel.
+    """
+    import keras
+
+    rng = np.random.default_rng(seed)
+    inp = keras.Input(shape=(6, 6, 2), name="image")
+    logits = keras.layers.Dense(3, name="logits")
+    out = keras.layers.Activation("softmax", name="predictions")(logits(keras.layers.Flatten()(inp)))
+    model = keras.Model(inp, out)
+    weights = rng.normal(0.0, 1.0, (72, 3)).astype("float32")
+    logits.set_weights([weights, np.zeros(3, "float32")])
+    return model, weights.reshape(6, 6, 2, 3)
+
+
+def check_saliency_map(saliency_map):
+    """Check ``saliency_map`` on a network whose saliency is known, then on the source network.
+
+    On a linear network (the logit of class c is a weighted sum of the
+    pixels), the saliency of class c is the absolute value of those weights,
+    the larger channel at each pixel. The usual mistakes are told as such:
+    the gradient of the softmax probability or of the loss instead of the
+    class score, no absolute value, no maximum over the channels. On the
+    source network the map must be 32x32, non-negative and not all zero.
+
+    Args:
+        saliency_map: the student's ``saliency_map(model, image,
+            class_index)``, returning a 2-D map.
+
+    Returns:
+        None; prints a ✔ line when every case holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a map is wrong.
+    """
+    ex = EXERCISES["saliency_map"]
+    saliency_map = by_hand(ex, saliency_map, OWN_WORK)
+    model, weights = _known_saliency_model()
+    image = np.random.default_rng(1).random((6, 6, 2)).astype("float32")
+    for c in range(3):
+        got = call(ex, saliency_map, model, image, c)
+        got = None if got is None else np.asarray(got, dtype=float)
+        if got is None or got.shape != (6, 6):
+            found = None if got is None else got.shape
+            hint = (
+                "Take the largest absolute gradient over the channels (the last axis)." if found == (6, 6, 2) else None
+            )
+            raise CheckFailed(
+                ex, "the map should have the image's height and width.", expected=(6, 6), found=found, hint=hint
+            )
+        if got.min() < 0:
+            raise CheckFailed(
+                ex,
+                "a saliency map is the size of the gradient: it cannot be negative.",
+                hint="Take the absolute value of the gradient.",
+            )
+        want = np.abs(weights[..., c]).max(axis=-1)
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-6):
+            if np.allclose(got, np.abs(weights[..., c]).sum(axis=-1), rtol=1e-4):
+                raise CheckFailed(ex, "the channels were added; take the largest of them at each pixel.")
+            raise CheckFailed(
+                ex,
+                f"on a linear network, class {c}'s saliency is the absolute value of its weights, and yours is not.",
+                hint="Differentiate the class score before the softmax (the layer 'logits'), not the probability "
+                "or the loss, with respect to the image.",
+            )
+    model = _model()
+    image, label, _ = evidence_image(0)
+    got = call(ex, saliency_map, model, image, label)
+    got = None if got is None else np.asarray(got, dtype=float)
+    if got is None or got.shape != image.shape[:2] or got.min() < 0 or not got.max() > 0:
+        raise CheckFailed(
+            ex,
+            "on the source network the map should be 32x32, non-negative and not all zero.",
+            found=None if got is None else got.shape,
+        )
+    passed(ex, "the known saliency of a linear network, and a 32x32 map on the source network")
