@@ -582,3 +582,109 @@ def test_a_path_dead_by_its_random_weights_is_still_seen_to_reach_as_far_as_its_
     dead = _DeadLayers()
     assert lab6.check_inception_block(with_names(sol["inception_block"], layers=dead)) is None
     assert lab6.check_fire_module(with_names(sol["fire_module"], layers=dead)) is None
+
+
+# ---------------------------------------------------------------- Exercises 10 and 11, Question 1
+L = keras.layers
+
+
+def _dense_added(x, num_layers, growth_rate):
+    for _ in range(num_layers):
+        y = L.Conv2D(x.shape[-1], 3, padding="same")(L.Activation("relu")(L.BatchNormalization()(x)))
+        x = L.Add()([x, y])  # ResNet's add instead of DenseNet's concatenation
+    return x
+
+
+def _dense_last_only(x, num_layers, growth_rate):
+    inp, y = x, x
+    for _ in range(num_layers):
+        y = L.Conv2D(growth_rate, 3, padding="same")(L.Activation("relu")(L.BatchNormalization()(y)))
+    return L.Concatenate()([inp, y])  # only the input and the last layer's output
+
+
+def _dense_chain(x, num_layers, growth_rate):
+    outputs = [x]
+    y = x
+    for _ in range(num_layers):
+        y = L.Conv2D(growth_rate, 3, padding="same")(L.Activation("relu")(L.BatchNormalization()(y)))
+        outputs.append(y)  # each layer reads only the previous one
+    return L.Concatenate()(outputs)
+
+
+def _dense_no_bn(x, num_layers, growth_rate):
+    for _ in range(num_layers):
+        x = L.Concatenate()([x, L.Conv2D(growth_rate, 3, padding="same", activation="relu")(x)])
+    return x
+
+
+def _se(ratio_units=None, gate="sigmoid", multiply=True):
+    def se_block(x, ratio):
+        c = x.shape[-1]
+        s = L.GlobalAveragePooling2D()(x)
+        s = L.Dense(ratio_units(c, ratio) if ratio_units else c // ratio, activation="relu")(s)
+        s = L.Dense(c, activation=gate)(s)
+        s = L.Reshape((1, 1, c))(s)
+        return L.Multiply()([x, s]) if multiply else L.Add()([x, s])
+
+    return se_block
+
+
+WRONG_DENSE = {
+    "added, not concatenated": (_dense_added, "added, not concatenated"),
+    "only the last output kept": (_dense_last_only, "wrong output shape"),
+    "each layer reads only the previous one": (_dense_chain, "every earlier layer's output"),
+    "no batch norm": (_dense_no_bn, "BatchNormalization"),
+}
+WRONG_SE = {
+    "no bottleneck": (_se(ratio_units=lambda c, r: c), "bottleneck"),
+    "no sigmoid": (_se(gate="relu"), "sigmoid"),
+    "added instead of multiplied": (_se(multiply=False), "Multiply"),
+    "ratio multiplied": (_se(ratio_units=lambda c, r: c * r), "bottleneck"),
+}
+
+
+def test_reference_dense_and_se_blocks_pass(sol):
+    lab6.check_dense_block(sol["dense_block"])
+    lab6.check_se_block(sol["se_block"])
+    lab6.check_se_params(sol["se_params"], sol["se_block"])
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_DENSE))
+def test_wrong_dense_blocks_fail(name):
+    wrong, message = WRONG_DENSE[name]
+    with pytest.raises(CheckFailed, match=message):
+        lab6.check_dense_block(wrong)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SE))
+def test_wrong_se_blocks_fail(name):
+    wrong, message = WRONG_SE[name]
+    with pytest.raises(CheckFailed, match=message):
+        lab6.check_se_block(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda c, r: 2 * c * (c // r),  # no biases
+        lambda c, r: 2 * c * (c // r) + c,  # the bottleneck's biases forgotten
+        lambda c, r: c * c + c,  # one Dense layer
+        lambda c, r: 2 * c * (c // r) + (c // r) + c + 2 * c,  # a batch norm counted that is not there
+    ],
+)
+def test_wrong_se_param_formulas_fail_the_visible_and_hidden_tests(sol, wrong):
+    with pytest.raises(CheckFailed, match=r"Question 1 \(se_params\)"):
+        lab6.check_se_params(wrong, sol["se_block"])
+    import sources
+
+    with pytest.raises(CheckFailed, match=r"Question 1 \(se_params\): a hidden test failed"):
+        exec(sources.hidden_tests("lab6-architectures", "test_se_params"), {"checks": lab6, "se_params": wrong})
+
+
+def test_se_params_may_not_build_the_block(sol):
+    def counted(channels, ratio):
+        inp = keras.Input(shape=(2, 2, channels))
+        return keras.Model(inp, sol["se_block"](inp, ratio)).count_params()
+
+    with pytest.raises(CheckFailed, match="keras"):
+        lab6.check_se_params(counted, sol["se_block"])

@@ -585,9 +585,15 @@ EXERCISES = {
     "param_formulas": "Exercise 5a (conv_params, separable_params)",
     "fire_sizes": "Exercise 6a (fire_sizes)",
     "compound_scale": "Exercise 7 (compound_scale)",
+    "se_params": "Question 1 (se_params)",
     "mini_nets": "Exercise 8 (mini_vgg, mini_resnet)",
 }
-BY_HAND = {"param_formulas": ARITHMETIC, "fire_sizes": ARITHMETIC, "compound_scale": ARITHMETIC}
+BY_HAND = {
+    "param_formulas": ARITHMETIC,
+    "fire_sizes": ARITHMETIC,
+    "compound_scale": ARITHMETIC,
+    "se_params": ARITHMETIC,
+}
 hidden = hidden_for(EXERCISES, BY_HAND)
 
 
@@ -1269,3 +1275,165 @@ def check_efficiency(results, acc_per_kparam, more_efficient):
             hint="Compare the two values of acc_per_kparam.",
         )
     passed(ex, f"{more_efficient} gets the most accuracy per parameter in your runs")
+
+
+# --------------------------------------------------------------------------
+# Exercise 10: DenseNet's dense block; Exercise 11: squeeze-and-excitation
+# --------------------------------------------------------------------------
+def check_dense_block(dense_block):
+    """Check ``dense_block``: each layer (BN, ReLU, 3x3 convolution) sees every earlier output, concatenated.
+
+    For three cases: the output has ``c_in + layers * growth_rate`` channels
+    and the input's height and width; there are ``num_layers`` 3x3 same-padded
+    convolutions of ``growth_rate`` filters, and the i-th of them reads
+    ``c_in + i * growth_rate`` channels (so it sees the block's input and
+    every earlier layer's output); ``layers`` batch normalisations and
+    ``layers`` concatenations.
+
+    Args:
+        dense_block: the student's ``dense_block(x, num_layers, growth_rate)``,
+            returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build, or its shape or layers are wrong.
+    """
+    ex = "Exercise 10 (dense_block)"
+    for shape, n, g in (((8, 8, 16), 3, 12), ((6, 6, 5), 2, 4), ((5, 7, 8), 4, 6)):
+        h, w, cin = shape
+        what = f"dense_block(x, num_layers={n}, growth_rate={g}) on x of shape {shape}"
+        model = block_model(ex, dense_block, shape, n, g)
+        got = output_shape(model)
+        if got == shape:
+            raise CheckFailed(
+                ex,
+                f"{what}: the output has the input's channels: the layers' outputs were added, not concatenated.",
+                hint="keras.layers.Concatenate()([x, y]): the channels grow by growth_rate at every layer.",
+            )
+        if got != (h, w, cin + n * g):
+            raise CheckFailed(
+                ex,
+                f"{what}: wrong output shape.",
+                expected=(h, w, cin + n * g),
+                found=got,
+                hint="Each layer adds growth_rate channels to everything before it.",
+            )
+        convs = layers_of_kind(model, "Conv2D")
+        reads = [int(layer.kernel.shape[2]) for layer in convs]
+        want_reads = [cin + i * g for i in range(n)]
+        if len(convs) != n or any(
+            as_pair(c.get_config()["kernel_size"]) != (3, 3) or c.get_config()["filters"] != g for c in convs
+        ):
+            raise CheckFailed(
+                ex,
+                f"{what}: expected {n} Conv2D(growth_rate, 3) layers.",
+                found=[conv_signature(c) for c in convs],
+            )
+        if reads != want_reads:
+            raise CheckFailed(
+                ex,
+                f"{what}: each convolution should read the block's input and every earlier layer's output.",
+                expected=want_reads,
+                found=reads,
+                hint="Concatenate each new output onto x, and feed the growing x to the next layer.",
+            )
+        expect_layer_count(ex, model, "BatchNormalization", n, what, hint="BN, then ReLU, then the convolution.")
+        expect_layer_count(ex, model, "Concatenate", n, what)
+    passed(ex, "every layer reads all earlier outputs; channels grow by growth_rate (3 cases)")
+
+
+def check_se_block(se_block):
+    """Check ``se_block``: squeeze (global average), excite (two Dense layers), rescale each channel.
+
+    For three cases: the output has the input's shape; there is one global
+    average pooling, two Dense layers of ``channels // ratio`` units (ReLU)
+    and ``channels`` units (sigmoid), and one ``Multiply``; and, run on a
+    random input, the output divided by the input is one number per channel,
+    the same at every pixel and between 0 and 1.
+
+    Args:
+        se_block: the student's ``se_block(x, ratio)``, returning the output
+            tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build, or its layers or behaviour are wrong.
+    """
+    ex = "Exercise 11 (se_block)"
+    for shape, r in (((6, 6, 16), 4), ((5, 4, 32), 8), ((3, 3, 12), 3)):
+        c = shape[-1]
+        what = f"se_block(x, ratio={r}) on x of shape {shape}"
+        model = block_model(ex, se_block, shape, r)
+        if output_shape(model) != shape:
+            raise CheckFailed(
+                ex,
+                f"{what}: the output should have the input's shape.",
+                expected=shape,
+                found=output_shape(model),
+                hint="Multiply x by the channel weights, reshaped to (1, 1, C).",
+            )
+        expect_layer_count(ex, model, "GlobalAveragePooling2D", 1, what, hint="Squeeze: one number per channel.")
+        dense = layers_of_kind(model, "Dense")
+        units = [d.get_config()["units"] for d in dense]
+        if units != [c // r, c]:
+            raise CheckFailed(
+                ex,
+                f"{what}: the excitation is a bottleneck of two Dense layers.",
+                expected=[c // r, c],
+                found=units,
+                hint="Dense(channels // ratio, relu), then Dense(channels, sigmoid).",
+            )
+        if [activation_of(d) for d in dense] != ["relu", "sigmoid"]:
+            raise CheckFailed(
+                ex,
+                f"{what}: the first Dense layer uses ReLU, the second a sigmoid (a weight between 0 and 1 per channel).",
+                found=[activation_of(d) for d in dense],
+            )
+        expect_layer_count(ex, model, "Multiply", 1, what, hint="keras.layers.Multiply()([x, weights]).")
+        x = _rng(7).uniform(0.5, 1.5, (2,) + shape).astype("float32")
+        scale = np.asarray(model(x)) / x
+        per_channel = scale[:, :1, :1, :]
+        if not np.allclose(scale, per_channel, rtol=1e-4) or per_channel.min() <= 0 or per_channel.max() >= 1:
+            raise CheckFailed(
+                ex,
+                f"{what}: the output should be the input times one weight in (0, 1) per channel, the same at every pixel.",
+            )
+    passed(ex, "squeeze, a bottleneck excitation and a per-channel rescaling (3 cases)")
+
+
+def check_se_params(se_params, se_block):
+    """Check the student's ``se_params`` formula against the parameters of their own ``se_block`` (predict, then verify).
+
+    Args:
+        se_params: the student's ``se_params(channels, ratio)``.
+        se_block: the student's ``se_block(x, ratio)`` (checked on its own by
+            :func:`check_se_block`).
+
+    Returns:
+        None; prints a ✔ line when the formula gives Keras's count on four sizes.
+
+    Raises:
+        NotAttempted: a function still raises ``NotImplementedError``.
+        Refused: ``se_params`` builds a model instead of using a formula.
+        CheckFailed: the formula differs from Keras's count.
+    """
+    ex = EXERCISES["se_params"]
+    se_params = by_hand(ex, se_params, ARITHMETIC)
+    for c, r in ((16, 4), (64, 16), (256, 16), (30, 3)):
+        counted = block_model(ex, se_block, (4, 4, c), r).count_params()
+        got = call(ex, se_params, c, r)
+        if got != counted:
+            raise CheckFailed(
+                ex,
+                f"se_params({c}, {r}) is not what Keras counts in your se_block on {c} channels.",
+                found=got,
+                hint="Two Dense layers: each has a weight per (input, output) pair and a bias per output; "
+                "pooling, reshaping and multiplying have none.",
+            )
+    passed(ex, "your formula gives Keras's count of your block on 4 sizes")
