@@ -14,7 +14,7 @@ layers = keras.layers
 def ref():
     import sources
 
-    return sources.solutions("lab5-regularization")
+    return sources.solutions("lab5-regularization", skip=("best_learning_rate",))  # it reads the search's results
 
 
 def test_reference_solutions_pass(ref):
@@ -498,3 +498,70 @@ def test_a_network_that_learns_nothing_earns_nothing_for_its_small_gap(capsys):
     accuracy, gap = lab5.check_regularized_training(constant)
     assert calibration.grade("lab5-regularization", "gap", gap, 2, profile="fast") == 0
     assert "counts only for a network that learns" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- Exercise 5b (refine_space) and Question 1
+def _order(scores):
+    return sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
+
+
+def _box(trials, chosen):
+    return {k: ("log", min(trials[i][k] for i in chosen), max(trials[i][k] for i in chosen)) for k in trials[0]}
+
+
+WRONG_REFINES = {
+    "keeps the worst": (lambda t, s, k: _box(t, _order(s)[-k:]), "WORST"),
+    "keeps them all": (lambda t, s, k: _box(t, range(len(t))), "all"),
+    "keeps the best only": (lambda t, s, k: _box(t, _order(s)[:1]), "best trial alone"),
+    "linear axes": (
+        lambda t, s, k: {n: ("uniform",) + a[1:] for n, a in _box(t, _order(s)[:k]).items()},
+        "log-uniform",
+    ),
+    "sorts the list it is given": (
+        lambda t, s, k: (s.sort(reverse=True), _box(t, range(k)))[1],
+        "changed the trials or the scores",
+    ),
+}
+
+
+def test_reference_refine_space_passes_the_visible_and_hidden_tests(ref):
+    import sources
+
+    lab5.check_refine_space(ref["refine_space"])
+    exec(
+        sources.hidden_tests("lab5-regularization", "test_refine_space"),
+        {"np": np, "checks": lab5, "refine_space": ref["refine_space"]},
+    )
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_REFINES))
+def test_wrong_refine_spaces_fail_with_their_own_message(name):
+    wrong, message = WRONG_REFINES[name]
+    with pytest.raises(CheckFailed, match=message):
+        lab5.check_refine_space(wrong)
+
+
+def test_best_learning_rate_is_read_from_the_students_own_search():
+    import sources
+
+    trials = [{"learning_rate": r, "l2": 1e-4} for r in (1e-4, 3e-2, 1e-1, 5e-2)]
+    names = {
+        "np": np,
+        "checks": lab5,
+        "coarse_trials": trials[:2],
+        "fine_trials": trials[2:],
+        "coarse_scores": [0.5, 0.9],
+        "fine_scores": [0.7, 0.9],
+    }
+    lab5.check_best_learning_rate(3e-2, trials)
+    exec(sources.hidden_tests("lab5-regularization", "test_best_learning_rate"), dict(names, best_learning_rate=3e-2))
+    for wrong in (5e-2, 1e-1):  # the last of a tie; the best fine trial's neighbour
+        lab5.check_best_learning_rate(wrong, trials)
+        with pytest.raises(CheckFailed, match=r"Question 1 \(best_learning_rate\): a hidden test failed"):
+            exec(
+                sources.hidden_tests("lab5-regularization", "test_best_learning_rate"),
+                dict(names, best_learning_rate=wrong),
+            )
+    for malformed in (0.9, 1e-3, True):
+        with pytest.raises(CheckFailed, match=r"Question 1 \(best_learning_rate\)"):
+            lab5.check_best_learning_rate(malformed, trials)

@@ -40,6 +40,8 @@ EXERCISES = {
     "random_search": "Exercise 4 (random_search)",
     "grid_search": "Exercise 5 (grid_search)",
     "regularized_cnn": "Exercise 6 (build_regularized_cnn)",
+    "refine_space": "Exercise 5b (refine_space)",
+    "best_learning_rate": "Question 1 (best_learning_rate)",
 }
 hidden = hidden_for(EXERCISES, {})
 
@@ -900,3 +902,111 @@ def check_regularized_training(build_regularized_cnn):
         return res.accuracy, float("inf")
     training.report(ex, "train-minus-validation accuracy over the last 3 epochs", gap, LAB, "gap")
     return res.accuracy, gap
+
+
+# --------------------------------------------------------------------------
+# Exercise 5b: coarse to fine; Question 1
+# --------------------------------------------------------------------------
+def _space_of(ex, refine_space, trials, scores, keep):
+    got = call(ex, refine_space, trials, scores, keep)  # the lists themselves: the caller compares them after
+    if not isinstance(got, dict):
+        raise CheckFailed(
+            ex,
+            "return a search space: a dict from each hyper-parameter to ('log', low, high).",
+            found=type(got).__name__,
+        )
+    return got
+
+
+def _box(trials, indices):
+    """The log-uniform box around the trials at ``indices``."""
+    return {k: ("log", min(trials[i][k] for i in indices), max(trials[i][k] for i in indices)) for k in trials[0]}
+
+
+def check_refine_space(refine_space, seed=5):
+    """Check ``refine_space``: the log-uniform box around the ``keep`` best trials of a coarse search.
+
+    Random trials over two log axes with random scores: for every name, the
+    new axis must be ``("log", low, high)`` with ``low`` and ``high`` the
+    smallest and largest value among the ``keep`` best-scoring trials. Keeping
+    the worst trials, all of them, or the best one only, and losing the log
+    scale, are told as such. The trials and scores given must not change.
+
+    Args:
+        refine_space: the student's ``refine_space(trials, scores, keep)``.
+        seed: the seed of the trials (the hidden tests use others).
+
+    Returns:
+        None; prints a ✔ line when every case is right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, or a space is wrong.
+    """
+    ex = EXERCISES["refine_space"]
+    rng = np.random.default_rng(seed)
+    for n, keep in ((8, 3), (12, 4), (5, 1)):
+        trials = [
+            {"learning_rate": float(10 ** rng.uniform(-5, 0)), "l2": float(10 ** rng.uniform(-6, -1))} for _ in range(n)
+        ]
+        scores = [float(v) for v in rng.permutation(n) / n]
+        given = ([dict(t) for t in trials], list(scores))
+        got = _space_of(ex, refine_space, trials, scores, keep)
+        if (trials, scores) != given:
+            raise CheckFailed(ex, "your function changed the trials or the scores it was given.")
+
+        order = sorted(range(n), key=lambda i: -scores[i])
+        want = _box(trials, order[:keep])
+        if set(got) != set(want):
+            raise CheckFailed(
+                ex,
+                "the new space should have the same hyper-parameters as the trials.",
+                expected=sorted(want),
+                found=sorted(got),
+            )
+        for name, axis in got.items():
+            if not (isinstance(axis, tuple) and len(axis) == 3 and axis[0] == "log"):
+                raise CheckFailed(
+                    ex,
+                    f"the axis of {name!r} should stay log-uniform: ('log', low, high).",
+                    found=axis,
+                    hint="Learning rates and L2 factors are searched on a log scale, in both rounds.",
+                )
+        if got == want:
+            continue
+        for wrong, why in (
+            (_box(trials, order[-keep:]), "your box surrounds the WORST trials: the best have the highest scores."),
+            (_box(trials, range(n)), f"your box surrounds all {n} trials, not the {keep} best."),
+            (_box(trials, order[:1]), f"your box is the best trial alone, not the {keep} best."),
+        ):
+            if got == wrong:
+                raise CheckFailed(ex, why)
+        raise CheckFailed(
+            ex,
+            f"with {n} trials and keep={keep}, the box of the best trials is not right.",
+            hint="Sort the trials by score (highest first), keep the first `keep`, and take each "
+            "hyper-parameter's smallest and largest value among them.",
+        )
+    passed(ex, "the box of the best trials on 3 coarse searches, log scale kept")
+
+
+def check_best_learning_rate(best_learning_rate, trials):
+    """Check the form of Question 1's answer (the hidden test reads the student's own search).
+
+    Args:
+        best_learning_rate: the student's answer.
+        trials: every trial of the student's two rounds.
+
+    Returns:
+        None; prints a ✔ line when the answer is the learning rate of one of the trials.
+
+    Raises:
+        CheckFailed: it is not one of the trials' learning rates.
+    """
+    ex = EXERCISES["best_learning_rate"]
+    rates = [t["learning_rate"] for t in trials]
+    if isinstance(best_learning_rate, bool) or not any(np.isclose(best_learning_rate, r, rtol=1e-12) for r in rates):
+        raise CheckFailed(
+            ex, "best_learning_rate should be the learning rate of one of your trials.", found=best_learning_rate
+        )
+    passed(ex, "a learning rate you tried (the hidden test reads your scores)")
