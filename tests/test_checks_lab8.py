@@ -340,3 +340,47 @@ def test_an_fgsm_that_is_no_better_than_noise_fails_the_question():
     names["attack"] = {"FGSM": [0.97, 0.95, 0.7, 0.3, 0.25], "random signs": [0.97, 0.95, 0.7, 0.3, 0.25]}
     with pytest.raises(CheckFailed, match="is your fgsm right"):
         exec(sources.hidden_tests(LAB, "test_attack_drops"), names)
+
+
+# ---------------------------------------------------------------- Exercise 7 (class_model)
+class_model = _ref("class_model")
+
+
+def _ascent_with(score="logits", sign=1.0, penalty=1.0):
+    """A class_model with one mistake: what it climbs, which way it steps, the l2 term's sign or absence."""
+
+    def wrong(model, class_index, steps, lr, l2):
+        head = keras.Model(model.input, model.get_layer(score).output)
+        x = tf.Variable(tf.zeros((1, 32, 32, 1)))
+        for _ in range(steps):
+            with tf.GradientTape() as tape:
+                objective = head(x, training=False)[0, class_index] - penalty * l2 * tf.reduce_sum(x * x)
+            x.assign(tf.clip_by_value(x + sign * lr * tape.gradient(objective, x), 0.0, 1.0))
+        return x.numpy()[0]
+
+    return wrong
+
+
+WRONG_CLASS_MODELS = {
+    "descends the score": (_ascent_with(sign=-1.0), "raise class 2's score"),
+    "climbs the probability": (_ascent_with(score="predictions"), "raise class 2's score"),
+    "no l2 term": (_ascent_with(penalty=0.0), "larger l2 should give a smaller image"),
+    "l2 term added": (_ascent_with(penalty=-1.0), "larger l2 should give a smaller image"),
+    "batch axis kept": (lambda *a: class_model(*a)[None], "without the batch axis"),
+}
+
+
+def test_reference_class_model_passes_the_visible_and_hidden_tests(capsys):
+    lab8.check_class_model(class_model)
+    assert "\u2714" in capsys.readouterr().out
+    _run_hidden("test_class_model", class_model=class_model)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_CLASS_MODELS))
+def test_wrong_class_models_fail_with_their_own_message(name):
+    wrong, message = WRONG_CLASS_MODELS[name]
+    with pytest.raises(CheckFailed, match=message):
+        lab8.check_class_model(wrong)
+    if name != "batch axis kept":  # the hidden test is no easier to fool
+        with pytest.raises(CheckFailed, match=r"Exercise 7 \(class_model\): a hidden test failed"):
+            _run_hidden("test_class_model", class_model=wrong)

@@ -28,6 +28,7 @@ EXERCISES = {
     "fgsm": "Exercise 5 (fgsm)",
     "attack_drops": "Question 1 (fgsm_drop, noise_drop)",
     "saliency_map": "Exercise 6 (saliency_map)",
+    "class_model": "Exercise 7 (class_model)",
 }
 BY_HAND = dict.fromkeys(EXERCISES, OWN_WORK)  # TensorFlow is the tool here; the checks' own code is not
 hidden = hidden_for(EXERCISES, BY_HAND)
@@ -651,3 +652,92 @@ def check_saliency_map(saliency_map):
             found=None if got is None else got.shape,
         )
     passed(ex, "the known saliency of a linear network, and a 32x32 map on the source network")
+
+
+# --------------------------------------------------------------------------
+# Exercise 7: the image that maximises a class score
+# --------------------------------------------------------------------------
+def _logits_of(model, images):
+    """The class scores before the softmax (the layer ``"logits"``) of a batch, in inference mode."""
+    import keras
+
+    head = keras.Model(model.input, model.get_layer("logits").output)
+    return np.asarray(head(np.asarray(images, dtype="float32"), training=False), dtype=float)
+
+
+def check_class_model(class_model):
+    """Check ``class_model``: gradient ascent raises the class score, the network sees the class, the l2 term shrinks the image.
+
+    Runs 25 steps of size 0.1 for class 2 of the source network with l2 = 0.1
+    and l2 = 1.0. Each result must have the input's shape, raise the class's
+    logit by more than 10 above its value on a black image, and be classified
+    as class 2 with probability above 0.9; the image of the larger l2 must be
+    smaller (its norm below 0.8 times the other's).
+
+    Args:
+        class_model: the student's ``class_model(model, class_index, steps,
+            lr, l2)``, returning one image of the model's input shape.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks or calibration.
+        CheckFailed: it crashes, or a property does not hold.
+    """
+    ex = EXERCISES["class_model"]
+    class_model = by_hand(ex, class_model, OWN_WORK)
+    model = _model()
+    shape = tuple(model.input.shape[1:])
+    target = 2
+    start = _logits_of(model, np.zeros((1, *shape)))[0, target]
+    norms = {}
+    for l2 in (0.1, 1.0):
+        got = call(ex, class_model, model, target, 25, 0.1, l2)
+        if got is not None and np.shape(got) == (1, *shape):
+            raise CheckFailed(ex, "return the one image, without the batch axis.", expected=shape, found=np.shape(got))
+        if got is None or np.shape(got) != shape:
+            raise CheckFailed(
+                ex,
+                "return an image of the model's input shape.",
+                expected=shape,
+                found=None if got is None else np.shape(got),
+            )
+        got = np.asarray(got, dtype=float)
+        if not np.all(np.isfinite(got)):
+            raise CheckFailed(ex, "the image holds NaN or infinite values.", hint="Try a smaller lr.")
+        score = _logits_of(model, got[None])[0]
+        rise = score[target] - start
+        if rise <= 10.0:
+            raise CheckFailed(
+                ex,
+                f"with l2={l2}, 25 steps of lr=0.1 should raise class {target}'s score well above its value on a "
+                "black image.",
+                expected="a rise of more than 10",
+                found=round(float(rise), 2),
+                hint="Step *up* the gradient of the class's logit (the layer 'logits', before the softmax: the "
+                "probability's gradient vanishes where the probability is near 0 or 1), minus l2 * sum(x**2).",
+            )
+        prob = float(np.exp(score[target] - score.max()) / np.exp(score - score.max()).sum())
+        if prob <= 0.9:
+            raise CheckFailed(
+                ex,
+                f"with l2={l2}, the network should classify the image as class {target} with high probability.",
+                expected="above 0.9",
+                found=round(prob, 3),
+            )
+        norms[l2] = float(np.linalg.norm(got))
+    if not norms[1.0] < 0.8 * norms[0.1]:
+        raise CheckFailed(
+            ex,
+            "a larger l2 should give a smaller image: the penalty -l2 * ||x||^2 pulls every pixel towards 0.",
+            expected=f"a norm below {0.8 * norms[0.1]:.2f} with l2=1.0",
+            found=round(norms[1.0], 2),
+            hint="Subtract l2 * tf.reduce_sum(x ** 2) from the score you differentiate.",
+        )
+    passed(
+        ex,
+        f"class {target}'s score rises by more than 10 and the network sees a {target}; l2=1.0 gives an image "
+        f"{norms[1.0] / norms[0.1]:.2f} times the size of l2=0.1's",
+    )
