@@ -384,3 +384,34 @@ def test_wrong_class_models_fail_with_their_own_message(name):
     if name != "batch axis kept":  # the hidden test is no easier to fool
         with pytest.raises(CheckFailed, match=r"Exercise 7 \(class_model\): a hidden test failed"):
             _run_hidden("test_class_model", class_model=wrong)
+
+
+# ---------------------------------------------------------------- Question 2 (resolution and cost, predicted)
+def _run_resolution(**answers):
+    names = {"np": np, "checks": lab8, "model": _reference()["model"], "image": _reference()["image"], **answers}
+    exec(sources.hidden_tests(LAB, "test_resolution_and_cost"), names)
+
+
+def test_resolution_predictions_are_checked_against_the_network():
+    right = sources.run_cells(sources.cell_source(LAB, "resolution_and_cost"))
+    answers = {k: right[k] for k in ("SALIENCY_SHAPE", "GRAD_CAM_CONV2_SHAPE", "OCCLUSION_IMAGES")}
+    assert answers["OCCLUSION_IMAGES"] == np.size(occlusion_map(_reference()["model"], _reference()["image"], 0, 6, 2))
+    assert answers["GRAD_CAM_CONV2_SHAPE"] == np.shape(
+        grad_cam(_reference()["model"], _reference()["image"], 0, "conv2")
+    )
+    lab8.check_resolution_and_cost(*answers.values())
+    _run_resolution(**answers)
+    for name, wrong in (
+        ("SALIENCY_SHAPE", (8, 8)),  # Grad-CAM's resolution at conv3
+        ("GRAD_CAM_CONV2_SHAPE", (8, 8)),  # conv3's, not conv2's
+        ("GRAD_CAM_CONV2_SHAPE", (32, 32)),  # the input's
+        ("OCCLUSION_IMAGES", 169),  # an 8x8 square's
+        ("OCCLUSION_IMAGES", 13 * 13),  # no + 1
+        ("OCCLUSION_IMAGES", 14),  # one row of positions
+    ):
+        lab8.check_resolution_and_cost(*dict(answers, **{name: wrong}).values())
+        with pytest.raises(CheckFailed, match=r"Question 2 .*a hidden test failed"):
+            _run_resolution(**dict(answers, **{name: wrong}))
+    for malformed in (((32, 32, 1), (16, 16), 196), ((32, 32), [16, 16], 196), ((32, 32), (16, 16), 196.0)):
+        with pytest.raises(CheckFailed, match=r"Question 2"):
+            lab8.check_resolution_and_cost(*malformed)

@@ -29,6 +29,7 @@ EXERCISES = {
     "attack_drops": "Question 1 (fgsm_drop, noise_drop)",
     "saliency_map": "Exercise 6 (saliency_map)",
     "class_model": "Exercise 7 (class_model)",
+    "resolution_and_cost": "Question 2 (SALIENCY_SHAPE, GRAD_CAM_CONV2_SHAPE, OCCLUSION_IMAGES)",
 }
 BY_HAND = dict.fromkeys(EXERCISES, OWN_WORK)  # TensorFlow is the tool here; the checks' own code is not
 hidden = hidden_for(EXERCISES, BY_HAND)
@@ -741,3 +742,38 @@ def check_class_model(class_model):
         f"class {target}'s score rises by more than 10 and the network sees a {target}; l2=1.0 gives an image "
         f"{norms[1.0] / norms[0.1]:.2f} times the size of l2=0.1's",
     )
+
+
+# --------------------------------------------------------------------------
+# Question 2: the resolution and cost of the three maps, predicted
+# --------------------------------------------------------------------------
+def check_resolution_and_cost(saliency_shape, grad_cam_conv2_shape, occlusion_images):
+    """Check the form of Question 2's predictions (the hidden test checks them against the network).
+
+    Args:
+        saliency_shape: the predicted shape of a saliency map of one canvas.
+        grad_cam_conv2_shape: the predicted shape of a Grad-CAM heatmap at ``conv2``.
+        occlusion_images: the predicted number of images an occlusion map
+            with a 6x6 square and stride 2 classifies.
+
+    Returns:
+        None; prints a ✔ line when all three are well formed.
+
+    Raises:
+        CheckFailed: a shape is not two positive integers, or the count not a positive integer.
+    """
+    ex = EXERCISES["resolution_and_cost"]
+    for name, value in (("SALIENCY_SHAPE", saliency_shape), ("GRAD_CAM_CONV2_SHAPE", grad_cam_conv2_shape)):
+        ok = isinstance(value, tuple) and len(value) == 2
+        ok = ok and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in value)
+        if not ok:
+            raise CheckFailed(ex, f"{name} should be a tuple of two positive integers (height, width).", found=value)
+    if (
+        isinstance(occlusion_images, bool)
+        or not isinstance(occlusion_images, (int, np.integer))
+        or occlusion_images < 1
+    ):
+        raise CheckFailed(
+            ex, "OCCLUSION_IMAGES should be a positive integer (a count of images).", found=occlusion_images
+        )
+    passed(ex, "three well-formed predictions (the next cell runs the code; the hidden test checks them)")
