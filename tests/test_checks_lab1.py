@@ -191,7 +191,7 @@ def _run_hidden(grade_id, **names):
     exec(sources.hidden_tests("lab1-convolution", grade_id), {"np": np, "checks": lab1, **names})
 
 
-def _descent(ref, *, sign=1.0, factor=2.0, mean=True, flipped=False, losses_after=False, size=None):
+def _descent(ref, *, sign=1.0, factor=2.0, mean=True, flipped=False, losses_after=False, size=None, error="residual"):
     """The reference learn_kernel with one mistake."""
     corr2d = ref["corr2d"]
 
@@ -203,7 +203,8 @@ def _descent(ref, *, sign=1.0, factor=2.0, mean=True, flipped=False, losses_afte
             residual = corr2d(image, kernel) - target
             if not losses_after:
                 losses.append(float(np.mean(residual**2)))
-            grad = factor / (target.size if mean else 1) * corr2d(image, residual)
+            error_map = {"residual": residual, "output": residual + target, "target": -target}[error]
+            grad = factor / (target.size if mean else 1) * corr2d(image, error_map)
             kernel = kernel - sign * lr * (grad[::-1, ::-1] if flipped else grad)
             if losses_after:
                 losses.append(float(np.mean((corr2d(image, kernel) - target) ** 2)))
@@ -219,6 +220,8 @@ WRONG_DESCENTS = {
     "flipped gradient (a convolution)": (dict(flipped=True), "flipped"),
     "losses after each step": (dict(losses_after=True), "BEFORE each step"),
     "always 3x3": (dict(size=(3, 3)), "2x2 kernel|raised ValueError"),  # the shapes clash
+    "output instead of the residual": (dict(error="output"), "kernel after 1 step"),  # never moves from zeros
+    "target instead of the residual": (dict(error="target"), "kernel after 4 step"),  # right first step only
 }
 
 
