@@ -64,16 +64,24 @@ def evidence_image(digit_index=0, top=BOX_TOP_LEFT[0], left=BOX_TOP_LEFT[1], cla
         >>> box  # doctest: +SKIP
         (1, 2, 17, 18)
     """
+    from cnncourse.models import source
+
+    digits, labels = _test_digits(tuple(classes))
+    image = source.place_digit(digits[digit_index], top, left)
+    box = (top, left, top + source.DIGIT_SIZE, left + source.DIGIT_SIZE)
+    return image, int(labels[digit_index]), box
+
+
+def _test_digits(classes):
+    """The source classes' test digits (resized, not yet pasted) and their labels, loaded once per call."""
     from cnncourse.data import load_digits
     from cnncourse.models import source
 
     raw = load_digits(size=source.DIGIT_SIZE)
     keep = np.flatnonzero(np.isin(raw.target, classes))
     _, test_idx = source.split_indices(classes, seed=0)
-    idx = keep[test_idx[digit_index]]
-    image = source.place_digit(raw.images[idx], top, left)
-    box = (top, left, top + source.DIGIT_SIZE, left + source.DIGIT_SIZE)
-    return image, int(classes.index(raw.target[idx])), box
+    idx = keep[test_idx]
+    return raw.images[idx], np.array([classes.index(t) for t in raw.target[idx]])
 
 
 def _model():
@@ -532,8 +540,11 @@ def evidence_batch(n, classes=(0, 1, 2, 3, 4)):
     Example:
         >>> images, labels = evidence_batch(30)  # doctest: +SKIP
     """
-    pairs = [evidence_image(i, classes=tuple(classes))[:2] for i in range(n)]
-    return np.stack([p[0] for p in pairs]).astype("float32"), np.array([p[1] for p in pairs])
+    from cnncourse.models import source
+
+    digits, labels = _test_digits(tuple(classes))  # loaded once for the whole batch
+    images = [source.place_digit(d, *BOX_TOP_LEFT) for d in digits[:n]]
+    return np.stack(images).astype("float32"), labels[:n]
 
 
 # --------------------------------------------------------------------------
