@@ -565,3 +565,16 @@ def test_best_learning_rate_is_read_from_the_students_own_search():
     for malformed in (0.9, 1e-3, True):
         with pytest.raises(CheckFailed, match=r"Question 1 \(best_learning_rate\)"):
             lab5.check_best_learning_rate(malformed, trials)
+
+
+def test_the_checks_own_box_of_trials_is_no_answer():
+    import sources
+
+    cells = sources.run_cells(
+        "from cnncourse.checks.lab5 import _box\n"
+        "def refine_space(trials, scores, keep):\n"
+        "    best = sorted(range(len(trials)), key=lambda i: scores[i], reverse=True)[:keep]\n"
+        "    return _box(trials, best)\n"
+    )
+    with pytest.raises(CheckFailed, match="cnncourse.checks"):
+        lab5.check_refine_space(cells["refine_space"])
