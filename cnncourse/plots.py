@@ -185,6 +185,7 @@ def compare_histories(histories, metric="val_accuracy", title=None):
     for label, h in histories.items():
         values = _history_dict(h)[metric]
         ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, label=str(label))
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
