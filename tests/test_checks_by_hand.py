@@ -529,7 +529,7 @@ def test_ways_out_of_the_watched_call_are_refused(source, name):
 
 
 def test_a_numpy_scalar_subclass_cannot_answer_for_itself():
-    from cnncourse.checks import lab6
+    from cnncourse.checks import lab2, lab6
 
     class Liar(np.int64):
         def __eq__(self, other):
@@ -541,9 +541,9 @@ def test_a_numpy_scalar_subclass_cannot_answer_for_itself():
         __hash__ = np.int64.__hash__
 
     with pytest.raises(CheckFailed):
-        lab6.check_param_formulas(lambda k, c_in, c_out: Liar(0), lambda k, c_in, c_out: Liar(0))
+        lab6.check_head_params(lambda height, width, channels, num_classes, pooling: Liar(0))
     with pytest.raises(CheckFailed):
-        lab6.check_fire_sizes(lambda expand, sr, pct3x3: (Liar(0), Liar(0), Liar(0)))
+        lab2.check_fire(lambda expand, sr, pct3x3: (Liar(0), Liar(0), Liar(0)), lambda *args: Liar(0))
 
 
 def test_an_honest_parameter_named_like_a_forbidden_global_is_not_refused(ref2):
@@ -589,11 +589,11 @@ def test_an_object_that_is_not_numbers_is_refused_whatever_it_claims():
         "    __eq__ = lambda self, other: True\n"
         "    __ne__ = lambda self, other: False\n"
         "    __class__ = property(lambda self: int)\n",
-        "def conv_params(k, c_in, c_out):\n    return Count()\n",
+        "def head_params(height, width, channels, num_classes, pooling):\n    return Count()\n",
     )
     assert isinstance(namespace["Count"](), int)  # it says it is an int
     with pytest.raises(CheckFailed, match="returned a Count object"):
-        lab6.check_param_formulas(namespace["conv_params"], namespace["conv_params"])
+        lab6.check_head_params(namespace["head_params"])
 
 
 def test_a_result_computed_when_its_rows_are_read_is_read_while_watched():

@@ -21,6 +21,7 @@ on 16x16 texture patches (brick, grass, gravel).
 from __future__ import annotations
 
 import math
+import time
 import warnings
 
 import numpy as np
@@ -423,6 +424,168 @@ def check_residual_block(residual_block):
 
 
 # --------------------------------------------------------------------------
+# Exercise 3b: the residual block with batch normalisation
+# --------------------------------------------------------------------------
+def residual_bn_params(cin, filters, stride):
+    """Return the parameters of the lab's batch-normalised residual block by formula.
+
+    Two 3x3 convolutions without biases, each followed by batch normalisation
+    (4 numbers per channel: gamma, beta and the two moving statistics), plus
+    a normalised 1x1 projection when ``stride`` is not 1 or the channels
+    change.
+
+    Args:
+        cin: the input's channels.
+        filters: the block's output channels.
+        stride: the stride of the first convolution (and of the projection).
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> residual_bn_params(16, 16, 1)
+        4736
+        >>> residual_bn_params(16, 32, 2)
+        14592
+    """
+    projection = stride != 1 or cin != filters
+    return (
+        9 * cin * filters + 9 * filters * filters + 8 * filters + ((cin * filters + 4 * filters) if projection else 0)
+    )
+
+
+def _single_consumer_kind(layer):
+    """The class name of the one layer that takes ``layer``'s output, else ``None``."""
+    consumers = [node.operation for node in getattr(layer, "_outbound_nodes", [])]
+    return type(consumers[0]).__name__ if len(consumers) == 1 else None
+
+
+def _source_layer(tensor):
+    """The layer that computed a Keras tensor."""
+    return tensor._keras_history[0]
+
+
+def check_residual_block_bn(residual_block_bn):
+    """Check ``residual_block_bn``: the residual block with batch normalisation after each convolution.
+
+    Four cases (with and without a projection shortcut): the output shape,
+    one ``Add``, a ``BatchNormalization`` right after every convolution,
+    convolutions without biases or activations (the ReLU comes after the
+    normalisation), the parameter count, and the behaviour with the main
+    path's last ``gamma`` and ``beta`` at zero (the block must then be ReLU
+    of its shortcut); a one-pixel change must reach 2 pixels away.
+
+    Args:
+        residual_block_bn: the student's ``residual_block_bn(x, filters,
+            stride=1)``, returning the output tensor.
+
+    Returns:
+        None; prints a ✔ line when every property holds.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: the block does not build, or its shape, layers,
+            parameters or behaviour are wrong.
+    """
+    import keras
+
+    ex = EXERCISES["residual_block_bn"]
+    cases = [((8, 8, 16), 16, 1), ((8, 8, 8), 16, 1), ((8, 8, 16), 16, 2), ((9, 9, 8), 12, 2)]
+    hint = (
+        "Main path: Conv2D(filters, 3, strides=stride, padding='same', use_bias=False), BatchNormalization(), "
+        "ReLU(), Conv2D(filters, 3, padding='same', use_bias=False), BatchNormalization(). Shortcut: x, or "
+        "Conv2D(filters, 1, strides=stride, use_bias=False) then BatchNormalization() when the shapes differ. "
+        "Add(), then ReLU()."
+    )
+    for shape, f, s in cases:
+        h, w, cin = shape
+        projection = s != 1 or cin != f
+        what = f"residual_block_bn(x, filters={f}, stride={s}) on x of shape {shape}"
+        model = block_model(ex, residual_block_bn, shape, f, s, hint=hint)
+        got, want = output_shape(model), (math.ceil(h / s), math.ceil(w / s), f)
+        if got != want:
+            raise CheckFailed(ex, f"{what}: wrong output shape.", expected=want, found=got, hint=hint)
+        expect_layer_count(ex, model, "Add", 1, what, hint="Join the main path and the shortcut with Add().")
+        convs = layers_of_kind(model, "Conv2D")
+        with_bias = [layer for layer in convs if layer.get_config().get("use_bias")]
+        if with_bias:
+            raise CheckFailed(
+                ex,
+                f"{what}: {len(with_bias)} convolution(s) still have a bias.",
+                hint="Batch normalisation subtracts the batch mean, which cancels any bias the convolution adds, "
+                "and its beta adds a shift back: give every convolution use_bias=False.",
+            )
+        activated = [layer for layer in convs if activation_of(layer) != "linear"]
+        if activated:
+            raise CheckFailed(
+                ex,
+                f"{what}: a ReLU acts straight on a convolution's output (activation="
+                f"{activation_of(activated[0])!r}), before any normalisation.",
+                hint="The ReLU comes after the normalisation (convolution, BatchNormalization, ReLU): "
+                "with activation='relu' inside the convolution it would come before it.",
+            )
+        unnormalised = [layer for layer in convs if _single_consumer_kind(layer) != "BatchNormalization"]
+        if unnormalised:
+            raise CheckFailed(
+                ex,
+                f"{what}: every convolution's output should go straight into a BatchNormalization; "
+                f"{len(unnormalised)} of {len(convs)} do not.",
+                hint=hint,
+            )
+        expect_layer_count(ex, model, "BatchNormalization", len(convs), what, hint=hint)
+        expected = [(3, f, cin, s, "same", "linear", 1), (3, f, f, 1, "same", "linear", 1)]
+        if projection:
+            expected.append((1, f, cin, s, "same", "linear", 1))
+        conv_hint = hint
+        if not projection and len(convs) == 3:
+            conv_hint = "Here the shapes already match: the shortcut is x itself, with no 1x1 convolution."
+        compare_conv_inventory(ex, what, [conv_signature(layer) for layer in convs], expected, hint=conv_hint)
+        expect_params(ex, model, residual_bn_params(cin, f, s), what, hint=hint)
+        # Behaviour: with the main path's last gamma and beta at zero the block is ReLU(shortcut(x)).
+        x = _rng(12).normal(size=(2,) + shape).astype("float32")
+        if (forward(model, x) < -1e-6).any():
+            raise CheckFailed(ex, f"{what}: the block outputs negative values.", hint="Apply a ReLU after the Add.")
+        add = layers_of_kind(model, "Add")[0]
+        sources = [_source_layer(t) for t in add.input]
+        main_bn = [
+            b
+            for b in sources
+            if type(b).__name__ == "BatchNormalization"
+            and as_pair(_source_layer(b.input).get_config().get("kernel_size", (1, 1))) == (3, 3)
+        ]
+        if len(main_bn) != 1:
+            raise CheckFailed(
+                ex,
+                f"{what}: the Add should join the main path's last BatchNormalization and the shortcut.",
+                hint=hint,
+            )
+        gamma_beta = main_bn[0].get_weights()
+        main_bn[0].set_weights([np.zeros_like(gamma_beta[0]), np.zeros_like(gamma_beta[1])] + gamma_beta[2:])
+        other = [t for t, b in zip(add.input, sources) if b is not main_bn[0]][0]
+        shortcut = forward(keras.Model(model.input, other), x)
+        if not np.allclose(forward(model, x), np.maximum(shortcut, 0.0), atol=1e-5):
+            raise CheckFailed(
+                ex,
+                f"{what}: with the last normalisation's gamma and beta at zero the block should output "
+                "ReLU(shortcut(x)); yours outputs something else.",
+                hint="y = ReLU(BN(conv(ReLU(BN(conv(x))))) + shortcut(x)): nothing after the Add but the ReLU.",
+            )
+        if not projection and not np.allclose(shortcut, x, atol=1e-6):
+            raise CheckFailed(ex, f"{what}: the shapes match, so the shortcut should be x itself.", hint=conv_hint)
+    model = block_model(ex, residual_block_bn, (9, 9, 4), 4, 1)
+    spread = int(reach(model, (9, 9, 4)).max())
+    if spread != 2:
+        raise CheckFailed(
+            ex, "a one-pixel change should reach 2 pixels away through two 3x3 convolutions.", expected=2, found=spread
+        )
+    passed(
+        ex,
+        f"a normalisation after each convolution, no biases, parameters right on {len(cases)} inputs; "
+        "with the last gamma at zero the block is ReLU(shortcut)",
+    )
+
+
+# --------------------------------------------------------------------------
 # Exercise 4: ResNeXt block
 # --------------------------------------------------------------------------
 def resnext_params(cin, filters, groups):
@@ -573,91 +736,22 @@ def check_resnext_block(resnext_block):
 # --------------------------------------------------------------------------
 # Exercise 5: separable convolutions
 # --------------------------------------------------------------------------
-def _keras_params(layer, cin):
-    """Parameters of a Keras layer built on an 8x8 input of ``cin`` channels."""
-    import keras
-
-    inp = keras.Input(shape=(8, 8, cin))
-    return int(keras.Model(inp, layer(inp)).count_params())
-
-
 EXERCISES = {
-    "param_formulas": "Exercise 5a (conv_params, separable_params)",
-    "fire_sizes": "Exercise 6a (fire_sizes)",
+    "residual_block_bn": "Exercise 3b (residual_block_bn)",
     "compound_scale": "Exercise 7 (compound_scale)",
     "se_params": "Question 1 (se_params)",
+    "deep_net": "Exercise 12 (deep_net)",
+    "lower_training_loss": "Question 2 (lower_training_loss)",
+    "head_params": "Question 3 (head_params)",
+    "budget_net": "Exercise 13 (budget_net)",
     "mini_nets": "Exercise 8 (mini_vgg, mini_resnet)",
 }
 BY_HAND = {
-    "param_formulas": ARITHMETIC,
-    "fire_sizes": ARITHMETIC,
     "compound_scale": ARITHMETIC,
     "se_params": ARITHMETIC,
+    "head_params": ARITHMETIC,
 }
 hidden = hidden_for(EXERCISES, BY_HAND)
-
-
-def check_param_formulas(conv_params, separable_params):
-    """Check ``conv_params`` and ``separable_params`` against the counts of Keras' own layers.
-
-    Five layers, each compared with ``Conv2D`` and ``SeparableConv2D``
-    (with their default biases) built on an 8x8 input.
-
-    Args:
-        conv_params: the student's ``conv_params(k, c_in, c_out)``.
-        separable_params: the student's ``separable_params(k, c_in, c_out)``.
-            Both are held to the :data:`~cnncourse.checks.by_hand.ARITHMETIC`
-            rules.
-
-    Returns:
-        None; prints a ✔ line when every count matches.
-
-    Raises:
-        NotAttempted: the function still raises ``NotImplementedError``.
-        Refused: it reads its answer from Keras or TensorFlow
-            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
-        CheckFailed: an answer is wrong, or the function crashes.
-    """
-    import keras
-
-    ex = EXERCISES["param_formulas"]
-    conv_params, separable_params = (by_hand(ex, fn, ARITHMETIC) for fn in (conv_params, separable_params))
-    cases = [(3, 3, 8), (3, 16, 32), (5, 7, 4), (1, 12, 6), (3, 256, 32)]
-    for k, cin, cout in cases:
-        want = _keras_params(keras.layers.Conv2D(cout, k), cin)
-        got = call(ex, conv_params, k, cin, cout)
-        if got != want:
-            hint = "k*k*c_in weights per filter, c_out filters, and one bias per filter."
-            if got == want - cout:
-                hint = "You left out the biases: every output channel has one."
-            raise CheckFailed(
-                ex,
-                f"conv_params({k}, {cin}, {cout}) disagrees with Keras' Conv2D.",
-                expected=want,
-                found=got,
-                hint=hint,
-            )
-        want = _keras_params(keras.layers.SeparableConv2D(cout, k), cin)
-        got = call(ex, separable_params, k, cin, cout)
-        if got != want:
-            hint = "Depthwise: one k x k filter per input channel, no bias. Pointwise: a 1x1 convolution."
-            if got == want + cin:
-                hint = (
-                    "You gave the depthwise step a bias per input channel: Keras' separable convolution has "
-                    "no depthwise bias, only the pointwise layer's c_out biases."
-                )
-            elif got == want - cout:
-                hint = "The pointwise 1x1 layer has one bias per output channel: you left them out."
-            elif got == want - cout + cin:
-                hint = "The biases belong to the pointwise layer (c_out of them), not to the depthwise filters."
-            raise CheckFailed(
-                ex,
-                f"separable_params({k}, {cin}, {cout}) disagrees with Keras' SeparableConv2D.",
-                expected=want,
-                found=got,
-                hint=hint,
-            )
-    passed(ex, f"both formulas match Keras' own counts on {len(cases)} layers")
 
 
 def check_separable_block(separable_block):
@@ -682,7 +776,7 @@ def check_separable_block(separable_block):
     """
     import keras
 
-    ex = "Exercise 5b (separable_block)"
+    ex = "Exercise 5 (separable_block)"
     cases = [((8, 8, 3), 8), ((10, 6, 16), 32), ((5, 5, 4), 4)]
     for shape, f in cases:
         h, w, cin = shape
@@ -760,85 +854,6 @@ def fire_params(cin, squeeze, expand1x1, expand3x3):
     return (cin * squeeze + squeeze) + (squeeze * expand1x1 + expand1x1) + (9 * squeeze * expand3x3 + expand3x3)
 
 
-def check_fire_sizes(fire_sizes):
-    """Check ``fire_sizes``: integer filter counts that keep the squeeze ratio and the 3x3 share.
-
-    Eight cases: the two expand counts add up to ``expand``; ``expand3x3``
-    is ``pct3x3 * expand`` and ``squeeze`` is ``sr * expand`` rounded to the
-    nearest filter, with at least one squeeze filter.
-
-    Args:
-        fire_sizes: the student's ``fire_sizes(expand, sr, pct3x3)``,
-            returning ``(squeeze, expand1x1, expand3x3)``; held to the
-            :data:`~cnncourse.checks.by_hand.ARITHMETIC` rules.
-
-    Returns:
-        None; prints a ✔ line when every case is right.
-
-    Raises:
-        NotAttempted: the function still raises ``NotImplementedError``.
-        Refused: it reads its answer from Keras or TensorFlow
-            (:data:`~cnncourse.checks.by_hand.ARITHMETIC`).
-        CheckFailed: an answer is wrong, or the function crashes.
-    """
-    ex = EXERCISES["fire_sizes"]
-    fire_sizes = by_hand(ex, fire_sizes, ARITHMETIC)
-    cases = [
-        (128, 0.125, 0.5),
-        (256, 0.125, 0.5),
-        (100, 0.25, 0.25),
-        (64, 0.75, 1.0),
-        (96, 0.5, 0.0),
-        (200, 0.1, 0.3),
-        (110, 0.13, 0.27),
-        (16, 0.02, 0.5),
-    ]  # rounding, not truncation; one squeeze at least
-    for expand, sr, pct in cases:
-        got = call(ex, fire_sizes, expand, sr, pct)
-        what = f"fire_sizes({expand}, sr={sr}, pct3x3={pct})"
-        try:
-            s, e1, e3 = got
-        except (TypeError, ValueError):
-            raise CheckFailed(
-                ex, f"{what} should return three numbers (squeeze, expand1x1, expand3x3).", found=got
-            ) from None
-        if not all(isinstance(v, (int, np.integer)) for v in (s, e1, e3)):
-            raise CheckFailed(
-                ex, f"{what}: filter counts must be integers.", found=got, hint="Round with int(round(...))."
-            )
-        if e1 + e3 != expand:
-            raise CheckFailed(ex, f"{what}: the two expand layers together should have {expand} filters.", found=got)
-        if abs(e3 - pct * expand) > 0.5 + 1e-9:
-            hint = (
-                "PCT_3x3 is the share of 3x3 filters among the expand filters (rounded to the nearest filter)."
-                if abs(e1 - pct * expand) > 0.5 + 1e-9
-                else "You swapped the 1x1 and 3x3 counts."
-            )
-            raise CheckFailed(
-                ex,
-                f"{what}: expand3x3 / (expand1x1 + expand3x3) should be {pct}.",
-                expected=pct,
-                found=round(e3 / expand, 4),
-                hint=hint,
-            )
-        if s < 1:
-            raise CheckFailed(
-                ex,
-                f"{what}: a fire module needs at least one squeeze filter.",
-                found=got,
-                hint="When SR * expand rounds to 0, keep one filter: max(1, ...).",
-            )
-        if abs(s - max(1.0, sr * expand)) > 0.5 + 1e-9:
-            raise CheckFailed(
-                ex,
-                f"{what}: squeeze / (expand1x1 + expand3x3) should be SR = {sr}.",
-                expected=sr,
-                found=round(s / expand, 4),
-                hint="SR compares the squeeze filters with all the expand filters; round to the nearest whole filter.",
-            )
-    passed(ex, f"the squeeze ratio and the 3x3 share are kept on {len(cases)} cases")
-
-
 def check_fire_module(fire_module):
     """Check ``fire_module``: a 1x1 squeeze, then 1x1 and 3x3 expands, concatenated.
 
@@ -860,7 +875,7 @@ def check_fire_module(fire_module):
             :func:`~cnncourse.checks.architecture.block_model`), or its
             shape, layers, parameters or behaviour are wrong.
     """
-    ex = "Exercise 6b (fire_module)"
+    ex = "Exercise 6 (fire_module)"
     cases = [((10, 10, 12), (4, 8, 6)), ((8, 8, 6), (3, 5, 5)), ((7, 9, 16), (2, 3, 9))]
     for shape, sizes in cases:
         h, w, cin = shape
@@ -1437,3 +1452,321 @@ def check_se_params(se_params, se_block):
                 "pooling, reshaping and multiplying have none.",
             )
     passed(ex, "your formula gives Keras's count of your block on 4 sizes")
+
+
+# --------------------------------------------------------------------------
+# Exercise 12 and Question 2: depth with and without shortcuts
+# --------------------------------------------------------------------------
+DEEP_BUDGET = "lab6.degradation"
+DEEP_BLOCKS = 6
+DEEP_WIDTH = 16
+
+
+def deep_net_params(cin, num_classes, num_blocks, width=DEEP_WIDTH):
+    """Return the parameters of the lab's ``deep_net`` by formula (the same with and without shortcuts).
+
+    Args:
+        cin: the input's channels.
+        num_classes: the softmax's outputs.
+        num_blocks: the blocks of two normalised 3x3 convolutions.
+        width: the filters of every convolution.
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+        >>> deep_net_params(1, 3, 6)
+        28675
+    """
+    bn = 4 * width
+    stem = 9 * cin * width + bn
+    block = 2 * (9 * width * width + bn)
+    return stem + num_blocks * block + width * num_classes + num_classes
+
+
+def check_deep_net(deep_net):
+    """Check ``deep_net``: a stem, plain or residual blocks, global pooling and a softmax.
+
+    Built with and without shortcuts for two depths; checked by the output,
+    the parameter count (equal in both kinds), the layers (``Add`` only in
+    the residual kind, one per block; a normalisation after every
+    convolution; one ``MaxPooling2D``, one ``GlobalAveragePooling2D``) and
+    the feature map the pooling sees. Nothing is trained.
+
+    Args:
+        deep_net: the student's ``deep_net(input_shape, num_classes,
+            num_blocks, residual)``, returning a ``keras.Model``.
+
+    Returns:
+        None; prints a ✔ line when both kinds are right.
+
+    Raises:
+        NotAttempted: the function (or ``residual_block_bn``) still raises
+            ``NotImplementedError``.
+        CheckFailed: it crashes, or a model differs.
+    """
+    from .training import build
+
+    ex = EXERCISES["deep_net"]
+    hint = (
+        "Stem: Conv2D(16, 3, padding='same', use_bias=False), BatchNormalization(), ReLU(), MaxPooling2D(2). "
+        "Then num_blocks blocks: residual_block_bn(x, 16), or without shortcuts Conv2D, BN, ReLU, Conv2D, "
+        "BN, ReLU (16 filters, 3x3, 'same', no bias). GlobalAveragePooling2D(), Dense(num_classes, "
+        "activation='softmax')."
+    )
+    for num_blocks in (2, 3):
+        for residual in (False, True):
+            what = f"deep_net({MINI_INPUT}, {MINI_CLASSES}, num_blocks={num_blocks}, residual={residual})"
+            model = build(
+                ex,
+                deep_net,
+                MINI_INPUT,
+                MINI_CLASSES,
+                num_blocks,
+                residual,
+                input_shape=MINI_INPUT,
+                num_classes=MINI_CLASSES,
+            )
+            adds = len(layers_of_kind(model, "Add"))
+            if residual and adds != num_blocks:
+                raise CheckFailed(
+                    ex,
+                    f"{what}: a residual network has one shortcut (one Add) per block.",
+                    expected=num_blocks,
+                    found=adds,
+                    hint="Use residual_block_bn(x, 16) for each block when residual is true.",
+                )
+            if not residual and adds:
+                raise CheckFailed(
+                    ex,
+                    f"{what}: the plain network should have no shortcut, but it has {adds} Add layer(s).",
+                    hint="When residual is false, write the block's layers yourself, without the Add.",
+                )
+            convs = layers_of_kind(model, "Conv2D")
+            if len(convs) != 1 + 2 * num_blocks:
+                raise CheckFailed(
+                    ex,
+                    f"{what}: the stem's convolution and two per block.",
+                    expected=1 + 2 * num_blocks,
+                    found=len(convs),
+                    hint=hint,
+                )
+            if any(_single_consumer_kind(layer) != "BatchNormalization" for layer in convs):
+                raise CheckFailed(
+                    ex, f"{what}: every convolution's output should go straight into a BatchNormalization.", hint=hint
+                )
+            expect_layer_count(ex, model, "MaxPooling2D", 1, what, hint=hint)
+            expect_layer_count(ex, model, "GlobalAveragePooling2D", 1, what, hint=hint)
+            dense = layers_of_kind(model, "Dense")
+            if len(dense) != 1 or activation_of(dense[0]) != "softmax":
+                raise CheckFailed(ex, f"{what}: end with a single Dense(num_classes, activation='softmax').", hint=hint)
+            expect_params(
+                ex,
+                model,
+                deep_net_params(MINI_INPUT[-1], MINI_CLASSES, num_blocks),
+                what,
+                hint="Both kinds have the same layers and parameters; only the Add differs. " + hint,
+            )
+            seen = tuple(int(d) for d in layers_of_kind(model, "GlobalAveragePooling2D")[0].input.shape[1:])
+            want = (MINI_INPUT[0] // 2, MINI_INPUT[1] // 2, DEEP_WIDTH)
+            if seen != want:
+                raise CheckFailed(
+                    ex,
+                    f"{what}: the global pooling should see a {want} feature map.",
+                    expected=want,
+                    found=seen,
+                    hint="Only the stem's pooling halves the size; every block keeps it (stride 1).",
+                )
+    passed(ex, "plain and residual networks of the same depth and parameters, shortcuts only in the residual one")
+
+
+def train_deep_net(deep_net, residual, seed=0, exercise=None):
+    """Train ``deep_net(..., num_blocks=DEEP_BLOCKS, residual)`` on the texture patches under ``lab6.degradation``.
+
+    The same data, seed and recipe for both kinds (Adam at
+    :data:`LEARNING_RATE`); only the training loss is recorded, since the
+    question is about optimisation.
+
+    Args:
+        deep_net: the student's ``deep_net``.
+        residual: build the network with shortcuts.
+        seed: the seed of the weights, the shuffling and the kept examples.
+        exercise: the name feedback gives the run (``None``: Exercise 12's).
+
+    Returns:
+        A :class:`~cnncourse.checks.training.TrainResult`: ``history`` has the
+        per-epoch ``loss``; ``params`` is added.
+
+    Raises:
+        NotAttempted: the builder still raises ``NotImplementedError``.
+        CheckFailed: the model is not right (see
+            :func:`~cnncourse.checks.training.build`).
+    """
+    from cnncourse.runtime import budget
+
+    from .training import TrainResult, build, fit, split_for_check
+
+    ex = exercise or EXERCISES["deep_net"]
+    spec = budget(DEEP_BUDGET)
+    x, y = mini_net_data()
+    (x_tr, y_tr), _ = split_for_check(x, y, spec, seed=seed, split_seed=0)
+    model = build(
+        ex,
+        deep_net,
+        MINI_INPUT,
+        MINI_CLASSES,
+        DEEP_BLOCKS,
+        bool(residual),
+        seed=seed,
+        input_shape=MINI_INPUT,
+        num_classes=MINI_CLASSES,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
+        history = fit(model, x_tr, y_tr, spec, seed=seed, learning_rate=LEARNING_RATE)
+    result = TrainResult(
+        model=model,
+        history=history,
+        accuracy=float("nan"),
+        train_accuracy=float(history["accuracy"][-1]),
+        seconds=time.perf_counter() - start,
+        seed=seed,
+        n_train=len(y_tr),
+        n_test=0,
+    )
+    result.params = int(model.count_params())
+    return result
+
+
+def check_lower_training_loss(lower_training_loss, deep_histories):
+    """Check that Question 2's answer is a name of the student's runs (the hidden test checks which).
+
+    Args:
+        lower_training_loss: the student's answer, ``"plain"`` or
+            ``"residual"``.
+        deep_histories: the student's ``{"plain": history, "residual":
+            history}`` from the training cell.
+
+    Returns:
+        None; prints a ✔ line when the answer is well-formed.
+
+    Raises:
+        CheckFailed: the training cell has not run, or the answer is not one
+            of the two names.
+    """
+    ex = EXERCISES["lower_training_loss"]
+    names = ("plain", "residual")
+    if not isinstance(deep_histories, dict) or set(deep_histories) != set(names):
+        raise CheckFailed(
+            ex,
+            "deep_histories should hold both runs: run the training cell above first.",
+            expected=list(names),
+            found=sorted(deep_histories) if isinstance(deep_histories, dict) else type(deep_histories).__name__,
+        )
+    for name in names:
+        h = deep_histories[name]
+        h = getattr(h, "history", h)
+        if not isinstance(h, dict) or not h.get("loss"):
+            raise CheckFailed(ex, f"deep_histories[{name!r}] has no training loss: run the training cell again.")
+    answer = plain(lower_training_loss)
+    if answer not in names:
+        raise CheckFailed(
+            ex,
+            "lower_training_loss should be one of the two run names.",
+            expected=list(names),
+            found=answer,
+            hint="Compare the last value of deep_histories[name]['loss'] for each name.",
+        )
+    passed(ex, f"{answer!r} is one of your runs; the hidden test compares it with your two training losses")
+
+
+# --------------------------------------------------------------------------
+# Question 3 and Exercise 13: a classifier's head, and a network under a budget
+# --------------------------------------------------------------------------
+PARAM_LIMIT = 4000
+
+
+def _head_count(h, w, c, k, pooling):
+    """Keras's count of a Flatten or GlobalAveragePooling2D head with Dense(k) on an h x w x c map."""
+    import keras
+
+    inp = keras.Input(shape=(h, w, c))
+    pooled = keras.layers.Flatten()(inp) if pooling == "flatten" else keras.layers.GlobalAveragePooling2D()(inp)
+    return int(keras.Model(inp, keras.layers.Dense(k)(pooled)).count_params())
+
+
+def check_head_params(head_params):
+    """Check the student's ``head_params`` formula against Keras's count of both heads (predict, then verify).
+
+    Args:
+        head_params: the student's ``head_params(height, width, channels,
+            num_classes, pooling)``.
+
+    Returns:
+        None; prints a ✔ line when the formula gives Keras's count of both
+        heads on three maps.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it builds a model instead of using a formula.
+        CheckFailed: the formula differs from Keras's count.
+    """
+    ex = EXERCISES["head_params"]
+    head_params = by_hand(ex, head_params, ARITHMETIC)
+    for h, w, c, k in ((4, 4, 32, 3), (6, 2, 10, 5), (3, 3, 64, 10)):
+        for pooling in ("flatten", "gap"):
+            want = _head_count(h, w, c, k, pooling)
+            got = call(ex, head_params, h, w, c, k, pooling)
+            if got == want:
+                continue
+            if pooling == "flatten":
+                hint = "Flatten keeps every number of the map: height * width * channels inputs to the Dense layer."
+            else:
+                hint = "Global average pooling leaves one number per channel, whatever the map's height and width."
+            if got == want - k:
+                hint = "Each of the Dense layer's outputs has a bias too."
+            raise CheckFailed(
+                ex,
+                f"head_params({h}, {w}, {c}, {k}, {pooling!r}) is not what Keras counts.",
+                found=got,
+                hint=hint,
+            )
+    passed(ex, "your formula gives Keras's count of both heads on 3 maps")
+
+
+def check_budget_net(budget_net):
+    """Check ``budget_net`` before it trains: a classifier of the texture patches within :data:`PARAM_LIMIT`.
+
+    Args:
+        budget_net: the student's ``budget_net(input_shape, num_classes)``,
+            returning a ``keras.Model``.
+
+    Returns:
+        None; prints a ✔ line with the parameter count.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: it crashes, does not output one probability per class,
+            or has more than :data:`PARAM_LIMIT` parameters.
+    """
+    from .training import outputs_probabilities
+
+    ex = EXERCISES["budget_net"]
+    model = _build_mini(ex, budget_net)
+    n = int(model.count_params())
+    if n > PARAM_LIMIT:
+        raise CheckFailed(
+            ex,
+            f"the network has {n:,} parameters, over the budget of {PARAM_LIMIT:,}.",
+            hint="Look at model.summary(): a Flatten before a Dense layer is often where they go; global average "
+            "pooling needs height x width times fewer. Narrower convolutions cost quadratically less.",
+        )
+    x = _rng(13).random((4,) + MINI_INPUT).astype("float32")
+    if not outputs_probabilities(model, x):
+        raise CheckFailed(
+            ex,
+            "the network should output probabilities (each row non-negative, summing to 1).",
+            hint="End with Dense(num_classes, activation='softmax').",
+        )
+    passed(ex, f"{n:,} parameters, within the budget of {PARAM_LIMIT:,}")
