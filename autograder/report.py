@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 import json
 import os
@@ -123,6 +124,50 @@ def exercise_labels(course_dir, assignment, notebook):
     return labels
 
 
+@functools.lru_cache(maxsize=2048)
+def _digest_of(path, mtime_ns, size):
+    """What the report reads of one notebook file as it was at ``(mtime_ns, size)``; ``None`` when unreadable."""
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    errors, streams = {}, []
+    for cell in cells if isinstance(cells, list) else ():
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        outputs = cell.get("outputs", [])
+        failed = [o for o in outputs if o.get("output_type") == "error"]
+        if gid and failed:
+            errors[gid] = failed[-1]
+        for output in outputs:
+            if output.get("output_type") == "stream":
+                text = output.get("text", "")
+                streams.append("".join(text) if isinstance(text, list) else str(text))
+    return errors, tuple(streams)
+
+
+def _autograded_digest(path):
+    """A student's autograded notebook as the report reads it: each test cell's error, and the printed text.
+
+    The report reads every notebook twice (failures, then training numbers);
+    the digest holds only those, so the notebook is parsed once, and a
+    notebook graded again in between (another modification time or size) is
+    read afresh.
+
+    Args:
+        path: the autograded notebook's path.
+
+    Returns:
+        ``({grade_id: error output}, (printed text, ...))`` in the
+        notebook's order, or ``None`` when the file is missing or is not a
+        notebook.
+    """
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return _digest_of(str(path), st.st_mtime_ns, st.st_size)
+
+
 def failure_messages(course_dir, assignment, student, notebooks):
     """``{question: "AssertionError: ..."}``: the error each failed test cell of a student's autograded notebooks showed.
 
@@ -140,16 +185,9 @@ def failure_messages(course_dir, assignment, student, notebooks):
 
     messages = {}
     for name, prefix in notebooks.items():
-        path = Path(course_dir) / "autograded" / student / assignment / f"{name}.ipynb"
-        try:
-            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        except (OSError, ValueError, KeyError):
-            continue
-        for cell in cells:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if gid and errors:
-                messages[prefix + gid] = short_error(errors[-1]).splitlines()[0][:300]
+        digest = _autograded_digest(Path(course_dir) / "autograded" / student / assignment / f"{name}.ipynb")
+        for gid, error in (digest[0] if digest else {}).items():
+            messages[prefix + gid] = short_error(error).splitlines()[0][:300]
     return messages
 
 
@@ -172,21 +210,14 @@ def training_results(course_dir, assignment, students):
     found = {}
     for student in students:
         for path in sorted((Path(course_dir) / "autograded" / student / assignment).glob("*.ipynb")):
-            try:
-                cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-            except (OSError, ValueError, KeyError):
-                continue
-            for cell in cells:
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") != "stream":
-                        continue
-                    text = output.get("text", "")
-                    for m in measurements("".join(text) if isinstance(text, list) else str(text)):
-                        rec = record_for(assignment, m)
-                        if rec is not None:
-                            key = (rec.check, rec.profile, m.exercise)
-                            entry = found.setdefault(key, (f"{m.exercise}: {m.what}", rec, {}))
-                            entry[2][student] = m.value  # one value per student: the last printed
+            digest = _autograded_digest(path)
+            for text in digest[1] if digest else ():
+                for m in measurements(text):
+                    rec = record_for(assignment, m)
+                    if rec is not None:
+                        key = (rec.check, rec.profile, m.exercise)
+                        entry = found.setdefault(key, (f"{m.exercise}: {m.what}", rec, {}))
+                        entry[2][student] = m.value  # one value per student: the last printed
     return [(title, rec, list(values.values())) for title, rec, values in found.values()]
 
 

@@ -141,3 +141,41 @@ def test_report_names_exercises_shows_the_common_failure_the_flagged_and_links_f
     assert "dee" in flagged and "numpy.allclose was replaced" in flagged
     assert "Failures (0)" in page  # flagged submissions have their own section
     assert '<a href="../../feedback/bob/tiny/tiny.html">bob</a>' in page
+
+
+def test_each_autograded_notebook_is_parsed_once_and_again_when_regraded(tmp_path, monkeypatch):
+    import json
+
+    from autograder import report
+
+    path = tmp_path / "autograded" / "s1" / "lab" / "lab.ipynb"
+    path.parent.mkdir(parents=True)
+
+    def write(message, printed):
+        cells = [
+            {
+                "cell_type": "code",
+                "metadata": {"nbgrader": {"grade_id": "test_a"}},
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": [printed]},
+                    {"output_type": "error", "ename": "AssertionError", "evalue": message, "traceback": []},
+                ],
+                "source": "",
+            }
+        ]
+        path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+
+    parsed = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, **kw: (parsed.append(1), real_loads(text, **kw))[1])
+    write("first", "epoch 1\n")
+    assert report.failure_messages(tmp_path, "lab", "s1", {"lab": ""}) == {"test_a": "AssertionError: first"}
+    assert report._autograded_digest(path)[1] == ("epoch 1\n",)  # the training numbers' pass
+    assert len(parsed) == 1
+    write("second, after a regrade", "epoch 1 and 2\n")
+    assert report.failure_messages(tmp_path, "lab", "s1", {"lab": ""}) == {
+        "test_a": "AssertionError: second, after a regrade"
+    }
+    assert len(parsed) == 2
+    path.write_text("not a notebook")
+    assert report.failure_messages(tmp_path, "lab", "s1", {"lab": ""}) == {}
