@@ -114,15 +114,26 @@ def ensure(prefix=None, out=None):
 
 
 def main(argv=None):
-    """Install the kernelspec: ``python -m cnncourse.kernel`` (setup scripts and images run it).
+    """Install the kernelspec: ``python -m cnncourse.kernel [--prefix DIR]`` (setup scripts and images run it).
 
     Args:
-        argv: ignored (the command takes no arguments).
+        argv: the command's arguments (``None``: ``sys.argv[1:]``); ``--prefix``
+            names another environment than the running one.
 
     Returns:
-        The exit status, 0.
+        The exit status, 0 (a wrong argument exits with argparse's status 2
+        and its message).
     """
-    path = install()
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m cnncourse.kernel",
+        description=f"Install the course's Jupyter kernel ({DISPLAY_NAME}): this environment's python3 "
+        "kernel with TensorFlow quiet from its start.",
+    )
+    parser.add_argument("--prefix", default=None, help="the environment to install it in (default: the running one)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    path = install(args.prefix)
     print(f"Installed the course's Jupyter kernel in {path}.")
     return 0
 

@@ -93,6 +93,18 @@ def test_kernel_install_writes_the_course_variables(tmp_path):
     assert spec["env"] == KERNEL_ENV and spec["argv"][0] == sys.executable
 
 
+def test_kernel_command_takes_a_prefix_and_refuses_a_wrong_argument(tmp_path, capsys):
+    from cnncourse import kernel
+    from cnncourse.runtime import KERNEL_ENV
+
+    assert kernel.main(["--prefix", str(tmp_path)]) == 0
+    assert str(tmp_path) in capsys.readouterr().out
+    assert kernel.read_spec(tmp_path)["env"] == KERNEL_ENV
+    with pytest.raises(SystemExit) as info:
+        kernel.main(["--user"])
+    assert info.value.code == 2 and "unrecognized arguments: --user" in capsys.readouterr().err
+
+
 def test_doctor_flags_old_versions(monkeypatch):
     monkeypatch.setattr(doctor, "_dist_version", lambda *names: "2.1.0" if "tensorflow" in names else "9.9")
     found = {f.topic: f for f in doctor.check_versions()}
