@@ -174,7 +174,7 @@ def check_backend_and_device():
                 "nothing to fix on a laptop; on a GPU machine install with '.[gpu]'",
             )
         )
-    source = "CNNCOURSE_PROFILE" if os.environ.get(runtime.PROFILE_ENV) else "automatic"
+    source = "CNNCOURSE_PROFILE" if os.environ.get(runtime.PROFILE_ENV, "").strip() else "automatic"
     out.append(Finding("grading profile", OK, f"{prof} ({source})"))
     return out
 

@@ -48,6 +48,13 @@ def test_doctor_finds_versions_and_profile():
     assert findings["MNIST"].status in (doctor.OK, doctor.WARN)
 
 
+@pytest.mark.parametrize("value, says", [("  FULL ", "full (CNNCOURSE_PROFILE)"), ("   ", "(automatic)")])
+def test_doctor_says_where_the_profile_came_from(monkeypatch, value, says):
+    monkeypatch.setenv("CNNCOURSE_PROFILE", value)  # blank counts as unset, as runtime.profile reads it
+    found = {f.topic: f for f in doctor.check_backend_and_device()}["grading profile"]
+    assert found.detail.endswith(says), found.detail
+
+
 def test_doctor_reports_missing_data_with_where_to_put_it(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(tmp_path / "shared"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "k"))
