@@ -86,10 +86,13 @@ def test_lab7_strategy_that_equals_anything_fails():
         lab7.check_choose_strategy(choose_strategy)
 
 
-def test_lab3_self_test_answer_must_be_a_plain_letter():
-    with pytest.raises(CheckFailed, match="one of the letters"):
-        lab3.check_choice(AlwaysEqualStr("not a letter"))
-    lab3.check_choice("b")  # an honest answer is recorded
+def test_lab3_backward_products_that_equals_anything_fails():
+    with pytest.raises(AssertionError, match="backward_products"):
+        _run_hidden(
+            "lab3-dropout-init",
+            "test_backward_products",
+            {"np": np, "checks": lab3, "backward_products": lambda *args: AlwaysEqualInt(7)},
+        )
 
 
 def _run_hidden(lab, grade_id, namespace):

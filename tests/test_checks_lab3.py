@@ -1,6 +1,8 @@
 """Lab 3 checks: right answers pass, plausible wrong answers fail, the experiment's answer is robust."""
 
+import contextlib
 import functools
+import io
 
 import numpy as np
 import pytest
@@ -46,6 +48,7 @@ dropout_backward = _ref("dropout_backward")
 build_net, overfit_gap, which_overfits = _ref("build_net"), _ref("overfit_gap"), _ref("which_overfits")
 batchnorm_forward, batchnorm_backward = _ref("batchnorm_forward"), _ref("batchnorm_backward")
 build_deep_cnn, epochs_to_reach, which_trains = _ref("build_deep_cnn"), _ref("epochs_to_reach"), _ref("which_trains")
+backward_products = _ref("backward_products")
 
 
 # --------------------------------------------------------------------------
@@ -407,12 +410,99 @@ def test_gap_and_question_wrong_answers():
         lab3.check_overfit_gap(overfit_gap, lambda hs: "no dropout" if len(hs) == 2 else which_overfits(hs), real)
 
 
-def test_self_test_format():
-    assert lab3.check_choice("b") is None
-    with pytest.raises(CheckFailed):
-        lab3.check_choice("E")
-    with pytest.raises(CheckFailed):
-        lab3.check_choice(2)
+# --------------------------------------------------------------------------
+# Exercise 4: the products of a backward pass, predicted (wrong answers written apart from the solution)
+# --------------------------------------------------------------------------
+def _products(x_shape, w_shape, stride, gradients, out=lambda h, f, s: (h - f) // s + 1, batch=True, channels=True):
+    """Products of ``gradients`` sweeps like a forward pass, with one of the usual mistakes switched on."""
+    n, h, w, c = x_shape
+    f, g, _, k = w_shape
+    return (n if batch else 1) * out(h, f, stride) * out(w, g, stride) * f * g * (c if channels else 1) * k * gradients
+
+
+def _right_products(x_shape, w_shape, stride, first_layer):
+    return _products(x_shape, w_shape, stride, 1 if first_layer else 2)
+
+
+WRONG_PRODUCTS = {
+    # the self-test's wrong answers: two sweeps everywhere, one sweep everywhere
+    "dx for the first layer too": lambda x, w, s, first: _products(x, w, s, 2),
+    "dw alone everywhere": lambda x, w, s, first: _products(x, w, s, 1),
+    "the stride forgotten": lambda x, w, s, first: _products(x, w, s, 1 if first else 2, out=lambda h, f, s: h - f + 1),
+    "the size divided by the stride": lambda x, w, s, first: _products(
+        x, w, s, 1 if first else 2, out=lambda h, f, s: h // s
+    ),
+    "no rounding down": lambda x, w, s, first: _products(
+        x, w, s, 1 if first else 2, out=lambda h, f, s: (h - f) / s + 1
+    ),
+    "one image, not the batch": lambda x, w, s, first: _products(x, w, s, 1 if first else 2, batch=False),
+    "the channels forgotten": lambda x, w, s, first: _products(x, w, s, 1 if first else 2, channels=False),
+    "one product per weight": lambda x, w, s, first: int(np.prod(w)) * (1 if first else 2),
+    "twice the forward pass plus the bias sum": lambda x, w, s, first: (
+        _products(x, w, s, 1 if first else 2) + x[0] * ((x[1] - w[0]) // s + 1) * ((x[2] - w[1]) // s + 1) * w[3]
+    ),
+}
+
+
+def _hidden_products(backward_products):
+    exec(_hidden_tests("test_backward_products"), {"np": np, "checks": lab3, "backward_products": backward_products})
+
+
+def test_backward_products_right_answers_pass_the_check_and_the_hidden_test():
+    lab3.check_backward_products(backward_products)
+    _hidden_products(backward_products)
+    lab3.check_backward_products(_right_products)  # written apart from the solution
+    _hidden_products(_right_products)
+    as_float = lambda *args: float(_right_products(*args))  # noqa: E731
+    lab3.check_backward_products(as_float)
+    _hidden_products(as_float)
+
+
+@pytest.mark.parametrize("mistake", sorted(WRONG_PRODUCTS))
+def test_backward_products_wrong_answers_fail_the_hidden_test(mistake):
+    wrong = WRONG_PRODUCTS[mistake]
+    lab3.check_backward_products(wrong)  # the visible check judges the form alone: it gives nothing away
+    with pytest.raises(AssertionError, match=r"Exercise 4 \(backward_products\): a hidden test failed"):
+        _hidden_products(wrong)
+
+
+def test_backward_products_prediction_matches_the_count_of_the_students_own_backward_pass():
+    """The counting cell's sums really count the products: with ones everywhere, dw and dx each hold the
+    forward pass's products, and the right prediction is dw alone for the first layer, both for the others."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(sources.cell_source(LAB, "backward-products-count"), dict(_reference()))
+    rows = [[float(v.replace(",", "")) for v in line.split()] for line in out.getvalue().splitlines()[1:]]
+    assert [r[0] for r in rows] == [1, 2, 3]
+    for depth, forward, dw, dx, predicted in rows:
+        assert forward == dw == dx > 0
+        assert predicted == (dw if depth == 1 else dw + dx)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda *a: None,
+        lambda *a: "691200",
+        lambda *a: -5,
+        lambda *a: 0,
+        lambda *a: 2.5,
+        lambda *a: True,
+        lambda *a: (1, 2),
+        lambda *a: float("nan"),
+    ],
+)
+def test_backward_products_malformed_answers_fail_the_check(answer):
+    with pytest.raises(CheckFailed, match=r"Exercise 4 \(backward_products\)"):
+        lab3.check_backward_products(answer)
+
+
+def test_backward_products_not_attempted():
+    def todo(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(NotAttempted):
+        lab3.check_backward_products(todo)
 
 
 def test_not_attempted_is_reported():
@@ -455,14 +545,6 @@ def test_no_dropout_overfits_more_across_seeds():
 def _hidden_tests(grade_id):
     """The hidden-test lines of one test cell of the lab 3 source notebook."""
     return sources.hidden_tests(LAB, grade_id)
-
-
-def test_hidden_self_test_rejects_wrong_letters():
-    hidden = _hidden_tests("test_selftest")
-    exec(hidden, {"selftest_answer": "b", "checks": lab3})
-    for wrong in "ACD":
-        with pytest.raises(AssertionError, match=r"Exercise 4 \(self-test\): a hidden test failed"):
-            exec(hidden, {"selftest_answer": wrong, "checks": lab3})
 
 
 def test_hidden_experiment_test_follows_the_histories():

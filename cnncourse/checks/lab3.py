@@ -13,6 +13,9 @@ The oracles:
   convolution and pooling in float64 (relative error below 1e-7) and with
   centred finite differences through the forward pass the notebook supplies
   (relative error below 1e-6);
+* the count of a convolution's backward products (exercise 4) is a
+  prediction: the visible check wants a positive whole number, the hidden
+  test the count itself, on layers the check never shows;
 * dropout is judged by its properties: the fraction dropped (within 5
   standard errors of p), the inverted scaling, the identity at test time;
   its backward pass by the mask its own forward pass drew and by finite
@@ -48,14 +51,14 @@ import math
 import numpy as np
 
 from .by_hand import GRADIENTS, NUMPY_ONLY, OWN_WORK, by_hand
-from .core import CheckFailed, NotAttempted, call, expect_raises, passed, plain
+from .core import CheckFailed, NotAttempted, call, expect_raises, passed
 from .hidden import hidden_for
 
 EXERCISES = {
     "initialisers": "Exercise 1 (xavier_uniform, he_normal)",
     "conv2d_backward": "Exercise 2 (conv2d_backward)",
     "pool2d_backward": "Exercise 3 (pool2d_backward)",
-    "selftest": "Exercise 4 (self-test)",
+    "backward_products": "Exercise 4 (backward_products)",
     "dropout_forward": "Exercise 5 (dropout_forward)",
     "dropout_backward": "Exercise 6 (dropout_backward)",
     "build_net": "Exercise 7 (build_net)",
@@ -1390,11 +1393,55 @@ def check_which_trains(epochs_to_reach, which_trains, histories=None, seed=37):
 
 
 # --------------------------------------------------------------------------
-# Exercise 4: the self-test
+# Exercise 4: the products of a convolution's backward pass, predicted
 # --------------------------------------------------------------------------
-def check_choice(answer, choices="ABCD", exercise="Exercise 4 (self-test)"):
-    """Only the format: one of the letters. The answer itself is graded by a hidden test."""
-    answer = plain(answer)
-    if not isinstance(answer, str) or answer.strip().upper() not in choices:
-        raise CheckFailed(exercise, f"the answer should be one of the letters {', '.join(choices)}.", found=answer)
-    passed(exercise, f"answer {answer.strip().upper()!r} recorded (graded when the lab is collected)")
+BACKWARD_PRODUCTS_SHAPES = (((2, 9, 9, 3), (3, 3, 3, 4), 1), ((1, 12, 10, 2), (4, 4, 2, 5), 2))
+"""The layers the visible check asks about (the hidden test asks about others)."""
+
+
+def _whole_number(value):
+    """Whether ``value`` is a whole number (an int, a NumPy integer, or a float with nothing after the point)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return True
+    return isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer()
+
+
+def check_backward_products(backward_products):
+    """Check the form of Exercise 4's prediction (the hidden test checks its values).
+
+    ``backward_products(x_shape, w_shape, stride, first_layer)`` predicts how
+    many multiplications a convolution's backward pass needs; the check only
+    asks it for a few layers and wants a positive whole number each time, so
+    the feedback gives nothing of the answer away. The next cell counts the
+    products with the student's own ``conv2d_backward``.
+
+    Args:
+        backward_products: the student's function.
+
+    Returns:
+        None; prints a ✔ line when every answer is a positive whole number.
+
+    Raises:
+        CheckFailed: an answer is not a positive whole number, or the function raises.
+        NotAttempted: the function is still the notebook's stub.
+    """
+    ex = EXERCISES["backward_products"]
+    for x_shape, w_shape, stride in BACKWARD_PRODUCTS_SHAPES:
+        for first_layer in (True, False):
+            got = call(ex, backward_products, x_shape, w_shape, stride, first_layer)
+            if got is None:
+                raise CheckFailed(ex, "the function returned None: did you forget to `return` the count?")
+            if not _whole_number(got) or got <= 0:
+                raise CheckFailed(
+                    ex,
+                    f"backward_products({x_shape}, {w_shape}, stride={stride}, first_layer={first_layer}) "
+                    "should be a positive whole number (a count of multiplications).",
+                    found=got,
+                )
+    passed(
+        ex,
+        "a count for every layer asked (the next cell counts them with your conv2d_backward; "
+        "the hidden test checks them)",
+    )
