@@ -415,3 +415,72 @@ def test_resolution_predictions_are_checked_against_the_network():
     for malformed in (((32, 32, 1), (16, 16), 196), ((32, 32), [16, 16], 196), ((32, 32), (16, 16), 196.0)):
         with pytest.raises(CheckFailed, match=r"Question 2"):
             lab8.check_resolution_and_cost(*malformed)
+
+
+# ---------------------------------------------------------------- the optional section: Grad-CAM on a real photo
+def _only_here(monkeypatch, data_dir):
+    """Weights and class names are looked for in ``data_dir`` alone, not in this machine's Keras cache."""
+    from cnncourse.models import imagenet
+
+    monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(data_dir))
+    monkeypatch.setattr(imagenet, "model_dirs", lambda data_home=None: [data_dir / "models", data_dir])
+    return imagenet
+
+
+def test_optional_grad_cam_without_the_weights_says_where_to_put_them(monkeypatch, tmp_path, capsys):
+    imagenet = _only_here(monkeypatch, tmp_path)
+    namespace = dict(_reference())
+    capsys.readouterr()
+    exec(sources.cell_source(LAB, "optional-grad-cam"), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1, lines
+    assert imagenet.weights_file("mobilenet_v2") in lines[0] and f"{tmp_path / 'models'}/" in lines[0], lines[0]
+    assert "net" not in namespace and "photo_cam" not in namespace
+    assert imagenet.class_names() is None
+
+
+def test_optional_grad_cam_runs_the_students_grad_cam_on_a_real_photo(monkeypatch, tmp_path, capsys):
+    import json
+    import types
+
+    h5py = pytest.importorskip("h5py")
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from cnncourse import plots
+
+    imagenet = _only_here(monkeypatch, tmp_path)
+    keras.utils.set_random_seed(0)
+    net = keras.applications.MobileNetV2(weights=None)  # random weights, saved as the ImageNet file is named
+    (tmp_path / "models").mkdir()
+    with h5py.File(tmp_path / "models" / imagenet.weights_file("mobilenet_v2"), "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, net)
+    index = {str(i): [f"n{i:08d}", f"made_up_{i}"] for i in range(1000)}
+    (tmp_path / "models" / imagenet.CLASS_INDEX_FILE).write_text(json.dumps(index))
+
+    drawn, cams = [], []
+
+    def heatmap_overlay(image, heatmap, **kwargs):
+        drawn.append((np.shape(image), np.asarray(heatmap)))
+        return plots.heatmap_overlay(image, heatmap, **kwargs)
+
+    def students_grad_cam(model, image, class_index, layer_name):
+        cams.append(layer_name)
+        return grad_cam(model, image, class_index, layer_name)
+
+    namespace = dict(_reference(), plots=types.SimpleNamespace(heatmap_overlay=heatmap_overlay))
+    namespace["grad_cam"] = students_grad_cam
+    capsys.readouterr()
+    exec(sources.cell_source(LAB, "optional-grad-cam"), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    assert cams == ["out_relu"]
+    assert [line.split(".")[0] for line in lines] == ["1", "2", "3", "4", "5"], lines
+    assert all("made_up_" in line for line in lines), lines
+    ((image_shape, heatmap),) = drawn
+    assert image_shape == (224, 224, 3) and heatmap.shape == (7, 7)
+    assert np.all(np.isfinite(heatmap)) and heatmap.min() >= 0 and heatmap.max() <= 1
+    assert namespace["fig"].axes[1].images, "the overlay draws the heatmap"
+    # the classifier's softmax was split off into a "logits" layer holding the saved weights
+    kernel, bias = namespace["imagenet_model"].get_layer("logits").get_weights()
+    assert np.array_equal(kernel, net.get_layer("predictions").get_weights()[0]) and np.array_equal(
+        bias, net.get_layer("predictions").get_weights()[1]
+    )

@@ -203,3 +203,35 @@ def preprocess_input(name, images):
     import numpy as np
 
     return module.preprocess_input(np.asarray(images, dtype="float32") * 255.0)
+
+
+CLASS_INDEX_FILE = "imagenet_class_index.json"
+"""The names of ImageNet's 1000 classes, as Keras' ``decode_predictions`` downloads them (the course does not)."""
+
+
+def class_names(data_home=None):
+    """Return the names of ImageNet's 1000 classes, where their index file is on this machine.
+
+    Looks for :data:`CLASS_INDEX_FILE` (``{"0": ["n01440764", "tench"], ...}``)
+    in the folders of :func:`model_dirs`; it never downloads.
+
+    Args:
+        data_home: the data directory (``None``: the course's default).
+
+    Returns:
+        A list of 1000 names, index = class, or ``None`` when the file is not
+        there (show class indices instead).
+
+    Example:
+        >>> names = class_names()  # doctest: +SKIP
+        >>> names[281] if names else 281  # doctest: +SKIP
+        'tabby'
+    """
+    import json
+
+    for folder in model_dirs(data_home):
+        path = folder / CLASS_INDEX_FILE
+        if path.is_file():
+            index = json.loads(path.read_text(encoding="utf-8"))
+            return [index[str(i)][1] for i in range(len(index))]
+    return None
