@@ -218,20 +218,21 @@ def draw_graph(nodes: Iterable[Any], edges: Iterable[Any], title: str | None = N
         bulges[(src, dst)] = (clear - 0.125 * (x0 + x1)) / 0.75  # the cubic's widest point is at clear
         right = max(right, clear + 0.9)
 
+    left, right = min(xs) - _BOX_W / 2 - 0.15, right + 0.15
+    if right - left < 2.6:  # room for the title, the graph in the middle
+        left, right = (left + right) / 2 - 1.3, (left + right) / 2 + 1.3
+    top = _BOX_H / 2 + 0.15 + (0.35 if title else 0)
+    bottom = -max(lay.ranks.values(), default=0) * _ROW - _BOX_H / 2 - 0.15
     if ax is None:
         import matplotlib.pyplot as plt
 
-        width = right - (min(xs) - _BOX_W / 2) + 0.3
-        height = (max(lay.ranks.values(), default=0)) * _ROW + _BOX_H + 0.3 + (0.35 if title else 0)
-        fig = plt.figure(figsize=(max(width, 3.0), height))
+        fig = plt.figure(figsize=(right - left, top - bottom))
         ax = fig.add_axes((0, 0, 1, 1))
     fig = ax.figure
     ax.set_axis_off()
     ax.set_aspect("equal")
-    top = _BOX_H / 2 + 0.15 + (0.35 if title else 0)
-    left = min(xs) - _BOX_W / 2 - 0.15
-    ax.set_xlim(left, max(right + 0.15, left + 3.0))
-    ax.set_ylim(-max(lay.ranks.values(), default=0) * _ROW - _BOX_H / 2 - 0.15, top)
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
 
     for node in nodes:
         x, y = pos[node.name]
