@@ -23,7 +23,7 @@ def ref():
     import sources
 
     return sources.solutions(
-        "lab7-transfer", skip=("experiment", "best_n_layers", "beat_scratch")
+        "lab7-transfer", skip=("experiment", "best_n_layers", "beat_scratch", "best_layer")
     )  # they read trained results
 
 
@@ -411,6 +411,26 @@ def test_the_graded_fine_tuning_reproduces_the_calibrated_seed_0(ref):
     assert lab7.measure_finetuning(ref["fine_tune"], 0) == pytest.approx(rec.reference[0], abs=1e-9)
 
 
+def test_the_notebooks_ink_experiment_reuses_the_graded_runs_which_are_its_own(ref):
+    """The ink experiment reads n_layers=0 and ALL from the measurement: the very runs it would train."""
+    from cnncourse import data
+    from cnncourse.models import source
+    from cnncourse.runtime import budget, set_seed
+
+    lab7.measure_finetuning(ref["fine_tune"], 0)
+    n_all = len(source.load_base().layers)
+    models = lab7.measured_ink_models(ref["fine_tune"], 0)
+    assert sorted(models) == [0, n_all]
+    assert lab7.measured_ink_models(ref["fine_tune"], 1) == {}  # another seed was not measured
+    assert lab7.measured_ink_models(_fine_tune_with(ref), 0) == {}  # another function (a student's new one)
+    (x_ink, y_ink), (x_test, _) = lab7.ink_task()
+    ft, head = budget("lab7.finetune"), budget("lab7.finetune_head")
+    x_few, y_few = data.per_class_subset(x_ink, y_ink, ft.samples // 5, seed=0)
+    set_seed(0)
+    fresh, _ = ref["fine_tune"](x_few, y_few, n_all, head.epochs, ft.epochs, ft.batch_size)
+    np.testing.assert_allclose(fresh.predict(x_test, verbose=0), models[n_all].predict(x_test, verbose=0), atol=1e-5)
+
+
 def test_the_graded_fine_tuning_refuses_training_on_more_labels_or_reaching_the_checks(ref):
     (x_all, y_all), _ = lab7.ink_task()
     extra_x, extra_y = x_all[-16:], y_all[-16:]
@@ -519,3 +539,156 @@ def test_epochs_to_beat_scratch_is_read_from_the_students_own_results():
     for malformed in (0, 4, 2.0, "3", True):
         with pytest.raises(CheckFailed, match=r"Question 1 \(epochs_to_beat_scratch\)"):
             lab7.check_epochs_to_beat_scratch(malformed, 3)
+
+
+# ---------------------------------------------------------------- Exercise 8 (features_from) and Question 3
+def _cut(base, layer_name, x, training=False):
+    return np.asarray(keras.Model(base.input, base.get_layer(layer_name).output)(x, training=training))
+
+
+def features_of_the_last_layer(ref, base, layer_name, x):
+    return ref["features_from"](base, base.layers[-1].name, x)  # always the base's output
+
+
+def features_one_layer_late(ref, base, layer_name, x):
+    names = [layer.name for layer in base.layers]
+    return ref["features_from"](base, names[min(names.index(layer_name) + 1, len(names) - 1)], x)
+
+
+def features_in_training_mode(ref, base, layer_name, x):
+    maps = _cut(base, layer_name, x, training=True)
+    return maps.mean(axis=(1, 2)) if maps.ndim == 4 else maps
+
+
+def features_not_pooled(ref, base, layer_name, x):
+    return _cut(base, layer_name, x)  # the maps, before pooling
+
+
+def features_flattened(ref, base, layer_name, x):
+    return _cut(base, layer_name, x).reshape(len(x), -1)
+
+
+def features_max_pooled(ref, base, layer_name, x):
+    maps = _cut(base, layer_name, x)
+    return maps.max(axis=(1, 2)) if maps.ndim == 4 else maps
+
+
+def features_pooled_over_channels(ref, base, layer_name, x):
+    maps = _cut(base, layer_name, x)
+    return maps.mean(axis=-1).reshape(len(x), -1) if maps.ndim == 4 else maps
+
+
+def features_that_train_the_base(ref, base, layer_name, x):
+    base.get_layer("c1").kernel.assign(base.get_layer("c1").kernel * 0.5)  # edits the base it was given
+    return ref["features_from"](base, layer_name, x)
+
+
+WRONG_FEATURES = {
+    features_of_the_last_layer: "Cut the base at the layer called",
+    features_one_layer_late: "Cut the base at the layer called|not that layer's output",
+    features_in_training_mode: "inference mode",
+    features_not_pooled: "a classifier on top expects one flat vector",
+    features_flattened: "flattening keeps every position",
+    features_max_pooled: "the maximum is another feature",
+    features_pooled_over_channels: "wrong shape",
+    features_that_train_the_base: "not that layer's output|weights changed",
+}
+
+
+def _run_features_hidden(features_from):
+    (x_ink, _), _ = lab7.ink_task()
+    from cnncourse.models import source
+
+    names = {"np": np, "checks": lab7, "features_from": features_from, "source": source, "x_ink": x_ink}
+    exec(sources.hidden_tests("lab7-transfer", "test_features_from"), names)
+
+
+def test_reference_features_from_passes_the_visible_and_hidden_tests(ref, capsys):
+    assert lab7.check_features_from(ref["features_from"]) is None
+    _run_features_hidden(ref["features_from"])
+    assert capsys.readouterr().out.count("\u2714") >= 1
+
+
+@pytest.mark.parametrize("wrong", sorted(WRONG_FEATURES, key=lambda f: f.__name__), ids=lambda f: f.__name__)
+def test_wrong_features_fail_the_visible_and_hidden_tests(ref, wrong):
+    with pytest.raises(CheckFailed, match=WRONG_FEATURES[wrong]):
+        lab7.check_features_from(given(ref, wrong))
+    with pytest.raises(CheckFailed, match=r"Exercise 8 \(features_from\)"):
+        _run_features_hidden(given(ref, wrong))
+
+
+def test_features_from_may_not_call_the_checks_oracle():
+    def copies_the_check(base, layer_name, x):
+        return lab7._pooled(lab7._layer_outputs(base, x, training=False)[layer_name])
+
+    with pytest.raises(CheckFailed, match="not allowed"):
+        lab7.check_features_from(copies_the_check)
+
+
+def test_an_earlier_layer_wins_on_the_ink_digits_and_the_last_on_the_bright_ones(ref):
+    """The section's claim, on the notebook's own experiment: the given cell run on the reference answer."""
+    (x_pool, y_pool), (x_test, y_test) = lab7.target_task()
+    (x_ink, y_ink), (x_ink_test, y_ink_test) = lab7.ink_task()
+    from cnncourse import data
+    from cnncourse.models import source
+
+    names = sources.run_cells(
+        sources.cell_source("lab7-transfer", "early-experiment"),
+        np=np,
+        plt=__import__("matplotlib.pyplot").pyplot,
+        data=data,
+        source=source,
+        features_from=ref["features_from"],
+        x_pool=x_pool,
+        y_pool=y_pool,
+        x_test=x_test,
+        y_test=y_test,
+        x_ink=x_ink,
+        y_ink=y_ink,
+        x_ink_test=x_ink_test,
+        y_ink_test=y_ink_test,
+    )
+    ink, bright = names["early_runs"].values()
+    for seed in range(len(ink["conv3"])):  # every draw of labels
+        assert max(ink["conv1"][seed], ink["conv2"][seed]) > ink["conv3"][seed] + 0.03, (seed, ink)
+    assert np.mean(bright["conv3"]) > max(np.mean(bright["conv1"]), np.mean(bright["conv2"])), bright
+    assert names["early_results"] == {layer: np.mean(a) for layer, a in ink.items()}
+
+
+def _run_best_layer(best_layer, early_results):
+    exec(
+        sources.hidden_tests("lab7-transfer", "test_best_layer"),
+        {"checks": lab7, "best_layer": best_layer, "early_results": early_results},
+    )
+
+
+def test_best_layer_is_read_from_the_students_own_results():
+    results = {"conv1": 0.64, "conv2": 0.67, "conv3": 0.52}
+    lab7.check_best_layer("conv2", results)
+    _run_best_layer("conv2", results)
+    other = {"conv1": 0.69, "conv2": 0.65, "conv3": 0.50}  # another draw: conv1 first
+    lab7.check_best_layer("conv1", other)
+    _run_best_layer("conv1", other)
+    for wrong in ("conv3", "conv1"):  # the last layer out of habit; a well-formed but lower one
+        lab7.check_best_layer(wrong, results)
+        with pytest.raises(CheckFailed, match=r"Question 3 \(best_layer\): a hidden test failed"):
+            _run_best_layer(wrong, results)
+    for malformed in ("features", 2, None, ("conv2",)):
+        with pytest.raises(CheckFailed, match=r"Question 3 \(best_layer\)"):
+            lab7.check_best_layer(malformed, results)
+    with pytest.raises(CheckFailed, match="early_results"):
+        lab7.check_best_layer("conv2", {})
+
+
+def test_a_best_layer_that_equals_anything_fails():
+    class Anything(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    results = {"conv1": 0.64, "conv2": 0.67, "conv3": 0.52}
+    with pytest.raises(CheckFailed, match=r"Question 3 \(best_layer\)"):
+        lab7.check_best_layer(Anything("conv3"), results)
+    with pytest.raises(CheckFailed, match=r"Question 3 \(best_layer\): a hidden test failed"):
+        _run_best_layer(Anything("conv3"), results)

@@ -28,6 +28,8 @@ EXERCISES = {
     "fine_tune": "Exercise 7 (fine_tune)",
     "beat_scratch": "Question 1 (epochs_to_beat_scratch)",
     "best_n_layers": "Question 2 (best_n_layers)",
+    "features_from": "Exercise 8 (features_from)",
+    "best_layer": "Question 3 (best_layer)",
 }
 BY_HAND = {
     name: OWN_WORK
@@ -40,6 +42,8 @@ BY_HAND = {
         "fine_tune",
         "best_n_layers",
         "beat_scratch",
+        "features_from",
+        "best_layer",
     )
 }
 """The course's own code (the flags a check expects, its toy networks) is no answer in any exercise."""
@@ -643,7 +647,7 @@ def measure_transfer(train_fn, seed, profile=None):
     target task: digits that neither the pool nor the test set
     :func:`target_task` gives the notebook holds. The training function must
     fit on exactly the labels it is given (its optimiser's step count says
-    so), and may not call these checks.
+    so), and its source may not name these checks.
 
     Args:
         train_fn: the student's ``train_transfer(x, y, epochs, batch_size)``
@@ -673,8 +677,11 @@ def measure_transfer(train_fn, seed, profile=None):
     set_seed(seed)
     import keras
 
+    # Its source is read, not every call watched: a watch slows training about five times over, and the
+    # visible check and its hidden rerun have already watched the same function train (as fine_tune's).
+    train_fn = by_source(ex, train_fn, OWN_WORK)
     with recording_calls(keras.Model, "fit") as fits:
-        out = call(ex, by_hand(ex, train_fn, OWN_WORK), x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
+        out = call(ex, train_fn, x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
     model = out[0] if isinstance(out, tuple) else out
     _expect_fitted_on(ex, fits, x_few)
     _expect_trained_on(ex, model, len(x_few), b.epochs, b.batch_size)
@@ -845,8 +852,8 @@ def measure_finetuning(fine_tune, seed, profile=None):
     (x_pool, y_pool), _, (x_graded, y_graded) = _target_parts()
     x_pool, x_graded = 1.0 - x_pool, 1.0 - x_graded
     x_few, y_few = data.per_class_subset(x_pool, y_pool, b.samples // len(TARGET_CLASSES), seed=seed)
-    fine_tune = by_source(ex, fine_tune, OWN_WORK)
-    accuracy = {}
+    given, fine_tune = fine_tune, by_source(ex, fine_tune, OWN_WORK)
+    accuracy, models = {}, {}
     for n_layers in (0, len(source.load_base().layers)):
         set_seed(seed)
         with recording_calls(keras.Model, "fit") as fits, training.quiet_retracing():
@@ -856,8 +863,42 @@ def measure_finetuning(fine_tune, seed, profile=None):
         _expect_trained_on(ex, model, len(x_few), b.epochs, b.batch_size)
         pred = np.asarray(model(x_graded, training=False))
         accuracy[n_layers] = float(np.mean(pred.argmax(axis=1) == y_graded))
+        models[n_layers] = model
+    if _MEASURED_INK_MODELS.get("key") != (given, b, head):
+        _MEASURED_INK_MODELS.clear()
+        _MEASURED_INK_MODELS["key"] = (given, b, head)
+    _MEASURED_INK_MODELS[seed] = models
     frozen, tuned = accuracy.values()
     return tuned - frozen
+
+
+_MEASURED_INK_MODELS: dict = {}
+"""The models the last :func:`measure_finetuning` runs trained, by seed, and what they ran (``"key"``)."""
+
+
+def measured_ink_models(fine_tune, seed):
+    """Return the models the graded fine-tuning measurement already trained, to reuse instead of training again.
+
+    :func:`measure_finetuning` trains ``fine_tune`` on :func:`ink_task`'s
+    pool, ``lab7.finetune``'s ``samples`` labels drawn with ``seed``, after
+    ``set_seed(seed)``: once with ``n_layers=0`` and once with every layer
+    of the base. Those are the very runs the notebook's experiment makes
+    with that seed, so it reads them here.
+
+    Args:
+        fine_tune: the function the measurement trained (the very object).
+        seed: the seed of the labels and of the training.
+
+    Returns:
+        ``{n_layers: keras.Model}``; an empty dict when no measurement
+        trained this function with this seed under the active budgets.
+    """
+    from cnncourse.runtime import budget
+
+    key = (fine_tune, budget("lab7.finetune"), budget("lab7.finetune_head"))
+    if _MEASURED_INK_MODELS.get("key") != key:
+        return {}
+    return dict(_MEASURED_INK_MODELS.get(seed, {}))
 
 
 def check_best_n_layers(best_n_layers, ink_results):
@@ -917,3 +958,121 @@ def check_epochs_to_beat_scratch(epochs_to_beat_scratch, epochs):
             hint="np.flatnonzero gives indices counted from 0: add 1.",
         )
     passed(ex, "an epoch of your runs (the hidden test reads your results)")
+
+
+# --------------------------------------------------------------------------
+# Exercise 8: a classifier on features from earlier layers
+# --------------------------------------------------------------------------
+TOY_LAYERS = ("c1", "b1", "c2", "c3", "gap")
+"""The layers of :func:`toy_base` the visible check cuts at (maps of three depths, and flat features)."""
+
+
+def _layer_outputs(base, x, training):
+    """Every layer's output of ``base`` on ``x`` (a dict by layer name), one pass, in the mode asked for."""
+    import keras
+
+    names = [layer.name for layer in base.layers[1:]]
+    probe = keras.Model(base.input, [base.get_layer(name).output for name in names])
+    return {name: np.asarray(out) for name, out in zip(names, probe(x, training=training))}
+
+
+def _pooled(maps, how="mean"):
+    maps = np.asarray(maps)
+    if maps.ndim != 4:
+        return maps
+    return maps.mean(axis=(1, 2)) if how == "mean" else maps.max(axis=(1, 2))
+
+
+def check_features_from(features_from, base=None, x=None, layer_names=TOY_LAYERS):
+    """Check ``features_from``: the base cut at a layer, run in inference mode, its maps averaged to one vector.
+
+    For every layer name: an array of shape ``(len(x), channels)``, equal to
+    that layer's output in inference mode averaged over height and width
+    (a layer whose output is already flat is returned as it is), and the
+    base's weights unchanged.
+
+    Args:
+        features_from: the student's ``features_from(base, layer_name, x)``.
+        base: the base to cut (``None``: :func:`toy_base`, which has batch
+            normalisation and dropout, so training mode shows).
+        x: the images (``None``: 5 random ones of the base's input shape).
+        layer_names: the layers to cut at.
+
+    Returns:
+        None; prints a ✔ line when every layer's features are right.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        Refused: it calls the course's checks.
+        CheckFailed: it crashes, or the features of a layer are wrong.
+    """
+    ex = EXERCISES["features_from"]
+    features_from = by_hand(ex, features_from, OWN_WORK)
+    base = toy_base() if base is None else base
+    if x is None:
+        x = np.random.default_rng(1).random((5,) + tuple(base.input_shape[1:])).astype("float32")
+    before = [w.copy() for w in base.get_weights()]
+    inference = _layer_outputs(base, x, training=False)
+    in_training = _layer_outputs(base, x, training=True)
+    base.set_weights(before)  # a pass in training mode moves the batch-norm statistics: put them back
+    for name in layer_names:
+        want = _pooled(inference[name])
+        got = call(ex, features_from, base, name, x)
+        got = np.asarray(got.numpy() if hasattr(got, "numpy") else got, dtype=np.float64)
+        if got.ndim == 4:
+            raise CheckFailed(
+                ex,
+                f"the features of {name!r} are still feature maps, one (height, width, channels) block per image; "
+                "a classifier on top expects one flat vector per image.",
+                expected=want.shape,
+                found=got.shape,
+                hint="Average every map over its height and width (global average pooling).",
+            )
+        if got.shape != want.shape:
+            raise CheckFailed(
+                ex,
+                f"the features of {name!r} for {len(x)} images have the wrong shape: one number per channel and image.",
+                expected=want.shape,
+                found=got.shape,
+                hint="Average over height and width; flattening keeps every position."
+                if got.ndim == 2 and got.shape[1] == np.asarray(inference[name])[0].size
+                else f"Cut the base at the layer called {name!r}, and average over height and width only.",
+            )
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-5):
+            hint = "Cut the base with a keras.Model from base.input to base.get_layer(layer_name).output."
+            if np.allclose(got, _pooled(in_training[name]), rtol=1e-4, atol=1e-5):
+                hint = "Run the cut base in inference mode (training=False): the base is frozen."
+            elif np.allclose(got, _pooled(inference[name], "max"), rtol=1e-4, atol=1e-5):
+                hint = "Average over height and width; the maximum is another feature."
+            raise CheckFailed(
+                ex, f"the features of {name!r} are not that layer's output, averaged over height and width.", hint=hint
+            )
+    if any(not np.array_equal(b, a) for b, a in zip(before, base.get_weights())):
+        raise CheckFailed(ex, "the base's weights changed: reading features must not train or edit the base.")
+    passed(ex, f"the features of {len(layer_names)} layers, in inference mode, one vector per image")
+
+
+def check_best_layer(best_layer, early_results):
+    """Check the form of ``best_layer`` (the hidden test checks it against the student's own results).
+
+    Args:
+        best_layer: the student's answer, one of the keys of ``early_results``.
+        early_results: the student's ``{layer name: mean held-out accuracy}``.
+
+    Returns:
+        None; prints a ✔ line when the answer is one of the layers tried.
+
+    Raises:
+        CheckFailed: the results are missing, or the answer is not one of their keys.
+    """
+    ex = EXERCISES["best_layer"]
+    if not isinstance(early_results, dict) or len(early_results) < 2:
+        raise CheckFailed(ex, "early_results should map each layer you tried to its accuracy (run the cell above).")
+    if type(best_layer) is not str or best_layer not in early_results:  # a plain str: no == of its own
+        raise CheckFailed(
+            ex,
+            "best_layer should be the name of one of the layers you tried.",
+            expected=sorted(early_results),
+            found=best_layer,
+        )
+    passed(ex, "one of your layers (the hidden test reads your results)")
