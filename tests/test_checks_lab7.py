@@ -232,6 +232,11 @@ def test_train_transfer_check(ref):
     assert lab7.check_train_transfer(ref["train_transfer"], x, y) is None
     with pytest.raises(CheckFailed):
         lab7.check_train_transfer(train_unfrozen, x, y)
+    (x_pool, y_pool), _ = lab7.target_task()
+    hidden = sources.hidden_tests("lab7-transfer", "test_train_transfer")
+    exec(hidden, {"checks": lab7, "train_transfer": ref["train_transfer"], "x_pool": x_pool, "y_pool": y_pool})
+    with pytest.raises(CheckFailed, match=r"Exercise 5 \(train_transfer\)"):
+        exec(hidden, {"checks": lab7, "train_transfer": train_unfrozen, "x_pool": x_pool, "y_pool": y_pool})
 
 
 def test_the_graded_digits_are_in_no_part_the_notebook_is_given():
