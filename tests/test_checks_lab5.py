@@ -14,7 +14,9 @@ layers = keras.layers
 def ref():
     import sources
 
-    return sources.solutions("lab5-regularization", skip=("best_learning_rate",))  # it reads the search's results
+    return sources.solutions(
+        "lab5-regularization", skip=("best_learning_rate", "most_important")
+    )  # they read runs' results
 
 
 def test_reference_solutions_pass(ref):
@@ -24,6 +26,8 @@ def test_reference_solutions_pass(ref):
     assert lab5.check_random_search(ref["random_search"]) is None
     assert lab5.check_grid_search(ref["grid_search"]) is None
     assert lab5.check_regularized_cnn(ref["build_regularized_cnn"]) is None
+    assert lab5.check_ablation_configs(ref["ablation_configs"]) is None
+    assert lab5.check_build_ablation_cnn(ref["build_ablation_cnn"]) is None
 
 
 def _rebuilt(model, change, input_shape=None):
@@ -578,3 +582,156 @@ def test_the_checks_own_box_of_trials_is_no_answer():
     )
     with pytest.raises(CheckFailed, match="cnncourse.checks"):
         lab5.check_refine_space(cells["refine_space"])
+
+
+def _run_hidden(grade_id, **names):
+    import itertools
+
+    import sources
+
+    exec(sources.hidden_tests("lab5-regularization", grade_id), dict(names, np=np, checks=lab5, itertools=itertools))
+
+
+def test_ablation_configs_hidden_tests_pass_the_solution(ref):
+    _run_hidden("test_ablation_configs", ablation_configs=ref["ablation_configs"])
+
+
+def _configs(*rows):
+    return lambda: {name: dict(zip(("augment", "dropout", "l2"), flags)) for name, flags in rows}
+
+
+ALL = ("all", (True, True, True))
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        # removes two things at once
+        (_configs(ALL, ("no augmentation", (False, True, True)), ("no dropout", (True, False, False))), "at once"),
+        # forgets one regulariser
+        (
+            _configs(ALL, ("no augmentation", (False, True, True)), ("no dropout", (True, False, True))),
+            "your runs remove",
+        ),
+        # no baseline
+        (_configs(("no augmentation", (False, True, True)), ("no dropout", (True, False, True))), "baseline"),
+        # True meaning "removed": the baseline is everything off
+        (
+            _configs(
+                ("all", (False, False, False)),
+                ("no augmentation", (True, False, False)),
+                ("no dropout", (False, True, False)),
+                ("no L2", (False, False, True)),
+            ),
+            "baseline",
+        ),
+        # strings instead of switches
+        (lambda: {"all": {"augment": "on", "dropout": "on", "l2": "on"}}, "True or False"),
+    ],
+)
+def test_wrong_ablation_configs_fail(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        lab5.check_ablation_configs(wrong)
+    with pytest.raises(CheckFailed, match=r"Exercise 7 \(ablation_configs\)"):
+        _run_hidden("test_ablation_configs", ablation_configs=wrong)
+
+
+def test_ablation_configs_with_other_names_pass_the_check_only():
+    wrong = _configs(
+        ALL, ("no_aug", (False, True, True)), ("no_dropout", (True, False, True)), ("no_l2", (True, True, False))
+    )
+    lab5.check_ablation_configs(wrong)
+    with pytest.raises(CheckFailed, match=r"Exercise 8|Exercise 7"):
+        _run_hidden("test_ablation_configs", ablation_configs=wrong)
+
+
+def test_build_ablation_cnn_hidden_tests_pass_the_solution(ref):
+    _run_hidden("test_build_ablation_cnn", build_ablation_cnn=ref["build_ablation_cnn"])
+
+
+def _ablation_builder(ignore=None, extra_dense=False):
+    """A builder with each switch working, except ``ignore`` (kept on) or a layer more when dropout is off."""
+
+    def build(input_shape, num_classes, augment=True, dropout=True, l2=True):
+        switches = {"augment": augment, "dropout": dropout, "l2": l2}
+        if ignore:
+            switches[ignore] = True
+        reg = keras.regularizers.l2(1e-3) if switches["l2"] else None
+        stack = [keras.Input(shape=input_shape)]
+        if switches["augment"]:
+            stack.append(keras.Sequential([getattr(layers, n)(**_AUG_ARGS[n]) for n in lab5.AUGMENT_LAYERS]))
+        stack += [
+            layers.Conv2D(8, 3, activation="relu", kernel_regularizer=reg),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+        ]
+        if switches["dropout"]:
+            stack.append(layers.Dropout(0.5))
+        elif extra_dense:
+            stack.append(layers.Dense(16, activation="relu"))  # "makes up" for the dropout
+        stack.append(layers.Dense(num_classes, activation="softmax"))
+        return keras.Sequential(stack)
+
+    return build
+
+
+_AUG_ARGS = {
+    "RandomFlip": {"mode": "horizontal"},
+    "RandomRotation": {"factor": 0.05},
+    "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
+    "RandomBrightness": {"factor": 0.1, "value_range": (0.0, 1.0)},
+    "RandomContrast": {"factor": 0.1, "value_range": (0.0, 1.0)},
+}
+
+
+def test_a_working_builder_of_my_own_passes():
+    lab5.check_build_ablation_cnn(_ablation_builder())
+    _run_hidden("test_build_ablation_cnn", build_ablation_cnn=_ablation_builder())
+
+
+@pytest.mark.parametrize("ignored", ["augment", "dropout", "l2"])
+def test_a_switch_that_does_nothing_fails(ignored):
+    with pytest.raises(CheckFailed, match=f"{ignored}=False"):
+        lab5.check_build_ablation_cnn(_ablation_builder(ignore=ignored))
+    with pytest.raises(CheckFailed, match=r"Exercise 8 \(build_ablation_cnn\)"):
+        _run_hidden("test_build_ablation_cnn", build_ablation_cnn=_ablation_builder(ignore=ignored))
+
+
+def test_a_switch_that_changes_more_than_its_regulariser_fails():
+    with pytest.raises(CheckFailed, match="remove a regulariser only"):
+        lab5.check_build_ablation_cnn(_ablation_builder(extra_dense=True))
+
+
+def _ablation_results(values):
+    removed = {"all": None, "no augmentation": "augmentation", "no dropout": "dropout", "no L2": "L2"}
+    return {name: {"val_accuracy": v, "gap": 0.0, "removed": removed[name]} for name, v in zip(removed, values)}
+
+
+@pytest.mark.parametrize(
+    "accuracies, right",
+    [
+        ((0.84, 0.80, 0.86, 0.82), "augmentation"),  # a removal that costs accuracy
+        ((0.80, 0.90, 0.88, 0.82), "L2"),  # every removal gains: the one that gains least
+        ((0.84, 0.80, 0.86, 0.80), "augmentation"),  # a tie: the first in the runs' order
+    ],
+)
+def test_most_important_is_read_from_the_students_own_runs(accuracies, right):
+    results = _ablation_results(accuracies)
+    lab5.check_most_important(right, results)
+    _run_hidden("test_most_important", ablation=results, most_important=right)
+    for wrong in {"augmentation", "dropout", "L2"} - {right}:
+        lab5.check_most_important(wrong, results)  # well-formed, so the visible check says nothing more
+        with pytest.raises(CheckFailed, match=r"Question 2 \(most_important\): a hidden test failed"):
+            _run_hidden("test_most_important", ablation=results, most_important=wrong)
+
+
+def test_most_important_read_from_the_largest_gain_fails():
+    results = _ablation_results((0.80, 0.90, 0.88, 0.82))  # argmax of accuracy instead of the cost
+    with pytest.raises(CheckFailed, match="Question 2"):
+        _run_hidden("test_most_important", ablation=results, most_important="augmentation")
+
+
+@pytest.mark.parametrize("malformed", ["no L2", "l2", "all", None, 2])
+def test_most_important_malformed_fails_the_visible_check(malformed):
+    with pytest.raises(CheckFailed, match=r"Question 2 \(most_important\)"):
+        lab5.check_most_important(malformed, _ablation_results((0.84, 0.80, 0.86, 0.82)))

@@ -12,6 +12,10 @@
 * :func:`check_regularized_cnn` / :func:`check_regularized_training`: the
   student's regularised CNN, structurally, then trained by the check under
   ``lab5.regularized`` (:mod:`cnncourse.checks.training`).
+* :func:`check_ablation_configs` / :func:`check_build_ablation_cnn` /
+  :func:`check_most_important`: the ablation (each regulariser removed in
+  turn), its runs' settings, the model with switches, and the question read
+  off the student's own runs.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ EXERCISES = {
     "regularized_cnn": "Exercise 6 (build_regularized_cnn)",
     "refine_space": "Exercise 5b (refine_space)",
     "best_learning_rate": "Question 1 (best_learning_rate)",
+    "ablation_configs": "Exercise 7 (ablation_configs)",
+    "ablation_cnn": "Exercise 8 (build_ablation_cnn)",
+    "most_important": "Question 2 (most_important)",
 }
 hidden = hidden_for(EXERCISES, {"refine_space": OWN_WORK})  # the check's own box of trials is no answer
 
@@ -1012,3 +1019,151 @@ def check_best_learning_rate(best_learning_rate, trials):
             ex, "best_learning_rate should be the learning rate of one of your trials.", found=best_learning_rate
         )
     passed(ex, "a learning rate you tried (the hidden test reads your scores)")
+
+
+ABLATED = ("augment", "dropout", "l2")
+"""The switches of the ablation, in the order of ``build_ablation_cnn``'s arguments."""
+COMPONENT_NAMES = {"augment": "augmentation", "dropout": "dropout", "l2": "L2"}
+"""The name of each switch's regulariser, as Question 2 takes it."""
+
+
+def check_ablation_configs(ablation_configs):
+    """Check the ablation's runs: everything on, then each regulariser removed on its own.
+
+    Args:
+        ablation_configs: the student's ``ablation_configs()``, returning
+            ``{run name: {"augment": bool, "dropout": bool, "l2": bool}}``.
+
+    Returns:
+        None; prints a ✔ line when the runs make an ablation.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: a run is malformed, removes two things at once, or one
+            regulariser is never removed.
+    """
+    ex = EXERCISES["ablation_configs"]
+    configs = call(ex, ablation_configs)
+    if not isinstance(configs, dict) or not configs:
+        raise CheckFailed(ex, "return a dict {run name: {'augment': ..., 'dropout': ..., 'l2': ...}}.", found=configs)
+    for name, cfg in configs.items():
+        if not isinstance(cfg, dict) or set(cfg) != set(ABLATED) or not all(isinstance(cfg[k], bool) for k in ABLATED):
+            raise CheckFailed(ex, f"run {name!r} should map each of {list(ABLATED)} to True or False.", found=cfg)
+    full = [name for name, cfg in configs.items() if all(cfg.values())]
+    if len(full) != 1:
+        raise CheckFailed(ex, "exactly one run keeps everything on (the baseline).", found=full)
+    removed = []
+    for name, cfg in configs.items():
+        off = [k for k in ABLATED if not cfg[k]]
+        if len(off) > 1:
+            raise CheckFailed(
+                ex,
+                f"run {name!r} removes {' and '.join(off)} at once: then you cannot tell which one made the difference.",
+                hint="an ablation removes one component per run and keeps the rest as in the baseline.",
+            )
+        removed += off
+    expect_equal(
+        ex,
+        sorted(removed),
+        sorted(ABLATED),
+        what="the regularisers your runs remove, one run each",
+        hint="one run per regulariser: without augmentation, without dropout, without L2.",
+    )
+    passed(ex, f"{len(configs)} runs: the baseline and each regulariser removed on its own")
+
+
+def check_build_ablation_cnn(build_ablation_cnn):
+    """Check that each switch of ``build_ablation_cnn`` removes its regulariser and nothing else.
+
+    All eight settings are built for the faces task (25x25x1, 2 classes) and
+    read with :func:`regularization_report`; nothing is trained.
+
+    Args:
+        build_ablation_cnn: the student's
+            ``build_ablation_cnn(input_shape, num_classes, augment, dropout, l2)``.
+
+    Returns:
+        None; prints a ✔ line when every switch works.
+
+    Raises:
+        NotAttempted: the function still raises ``NotImplementedError``.
+        CheckFailed: a switch leaves its regulariser in, takes another out, or
+            the model changes in more than its regulariser.
+    """
+    import itertools
+
+    ex = EXERCISES["ablation_cnn"]
+    shape = (25, 25, 1)
+    dense_sizes = None
+    for flags in itertools.product((True, False), repeat=3):
+        kwargs = dict(zip(ABLATED, flags))
+        model = training.build(ex, build_ablation_cnn, shape, 2, input_shape=shape, num_classes=2, **kwargs)
+        if tuple(model.output_shape) != (None, 2):
+            raise CheckFailed(ex, "the model should output 2 class probabilities.", found=model.output_shape)
+        rep = regularization_report(model)
+        has = {
+            "augment": set(rep["augment"]) == set(AUGMENT_LAYERS),
+            "dropout": bool(rep["dropout"]) and max(rep["dropout"]) >= MIN_DROPOUT,
+            "l2": bool(rep["l2"]) and max(rep["l2"]) >= MIN_L2,
+        }
+        some = {"augment": bool(rep["augment"]), "dropout": bool(rep["dropout"]), "l2": bool(rep["l2"])}
+        for key in ABLATED:
+            if kwargs[key] and not has[key]:
+                raise CheckFailed(ex, f"with {key}=True the model should have {COMPONENT_NAMES[key]}.", found=kwargs)
+            if not kwargs[key] and some[key]:
+                raise CheckFailed(
+                    ex, f"with {key}=False the model should have no {COMPONENT_NAMES[key]}.", found=kwargs
+                )
+        # everything else stays as it is: the same weighted layers, the same sizes
+        sizes = [
+            (type(layer).__name__, tuple(w.shape))
+            for layer in _all_layers(model)
+            for w in getattr(layer, "trainable_weights", [])[:1]
+            if type(layer).__name__ not in AUGMENT_LAYERS
+        ]
+        if dense_sizes is None:
+            dense_sizes = sizes
+        elif sizes != dense_sizes:
+            raise CheckFailed(
+                ex,
+                "the switches should remove a regulariser only: the other layers stay as they are.",
+                expected=dense_sizes,
+                found=sizes,
+                hint=f"the settings that differ: {kwargs}",
+            )
+    passed(ex, "each switch removes its regulariser, and only it")
+
+
+def ablation_costs(results, baseline="all"):
+    """What removing each regulariser cost: the baseline's validation accuracy minus the run's.
+
+    Args:
+        results: ``{run name: {"val_accuracy": float, "gap": float, "removed": component or None}}``.
+        baseline: the name of the run with everything on.
+
+    Returns:
+        ``{component: cost}``, in the runs' order (positive: removing it lost accuracy).
+    """
+    base = float(results[baseline]["val_accuracy"])
+    return {r["removed"]: base - float(r["val_accuracy"]) for r in results.values() if r.get("removed")}
+
+
+def check_most_important(most_important, results):
+    """Check the form of Question 2's answer (the hidden test reads the student's own runs).
+
+    Args:
+        most_important: the student's answer, one of ``"augmentation"``,
+            ``"dropout"``, ``"L2"``.
+        results: the student's ablation results (see :func:`ablation_costs`).
+
+    Returns:
+        None; prints a ✔ line when the answer is one of the regularisers ablated.
+
+    Raises:
+        CheckFailed: it is not the name of a regulariser the runs removed.
+    """
+    ex = EXERCISES["most_important"]
+    names = [r["removed"] for r in results.values() if r.get("removed")]
+    if not isinstance(most_important, str) or most_important not in names:
+        raise CheckFailed(ex, f"most_important should be one of {names}.", found=most_important)
+    passed(ex, "one of the regularisers you removed (the hidden test reads your runs)")
