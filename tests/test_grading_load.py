@@ -1,9 +1,15 @@
-"""Load with faults: 64 submissions, the grader killed with SIGKILL midway, then ``--resume``.
+"""Load with faults: 32 submissions, the grader killed with SIGKILL midway, then ``--resume``.
 
-All 64 must end graded exactly once, with the grades a clean run gives.
+All 32 must end graded exactly once, with the grades a clean run gives.
 The class is made of four kinds of submission (perfect, partial, blank, a
 kernel that crashes), so a clean run of one submission of each kind says
-what each of the 64 must get.
+what each of the 32 must get.
+
+32 is enough for what is proven: with 4 workers there is a queue eight
+rounds deep and the kill comes a third of the way in (at least 10 graded,
+up to 4 in flight, the rest not started), so the run is cut with
+submissions in each state and every kind is graded before and after the
+kill. 64 proved the same in more time.
 """
 
 import json
@@ -21,7 +27,7 @@ from autograder.grading import Limits, grade_class, sample
 
 pytestmark = pytest.mark.slow
 
-N = 64  # 16 of each kind; the grader is killed once a third are graded
+N = 32  # 8 of each kind; the grader is killed once a third are graded
 KINDS = ["perfect", "partial", "blank", "crashing"]
 WORKERS = 4
 
