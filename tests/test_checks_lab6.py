@@ -667,13 +667,13 @@ def test_wrong_residual_bn_blocks_fail(sol, name):
 
 def test_residual_bn_block_is_told_from_its_output_when_the_add_is_misplaced(sol):
     def add_before_second_bn(x, filters, stride=1):  # the shortcut joins before the normalisation
-        y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
-        y = layers.ReLU()(layers.BatchNormalization()(y))
-        y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+        main = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
+        main = layers.ReLU()(layers.BatchNormalization()(main))
+        main = layers.Conv2D(filters, 3, padding="same", use_bias=False)(main)
         sc = x
         if stride != 1 or x.shape[-1] != filters:
             sc = layers.BatchNormalization()(layers.Conv2D(filters, 1, strides=stride, use_bias=False)(x))
-        return layers.ReLU()(layers.BatchNormalization()(layers.Add()([y, sc])))
+        return layers.ReLU()(layers.BatchNormalization()(layers.Add()([main, sc])))
 
     fails(lab6.check_residual_block_bn, add_before_second_bn)
 

@@ -42,10 +42,10 @@ def _cnn(augment, dropout, l2):
             ns = solution_namespace(LAB, ["build_augmenter"])
             stack.append(ns["build_augmenter"]())
         stack += [
-            layers.Conv2D(16, 3, activation="relu", kernel_regularizer=reg),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(32, 3, activation="relu", kernel_regularizer=reg),
-            layers.MaxPooling2D(2),
+            layers.Conv2D(16, 3, kernel_regularizer=reg, activation="relu"),
+            layers.MaxPooling2D(pool_size=2),
+            layers.Conv2D(32, 3, kernel_regularizer=reg, activation="relu"),
+            layers.MaxPooling2D(pool_size=2),
             layers.Flatten(),
         ]
         if dropout:
