@@ -56,3 +56,17 @@ def pytest_sessionfinish(session, exitstatus):
     if STRICT and skipped and exitstatus == 0:
         reporter.write_line(f"CNNCOURSE_TEST_STRICT=1: {len(skipped)} skip(s) where nothing may be skipped", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the tests marked ``slow`` first: no long test starts last while the other worker idles.
+
+    ``--dist loadgroup`` hands out the groups first (most tests first), then single tests in
+    collection order, so a minute-long test collected near the end (the watch's end-to-end test
+    is in the last module) could keep one worker busy while the other has nothing left. Longest
+    first is the usual cure; ``slow`` is the mark the long tests carry. The sort is stable and
+    the same on every worker (xdist requires identical collections). A run without xdist keeps
+    the collection order, so a module's tests stay together there.
+    """
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
