@@ -3,7 +3,7 @@
 * :func:`layout_graph`: where each box of a small layered graph goes (rank and column).
 * :func:`draw_graph`: draw a graph given as a declarative list of nodes and edges.
 * :func:`draw_model`: the same drawing for a built Keras model, read from its layers.
-* :func:`lenet5`, :func:`inception_module`, :func:`residual_block`: the lectures' figures.
+* :func:`lenet5`, :func:`inception_module`, :func:`resnet_block`: the lectures' figures.
 
 A graph flows from top to bottom. Each box sits on the rank of the longest path that reaches it
 from an input, so parallel branches sit side by side; an edge that would cross a box on its way
@@ -452,7 +452,7 @@ def inception_module(naive=False, ax=None):
     return draw_graph(nodes, edges, title=title, ax=ax)
 
 
-def residual_block(projection=False, batch_norm=False, ax=None):
+def resnet_block(projection=False, batch_norm=False, ax=None):
     """ResNet's basic block: two 3x3 convolutions, their input added back, then ReLU.
 
     Args:
@@ -467,7 +467,7 @@ def residual_block(projection=False, batch_norm=False, ax=None):
         projection the shortcut is the curved edge from the input to the ``Add``.
 
     Example:
-        >>> fig = residual_block()
+        >>> fig = resnet_block()
         >>> fig.graph_layout.curved
         [('input', 'add')]
     """

@@ -106,7 +106,7 @@ def test_inception_module_four_branches_on_one_rank(naive):
 
 
 def test_residual_block_skip_spans_the_block():
-    fig = diagrams.residual_block()
+    fig = diagrams.resnet_block()
     lay = fig.graph_layout
     assert lay.curved == [("input", "add")]
     span = range(lay.ranks["input"] + 1, lay.ranks["add"])
@@ -118,7 +118,7 @@ def test_residual_block_skip_spans_the_block():
 
 @pytest.mark.parametrize("batch_norm", [False, True])
 def test_residual_block_projection_is_a_parallel_1x1_conv(batch_norm):
-    fig = diagrams.residual_block(projection=True, batch_norm=batch_norm)
+    fig = diagrams.resnet_block(projection=True, batch_norm=batch_norm)
     lay = fig.graph_layout
     assert lay.rank_of(1) == ["conv1", "proj"]  # main path left, the shortcut beside it
     assert not lay.curved and "identity" not in texts(fig)
