@@ -28,6 +28,7 @@ import numpy as np
 
 from .architecture import (
     LayerSpec,
+    _consumers,
     activation_of,
     as_pair,
     block_model,
@@ -446,7 +447,7 @@ def residual_bn_params(cin, filters, stride):
         >>> residual_bn_params(16, 16, 1)
         4736
         >>> residual_bn_params(16, 32, 2)
-        14592
+        14720
     """
     projection = stride != 1 or cin != filters
     return (
@@ -456,8 +457,8 @@ def residual_bn_params(cin, filters, stride):
 
 def _single_consumer_kind(layer):
     """The class name of the one layer that takes ``layer``'s output, else ``None``."""
-    consumers = [node.operation for node in getattr(layer, "_outbound_nodes", [])]
-    return type(consumers[0]).__name__ if len(consumers) == 1 else None
+    consumers = _consumers(layer)
+    return type(consumers[0]).__name__ if consumers and len(consumers) == 1 else None
 
 
 def _source_layer(tensor):
