@@ -225,7 +225,7 @@ def test_no_process_is_left_behind(graded):
     sleepers = [
         p
         for p in psutil.process_iter(["cmdline"])
-        if "ipykernel_launcher" in " ".join(p.info["cmdline"] or [])
+        if "kernelapp.launch_new_instance" in " ".join(p.info["cmdline"] or [])
         and "grade-checked" in " ".join(p.info["cmdline"] or [])
     ]
     assert not sleepers

@@ -65,6 +65,45 @@ def test_the_kernelspec_without_isolation_is_plain_ipykernel(tmp_path):
     assert env["JUPYTER_PATH"].startswith(str(tmp_path / "jupyter"))
 
 
+def test_the_graded_kernel_ends_without_teardown_yet_keeps_what_the_notebook_wrote(tmp_path, monkeypatch):
+    """The launcher skips Python's module teardown: files left open are flushed, exit handlers run."""
+    from jupyter_client import KernelManager
+
+    env = sandbox.write_kernel(tmp_path, tmp_path / "cwd", {"PATH": "/usr/bin"}, "none")
+    monkeypatch.setenv("JUPYTER_PATH", env["JUPYTER_PATH"])
+    km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
+    assert km.kernel_spec.argv[:3] == [sys.executable, "-c", sandbox.KERNEL_LAUNCHER]
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        # A module of the student's keeps a log open: clearing the notebook's names does not close it.
+        (tmp_path / "helper.py").write_text("log = open('left_open.txt', 'w')\n")
+        code = (
+            "import atexit, sys\n"
+            "sys.path.insert(0, '.')\n"
+            "import helper\n"
+            "helper.log.write('kept ' * 100)\n"
+            "atexit.register(lambda: open('handler.txt', 'w').write('ran'))\n"
+        )
+        reply = kc.execute_interactive(code, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    assert (tmp_path / "left_open.txt").read_text() == "kept " * 100  # buffered, never closed
+    assert (tmp_path / "handler.txt").read_text() == "ran"
+
+
+@pytest.mark.parametrize(("end", "status"), [("sys.exit(3)", 3), ("raise ValueError('x')", 1), ("sys.exit()", 0)])
+def test_the_graded_kernel_launcher_ends_with_the_status_it_was_ending_with(end, status):
+    code = sandbox.KERNEL_LAUNCHER.replace("kernelapp.launch_new_instance()", end)
+    assert code != sandbox.KERNEL_LAUNCHER
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == status, proc.stderr
+
+
 @pytest.mark.skipif(bool(sandbox.probe()), reason="bubblewrap cannot run here")
 def test_inside_the_sandbox_the_course_is_invisible_and_the_network_is_gone(tmp_path):
     course = tmp_path / "course"
