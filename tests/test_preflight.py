@@ -128,3 +128,31 @@ def test_a_lab_edited_since_its_release_is_refused_until_released_again(tmp_path
     assert proc.returncode == 0, proc.stdout + proc.stderr
     grades = course.read_grades(c, "tiny")
     assert (grades["perfect"].score, grades["blank"].score) == (6.0, 0.0)
+
+
+def test_what_a_release_records_is_cached_by_content(tmp_path, monkeypatch):
+    """nbgrader generates a lab once per version of its sources; an edit is seen at once."""
+    from autograder.grading import preflight
+    from autograder.grading import spec as spec_mod
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    c = sample.tiny_course(tmp_path / "course", ["perfect"])
+    spec = spec_mod.extract(f"sqlite:///{c / 'gradebook.db'}", "tiny")
+    generated = []
+    real = course.generate_release
+    monkeypatch.setattr(course, "generate_release", lambda *a, **k: generated.append(a) or real(*a, **k))
+
+    assert preflight.gradebook_problem(c, "tiny", spec) == ""
+    assert len(generated) == 1 and len(list((tmp_path / "cache").rglob("*.json"))) == 1
+    copy = course.make_course_copy(tmp_path / "copy", ["tiny"], c)  # another copy of the same course
+    assert preflight.gradebook_problem(copy, "tiny", spec) == ""
+    assert len(generated) == 1  # read back from the cache
+
+    _edit_source(c, "test_neg", "assert neg(1) == -1", "assert neg(1) == -1\nassert neg(2) == -2", release=False)
+    assert "cells that differ: test_neg" in preflight.gradebook_problem(c, "tiny", spec)
+    assert len(generated) == 2
+
+    # A cache that cannot be written is skipped, not an error.
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")
+    assert "cells that differ: test_neg" in preflight.gradebook_problem(c, "tiny", spec)
+    assert len(generated) == 3

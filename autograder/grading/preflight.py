@@ -14,6 +14,7 @@ saying which cell lost points and why. ``--no-preflight`` skips it.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,22 +154,69 @@ def _cells(spec: AssignmentSpec) -> dict[tuple[str, ...], tuple[object, ...]]:
     return out
 
 
-def gradebook_problem(course_dir: str | Path, assignment: str, spec: AssignmentSpec) -> str:
-    """``""`` when the gradebook holds ``assignment`` as ``source/`` has it now; else which cells differ.
+def _source_key(course_dir: Path, assignment: str) -> str:
+    """A digest of everything nbgrader's release of ``assignment`` depends on: its sources, the config, nbgrader."""
+    import hashlib
 
-    Grading reads points and hidden tests from the gradebook, which nbgrader
-    writes when it generates the release: a lab edited since is graded by its
-    old tests. nbgrader generates the lab afresh in a scratch copy of the course,
-    and what it records there is compared with the course's gradebook.
+    import nbgrader
+
+    h = hashlib.sha256(f"nbgrader {nbgrader.__version__}\n{assignment}\n".encode())
+    h.update((course_dir / "nbgrader_config.py").read_bytes())
+    source = course_dir / "source" / assignment
+    for p in sorted(source.rglob("*")):
+        if p.is_file() and not {".ipynb_checkpoints", "__pycache__"} & set(p.parts):
+            h.update(f"\n{p.relative_to(source)}\n".encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _cache_file(key: str) -> Path:
+    """Where the cells of the release with digest ``key`` are kept (the user's cache, by content)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("cnncourse")) / "released-cells" / f"{key}.json"
+
+
+def released_cells(course_dir: str | Path, assignment: str) -> dict[tuple[str, ...], tuple[object, ...]]:
+    """The cells nbgrader records when it generates ``assignment`` from ``source/`` as it is now.
+
+    nbgrader generates the lab in a scratch copy of the course (a few seconds). What it
+    records depends only on the sources, the config and nbgrader's version, so it is
+    kept in the user's cache under their digest: grading the same lab again, from any
+    copy of the course, reads it back. A cache that cannot be read or written is skipped.
     """
+    course_dir = Path(course_dir)
+    cache = _cache_file(_source_key(course_dir, assignment))
+    try:
+        return {tuple(k): tuple(v) for k, v in json.loads(cache.read_text())}
+    except (OSError, ValueError, TypeError):
+        pass
     with tempfile.TemporaryDirectory() as tmp:
         scratch = course.make_course_copy(Path(tmp) / "course", [assignment], course_dir)
         db_url = f"sqlite:///{scratch / 'gradebook.db'}"
         with open(scratch / "nbgrader_config.py", "a") as f:  # never the course's own gradebook server
             f.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
         course.generate_release(scratch, assignment)
-        fresh = spec_mod.extract(db_url, assignment)
-    now, recorded = _cells(fresh), _cells(spec)
+        cells = _cells(spec_mod.extract(db_url, assignment))
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps([[list(k), list(v)] for k, v in cells.items()]))
+        partial.replace(cache)  # whole or not at all, when two graders write it at once
+    except OSError:
+        pass
+    return cells
+
+
+def gradebook_problem(course_dir: str | Path, assignment: str, spec: AssignmentSpec) -> str:
+    """``""`` when the gradebook holds ``assignment`` as ``source/`` has it now; else which cells differ.
+
+    Grading reads points and hidden tests from the gradebook, which nbgrader
+    writes when it generates the release: a lab edited since is graded by its
+    old tests. What nbgrader records for the lab as it is now
+    (:func:`released_cells`) is compared with the course's gradebook.
+    """
+    now, recorded = released_cells(course_dir, assignment), _cells(spec)
     changed = sorted({key[1] for key in set(now) | set(recorded) if now.get(key) != recorded.get(key)})
     if not changed:
         return ""
