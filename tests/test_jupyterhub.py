@@ -516,6 +516,8 @@ def test_prefill_data_lays_out_what_the_course_looks_for(tmp_path, monkeypatch):
     assert prefill.KERAS_BASE == online.KERAS_BASE and prefill.FASHION_FILES == online.FASHION_FILES
     assert prefill.KERAS_WEIGHTS_URL == imagenet.KERAS_WEIGHTS_URL
     assert prefill.MOBILENET == imagenet.weights_file("mobilenet_v2", include_top=False, input_shape=(224, 224, 3))
+    assert prefill.MOBILENET_CLASSIFIER == imagenet.weights_file("mobilenet_v2", input_shape=(224, 224, 3))
+    assert prefill.CLASS_INDEX == imagenet.CLASS_INDEX_FILE
     listed = {rel for _, rels, _ in prefill.items() for rel in rels}
     assert set(OPTIONAL_FILES.values()) <= listed, "cnncourse doctor looks for a file the script does not fill"
 
@@ -561,3 +563,10 @@ def test_prefill_data_lays_out_what_the_course_looks_for(tmp_path, monkeypatch):
         [sys.executable, str(script), str(target), "--check"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 1 and "mnist.npz" in proc.stdout
+    # lab 8's optional Grad-CAM files are reported, not required; where they are, lab 8 finds them
+    assert f"models/{prefill.CLASS_INDEX} (optional)" in proc.stdout
+    assert "1 item(s) missing: MNIST" in proc.stdout
+    (target / "models" / prefill.CLASS_INDEX).write_text(
+        json.dumps({str(i): ["n0", f"class {i}"] for i in range(1000)})
+    )
+    assert imagenet.class_names()[281] == "class 281"

@@ -12,10 +12,12 @@ deploy/zero-to-jupyterhub/values.yaml do)::
 
 The files land exactly where the course looks for them (the layout
 ``cnncourse doctor`` checks): MNIST, Fashion-MNIST, CIFAR-10 and the
-MobileNetV2 ImageNet weights (``models/``). Files are made world-readable
-and folders world-listable; the folder itself should stay read-only to
-students. The small datasets of the labs ship with scikit-learn and
-scikit-image and need nothing here.
+MobileNetV2 ImageNet weights (``models/``); optionally, for lab 8's Grad-CAM
+on a photo, MobileNetV2 with its ImageNet classifier and the names of the
+1000 classes (a missing optional item is reported, not an error). Files are
+made world-readable and folders world-listable; the folder itself should stay
+read-only to students. The small datasets of the labs ship with scikit-learn
+and scikit-image and need nothing here.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ FASHION_FILES = {
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
 MOBILENET = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+MOBILENET_CLASSIFIER = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
+CLASS_INDEX = "imagenet_class_index.json"
+CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX
+GRAD_CAM = "ImageNet classifier (lab 8's optional Grad-CAM)"
+OPTIONAL = {GRAD_CAM}  # reported when missing, but not a failure
 
 
 def items():
@@ -59,6 +66,14 @@ def items():
             "MobileNetV2 ImageNet weights",
             [f"models/{MOBILENET}"],
             {f"models/{MOBILENET}": KERAS_WEIGHTS_URL + "mobilenet_v2/" + MOBILENET},
+        ),
+        (
+            GRAD_CAM,
+            [f"models/{MOBILENET_CLASSIFIER}", f"models/{CLASS_INDEX}"],
+            {
+                f"models/{MOBILENET_CLASSIFIER}": KERAS_WEIGHTS_URL + "mobilenet_v2/" + MOBILENET_CLASSIFIER,
+                f"models/{CLASS_INDEX}": CLASS_INDEX_URL,
+            },
         ),
     ]
 
@@ -109,6 +124,12 @@ def _make_readable(target):
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+def _report(name, absent):
+    mark = "✔" if not absent else ("•" if name in OPTIONAL else "✘")
+    note = " (optional)" if absent and name in OPTIONAL else ""
+    print(f"{mark} {name}" + (f": missing {', '.join(absent)}{note}" if absent else ""))
+
+
 def fill(target, sources=(), offline=False):
     """Copy from ``sources`` or download every missing file; return the names still missing."""
     target = Path(target)
@@ -131,8 +152,8 @@ def fill(target, sources=(), offline=False):
                 todo = [rel for rel in rels if not (target / rel).exists()]
             except OSError as exc:
                 print(f"  {name}: download failed ({exc})", file=sys.stderr)
-        print(f"{'✘' if todo else '✔'} {name}" + (f": missing {', '.join(todo)}" if todo else ""))
-        if todo:
+        _report(name, todo)
+        if todo and name not in OPTIONAL:
             missing.append(name)
     _make_readable(target)
     return missing
@@ -144,8 +165,8 @@ def check(target):
     missing = []
     for name, rels, _ in items():
         absent = [rel for rel in rels if not (target / rel).is_file()]
-        print(f"{'✘' if absent else '✔'} {name}" + (f": missing {', '.join(absent)}" if absent else ""))
-        if absent:
+        _report(name, absent)
+        if absent and name not in OPTIONAL:
             missing.append(name)
     return missing
 
