@@ -265,11 +265,11 @@ def bwrap_command(cwd: str | Path, runtime_dir: str | Path, home: str | Path, en
     return args + ["--"]
 
 
-# The graded kernel's first process: ``python -m ipykernel_launcher``, ending without Python's
-# module teardown, which takes about a second once TensorFlow is imported (a second of each such
-# submission's grading). Registered before anything else, the exit handler runs after all
-# the others (the notebook's, TensorFlow's); it flushes the files the notebook left open, so
-# nothing they hold is lost, and ends the process with the status it was ending with.
+# The graded kernel's program: what ``python -m ipykernel_launcher`` runs, except that it ends
+# without Python's module teardown (about a second once TensorFlow is imported). Registered
+# before anything else, its exit handler runs after all the others (the notebook's,
+# TensorFlow's); it flushes the files the notebook left open, so nothing they hold is lost, and
+# ends the process with the status it was ending with.
 KERNEL_LAUNCHER = """\
 import atexit, gc, io, os, sys
 _status = [0]
