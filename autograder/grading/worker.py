@@ -311,8 +311,12 @@ def _environment(slot: Slot | None, task: GradingTask) -> dict[str, str]:
 
     Kernels import what is installed, exactly as a student's do: nothing is
     added to ``PYTHONPATH`` (not the course directory, not the instructor package).
+    ``MPLBACKEND`` is dropped (the grader's shell often sets ``Agg``): the kernel then
+    draws its figures inline, as in JupyterLab, so the feedback shows them with the
+    sandbox off too, and a sandboxed and an unsandboxed kernel do the same work.
     """
     env = dict(os.environ)
+    env.pop("MPLBACKEND", None)
     env.update(slot.environment() if slot is not None else {})
     env.update(KERNEL_ENV)
     if task.profile:
