@@ -58,6 +58,19 @@ def test_every_submission_ends_with_scores_or_a_reason(graded):
     assert (c / "autograded" / "crashing" / "tiny" / "tiny.ipynb").exists()
 
 
+def test_the_most_complete_submissions_are_graded_first(graded):
+    """Every submission that answers something starts before the blank and the unreadable ones.
+
+    (``blank`` sorts before them all by name: in name order it would start first.)
+    """
+    c, _ = graded
+    started = {
+        s: e["started"] for s, e in json.loads((c / "autograded" / "tiny.results.json").read_text())["students"].items()
+    }
+    answered = ("perfect", "crashing", "endless", "memory")
+    assert max(started[s] for s in answered) < min(started["blank"], started["malformed"]), started
+
+
 def test_failures_are_flagged_with_the_reason_as_a_comment(graded):
     from nbgrader.api import Gradebook
 
@@ -192,3 +205,25 @@ def test_a_renamed_notebook_is_the_student_s_slip_named_with_what_was_found(tmp_
     assert r["reason"].startswith("no tiny.ipynb in the submission (found: 'tiny (1).ipynb')"), r["reason"]
     assert "rename it" in r["reason"]
     assert course.read_grades(c, "tiny")["perfect"].score == 0.0  # the student's zero, recorded
+
+
+def test_figures_reach_the_feedback_whatever_the_grader_s_matplotlib_backend(tmp_path, monkeypatch):
+    """A grader's shell with ``MPLBACKEND=Agg`` (``setup.sh`` sets it) must not strip the kernels' figures.
+
+    The kernel draws inline, as in JupyterLab, with the sandbox off too (the
+    sandbox's kernel never sees the grader's variables): the student's feedback
+    shows their plots, and both modes do the same work.
+    """
+    import nbformat
+
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    c = sample.tiny_course(tmp_path / "course", ["perfect"])
+    path = c / "submitted" / "perfect" / "tiny" / "tiny.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()"))
+    nbformat.write(nb, str(path))
+    summary = grade_class(c, "tiny", workers=1, limits=LIMITS, progress=False, preflight=False, sandbox="off")
+    assert summary.results["perfect"]["status"] == "ok", summary.results["perfect"]
+    graded = nbformat.read(str(c / "autograded" / "perfect" / "tiny" / "tiny.ipynb"), as_version=4)
+    kinds = [sorted(o.get("data", {})) for o in graded.cells[-1].outputs]
+    assert any("image/png" in k for k in kinds), graded.cells[-1].outputs

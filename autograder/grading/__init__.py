@@ -19,6 +19,7 @@ result        :class:`GradingResult`, what grading one submission gives
 merge         the single writer into the gradebook and autograded/
 state         results file, staged results, the grader's lock
 preflight     the course's own solution, graded first the same way
+order         the order a class is graded in: most complete first
 backends      local process pool, Dask
 runner        plan, dispatch, merge, progress, summary
 config        the course's gradebook URL and course id

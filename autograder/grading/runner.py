@@ -28,6 +28,7 @@ from typing import Any, TextIO, TypeVar
 from autograder.grading import config as config_mod
 from autograder.grading import extensions as extensions_mod
 from autograder.grading import merge as merge_mod
+from autograder.grading import order
 from autograder.grading import sandbox as sandbox_mod
 from autograder.grading import spec as spec_mod
 from autograder.grading import state, worker
@@ -454,6 +455,7 @@ def grade_class(
                 skipped.append(s)
             else:
                 todo.append(s)
+        todo = order.longest_first(todo, lambda s: submission_folder(course_dir, assignment, s), spec)
 
         engine: DaskBackend | LocalBackend
         if backend == "dask":
