@@ -11,7 +11,11 @@ trains a model where one exists, else lab 1), three measurements:
    preflight adds one submission per run, whatever the size of the class);
 3. **pure execution**: the same notebooks (the autograded ones, hidden
    tests included, outputs cleared) executed with nbclient alone, in a pool
-   of the same N processes with the same per-worker thread limits.
+   of the same N processes with the same per-worker thread limits, in the
+   order grading took them (the most complete first).
+
+Every kernel of the three draws its figures inline, as graded kernels do
+(``MPLBACKEND`` is dropped from their environment), so all three do the same work.
 
 It prints the speed-up (1 / 2) and the grading overhead (2 / 3), then where
 the time of one submission goes, sandboxed and not, side by side: from the
@@ -72,6 +76,7 @@ def _env(threads):
     from cnncourse.runtime import KERNEL_ENV
 
     env = dict(os.environ, **KERNEL_ENV)
+    env.pop("MPLBACKEND", None)  # kernels draw inline, as graded kernels do (autograder.grading.worker)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     if threads:
         from autograder.grading.resources import Slot
@@ -97,9 +102,8 @@ def _execute(args):
     import nbformat
     from nbclient import NotebookClient
 
-    from autograder.grading.resources import Slot
-
-    os.environ.update(Slot(0, threads).environment())
+    os.environ.clear()
+    os.environ.update(_env(threads))
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -210,7 +214,12 @@ def main(argv=None):
         t_grade = _timed(f"cnncourse grade --workers {args.workers}:", grade, parallel_course)
         t_bare = _timed("... with --sandbox off:", grade + ["--sandbox", "off"], bare_course)
 
-        notebooks = sorted(str(p) for p in (parallel_course / "autograded").glob(f"*/{lab}/{lab}.ipynb"))
+        # In the order grading started them (the most complete first, autograder.grading.order): the same schedule.
+        started = json.loads((parallel_course / "autograded" / f"{lab}.results.json").read_text())["students"]
+        notebooks = [
+            str(parallel_course / "autograded" / s / lab / f"{lab}.ipynb")
+            for s in sorted(started, key=lambda s: started[s]["started"])
+        ]
         t0 = time.monotonic()
         with ProcessPoolExecutor(args.workers) as pool:
             per_nb = list(pool.map(_execute, [(nb, threads, cell_timeout()) for nb in notebooks]))
