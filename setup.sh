@@ -89,11 +89,8 @@ case "$job" in
         mypy
         echo ">>> running the tests"
         # loadgroup: the tests of one xdist_group (a module whose fixture grades a class, the wheels)
-        # run on one worker, so each heavy fixture is built once. One worker more than the cores:
-        # the tests spend much of their time waiting (kernels starting, sandboxes, a browser, a
-        # hub); on 2 cores, 3 workers ran the suite in 12 min 46 s, 2 in 13 min 49 s to 15 min 37 s,
-        # and 4 in 13 min 42 s.
-        exec python -m pytest -n "$(( $(nproc) + 1 ))" --dist loadgroup --durations=15 "$@"
+        # run on one worker, so each heavy fixture is built once.
+        exec python -m pytest -n 2 --dist loadgroup --durations=15 "$@"
         ;;
     *)
         echo "usage: bash setup.sh demo|test [arguments for the job]" >&2
