@@ -1,5 +1,7 @@
 """The order a class is graded in: the most complete submissions first (autograder.grading.order)."""
 
+import json
+
 import nbformat
 import pytest
 
@@ -49,3 +51,19 @@ def test_the_most_complete_submissions_go_first_ties_keep_their_order(course):
     got = order.longest_first(KINDS, lambda k: submission_folder(c, "tiny", k), s)
     # crashing and perfect answer every cell (in their given order), then partial, then the rest
     assert got == ["crashing", "perfect", "partial", "blank", "malformed"], got
+
+
+def test_cells_of_any_odd_shape_count_nothing_and_never_stop_grading(course, tmp_path):
+    """A hand-edited notebook (metadata a string, an id that is a list, sources of numbers) is simply not counted."""
+    _, s = course
+    answer = s["notebooks"][0]["solution_cells"][0]["name"]
+    odd = [
+        "not a cell",
+        {"metadata": "text"},
+        {"metadata": {"nbgrader": "text"}},
+        {"metadata": {"nbgrader": {"grade_id": ["a", "list"]}}, "source": "x"},
+        {"metadata": {"nbgrader": {"grade_id": answer}}, "source": [1, 2]},
+        {"metadata": {"nbgrader": {"grade_id": answer}}, "source": "an answer"},
+    ]
+    (tmp_path / "tiny.ipynb").write_text(json.dumps({"cells": odd}))
+    assert _answered(tmp_path, s) == 1  # only the last, well-formed answer

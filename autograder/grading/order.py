@@ -44,11 +44,12 @@ def answered_cells(notebooks: Mapping[str, bytes], spec: AssignmentSpec) -> int:
         released = {c["name"]: _text(c["source"]).strip() for c in nb["source_cells"]}
         answers = {c["name"] for c in nb["solution_cells"]}
         for cell in cells if isinstance(cells, list) else []:
-            if not isinstance(cell, dict):
-                continue
-            grade_id = (cell.get("metadata") or {}).get("nbgrader", {}).get("grade_id")
-            if grade_id in answers and _text(cell.get("source")).strip() != released.get(grade_id):
-                count += 1
+            try:
+                grade_id = cell["metadata"]["nbgrader"]["grade_id"]
+                if grade_id in answers and _text(cell.get("source")).strip() != released.get(grade_id):
+                    count += 1
+            except (KeyError, TypeError, AttributeError):
+                continue  # not an answer cell, or not a well-formed one: the grader says so later
     return count
 
 
