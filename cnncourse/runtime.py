@@ -8,6 +8,8 @@ never has to ask "am I on a GPU?" itself:
   7.0 or newer).
 * :func:`set_seed` makes a training run repeatable (Python, NumPy, TensorFlow
   and Keras seeds, plus TensorFlow's deterministic ops).
+* :func:`build_for_fit` creates a model's optimizer and metric variables
+  before it trains, so TensorFlow traces the training step once, not twice.
 * :func:`profile` says how big training runs are: ``"fast"`` on a CPU (small
   data, few epochs) or ``"full"`` on a GPU. Set ``CNNCOURSE_PROFILE`` to
   override the automatic choice.
@@ -235,6 +237,63 @@ def set_seed(seed=0, deterministic=True):
 
         tf.config.experimental.enable_op_determinism()
     return seed
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+def build_for_fit(model, x=None, y=None, *fit_args, **fit_kwargs):
+    """Create the variables a compiled model's first training step would create, before ``model.fit``.
+
+    Keras creates the optimizer's variables and the compiled metrics' inside
+    the first training step it traces, so TensorFlow traces that step twice
+    (once to find the new variables, once without them). Built beforehand,
+    as Keras itself does under a distribution strategy (its symbolic build,
+    from the shapes of ``x`` and ``y``: no data is read), the step is traced
+    once: up to a second saved for each model trained, and the same numbers
+    (the variables start at zero either way). What cannot be built this way
+    (a model not built yet, data without labels) is left to Keras, as before.
+
+    Args:
+        model: a ``keras.Model``, compiled or not.
+        x: what ``fit`` trains on: an array, or a ``tf.data.Dataset`` of
+            ``(x, y)`` batches (only its element spec is read).
+        y: the labels, for an array ``x``.
+        *fit_args: ``fit``'s other arguments, ignored (so that a call can be
+            passed on whole).
+        **fit_kwargs: the same, by name.
+
+    Returns:
+        Whether the optimizer is built now.
+
+    Example:
+        >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])  # doctest: +SKIP
+        >>> build_for_fit(model, x, y)  # doctest: +SKIP
+        True
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(model, "built", False):
+        return False
+    batch = _batch_spec(x, y)
+    symbolic_build = getattr(model, "_symbolic_build", None)  # Keras's own; absent in a future Keras: skipped
+    if batch is not None and symbolic_build is not None:
+        try:
+            symbolic_build(data_batch=batch)
+        except Exception:  # noqa: BLE001 - whatever it could not build, Keras builds inside the step, as before
+            pass
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    return True
+
+
+def _batch_spec(x, y):
+    """``(x, y)`` with the shapes and dtypes of one batch of ``fit``'s data, or ``None`` when it has no labels."""
+    spec = getattr(x, "element_spec", None)  # a tf.data.Dataset: its batches' spec, no element drawn
+    if spec is not None:
+        return spec if isinstance(spec, tuple) and len(spec) in (2, 3) else None
+    if y is None or not all(hasattr(v, "shape") and hasattr(v, "dtype") for v in (x, y)):
+        return None
+    return x[:1], y[:1]
 
 
 # --------------------------------------------------------------------------

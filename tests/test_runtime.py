@@ -168,3 +168,82 @@ def test_other_libraries_deprecations_are_theirs():
 
     for module in ("numpy.core", "kerasish", "jupyter_client.session"):
         warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module=module)  # no error
+
+
+def _tiny_classifier(seed, optimizer="adam"):
+    import keras
+
+    runtime.set_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _variables_made_while_tracing(monkeypatch):
+    """Record the path of every Keras variable created inside a traced function from now on."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import core
+
+    made, initialize = [], core.Variable._initialize
+
+    def recorded(self, value):
+        if tf.inside_function():
+            made.append(self.path)
+        return initialize(self, value)
+
+    monkeypatch.setattr(core.Variable, "_initialize", recorded)
+    return made
+
+
+@pytest.mark.parametrize("as_dataset", [False, True], ids=["arrays", "dataset"])
+def test_build_for_fit_leaves_nothing_to_create_inside_the_step_and_trains_to_the_same_weights(
+    monkeypatch, as_dataset
+):
+    from cnncourse.data import build_pipeline
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 8, 8, 1)).astype("float32"), rng.integers(0, 3, 40)
+    made = _variables_made_while_tracing(monkeypatch)
+
+    def train(prebuild):
+        model = _tiny_classifier(5)
+        data = build_pipeline(x, y, batch_size=16, training=True, seed=0) if as_dataset else x
+        if prebuild:
+            assert runtime.build_for_fit(model, data, None if as_dataset else y, epochs=2)
+        made.clear()
+        if as_dataset:
+            model.fit(data, epochs=2, verbose=0, validation_data=(x[:8], y[:8]), shuffle=False)
+        else:  # 40 = 16 + 16 + 8: a short last batch too
+            model.fit(x, y, epochs=2, batch_size=16, verbose=0, validation_data=(x[:8], y[:8]))
+        return model.get_weights(), list(made)
+
+    (lazy, made_lazily), (built, made_in_step) = train(False), train(True)
+    assert any("momentum" in p or "velocity" in p for p in made_lazily)  # Keras's own way: inside the step
+    assert any("accuracy" in p for p in made_lazily)
+    assert made_in_step == []  # so TensorFlow traces the step once
+    assert len(lazy) == len(built)
+    assert all(np.array_equal(a, b) for a, b in zip(lazy, built))
+
+
+def test_build_for_fit_leaves_unbuilt_models_and_unlabelled_data_to_keras():
+    import keras
+
+    unbuilt = keras.Sequential([keras.layers.Dense(2)])  # no Input: its weights do not exist yet
+    unbuilt.compile("sgd", "mse")
+    assert not runtime.build_for_fit(unbuilt, np.ones((4, 3), "float32"), np.ones((4, 2), "float32"))
+    assert not unbuilt.optimizer.built
+    unbuilt.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)  # Keras builds it, as before
+    assert unbuilt.optimizer.built
+    assert not runtime.build_for_fit(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))  # not compiled
+    model = _tiny_classifier(0)
+    assert runtime.build_for_fit(model)  # no data: the optimizer only
+    assert model.optimizer.built

@@ -133,3 +133,38 @@ def test_report_names_the_number_and_the_bar(monkeypatch, capsys):
 
 def test_bar_is_none_for_an_uncalibrated_check():
     assert training.bar("no-such-lab", "nothing") is None
+
+
+def test_eagerly_runs_steps_without_graphs_quietly_and_restores_the_mode(digits):
+    import warnings
+
+    import tensorflow as tf
+
+    x, y = digits
+    seen = []
+
+    class Probe(layers.Layer):
+        def call(self, inputs):
+            seen.append(tf.executing_eagerly())
+            return inputs
+
+    def fitted():
+        seen.clear()
+        model = keras.Sequential([keras.Input(x.shape[1:]), Probe(), layers.Flatten(), layers.Dense(10)])
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x[:40], y[:40], batch_size=16, epochs=1, verbose=0)  # Keras's own tf.data pipeline
+        assert model.optimizer.iterations.numpy() == 3
+        return list(seen)
+
+    before = tf.config.functions_run_eagerly()
+    assert True not in fitted()  # the steps run a traced graph, which calls no Python
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with training.eagerly():
+            assert tf.config.functions_run_eagerly()
+            assert fitted().count(True) == 3  # one eager call a step (after Keras's symbolic build)
+    assert tf.config.functions_run_eagerly() == before
+    assert not [w for w in caught if "run_functions_eagerly" in str(w.message)]  # tf.data's notice stays off stderr
+    with pytest.raises(RuntimeError), training.eagerly():
+        raise RuntimeError("a crashing check")
+    assert tf.config.functions_run_eagerly() == before
