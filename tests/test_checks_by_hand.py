@@ -122,6 +122,37 @@ def test_the_checks_own_code_is_forbidden_in_every_exercise():
         by_hand("x", conv, rules)
 
 
+def test_a_watched_training_through_recording_fits_has_its_optimizer_built_and_is_not_refused():
+    keras = pytest.importorskip("keras")
+    from cnncourse.checks.by_hand import OWN_WORK, recording_fits
+
+    import tensorflow as tf
+
+    built_in_a_graph = []
+
+    def train(x, y):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        build = model.optimizer.build
+
+        def probed(variables):
+            built_in_a_graph.append(tf.inside_function())  # inside the traced training step?
+            return build(variables)
+
+        model.optimizer.build = probed
+        return model.fit(x, y, epochs=1, verbose=0)
+
+    x, y = np.ones((4, 3), "float32"), np.array([0, 1, 0, 1])
+    with recording_fits() as fits:
+        by_hand("x", train, OWN_WORK)(x, y)  # the optimizer is built by the course's runtime, not the checks
+    assert built_in_a_graph == [False] and len(fits) == 1 and fits[0][0][1] is x
+    built_in_a_graph.clear()
+    with pytest.raises(CheckFailed, match="cnncourse.checks"):
+        by_hand("x", lambda x, y: lab1.check_corr2d(None), OWN_WORK)(x, y)
+    train(x, y)  # nothing recorded, nothing built ahead: Keras builds it inside the first traced step
+    assert built_in_a_graph == [True]
+
+
 def test_the_watch_is_off_again_after_the_call():
     def honest(a):
         return a + 1

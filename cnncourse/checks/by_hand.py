@@ -734,7 +734,7 @@ NUMPY_ONLY = Forbidden("write it with NumPy", modules=_ML, strict=True)
 
 
 @contextlib.contextmanager
-def recording_calls(owner, name):
+def recording_calls(owner, name, before=None):
     """Record the arguments of every call to ``owner.name`` while the block runs.
 
     For checks of what a function did (which data a training function fitted
@@ -744,6 +744,9 @@ def recording_calls(owner, name):
     Args:
         owner: a class, such as ``keras.Model``.
         name: the method's name, such as ``"fit"``.
+        before: called with each call's arguments just before the call (the
+            instance first, for a method), or ``None``; it must not be the
+            checks' own code, which a watched call may not reach.
 
     Returns:
         A context manager giving the list of ``(args, kwargs)`` of the calls.
@@ -758,6 +761,8 @@ def recording_calls(owner, name):
 
     def recorded(*args, **kwargs):
         calls.append((args, kwargs))
+        if before is not None:
+            before(*args, **kwargs)
         return original(*args, **kwargs)
 
     setattr(owner, name, recorded)
@@ -768,6 +773,29 @@ def recording_calls(owner, name):
             setattr(owner, name, original)
         else:
             delattr(owner, name)
+
+
+def recording_fits():
+    """Record every ``keras.Model.fit`` call while the block runs, each model's training variables built first.
+
+    :func:`recording_calls` on ``fit``, with
+    :func:`cnncourse.runtime.build_for_fit` before each call: TensorFlow
+    then traces each model's training step once, not twice, and the numbers
+    are the same.
+
+    Returns:
+        A context manager giving the list of ``(args, kwargs)`` of the calls
+        (``args[0]`` is the model).
+
+    Example:
+        >>> with recording_fits() as fits:  # doctest: +SKIP
+        ...     train(x, y)
+    """
+    import keras
+
+    from cnncourse.runtime import build_for_fit
+
+    return recording_calls(keras.Model, "fit", before=build_for_fit)
 
 
 def _codes_within(code):

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from . import training
-from .by_hand import OWN_WORK, by_hand, by_source, recording_calls
+from .by_hand import OWN_WORK, by_hand, by_source, recording_fits
 from .core import CheckFailed, call, expect_raises, passed
 from .hidden import hidden_for
 
@@ -476,7 +476,7 @@ def check_train_transfer(train_transfer, x, y, num_classes=5, epochs=1, batch_si
 
     ex = "Exercise 5 (train_transfer)"
     train_transfer = (by_hand if watch else by_source)(ex, train_transfer, OWN_WORK)
-    with recording_calls(keras.Model, "fit") as fits:
+    with recording_fits() as fits, training.eagerly():
         out = call(ex, train_transfer, x, y, epochs=epochs, batch_size=batch_size)
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
@@ -678,12 +678,11 @@ def measure_transfer(train_fn, seed, profile=None):
     per_class = b.samples // len(TARGET_CLASSES)
     x_few, y_few = data.per_class_subset(x_pool, y_pool, per_class, seed=seed)
     set_seed(seed)
-    import keras
 
     # Its source is read, not every call watched (as fine_tune's): a watch slows training about five
     # times over, and the visible check has already watched the same function train.
     train_fn = by_source(ex, train_fn, OWN_WORK)
-    with recording_calls(keras.Model, "fit") as fits:
+    with recording_fits() as fits:
         out = call(ex, train_fn, x_few, y_few, epochs=b.epochs, batch_size=b.batch_size)
     model = out[0] if isinstance(out, tuple) else out
     _expect_fitted_on(ex, fits, x_few)
@@ -766,7 +765,7 @@ def check_fine_tune(fine_tune, x, y, head_epochs=1, tune_epochs=1, batch_size=16
     shipped = {layer.name: layer.get_weights() for layer in source.load_base().layers}
     n_all = len(shipped)
     for n_layers, opened in ((0, set()), (3, {"conv3"}), (n_all, {"conv1", "conv2", "conv3"})):
-        with recording_calls(keras.Model, "fit") as fits, training.quiet_retracing():
+        with recording_fits() as fits, training.quiet_retracing(), training.eagerly():
             out = call(ex, fine_tune, x, y, n_layers, head_epochs, tune_epochs, batch_size)
         if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], keras.Model)):
             raise CheckFailed(ex, "return a pair (model, history).", found=type(out).__name__)
@@ -844,7 +843,6 @@ def measure_finetuning(fine_tune, seed, profile=None):
         Refused: it calls the course's checks or calibration.
         CheckFailed: it crashes, or did not train on exactly the labels given.
     """
-    import keras
 
     from cnncourse import data
     from cnncourse.models import source
@@ -859,7 +857,7 @@ def measure_finetuning(fine_tune, seed, profile=None):
     accuracy, models = {}, {}
     for n_layers in (0, len(source.load_base().layers)):
         set_seed(seed)
-        with recording_calls(keras.Model, "fit") as fits, training.quiet_retracing():
+        with recording_fits() as fits, training.quiet_retracing():
             out = call(ex, fine_tune, x_few, y_few, n_layers, head.epochs, b.epochs, b.batch_size)
         model = out[0] if isinstance(out, tuple) else out
         _expect_fitted_on(ex, fits, x_few)
