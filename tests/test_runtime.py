@@ -205,9 +205,7 @@ def _variables_made_while_tracing(monkeypatch):
 
 
 @pytest.mark.parametrize("as_dataset", [False, True], ids=["arrays", "dataset"])
-def test_build_for_fit_leaves_nothing_to_create_inside_the_step_and_trains_to_the_same_weights(
-    monkeypatch, as_dataset
-):
+def test_build_for_fit_leaves_nothing_to_create_inside_the_step_and_trains_to_the_same_weights(monkeypatch, as_dataset):
     from cnncourse.data import build_pipeline
 
     rng = np.random.default_rng(0)
