@@ -19,6 +19,12 @@ exactly the same thing. :func:`report` prints the number reached and the bar.
 
 Everything here is generic; each lab's module (``lab4``, ``lab5``, ...) only
 chooses the data, the builder arguments and the budget name.
+
+Most of a short training run's time is TensorFlow tracing the training step,
+so :func:`fit` creates the model's training variables first
+(:func:`cnncourse.runtime.build_for_fit`: the step is traced once, the numbers
+are the same), and a check that only looks at what a student's training
+function does, for a few steps, runs it under :func:`eagerly`.
 """
 
 from __future__ import annotations
