@@ -252,7 +252,8 @@ def build_for_fit(model, x=None, y=None, *fit_args, **fit_kwargs):
     from the shapes of ``x`` and ``y``: no data is read), the step is traced
     once: up to a second saved for each model trained, and the same numbers
     (the variables start at zero either way). What cannot be built this way
-    (a model not built yet, data without labels) is left to Keras, as before.
+    (a model or a layer not built yet, data without labels) is left to Keras,
+    as before.
 
     Args:
         model: a ``keras.Model``, compiled or not.
@@ -274,13 +275,18 @@ def build_for_fit(model, x=None, y=None, *fit_args, **fit_kwargs):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not getattr(model, "built", False):
         return False
-    batch = _batch_spec(x, y)
+    layers = model._flatten_layers() if hasattr(model, "_flatten_layers") else model.layers
+    if not all(getattr(layer, "built", True) for layer in layers):
+        # A layer Keras first builds inside the step (a subclassed model given only model.build, a
+        # layer used only in training): its variables would be missing from an optimizer built now.
+        return False
     symbolic_build = getattr(model, "_symbolic_build", None)  # Keras's own; absent in a future Keras: skipped
-    if batch is not None and symbolic_build is not None:
-        try:
+    try:
+        batch = _batch_spec(x, y)
+        if batch is not None and symbolic_build is not None:
             symbolic_build(data_batch=batch)
-        except Exception:  # noqa: BLE001 - whatever it could not build, Keras builds inside the step, as before
-            pass
+    except Exception:  # noqa: BLE001 - whatever it could not build, Keras builds inside the step, as before
+        pass
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
     return True

@@ -245,3 +245,37 @@ def test_build_for_fit_leaves_unbuilt_models_and_unlabelled_data_to_keras():
     model = _tiny_classifier(0)
     assert runtime.build_for_fit(model)  # no data: the optimizer only
     assert model.optimizer.built
+
+
+def test_build_for_fit_leaves_a_partly_built_model_to_keras_and_it_still_trains():
+    import keras
+
+    class Net(keras.Model):  # model.build marks it built; its layers are built on the first call
+        def __init__(self):
+            super().__init__()
+            self.flatten, self.dense = keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")
+
+        def call(self, inputs):
+            return self.dense(self.flatten(inputs))
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((32, 4, 4, 1)).astype("float32"), rng.integers(0, 3, 32)
+    runtime.set_seed(0)
+    net = Net()
+    net.build((None, 4, 4, 1))
+    net.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert net.built and not net.dense.built
+    assert not runtime.build_for_fit(net, x, y)
+    assert not net.optimizer.built  # built now, it would lack the dense layer's variables
+    net.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert net.optimizer.iterations.numpy() == 2
+
+
+def test_build_for_fit_with_unlabelled_batches_builds_the_optimizer_only():
+    import tensorflow as tf
+
+    model = _tiny_classifier(0)
+    x = np.zeros((4, 8, 8, 1), "float32")
+    assert runtime.build_for_fit(model, tf.data.Dataset.from_tensor_slices(x).batch(2))
+    assert model.optimizer.built
+    assert runtime.build_for_fit(model, x)  # an array without labels: the same
