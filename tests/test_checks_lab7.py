@@ -15,7 +15,7 @@ import sources
 
 keras = pytest.importorskip("keras")
 
-from cnncourse.checks import CheckFailed, lab7  # noqa: E402
+from cnncourse.checks import CheckFailed, lab7, training  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -332,7 +332,7 @@ def ink():
     return x[:40], y[:40]
 
 
-def _fine_tune_with(ref, *, open_layers=None, rate=None, head_epochs=None, unfreeze=None, bn_open=False):
+def _fine_tune_with(ref, *, open_layers=None, rate=None, head_epochs=None, unfreeze=None, bn_open=False, loss=None):
     """The reference fine_tune with one mistake."""
     from cnncourse.models import source
 
@@ -340,7 +340,9 @@ def _fine_tune_with(ref, *, open_layers=None, rate=None, head_epochs=None, unfre
         base = source.load_base()
         model = ref["build_transfer_model"](base, 5)
         model.compile(
-            optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+            optimizer=keras.optimizers.Adam(0.03),
+            loss=loss or "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
         )
         if head_epochs != 0:
             model.fit(
@@ -390,6 +392,19 @@ def test_wrong_fine_tunes_fail(ref, ink, name):
     mistake, message = WRONG_FINE_TUNES[name]
     with pytest.raises(CheckFailed, match=message):
         lab7.check_fine_tune(_fine_tune_with(ref, **mistake), *ink)
+
+
+def test_a_fine_tune_that_works_only_eagerly_fails_the_visible_check_as_it_fails_the_graded_run(ref, ink):
+    import tensorflow as tf
+
+    def eager_only_loss(y_true, y_pred):
+        scale = float(tf.reduce_mean(y_pred).numpy())  # a traced graph's tensors have no .numpy()
+        return keras.losses.sparse_categorical_crossentropy(y_true, y_pred) * scale**0
+
+    with pytest.raises(CheckFailed, match="numpy"):
+        lab7.check_fine_tune(_fine_tune_with(ref, loss=eager_only_loss), *ink)
+    with training.eagerly():  # the same function runs eagerly: only the graph catches it
+        _fine_tune_with(ref, loss=eager_only_loss)(*ink, 3, 1, 1, 16)
 
 
 def test_a_fine_tune_that_opens_the_batch_norm_through_its_own_unfreeze_fails(ref, ink):

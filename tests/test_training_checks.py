@@ -168,3 +168,10 @@ def test_eagerly_runs_steps_without_graphs_quietly_and_restores_the_mode(digits)
     with pytest.raises(RuntimeError), training.eagerly():
         raise RuntimeError("a crashing check")
     assert tf.config.functions_run_eagerly() == before
+    tf.config.run_functions_eagerly(True)  # already on: it stays on afterwards
+    try:
+        with training.eagerly():
+            pass
+        assert tf.config.functions_run_eagerly()
+    finally:
+        tf.config.run_functions_eagerly(before)

@@ -120,7 +120,9 @@ def eagerly():
     model; a check of what a function does (which layers train, which data it
     fits on, how often it compiles) runs it for a few steps only, and eagerly
     those take a fraction of that. Never for a measured run: eager numbers
-    differ from the graph's in the last bits, and long runs are slower.
+    differ from the graph's in the last bits, and long runs are slower. A
+    check runs the function once in graphs first, as the graded run does, so
+    code that works only eagerly still fails it.
     TensorFlow's warning that ``tf.data`` functions stay in graphs is kept
     off stderr, where nbgrader would count it against the test cell.
 
