@@ -262,7 +262,8 @@ def test_build_for_fit_leaves_a_partly_built_model_to_keras_and_it_still_trains(
     x, y = rng.random((32, 4, 4, 1)).astype("float32"), rng.integers(0, 3, 32)
     runtime.set_seed(0)
     net = Net()
-    net.build((None, 4, 4, 1))
+    with pytest.warns(UserWarning, match="does not have a `build\\(\\)` method"):  # Keras's own warning of it
+        net.build((None, 4, 4, 1))
     net.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     assert net.built and not net.dense.built
     assert not runtime.build_for_fit(net, x, y)
