@@ -847,7 +847,6 @@ def measure_finetuning(fine_tune, seed, profile=None):
         Refused: it calls the course's checks or calibration.
         CheckFailed: it crashes, or did not train on exactly the labels given.
     """
-
     from cnncourse import data
     from cnncourse.models import source
     from cnncourse.runtime import budget, set_seed

@@ -700,8 +700,7 @@ def check_class_model(class_model):
         CheckFailed: it crashes, or a property does not hold.
     """
     ex = EXERCISES["class_model"]
-    # The first run is watched call by call, the second only read (one watched run suffices; a watch slows
-    # every step of the ascent several times over).
+    # One watched run suffices; a watch slows every step of the ascent several times over.
     runs = {0.1: by_hand(ex, class_model, OWN_WORK), 1.0: by_source(ex, class_model, OWN_WORK)}
     model = _model()
     shape = tuple(model.input.shape[1:])
