@@ -424,11 +424,24 @@ def test_fine_tuning_gains_on_every_calibrated_seed_and_the_weak_answers_stay_be
     assert all(v == 0.0 for v in rec.weak["never_opens"])  # same seed, nothing opened: the same model twice
 
 
-def test_the_graded_fine_tuning_reproduces_the_calibrated_seed_0(ref):
+def test_the_graded_fine_tuning_of_seed_0_is_a_draw_from_the_calibrated_seeds(ref):
+    """The graded measurement is the calibrated one: seed 0 lands among the recorded seeds, above every weak answer.
+
+    Not to the last digit, as labs 4, 5 and 9 are: forty images fine-tuned at a high rate amplify the last
+    bit of a convolution, and oneDNN picks its kernels by CPU, so seed 0 gives 0.44 where the record was
+    made and 0.38 on a CPU with AVX-512 (0.43 with oneDNN held to AVX2): each a new draw from the spread
+    of the ten recorded seeds, so it must lie within four of their standard deviations of their mean, and
+    clear every weak answer by the record's margin.
+    """
+    import statistics
+
     from cnncourse import calibration
 
     rec = calibration.record("lab7-transfer", "finetune", "fast")
-    assert lab7.measure_finetuning(ref["fine_tune"], 0) == pytest.approx(rec.reference[0], abs=1e-9)
+    gain = lab7.measure_finetuning(ref["fine_tune"], 0)
+    mean, sd = statistics.mean(rec.reference), statistics.stdev(rec.reference)
+    assert abs(gain - mean) <= 4 * sd, (gain, rec.summary())
+    assert gain >= max(max(v) for v in rec.weak.values()) + rec.margin, (gain, rec.summary())
 
 
 def test_the_notebooks_ink_experiment_reuses_the_graded_runs_which_are_its_own(ref):
