@@ -63,7 +63,7 @@ def _nbgrader(args, cwd, env=None, timeout=None):
     scripts = os.path.dirname(sys.executable)
     full_env["PATH"] = scripts + os.pathsep + full_env.get("PATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
+        [sys.executable, "-m", "autograder.run_nbgrader", *args],
         cwd=str(cwd),
         env=full_env,
         capture_output=True,

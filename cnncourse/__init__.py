@@ -16,4 +16,13 @@ tests of the graded exercises (they live in the course's ``source/`` only),
 and never imports the instructor package (``autograder``).
 """
 
+import sys as _sys
+
 __version__ = "0.1.0"
+
+# jsonschema, which nbformat, nbgrader and Jupyter import, loads the optional rfc3987_syntax package, where
+# it is installed (Jupyter's dependencies install it), to check the "iri" string format. No notebook or
+# Jupyter schema uses that format, and the import compiles 39 parsers: about a second in every process
+# that reads a notebook (python-jsonschema/jsonschema#1428). A process of the course skips it: jsonschema
+# then checks every other format as before. Set before jsonschema is imported; changes nothing after.
+_sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

@@ -14,6 +14,9 @@ os.environ.update({"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"})
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Tests run the CPU profile unless the caller chose one.
 os.environ.setdefault("CNNCOURSE_PROFILE", "fast")
+# As in every process of the course: the package first (it keeps jsonschema's unused IRI parsers out).
+import cnncourse  # noqa: E402, F401
+
 # absl (TensorFlow's logging) writes to the stderr of the moment it is imported: under pytest, the
 # capture's file. Every traitlets application made in this process (nbgrader's, in-process)
 # reconfigures logging, which closes all handlers; absl's then closes its stream unless it is the

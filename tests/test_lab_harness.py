@@ -61,7 +61,7 @@ def outside_course(tmp_path, lab):
     """A course directory holding only ``lab``, with its release and gradebook made by nbgrader."""
     c = course.make_course_copy(tmp_path / "course", [lab], ROOT)
     proc = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force"],
+        [sys.executable, "-m", "autograder.run_nbgrader", "generate_assignment", lab, "--force"],
         cwd=c,
         env=_clean_env(),
         capture_output=True,

@@ -9,9 +9,9 @@
 2. checks that every submitted notebook is a valid notebook (a malformed
    one is recorded as such, with zero points, without starting a kernel);
 3. runs nbgrader's autograder for that one student in its own process group
-   (a fork of this process where that is safe, else ``python -m nbgrader
-   autograde``), with this worker's CPU threads and GPU in its environment,
-   under the :class:`~autograder.grading.limits.Supervisor`;
+   (a fork of this process where that is safe, else a fresh ``nbgrader
+   autograde`` through :mod:`autograder.run_nbgrader`), with this worker's
+   CPU threads and GPU in its environment, under the :class:`~autograder.grading.limits.Supervisor`;
 4. returns a :class:`~autograder.grading.result.GradingResult`: status,
    reason, per-cell scores, the autograded files, timings. It never writes
    to the course: a single writer merges results
@@ -295,7 +295,7 @@ def _launch_fork(workdir: Path, args: list[str], env: Mapping[str, str], log_pat
 def _launch_exec(workdir: Path, args: list[str], env: Mapping[str, str], log_path: Path) -> tuple[int, Poll]:
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nbgrader", *args],
+        [sys.executable, "-m", "autograder.run_nbgrader", *args],
         cwd=str(workdir),
         env=env,
         stdout=log,
@@ -335,7 +335,7 @@ def grade_task(
     Args:
         task: what to grade, by value.
         slot: this worker's share of the machine (:class:`~autograder.grading.resources.Slot`).
-        launcher: ``"fork"``, ``"exec"`` (a fresh ``python -m nbgrader``) or ``"auto"`` (fork where safe).
+        launcher: ``"fork"``, ``"exec"`` (a fresh nbgrader, :mod:`autograder.run_nbgrader`) or ``"auto"`` (fork where safe).
         keep: keep the private course directory (for debugging; so does ``CNNCOURSE_GRADING_KEEP``).
 
     Returns:
