@@ -89,8 +89,9 @@ case "$job" in
         mypy
         echo ">>> running the tests"
         # loadgroup: the tests of one xdist_group (a module whose fixture grades a class, the wheels)
-        # run on one worker, so each heavy fixture is built once.
-        exec python -m pytest -n 2 --dist loadgroup --durations=15 "$@"
+        # run on one worker, so each heavy fixture is built once. Three workers on two cores: a third
+        # of the time a test waits (on a kernel's start, a browser, a time limit), not computes.
+        exec python -m pytest -n 3 --dist loadgroup --durations=15 "$@"
         ;;
     *)
         echo "usage: bash setup.sh demo|test [arguments for the job]" >&2
