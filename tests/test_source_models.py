@@ -102,3 +102,29 @@ def test_pretrained_loads_weights_from_the_data_directory(tmp_path, monkeypatch)
     loaded = pretrained("mobilenet_v2", include_top=False, input_shape=(96, 96, 3), alpha=0.35)
     for a, b in zip(net.get_weights()[:3], loaded.get_weights()[:3]):
         assert np.array_equal(a, b)
+
+
+def test_fit_scratch_traces_its_step_once_and_trains_as_plain_fit_does(monkeypatch):
+    """The "from scratch" baseline creates its optimizer's variables before fit: same weights, one trace."""
+    import keras
+
+    from cnncourse import runtime
+    from test_runtime import _variables_made_while_tracing
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((24, source.CANVAS, source.CANVAS, 1)).astype("float32"), rng.integers(0, 5, 24)
+    made = _variables_made_while_tracing(monkeypatch)
+    runtime.set_seed(0)
+    model, _ = source.fit_scratch(x, y, epochs=1, batch_size=8, num_classes=5)
+    assert made == []  # nothing is left to create inside the traced step, so it is traced once
+
+    runtime.set_seed(0)  # the same run, as a student would write it
+    plain = source.build_digits_cnn(num_classes=5, name="scratch")
+    plain.compile(
+        optimizer=keras.optimizers.Adam(source.SCRATCH_LEARNING_RATE),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    plain.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert any("momentum" in p or "velocity" in p for p in made)  # Keras's own way: created inside the step
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), plain.get_weights(), strict=True))

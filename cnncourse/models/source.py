@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cnncourse import runtime
+
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CANVAS = 32
 DIGIT_SIZE = 16
@@ -363,5 +365,6 @@ def fit_scratch(x, y, epochs, batch_size, validation_data=None, num_classes=None
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
     )
+    runtime.build_for_fit(model, x, y)  # the training step is then traced once, not twice
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=0)
     return model, history
