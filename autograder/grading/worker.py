@@ -11,7 +11,8 @@
 3. runs nbgrader's autograder for that one student in its own process group
    (a fork of this process where that is safe, else a fresh ``nbgrader
    autograde`` through :mod:`autograder.run_nbgrader`), with this worker's
-   CPU threads and GPU in its environment, under the :class:`~autograder.grading.limits.Supervisor`;
+   CPU threads and GPU in its environment, under the
+   :class:`~autograder.grading.limits.Supervisor`;
 4. returns a :class:`~autograder.grading.result.GradingResult`: status,
    reason, per-cell scores, the autograded files, timings. It never writes
    to the course: a single writer merges results
