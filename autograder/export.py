@@ -532,8 +532,21 @@ def build_table(
     return rows, summary
 
 
+def _mode_for(path):
+    """The permission bits of the file at ``path``, else those a new file gets under the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path, rows):
     """Write ``rows`` as CSV to ``path``: to a temporary file beside it, then renamed over it.
+
+    The file gets the permissions a plain ``open`` would give it (the user's
+    umask), or keeps those of the file it replaces.
 
     Raises:
         ExportError: the folder does not exist or cannot be written.
@@ -551,6 +564,7 @@ def write_atomic(path, rows):
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(rows)
+            os.fchmod(f.fileno(), _mode_for(path))  # mkstemp's file is private to its owner
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

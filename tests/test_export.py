@@ -6,6 +6,8 @@ and a roster student who handed nothing in; each file is read back with `csv`.
 """
 
 import csv
+import os
+import stat
 import warnings
 
 import pytest
@@ -212,6 +214,25 @@ def test_plain_csv_keeps_every_student_with_totals(course, capsys):
         assert row[2] == one and row[3] == (two or "")
     assert "not in the roster (kept with an empty lms_id): 1 student(s): cy" in captured.err
     assert f"labs not in the gradebook yet (left out): {LAB3}" in captured.err  # --all only
+
+
+def test_the_file_gets_the_umasks_mode_and_keeps_a_replaced_files(course, capsys):
+    """The export is written to a private temporary file, renamed over the output: it must not stay private."""
+    old = os.umask(0o022)
+    try:
+        rc, out, captured = run_export(
+            course, LAB1, "--to", "csv", "--lms-id", "ID number", roster="moodle_roster.csv", capsys=capsys
+        )
+        assert rc == 0, captured.err
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644  # as open() makes it under umask 022
+        out.chmod(0o640)  # the instructor shares it with a group, not the world
+        rc, out, captured = run_export(
+            course, LAB1, "--to", "csv", "--lms-id", "ID number", roster="moodle_roster.csv", capsys=capsys
+        )
+        assert rc == 0, captured.err
+        assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
 
 
 def test_no_late_penalty_exports_the_score_before_it(course, capsys):
