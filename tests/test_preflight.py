@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -153,3 +154,26 @@ def test_what_a_release_records_is_cached_by_content(tmp_path, monkeypatch):
     _edit_source(c, "test_neg", "assert neg(1) == -1", "assert neg(1) == -1\nassert neg(2) == -2", release=False)
     assert "cells that differ: test_neg" in preflight.gradebook_problem(c, "tiny", spec)
     assert len(generated) == 2
+
+
+def test_a_cache_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):
+    """A full disk while the record is written: grading goes on, and neither a half file nor a cache is left."""
+    import errno
+
+    from autograder.grading import preflight
+    from autograder.grading import spec as spec_mod
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    c = sample.tiny_course(tmp_path / "course", ["perfect"])
+    spec = spec_mod.extract(f"sqlite:///{c / 'gradebook.db'}", "tiny")
+    real_write = Path.write_text
+
+    def disk_full(self, text, *args, **kwargs):
+        real_write(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    assert preflight.gradebook_problem(c, "tiny", spec) == ""
+    monkeypatch.undo()
+    left = [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert left == [], left

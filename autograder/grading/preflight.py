@@ -13,6 +13,7 @@ saying which cell lost points and why. ``--no-preflight`` skips it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -198,13 +199,14 @@ def released_cells(course_dir: str | Path, assignment: str) -> dict[tuple[str, .
             f.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
         course.generate_release(scratch, assignment)
         cells = _cells(spec_mod.extract(db_url, assignment))
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(json.dumps([[list(k), list(v)] for k, v in cells.items()]))
         partial.replace(cache)  # whole or not at all, when two graders write it at once
     except OSError:
-        pass
+        with contextlib.suppress(OSError):  # a full disk leaves no half-written file behind
+            partial.unlink(missing_ok=True)
     return cells
 
 
