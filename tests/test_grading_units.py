@@ -213,3 +213,18 @@ def test_memory_shared_by_forked_children_counts_once():
             p.kill()
         proc.kill()
         proc.wait()
+
+
+def test_a_duplicated_cell_id_is_read_without_a_warning_in_the_grader_s_terminal(tmp_path):
+    """nbformat repairs it with a warning; the submission is still read, and its result says what was changed."""
+    import warnings
+
+    from autograder.grading.worker import check_notebooks
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("2")])
+    nb.cells[1].id = nb.cells[0].id
+    (tmp_path / "tiny.ipynb").write_text(json.dumps(nb))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert check_notebooks(tmp_path, {"notebooks": [{"name": "tiny"}]}) == ""
+    assert [str(w.message) for w in caught] == []
