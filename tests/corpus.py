@@ -180,8 +180,11 @@ def _points(nb, ctx):
 
 
 def _duplicate(nb, ctx):
-    cell = _answer(nb, "test_add")
-    nb.cells.insert(nb.cells.index(cell) + 1, copy.deepcopy(cell))
+    """The test cell pasted twice, its id too, as handed in (nbformat would repair the id on writing)."""
+    data = json.loads(nbformat.writes(nb))
+    i = [c.get("id") for c in data["cells"]].index(_answer(nb, "test_add").id)
+    data["cells"].insert(i + 1, copy.deepcopy(data["cells"][i]))
+    return json.dumps(data).encode()
 
 
 def _many_cells(nb, ctx):
@@ -399,7 +402,7 @@ CASES = [
     Case("test_cell_edited", _edit(_edit_test), "ok", 2),  # the original test runs, and fails
     Case("grade_id_changed", _edit(_rename_id), "malformed", 0, "nbgrader cell metadata was changed"),
     Case("points_changed", _edit(_points), "ok", 4),  # points come from the gradebook
-    Case("duplicated_cell_ids", _edit(_duplicate), "malformed", 0, "nbgrader cell metadata was changed"),
+    Case("duplicated_cell_ids", _raw(_duplicate), "malformed", 0, "nbgrader cell metadata was changed"),
     Case("ten_thousand_cells", _edit(_many_cells), "ok", 4),
     Case("one_megabyte_line", _edit(_long_line), "ok", 4),
     Case("answer_cell_deleted", _edit(_drop_answer), "ok", 2),
