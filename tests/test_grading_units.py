@@ -216,7 +216,7 @@ def test_memory_shared_by_forked_children_counts_once():
 
 
 def test_a_duplicated_cell_id_is_read_without_a_warning_in_the_grader_s_terminal(tmp_path):
-    """nbformat repairs it with a warning; the submission is still read, and its result says what was changed."""
+    """nbformat repairs it with a warning; the grader reads the file as valid and prints nothing."""
     import warnings
 
     from autograder.grading.worker import check_notebooks

@@ -121,8 +121,9 @@ def check_notebooks(folder: str | Path, spec: AssignmentSpec) -> str:
             continue  # nbgrader gives a missing notebook zero points itself
         try:
             with warnings.catch_warnings():
-                # A duplicated cell id is repaired with a warning that would land in the grader's terminal;
-                # nbgrader's own check of the cells' metadata names it in the student's result.
+                # nbformat repairs a duplicated cell id, with a warning that would land in the grader's
+                # terminal. A pasted copy of a graded cell is still caught: nbgrader's check of the cells'
+                # metadata names it in the student's result (tests/corpus.py, duplicated_cell_ids).
                 warnings.simplefilter("ignore", DuplicateCellId)
                 node = nbformat.read(str(path), as_version=4)
                 nbformat.validate(node)
