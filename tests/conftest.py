@@ -16,6 +16,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("CNNCOURSE_PROFILE", "fast")
 # As in every process of the course: the package first (it keeps jsonschema's unused IRI parsers out).
 import cnncourse  # noqa: E402, F401
+from cnncourse import runtime  # noqa: E402
+
+# As in the grader's kernels: full garbage collections ten times rarer (each walks every object of
+# a process that has imported TensorFlow; about 6% of a lab's check tests went to them).
+runtime.collect_garbage_less_often()
 
 # absl (TensorFlow's logging) writes to the stderr of the moment it is imported: under pytest, the
 # capture's file. Every traitlets application made in this process (nbgrader's, in-process)

@@ -96,6 +96,51 @@ def test_the_graded_kernel_ends_without_teardown_yet_keeps_what_the_notebook_wro
     assert (tmp_path / "handler.txt").read_text() == "ran"
 
 
+def test_the_graded_kernel_collects_garbage_as_the_course_asks(tmp_path, monkeypatch):
+    """Full collections every FULL_COLLECTION_EVERY middle ones, the younger generations as CPython sets them."""
+    import ast
+    import gc
+
+    from jupyter_client import KernelManager
+
+    from cnncourse.runtime import FULL_COLLECTION_EVERY
+
+    env = sandbox.write_kernel(tmp_path, tmp_path / "cwd", {"PATH": "/usr/bin"}, "none")
+    monkeypatch.setenv("JUPYTER_PATH", env["JUPYTER_PATH"])
+    km = KernelManager(kernel_name=sandbox.KERNEL_NAME)
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        code = "import gc\nopen('gc.txt', 'w').write(repr(gc.get_threshold()))\n"
+        reply = kc.execute_interactive(code, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    found = (tmp_path / "gc.txt").read_text()
+    defaults = subprocess.run(
+        [sys.executable, "-c", "import gc; print(repr(gc.get_threshold()[:2]))"], capture_output=True, text=True
+    ).stdout.strip()
+    assert found == repr((*ast.literal_eval(defaults), FULL_COLLECTION_EVERY)), (found, defaults)
+    assert FULL_COLLECTION_EVERY != 10 and gc.get_threshold()[2] == FULL_COLLECTION_EVERY  # this process too (conftest)
+
+
+def test_collect_garbage_less_often_changes_only_the_full_collections():
+    import gc
+
+    from cnncourse import runtime
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        assert runtime.collect_garbage_less_often() == (700, 10, runtime.FULL_COLLECTION_EVERY)
+        assert gc.get_threshold() == (700, 10, runtime.FULL_COLLECTION_EVERY)
+    finally:
+        gc.set_threshold(*before)
+
+
 @pytest.mark.parametrize(("end", "status"), [("sys.exit(3)", 3), ("raise ValueError('x')", 1), ("sys.exit()", 0)])
 def test_the_graded_kernel_launcher_ends_with_the_status_it_was_ending_with(end, status):
     code = sandbox.KERNEL_LAUNCHER.replace("kernelapp.launch_new_instance()", end)

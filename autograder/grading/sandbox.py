@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cnncourse.runtime import KERNEL_ENV
+from cnncourse.runtime import FULL_COLLECTION_EVERY, KERNEL_ENV
 
 KERNEL_NAME = "cnncourse-graded"
 MODES = ("auto", "require", "off")
@@ -265,13 +265,16 @@ def bwrap_command(cwd: str | Path, runtime_dir: str | Path, home: str | Path, en
     return args + ["--"]
 
 
-# The graded kernel's program: what ``python -m ipykernel_launcher`` runs, except that it ends
-# without Python's module teardown (about a second once TensorFlow is imported). Registered
-# before anything else, its exit handler runs after all the others (the notebook's,
-# TensorFlow's); it flushes the files the notebook left open, so nothing they hold is lost, and
-# ends the process with the status it was ending with.
-KERNEL_LAUNCHER = """\
+# The graded kernel's program: what ``python -m ipykernel_launcher`` runs, except that
+# * its full garbage collections are rarer (cnncourse.runtime.collect_garbage_less_often, about
+#   1 s less per lab), set inline so that the kernel imports nothing of the course's itself;
+# * it ends without Python's module teardown (about a second once TensorFlow is imported).
+#   Registered before anything else, its exit handler runs after all the others (the notebook's,
+#   TensorFlow's); it flushes the files the notebook left open, so nothing they hold is lost, and
+#   ends the process with the status it was ending with.
+KERNEL_LAUNCHER = f"""\
 import atexit, gc, io, os, sys
+gc.set_threshold(*gc.get_threshold()[:2], {FULL_COLLECTION_EVERY})
 _status = [0]
 def _end_without_teardown():
     for f in gc.get_objects():
