@@ -1,9 +1,13 @@
-"""Recorded thresholds must stay consistent with their recorded distributions."""
+"""Recorded thresholds must stay consistent with their recorded distributions, and with what is measured now."""
+
+import dataclasses
+import importlib
 
 import pytest
 
 from autograder import calibration as tools
-from cnncourse import calibration
+from autograder.calibrate import module_name
+from cnncourse import calibration, runtime
 
 LABS = sorted(p.stem for p in calibration.CAL_DIR.glob("*.json"))
 RECORDS = [(lab, key, rec) for lab in LABS for key, rec in calibration.load_records(lab).items()]
@@ -16,6 +20,26 @@ def test_the_records_ship_with_the_student_package():
 @pytest.mark.parametrize("lab,key,rec", RECORDS, ids=[f"{lab}/{k[0]}/{k[1]}" for lab, k, _ in RECORDS])
 def test_recorded_threshold_is_consistent(lab, key, rec):
     assert tools.problems(rec) == [], rec.summary()
+
+
+FAST_RECORDS = [(lab, key[0]) for lab, key, _ in RECORDS if key[1] == "fast"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab,check", FAST_RECORDS, ids=[f"{lab}/{check}" for lab, check in FAST_RECORDS])
+def test_a_fast_record_is_what_its_reference_measures_now(lab, check):
+    """The reference answer's first seed, measured now, gives the recorded value under the recorded budget.
+
+    A change to a check's measurement, a model the lab gives, a dataset or a budget moves this value:
+    the bar was then placed on numbers the grader no longer computes. With oneDNN off
+    (``runtime.KERNEL_ENV``, set by conftest) TensorFlow computes the same numbers on every x86 CPU.
+    """
+    spec = importlib.import_module(module_name(lab)).CHECKS[check]
+    rec = calibration.record(lab, check, "fast", fallback=False)
+    again = f"run `cnncourse calibrate {lab} --check {check} --profile fast` and commit the record"
+    assert rec.budget == dataclasses.asdict(runtime.budget(spec.budget, "fast")), f"the budget changed: {again}"
+    now = float(spec.reference(rec.seeds[0], "fast"))
+    assert now == pytest.approx(rec.reference[0], abs=1e-6), f"seed {rec.seeds[0]} now measures {now}: {again}"
 
 
 def test_place_threshold_sits_between_groups():
