@@ -11,8 +11,8 @@ never has to ask "am I on a GPU?" itself:
 * :func:`build_for_fit` creates a model's optimizer and metric variables
   before it trains, so TensorFlow traces the training step once, not twice.
 * :func:`collect_garbage_less_often` makes Python's full garbage collections
-  rarer in a process that imports TensorFlow (the course's kernels, the
-  grader's and the tests).
+  rarer in a process that imports TensorFlow (the grader's kernels,
+  calibration and the tests; students' kernels keep CPython's default).
 * :func:`profile` says how big training runs are: ``"fast"`` on a CPU (small
   data, few epochs) or ``"full"`` on a GPU. Set ``CNNCOURSE_PROFILE`` to
   override the automatic choice.
