@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 import e2e_helpers as e2e
@@ -143,12 +144,28 @@ class Hub:
                 e2e.http("DELETE", f"{self.url}/hub/api/users/{user}/server", token=self.driver_token, timeout=30)
             except OSError:
                 pass
+        # The proxy and the users' servers run in sessions of their own: whatever the hub started
+        # and leaves behind is ended too, found among its descendants before it stops.
+        try:
+            started = psutil.Process(self.server.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            started = []
         self.server.stop(grace=20)
-        # A user's server is its own session: end any that the hub left behind, by pid.
         for pid in self.user_pids:
             try:
                 os.killpg(pid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
+                pass
+        for proc in started:
+            try:
+                proc.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(started, timeout=10)
+        for proc in alive:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
                 pass
 
 
