@@ -1,6 +1,8 @@
 """Fast checks of the grading pieces that need no kernel: device slots, sizes, the supervisor, feedback."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -87,6 +89,38 @@ def test_supervisor_stops_the_whole_tree_and_says_why(kind, tmp_path):
     assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
     if kind == "out_of_memory":
         assert outcome.peak_memory > 200 << 20
+
+
+COPIES = """
+import os, time
+for _ in range(30):
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+time.sleep(60)
+"""
+# Like the sandbox, a process that starts the kernel: the supervisor knows a kernel by "ipykernel" in its
+# command line, which only the kernel (and its copies) have here (the starter spells it in two).
+STARTS_A_KERNEL = (
+    "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', sys.argv[1], 'ipy' + 'kernel']).wait()\n"
+)
+
+
+def test_the_processes_to_stop_are_the_kernels_and_all_under_them():
+    starter = subprocess.Popen([sys.executable, "-c", STARTS_A_KERNEL, COPIES], start_new_session=True)
+    try:
+        root = psutil.Process(starter.pid)
+        deadline = time.monotonic() + 30
+        while len(root.children(recursive=True)) < 31 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        kernel = root.children()[0]
+        stop = limits.kernel_trees(limits._tree(root))
+        assert {p.pid for p in stop} == {kernel.pid} | {p.pid for p in kernel.children()}
+        assert len(stop) == 31 and starter.pid not in {p.pid for p in stop}
+        assert limits.kernel_trees([root]) == [root]  # no kernel: everything given
+    finally:
+        os.killpg(starter.pid, signal.SIGKILL)
+        starter.wait()
 
 
 def test_feedback_names_failed_hidden_tests_but_hides_them():

@@ -238,6 +238,41 @@ def _is_kernel(proc: psutil.Process) -> bool:
         return False
 
 
+def kernel_trees(procs: Iterable[psutil.Process]) -> list[psutil.Process]:
+    """The kernels among ``procs`` and every process under them; all of ``procs`` when none is a kernel.
+
+    Args:
+        procs: the grading process's descendants, read once (:func:`_tree`).
+
+    Returns:
+        The processes to stop, from the one reading of the tree: a fork bomb's
+        hundreds of copies look like kernels too, and walking each one's own tree
+        would read all of ``/proc`` once per copy (seconds, while the bomb and
+        the notebook run on).
+    """
+    procs = list(procs)
+    kernels = {p.pid for p in procs if _is_kernel(p)}
+    if not kernels:
+        return procs
+    parent: dict[int, int] = {}
+    for p in procs:
+        try:
+            parent[p.pid] = p.ppid()
+        except psutil.Error:
+            pass
+
+    def under_a_kernel(pid: int) -> bool:
+        seen: set[int] = set()
+        while pid not in kernels:
+            if pid not in parent or pid in seen:
+                return False
+            seen.add(pid)
+            pid = parent[pid]
+        return True
+
+    return [p for p in procs if under_a_kernel(p.pid)]
+
+
 @dataclasses.dataclass
 class Outcome:
     """How the supervised process ended."""
@@ -304,7 +339,7 @@ class Supervisor:
                     # (+3: the grading process's own helpers and the sandbox's first process)
                     killed = "too_many_processes"
                     self._record(killed, f"{len(procs)} processes, limit {limits.processes}")
-                    kill_tree([q for p in procs if _is_kernel(p) for q in _tree(p)] or procs)
+                    kill_tree(kernel_trees(procs))
                     hard_deadline = now + limits.grace
             used = memory_used(procs)
             peak = max(peak, used)
@@ -323,11 +358,7 @@ class Supervisor:
                     self._record(killed, f"submission limit {limits.timeout:g} s")
                 if killed:
                     procs = _tree(root)[1:] if root is not None else []
-                    kernels = [p for p in procs if _is_kernel(p)]
-                    victims: list[psutil.Process] = []
-                    for k in kernels or procs:
-                        victims.extend(_tree(k))
-                    kill_tree(victims)
+                    kill_tree(kernel_trees(procs))
                     hard_deadline = now + limits.grace
             elif hard_deadline is not None and now > hard_deadline:
                 self._kill_group(root)
