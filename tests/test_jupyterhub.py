@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -98,7 +97,6 @@ class Hub:
     def __init__(self, url, driver_token, server, homes, course_dir, env):
         self.url, self.driver_token, self.server = url, driver_token, server
         self.homes, self.course_dir, self.env = homes, course_dir, env
-        self.user_pids = []
 
     def api(self, method, path, body=None, token=None, expect=(200, 201, 204), timeout=60):
         status, data = e2e.http(
@@ -129,12 +127,7 @@ class Hub:
     def wait_for_server(self, user, timeout=150):
         def ready():
             model = self.api("GET", f"/users/{user}")
-            server = model.get("servers", {}).get("", {})
-            if server.get("state", {}).get("pid"):
-                pid = server["state"]["pid"]
-                if pid not in self.user_pids:
-                    self.user_pids.append(pid)
-            return server.get("ready")
+            return model.get("servers", {}).get("", {}).get("ready")
 
         e2e.wait_until(ready, timeout, f"{user}'s server to start")
 
@@ -151,11 +144,6 @@ class Hub:
         except psutil.NoSuchProcess:
             started = []
         self.server.stop(grace=20)
-        for pid in self.user_pids:
-            try:
-                os.killpg(pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
         for proc in started:
             try:
                 proc.terminate()
