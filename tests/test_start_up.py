@@ -1,6 +1,12 @@
-"""Processes of the course start without the parsers jsonschema would build for a format no notebook uses."""
+"""Processes of the course start without work they do not need.
+
+* the parsers jsonschema would build for a format no notebook uses;
+* the ``alembic`` program nbgrader runs to learn the schema version of a gradebook it creates.
+"""
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 
@@ -48,3 +54,61 @@ def test_the_course_runs_nbgrader_commands_without_them():
     assert proc.stdout.strip(), proc.stderr[-2000:]  # nbgrader printed its version
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "nbgrader" in imported and "jsonschema" in imported and "lark" not in imported
+
+
+def _fake_alembic(folder):
+    """A folder with an ``alembic`` program that fails and leaves a mark: put first on PATH."""
+    folder.mkdir()
+    script = folder / "alembic"
+    script.write_text(f"#!/bin/sh\ntouch {folder / 'ran'}\nexit 3\n")
+    script.chmod(0o755)
+    return folder
+
+
+def test_the_schema_version_read_in_process_is_the_one_alembic_prints():
+    import nbgrader.api
+
+    from autograder.gradebook_version import alembic_head
+
+    assert nbgrader.api.get_alembic_version() == alembic_head()  # nbgrader's own lookup: runs `alembic heads`
+
+
+def test_a_new_course_s_first_nbgrader_command_does_not_run_alembic(tmp_path):
+    import nbformat
+
+    from autograder import course
+    from autograder.gradebook_version import alembic_head
+    from autograder.grading import sample
+
+    c = course.make_course_copy(tmp_path / "course", [])
+    (c / "source" / "tiny").mkdir(parents=True)
+    nbformat.write(sample.tiny_source(), str(c / "source" / "tiny" / "tiny.ipynb"))
+    fake = _fake_alembic(tmp_path / "bin")
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder.run_nbgrader", "generate_assignment", "tiny"],
+        cwd=c,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not (fake / "ran").exists()
+    with sqlite3.connect(c / "gradebook.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(alembic_head(),)]
+    assert (c / "release" / "tiny" / "tiny.ipynb").exists()
+
+
+def test_a_grading_template_without_a_gradebook_to_copy_from_does_not_run_alembic(tmp_path, monkeypatch):
+    from autograder.gradebook_version import alembic_head
+    from autograder.grading import spec as spec_mod
+
+    fake = _fake_alembic(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    assignment = {"name": "tiny", "course_id": "default_course", "notebooks": []}
+    template = tmp_path / "template.db"
+    template.write_bytes(spec_mod.template_db(assignment))
+    assert not (fake / "ran").exists()
+    with sqlite3.connect(template) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(alembic_head(),)]

@@ -157,17 +157,18 @@ def alembic_version(db_url: str) -> str | None:
 def template_db(spec: AssignmentSpec, db_url: str | None = None) -> bytes:
     """A new SQLite gradebook holding the assignment ``spec``, as bytes.
 
-    Made once per grading run and copied for every submission. Creating a
-    gradebook makes nbgrader ask ``alembic`` (a separate program, seconds
-    to start) for the schema version; the main gradebook's version is used
-    instead where it is known.
+    Made once per grading run and copied for every submission. It is stamped
+    with the main gradebook's schema version where that is known, else with
+    nbgrader's newest, read in this process (nbgrader itself would run
+    ``alembic``, a separate program, seconds to start).
     """
     import nbgrader.api as nb_api
 
-    version = alembic_version(db_url) if db_url else None
+    from autograder.gradebook_version import alembic_head
+
+    version = (alembic_version(db_url) if db_url else None) or alembic_head()
     original = nb_api.get_alembic_version
-    if version:
-        nb_api.get_alembic_version = lambda: version
+    nb_api.get_alembic_version = lambda: version
     try:
         with tempfile.TemporaryDirectory() as tmp:
             db = os.path.join(tmp, "gradebook.db")
