@@ -84,10 +84,13 @@ def run(args):
     if args.seeds < MIN_SEEDS:
         print(f"error: --seeds must be at least {MIN_SEEDS}.", file=sys.stderr)
         return 2
+    from cnncourse.calibration import RECORD_THREADS
     from cnncourse.runtime import KERNEL_ENV, collect_garbage_less_often
 
     os.environ["CNNCOURSE_PROFILE"] = args.profile
     os.environ.update(KERNEL_ENV)  # before TensorFlow starts: measure what graded kernels compute
+    # The same threads on every machine: some trainings end on other numbers with another count.
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(RECORD_THREADS)
     collect_garbage_less_often()  # as graded kernels do: the same results, sooner
     try:
         spec_module = importlib.import_module(module_name(args.lab))

@@ -17,6 +17,11 @@ os.environ.setdefault("CNNCOURSE_PROFILE", "fast")
 # As in every process of the course: the package first (it keeps jsonschema's unused IRI parsers out).
 import cnncourse  # noqa: E402, F401
 from cnncourse import runtime  # noqa: E402
+from cnncourse.calibration import RECORD_THREADS  # noqa: E402
+
+# TensorFlow's threads within an operation as when the calibration records were measured, on any
+# machine: some trainings end on other numbers with another count (cnncourse.calibration).
+os.environ["TF_NUM_INTRAOP_THREADS"] = str(RECORD_THREADS)
 
 # As in the grader's kernels: full garbage collections ten times rarer (each walks every object of
 # a process that has imported TensorFlow; about 6% of a lab's check tests went to them).

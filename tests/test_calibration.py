@@ -1,7 +1,9 @@
 """Recorded thresholds must stay consistent with their recorded distributions, and with what is measured now."""
 
+import argparse
 import dataclasses
 import importlib
+import os
 
 import pytest
 
@@ -40,6 +42,20 @@ def test_a_fast_record_is_what_its_reference_measures_now(lab, check):
     assert rec.budget == dataclasses.asdict(runtime.budget(spec.budget, "fast")), f"the budget changed: {again}"
     now = float(spec.reference(rec.seeds[0], "fast"))
     assert now == pytest.approx(rec.reference[0], abs=1e-6), f"seed {rec.seeds[0]} now measures {now}: {again}"
+
+
+def test_records_are_measured_and_checked_with_the_same_threads_on_every_machine(monkeypatch, capsys):
+    from autograder import calibrate
+
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == str(calibration.RECORD_THREADS)  # this process (conftest)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "7")
+    for name in ("CNNCOURSE_PROFILE", *runtime.KERNEL_ENV):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # restored after the command sets them
+    parser = argparse.ArgumentParser()
+    calibrate.add_arguments(parser)
+    assert calibrate.run(parser.parse_args(["no-such-lab"])) == 2  # stops at the missing spec, threads set
+    assert "no calibration spec" in capsys.readouterr().err
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == str(calibration.RECORD_THREADS)
 
 
 def test_place_threshold_sits_between_groups():

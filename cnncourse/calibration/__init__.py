@@ -25,10 +25,27 @@ from pathlib import Path
 
 from cnncourse.errors import MissingCalibrationError
 
-__all__ = ["MIN_SEEDS", "MissingCalibrationError", "Record", "grade", "load_records", "record", "record_path"]
+__all__ = [
+    "MIN_SEEDS",
+    "RECORD_THREADS",
+    "MissingCalibrationError",
+    "Record",
+    "grade",
+    "load_records",
+    "record",
+    "record_path",
+]
 
 CAL_DIR = Path(__file__).resolve().parent
 MIN_SEEDS = 10
+# TensorFlow's CPU threads within one operation (TF_NUM_INTRAOP_THREADS) when a record is measured.
+# Some trainings end on other numbers with another count, because a convolution's sums are split
+# differently (lab 6's mini ResNet, seed 0: 0.852 with two threads, 0.848 with one; lab 7's
+# fine-tuning gain: 0.383 and 0.433), so records are made, and checked again by the tests, with
+# this count on every machine. A graded kernel uses its worker's share of the machine (two threads
+# for one worker on two cores, as here); another count is one more draw from the spread the bar
+# was placed on.
+RECORD_THREADS = 2
 
 
 @dataclass
