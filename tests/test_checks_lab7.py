@@ -424,7 +424,15 @@ def test_fine_tuning_gains_on_every_calibrated_seed_and_the_weak_answers_stay_be
     assert all(v == 0.0 for v in rec.weak["never_opens"])  # same seed, nothing opened: the same model twice
 
 
-def test_the_graded_fine_tuning_of_seed_0_is_a_draw_from_the_calibrated_seeds(ref):
+@pytest.fixture(scope="module")
+def graded_seed_0(ref):
+    """The graded fine-tuning measurement of seed 0, made once: its gain and the models it trained."""
+    gain = lab7.measure_finetuning(ref["fine_tune"], 0)
+    return gain, dict(lab7.measured_ink_models(ref["fine_tune"], 0))
+
+
+@pytest.mark.xdist_group("lab7-graded-seed-0")  # one worker measures it for both tests
+def test_the_graded_fine_tuning_of_seed_0_is_a_draw_from_the_calibrated_seeds(graded_seed_0):
     """The graded measurement is the calibrated one: seed 0 lands among the recorded seeds, above every weak answer.
 
     Not to the last digit, as labs 4, 5 and 9 are: fine-tuning a whole base at a high rate amplifies the
@@ -439,21 +447,21 @@ def test_the_graded_fine_tuning_of_seed_0_is_a_draw_from_the_calibrated_seeds(re
     from cnncourse import calibration
 
     rec = calibration.record("lab7-transfer", "finetune", "fast")
-    gain = lab7.measure_finetuning(ref["fine_tune"], 0)
+    gain, _ = graded_seed_0
     mean, sd = statistics.mean(rec.reference), statistics.stdev(rec.reference)
     assert abs(gain - mean) <= 4 * sd, (gain, rec.summary())
     assert gain >= max(max(v) for v in rec.weak.values()) + rec.margin, (gain, rec.summary())
 
 
-def test_the_notebooks_ink_experiment_reuses_the_graded_runs_which_are_its_own(ref):
+@pytest.mark.xdist_group("lab7-graded-seed-0")
+def test_the_notebooks_ink_experiment_reuses_the_graded_runs_which_are_its_own(ref, graded_seed_0):
     """The ink experiment reads n_layers=0 and ALL from the measurement: the very runs it would train."""
     from cnncourse import data
     from cnncourse.models import source
     from cnncourse.runtime import budget, set_seed
 
-    lab7.measure_finetuning(ref["fine_tune"], 0)
+    _, models = graded_seed_0  # what measured_ink_models gave right after the measurement
     n_all = len(source.load_base().layers)
-    models = lab7.measured_ink_models(ref["fine_tune"], 0)
     assert sorted(models) == [0, n_all]
     assert lab7.measured_ink_models(ref["fine_tune"], 1) == {}  # another seed was not measured
     assert lab7.measured_ink_models(_fine_tune_with(ref), 0) == {}  # another function (a student's new one)
