@@ -59,7 +59,7 @@ def list_labs(root=None):
 def _nbgrader(args, cwd, env=None, timeout=None):
     """Run one nbgrader command; return the CompletedProcess (never raises on failure)."""
     full_env = dict(os.environ if env is None else env)
-    # nbgrader runs `alembic` from PATH: make this interpreter's scripts come first.
+    # `nbgrader db upgrade` runs `alembic` from PATH: make this interpreter's scripts come first.
     scripts = os.path.dirname(sys.executable)
     full_env["PATH"] = scripts + os.pathsep + full_env.get("PATH", "")
     return subprocess.run(

@@ -100,9 +100,9 @@ def generate(course_dir, assignment, students=None):
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    from autograder.grading.worker import ensure_scripts_on_path
+    from autograder.gradebook_version import use_in_process_head
 
-    ensure_scripts_on_path()
+    use_in_process_head()  # a gradebook nbgrader creates here is stamped without running alembic
     course_dir = Path(course_dir).resolve()
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     cfg.CourseDirectory.root = str(course_dir)

@@ -225,13 +225,13 @@ class Nbgrader:
         from traitlets.config import Config
 
         from autograder import feedback
-        from autograder.grading.worker import ensure_scripts_on_path
+        from autograder.gradebook_version import use_in_process_head
 
         class WatchApp(NbGrader):
             name = "cnncourse-watch"
             load_cwd_config = False  # the course directory's config, wherever this runs
 
-        ensure_scripts_on_path()
+        use_in_process_head()  # a gradebook nbgrader creates here is stamped without running alembic
         self.course_dir = course_dir
         self.app = WatchApp(log_level=logging.ERROR)
         self.app.initialize(list(overrides), root=str(course_dir))

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from autograder.gradebook_version import use_in_process_head
 from autograder.grading import config as config_mod
 from autograder.grading import extensions as extensions_mod
 from autograder.grading import merge as merge_mod
@@ -224,7 +225,7 @@ def _prepare(course_dir: str | Path | None, assignment: str) -> tuple[Path, str,
         course_dir = course_root(course_dir)
     except CourseError as exc:
         raise GradingError(str(exc)) from None
-    worker.ensure_scripts_on_path()
+    use_in_process_head()  # a gradebook nbgrader creates in this process is stamped without running alembic
     try:
         db_url, course_id = config_mod.existing_gradebook(course_dir)
     except config_mod.NoGradebook as exc:

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
+from autograder.gradebook_version import alembic_head
+
 if TYPE_CHECKING:
     from autograder.grading.result import Scores
 
@@ -163,8 +165,6 @@ def template_db(spec: AssignmentSpec, db_url: str | None = None) -> bytes:
     ``alembic``, a separate program, seconds to start).
     """
     import nbgrader.api as nb_api
-
-    from autograder.gradebook_version import alembic_head
 
     version = (alembic_version(db_url) if db_url else None) or alembic_head()
     original = nb_api.get_alembic_version

@@ -83,13 +83,6 @@ c.Execute.kernel_name = "{kernel}"  # the graded kernel (sandboxed), whatever th
 """
 
 
-def ensure_scripts_on_path() -> None:
-    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: put this interpreter's scripts first."""
-    scripts = os.path.dirname(sys.executable)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-
 def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
     for name, data in files.items():
         target = folder / name
@@ -380,7 +373,6 @@ def grade_task(
             return result.finish(t0)
 
         db_url = "sqlite:///" + str(workdir / "gradebook.db")
-        ensure_scripts_on_path()
         template = task.seed_db or spec_mod.template_db(task.spec)
         spec_mod.seed_sqlite(
             workdir / "gradebook.db", template, task.spec, task.student, task.student_info, task.extension
