@@ -26,3 +26,8 @@ __version__ = "0.1.0"
 # that reads a notebook (python-jsonschema/jsonschema#1428). A process of the course skips it: jsonschema
 # then checks every other format as before. Set before jsonschema is imported; changes nothing after.
 _sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+# TensorFlow's graph optimiser skips the tiny graphs Keras makes every epoch (cnncourse.runtime).
+from cnncourse import runtime as _runtime  # noqa: E402
+
+_runtime.skip_optimising_small_graphs()

@@ -1,7 +1,8 @@
 """Processes of the course start without work they do not need.
 
 * the parsers jsonschema would build for a format no notebook uses;
-* the ``alembic`` program nbgrader runs to learn the schema version of a gradebook it creates.
+* the ``alembic`` program nbgrader runs to learn the schema version of a gradebook it creates;
+* TensorFlow's optimisation of the tiny graphs every epoch of Keras's ``fit`` instantiates.
 """
 
 import json
@@ -112,3 +113,62 @@ def test_a_grading_template_without_a_gradebook_to_copy_from_does_not_run_alembi
     assert not (fake / "ran").exists()
     with sqlite3.connect(template) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(alembic_head(),)]
+
+
+TF_OPTIONS = """
+import json
+{first}
+import tensorflow as tf
+print(json.dumps(tf.config.optimizer.get_experimental_options()))
+"""
+
+
+def _tf_options(first):
+    proc = subprocess.run(
+        [sys.executable, "-c", TF_OPTIONS.format(first=first)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_tensorflow_skips_optimising_small_graphs_in_a_course_process_whichever_comes_first():
+    from cnncourse.runtime import SMALL_GRAPH_NODES
+
+    assert "min_graph_nodes" not in _tf_options("import keras")  # TensorFlow's default: the test can fail
+    for first in ("import cnncourse", "import keras; from cnncourse import data"):  # the hook; a lab's imports
+        assert _tf_options(first).get("min_graph_nodes") == SMALL_GRAPH_NODES, first
+
+
+def test_the_tests_measure_the_calibration_records_with_small_graphs_unoptimised():
+    """The records were measured without the setting: tests/test_calibration.py measures them again with it."""
+    import tensorflow as tf
+
+    from cnncourse.runtime import SMALL_GRAPH_NODES
+
+    assert tf.config.optimizer.get_experimental_options().get("min_graph_nodes") == SMALL_GRAPH_NODES
+
+
+def test_the_import_hook_calls_back_once_after_the_module_has_run_and_never_for_a_failed_import(tmp_path, monkeypatch):
+    from cnncourse.runtime import _AfterImport
+
+    (tmp_path / "hooked_fine.py").write_text("VALUE = 41 + 1\n")
+    (tmp_path / "hooked_broken.py").write_text("raise RuntimeError('broken on import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+    for name in ("hooked_fine", "hooked_broken"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        sys.meta_path.insert(0, _AfterImport(name, lambda m: seen.append((m.__name__, m.VALUE))))
+    import hooked_fine  # noqa: F401
+
+    assert seen == [("hooked_fine", 42)]
+    try:
+        import hooked_broken  # noqa: F401
+    except RuntimeError:
+        pass
+    assert seen == [("hooked_fine", 42)]
+    assert not any(isinstance(f, _AfterImport) for f in sys.meta_path)  # each used once, then gone
+    monkeypatch.delitem(sys.modules, "hooked_fine")
