@@ -459,13 +459,17 @@ def _monitor(rules):
     watch_codes = {threading.setprofile.__code__}
     harmless_codes = {f.__code__ for f in _HARMLESS if hasattr(f, "__code__")}
     harmless_ids = {id(f) for f in _HARMLESS}
+    # The hook runs on every call the watched code makes: each module name is matched against the
+    # rules once (a C cache; the hook's own calls are not watched).
+    matching = functools.lru_cache(maxsize=None)(rules.matching)
     found = []
 
     def hook(frame, event, arg):
-        if found or frame.f_code in _OWN_CODES:
-            return
+        # Half the events are returns, which say nothing: the event is read first.
         if event == "call":
             code = frame.f_code
+            if found or code in _OWN_CODES:
+                return
             if code in watch_codes:
                 found.append((TAMPERED, _caller_line(frame.f_back)))
             elif code in codes:
@@ -473,10 +477,12 @@ def _monitor(rules):
             elif code in harmless_codes:
                 return
             else:
-                module = rules.matching(frame.f_globals.get("__name__", ""))
+                module = matching(frame.f_globals.get("__name__", ""))
                 if module and not (module in ESCAPES and _importing(frame)):
                     found.append((module, _caller_line(frame.f_back)))
         elif event == "c_call":
+            if found or frame.f_code in _OWN_CODES:
+                return
             if frame.f_globals.get("__name__") == "importlib._bootstrap":
                 return  # the import machinery's own locks (a library importing lazily), not the student's call
             if id(arg) in harmless_ids:
@@ -487,7 +493,7 @@ def _monitor(rules):
             if id(arg) in builtin_ids:
                 found.append((builtin_ids[id(arg)], _caller_line(frame)))
                 return
-            module = next(filter(None, map(rules.matching, _owner_modules(arg, modules))), None)
+            module = next(filter(None, map(matching, _owner_modules(arg, modules))), None)
             if module:
                 found.append((module, _caller_line(frame)))
 
