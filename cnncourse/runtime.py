@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib.util
 import os
 import random
 import shutil
+import sys
 
 PROFILES = ("fast", "full")
 PROFILE_ENV = "CNNCOURSE_PROFILE"
@@ -109,8 +111,6 @@ def skip_optimising_small_graphs():
         >>> skip_optimising_small_graphs() in ("now", "on import")
         True
     """
-    import sys
-
     if "tensorflow" in sys.modules:
         _set_small_graph_option(sys.modules["tensorflow"])
         return "now"
@@ -140,9 +140,8 @@ class _AfterImport:
         self.name, self.then = name, then
 
     def find_spec(self, fullname, path=None, target=None):
-        import importlib.util
-        import sys
-
+        # Every import in the process asks this first: nothing is imported here (an import from
+        # here would ask it again), and any other name is answered at once.
         if fullname != self.name:
             return None
         try:

@@ -143,6 +143,16 @@ def test_tensorflow_skips_optimising_small_graphs_in_a_course_process_whichever_
         assert _tf_options(first).get("min_graph_nodes") == SMALL_GRAPH_NODES, first
 
 
+def test_every_import_after_the_course_s_still_works_in_a_bare_interpreter():
+    """No site-packages, no editable-install finder: importlib.util is not imported before the course's hook runs."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = (
+        f"import sys; sys.path.insert(0, {root!r}); import cnncourse; import csv, json.tool, email.parser; print('ok')"
+    )
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
 def test_the_tests_measure_the_calibration_records_with_small_graphs_unoptimised():
     """The records were measured without the setting: tests/test_calibration.py measures them again with it."""
     import tensorflow as tf
