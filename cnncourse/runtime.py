@@ -33,6 +33,7 @@ import os
 import random
 import shutil
 import sys
+import threading
 
 PROFILES = ("fast", "full")
 PROFILE_ENV = "CNNCOURSE_PROFILE"
@@ -98,38 +99,47 @@ def skip_optimising_small_graphs():
 
     TensorFlow reads the setting when it runs its first operation: where it is
     imported already, the setting is made now; where not, as soon as it is
-    imported (an import hook, used once). The results are the same either
-    way; only the time to start a small graph changes. ``import cnncourse``
-    calls this, so every kernel, check, test and calibration that imports the
-    course before TensorFlow runs anything has it.
+    imported (an import hook). The results are the same either way; only the
+    time to start a small graph changes, so nothing may fail because of it: a
+    TensorFlow that cannot take the setting is left as it is. ``import
+    cnncourse`` calls this, so every kernel, check, test and calibration that
+    imports the course before TensorFlow runs anything has it.
 
     Returns:
-        ``"now"`` when TensorFlow was imported already, ``"on import"``
-        otherwise.
+        ``"now"`` when TensorFlow was imported already and took the setting,
+        ``"on import"`` when it will take it on import, ``"not set"`` when
+        what is imported as ``tensorflow`` cannot take it (hidden, or being
+        imported by another thread).
 
     Example:
         >>> skip_optimising_small_graphs() in ("now", "on import")
         True
     """
     if "tensorflow" in sys.modules:
-        _set_small_graph_option(sys.modules["tensorflow"])
-        return "now"
+        return "now" if _set_small_graph_option(sys.modules["tensorflow"]) else "not set"
     if not any(isinstance(f, _AfterImport) and f.name == "tensorflow" for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport("tensorflow", _set_small_graph_option))
     return "on import"
 
 
 def _set_small_graph_option(tf):
-    tf.config.optimizer.set_experimental_options({"min_graph_nodes": SMALL_GRAPH_NODES})
+    """Set the option on module ``tf``; ``False`` when it cannot take it (only a speed-up: nothing raises)."""
+    try:
+        tf.config.optimizer.set_experimental_options({"min_graph_nodes": SMALL_GRAPH_NODES})
+    except Exception:  # noqa: BLE001 - a hidden or half-imported module, another TensorFlow: left as it is
+        return False
+    return True
 
 
 class _AfterImport:
-    """An import hook (a ``sys.meta_path`` finder): ``then(module)`` runs once module ``name`` is imported.
+    """An import hook (a ``sys.meta_path`` finder): ``then(module)`` runs once module ``name`` has been imported.
 
-    It finds nothing itself: on the import of ``name`` it takes itself off
-    ``sys.meta_path``, lets the other finders find the module, and has the
-    loader call ``then`` after the module's code has run. An import that fails
-    calls nothing.
+    It finds nothing itself: asked for ``name``, it lets the other finders find
+    the module and has the spec's loader call ``then`` after the module's code
+    has run. It stays in place, so a spec only looked up (``find_spec``, to see
+    whether the module is installed) or an import that fails uses nothing up,
+    and no other thread's walk over ``sys.meta_path`` loses a finder; once
+    ``then`` has run it answers nothing more.
 
     wrapt (TensorFlow's dependency) has such hooks, but importing it costs
     about 45 ms (asyncio, importlib.metadata) in every course process, most of
@@ -138,17 +148,19 @@ class _AfterImport:
 
     def __init__(self, name, then):
         self.name, self.then = name, then
+        self.done = False
+        self._asking = threading.local()  # this thread is asking the other finders
 
     def find_spec(self, fullname, path=None, target=None):
-        # Every import in the process asks this first: nothing is imported here (an import from
-        # here would ask it again), and any other name is answered at once.
-        if fullname != self.name:
+        # Every import in the process asks this first: any other name is answered at once, and
+        # nothing is imported here (an import from here would ask it again).
+        if fullname != self.name or self.done or getattr(self._asking, "now", False):
             return None
+        self._asking.now = True
         try:
-            sys.meta_path.remove(self)  # once, and the other finders find the module
-        except ValueError:
-            return None
-        spec = importlib.util.find_spec(fullname)
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._asking.now = False
         loader = getattr(spec, "loader", None)
         if loader is None or not hasattr(loader, "exec_module"):
             return spec
@@ -156,7 +168,9 @@ class _AfterImport:
 
         def exec_module(module):
             run(module)
-            self.then(module)
+            if not self.done:
+                self.done = True
+                self.then(module)
 
         loader.exec_module = exec_module
         return spec

@@ -11,6 +11,8 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import json, sys
 {first}
@@ -139,7 +141,11 @@ def test_tensorflow_skips_optimising_small_graphs_in_a_course_process_whichever_
     from cnncourse.runtime import SMALL_GRAPH_NODES
 
     assert "min_graph_nodes" not in _tf_options("import keras")  # TensorFlow's default: the test can fail
-    for first in ("import cnncourse", "import keras; from cnncourse import data"):  # the hook; a lab's imports
+    for first in (
+        "import cnncourse",  # the hook
+        "import keras; from cnncourse import data",  # a lab's imports cell
+        "import cnncourse, importlib.util; assert importlib.util.find_spec('tensorflow')",  # is it installed?
+    ):
         assert _tf_options(first).get("min_graph_nodes") == SMALL_GRAPH_NODES, first
 
 
@@ -162,23 +168,55 @@ def test_the_tests_measure_the_calibration_records_with_small_graphs_unoptimised
     assert tf.config.optimizer.get_experimental_options().get("min_graph_nodes") == SMALL_GRAPH_NODES
 
 
-def test_the_import_hook_calls_back_once_after_the_module_has_run_and_never_for_a_failed_import(tmp_path, monkeypatch):
+def test_the_import_hook_calls_back_once_after_the_module_has_run_and_is_not_used_up_by_a_lookup_or_a_failure(
+    tmp_path, monkeypatch
+):
+    import importlib.util
+
     from cnncourse.runtime import _AfterImport
 
     (tmp_path / "hooked_fine.py").write_text("VALUE = 41 + 1\n")
-    (tmp_path / "hooked_broken.py").write_text("raise RuntimeError('broken on import')\n")
+    (tmp_path / "hooked_flaky.py").write_text(
+        "import os\nif os.environ.get('HOOKED_BROKEN'):\n    raise RuntimeError('broken')\nVALUE = 7\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     seen = []
-    for name in ("hooked_fine", "hooked_broken"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-        sys.meta_path.insert(0, _AfterImport(name, lambda m: seen.append((m.__name__, m.VALUE))))
-    import hooked_fine  # noqa: F401
-
-    assert seen == [("hooked_fine", 42)]
+    hooks = [
+        _AfterImport(name, lambda m: seen.append((m.__name__, m.VALUE))) for name in ("hooked_fine", "hooked_flaky")
+    ]
+    for hook in hooks:
+        monkeypatch.delitem(sys.modules, hook.name, raising=False)
+        sys.meta_path.insert(0, hook)
     try:
-        import hooked_broken  # noqa: F401
-    except RuntimeError:
-        pass
-    assert seen == [("hooked_fine", 42)]
-    assert not any(isinstance(f, _AfterImport) for f in sys.meta_path)  # each used once, then gone
-    monkeypatch.delitem(sys.modules, "hooked_fine")
+        assert importlib.util.find_spec("hooked_fine") is not None  # only looked up: nothing runs, nothing is used up
+        assert seen == []
+        import hooked_fine  # noqa: F401
+
+        assert seen == [("hooked_fine", 42)]
+        monkeypatch.setenv("HOOKED_BROKEN", "1")
+        with pytest.raises(RuntimeError, match="broken"):
+            import hooked_flaky
+        assert seen == [("hooked_fine", 42)]  # a failed import calls nothing
+        monkeypatch.delenv("HOOKED_BROKEN")
+        monkeypatch.delitem(sys.modules, "hooked_flaky", raising=False)
+        import hooked_flaky  # noqa: F401 - the retry
+
+        assert seen == [("hooked_fine", 42), ("hooked_flaky", 7)]
+        importlib.reload(sys.modules["hooked_fine"])
+        assert len(seen) == 2  # once only
+    finally:
+        for hook in hooks:
+            if hook in sys.meta_path:
+                sys.meta_path.remove(hook)
+        for name in ("hooked_fine", "hooked_flaky"):
+            sys.modules.pop(name, None)
+
+
+def test_the_course_imports_where_tensorflow_is_hidden_or_cannot_take_the_setting(monkeypatch):
+    from cnncourse import runtime
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # the usual way to hide a package
+    assert runtime.skip_optimising_small_graphs() == "not set"
+    half_imported = type(sys)("tensorflow")  # as while another thread is importing it
+    monkeypatch.setitem(sys.modules, "tensorflow", half_imported)
+    assert runtime.skip_optimising_small_graphs() == "not set"
