@@ -54,9 +54,26 @@ def test_looking_a_function_up_by_its_name_is_refused_in_an_exercise_done_by_han
 def test_a_call_hidden_from_the_source_is_caught_while_it_runs():
     rules = Forbidden("write the loops yourself", modules=("scipy.signal",))  # not strict: names by string pass
     assert static_violations(_by_name, rules) == []
+    importlib.import_module("scipy.signal")  # imported already, as in the full run: the call, not the import, is caught
     watched = by_hand("Exercise 1 (corr2d)", _by_name, rules)
     with pytest.raises(CheckFailed, match=r"`scipy.signal` is not allowed here \(your code reached it through"):
         watched(np.ones((4, 4)), np.ones((2, 2)))
+
+
+def test_a_module_name_the_watch_cannot_remember_is_matched_as_before():
+    """The watch remembers each module name's match; a name that cannot be a cache key is matched uncached."""
+    import types
+
+    from cnncourse.checks.by_hand import OWN_WORK
+
+    def add_one(v):
+        return v + 1
+
+    odd = types.FunctionType(add_one.__code__, {"__name__": {}})  # globals whose name is a dict: allowed, as before
+    assert by_hand("x", lambda v: odd(v) * 2, OWN_WORK)(1) == 4
+    forbidden = types.FunctionType(add_one.__code__, {"__name__": "cnncourse.checks.fake"})
+    with pytest.raises(CheckFailed, match=r"`cnncourse\.checks\.fake\.[\w.<>]*add_one` is not allowed here"):
+        by_hand("x", lambda v: forbidden(v), OWN_WORK)(1)
 
 
 def _cells(*cells, **names):

@@ -460,8 +460,9 @@ def _monitor(rules):
     harmless_codes = {f.__code__ for f in _HARMLESS if hasattr(f, "__code__")}
     harmless_ids = {id(f) for f in _HARMLESS}
     # The hook runs on every call the watched code makes: each module name is matched against the
-    # rules once (a C cache; the hook's own calls are not watched).
-    matching = functools.lru_cache(maxsize=None)(rules.matching)
+    # rules once (a C cache; the hook's own calls are not watched). A name that cannot be a cache
+    # key (no real module has one) is matched without it, as before.
+    cached = functools.lru_cache(maxsize=None)(rules.matching)
     found = []
 
     def hook(frame, event, arg):
@@ -477,7 +478,11 @@ def _monitor(rules):
             elif code in harmless_codes:
                 return
             else:
-                module = matching(frame.f_globals.get("__name__", ""))
+                name = frame.f_globals.get("__name__", "")
+                try:
+                    module = cached(name)
+                except TypeError:  # not a cache key
+                    module = rules.matching(name)
                 if module and not (module in ESCAPES and _importing(frame)):
                     found.append((module, _caller_line(frame.f_back)))
         elif event == "c_call":
@@ -493,7 +498,11 @@ def _monitor(rules):
             if id(arg) in builtin_ids:
                 found.append((builtin_ids[id(arg)], _caller_line(frame)))
                 return
-            module = next(filter(None, map(matching, _owner_modules(arg, modules))), None)
+            names = _owner_modules(arg, modules)
+            try:
+                module = next(filter(None, map(cached, names)), None)
+            except TypeError:  # not a cache key
+                module = next(filter(None, map(rules.matching, names)), None)
             if module:
                 found.append((module, _caller_line(frame)))
 
